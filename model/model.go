@@ -1,0 +1,298 @@
+// Package model predicts how a program resolves a host name: which resolver
+// runs (Go's own or the C library's), in which order /etc/hosts and DNS are
+// consulted, every DNS exchange it sends and when, how long the lookup takes
+// against the caller's deadline, and the error text the program prints.
+//
+// The package is pure: it performs no I/O. Everything a decision reads is a
+// field of [Env] (file contents, environment variables, host name), of
+// [Program] (what the binary is) or of [Request] (the lookup). Every decision
+// is recorded as a [Step] that cites the file and line that caused it, so a
+// front end can explain itself.
+//
+// The behaviour modelled is documented, with sources, in the project's
+// reference notes (go-resolver.md for Go 1.10–1.27, libc-k8s-resolver.md for
+// glibc and musl).
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Impl names a resolver implementation.
+type Impl string
+
+const (
+	ImplGo    Impl = "go"    // Go's net package (its own resolver, or libc via cgo)
+	ImplGlibc Impl = "glibc" // a C program calling glibc's getaddrinfo
+	ImplMusl  Impl = "musl"  // a C program calling musl's getaddrinfo
+)
+
+// Program describes the program whose lookups are predicted.
+type Program struct {
+	// Label is a short human description ("Go 1.15 static"); optional.
+	Label string `json:"label,omitempty"`
+	Impl  Impl   `json:"impl"`
+	// Go describes the Go build when Impl is ImplGo.
+	Go GoBuild `json:"go,omitempty"`
+	// Libc is the C library the program uses: the one getaddrinfo comes
+	// from for ImplGlibc/ImplMusl, and the one a cgo Go binary calls when
+	// Go hands the lookup to the system resolver. Zero means unknown.
+	Libc Libc `json:"libc,omitempty"`
+}
+
+// GoBuild is what matters about a Go binary's build for name resolution.
+type GoBuild struct {
+	Version Version `json:"version"`
+	// Cgo reports whether the cgo resolver is compiled in: cgo enabled at
+	// build time and no netgo tag.
+	Cgo bool `json:"cgo"`
+	// NetgoTag and NetcgoTag are the build tags of those names.
+	NetgoTag  bool `json:"netgo_tag,omitempty"`
+	NetcgoTag bool `json:"netcgo_tag,omitempty"`
+	// DefaultGODEBUG is the build setting of that name (Go 1.21+), e.g.
+	// "netdns=go,netedns0=0". The environment's GODEBUG overrides it.
+	DefaultGODEBUG string `json:"default_godebug,omitempty"`
+	// GoModVersion is the go line of the main module when known (it decides
+	// defaults such as netedns0). Zero means unknown.
+	GoModVersion Version `json:"gomod_version,omitempty"`
+	// PreferGo and StrictErrors mirror the net.Resolver fields the program
+	// uses (false for net.DefaultResolver).
+	PreferGo     bool `json:"prefer_go,omitempty"`
+	StrictErrors bool `json:"strict_errors,omitempty"`
+}
+
+// Libc names a C library and its version.
+type Libc struct {
+	Kind    string  `json:"kind,omitempty"` // "glibc" or "musl"
+	Version Version `json:"version,omitempty"`
+	// Distro marks vendor patches that change behaviour; "debian" means the
+	// built-in nsswitch default is "files dns" even before glibc 2.35.
+	Distro string `json:"distro,omitempty"`
+}
+
+// Known reports whether the library is known.
+func (l Libc) Known() bool { return l.Kind != "" }
+
+func (l Libc) String() string {
+	if l.Kind == "" {
+		return "unknown libc"
+	}
+	if l.Version.IsZero() {
+		return l.Kind
+	}
+	return l.Kind + "-" + l.Version.String()
+}
+
+// File is one configuration file as the program would see it.
+type File struct {
+	// Path is the path inside the program's root, e.g. /etc/resolv.conf.
+	Path string `json:"path"`
+	// Origin says where the content came from on the analysing side
+	// (a host path, "alpine.tar.gz:etc/hosts", "kubelet default"); it is
+	// used when citing the file. Empty means Path.
+	Origin string `json:"origin,omitempty"`
+	// Missing means the file does not exist (ENOENT).
+	Missing bool `json:"missing,omitempty"`
+	// ReadErr is a read error other than ENOENT, e.g. "permission denied".
+	ReadErr string `json:"read_error,omitempty"`
+	// PermissionDenied marks ReadErr as EACCES, which Go treats like a
+	// missing file in some decisions.
+	PermissionDenied bool   `json:"permission_denied,omitempty"`
+	Data             []byte `json:"-"`
+}
+
+// Name returns the name used when citing the file.
+func (f File) Name() string {
+	if f.Origin != "" {
+		return f.Origin
+	}
+	return f.Path
+}
+
+// Env is everything in the program's environment that steers resolution.
+type Env struct {
+	ResolvConf File `json:"resolv_conf"`
+	NSSwitch   File `json:"nsswitch_conf"`
+	Hosts      File `json:"hosts"`
+	// MDNSAllow is /etc/mdns.allow; only its existence matters.
+	MDNSAllow File `json:"mdns_allow"`
+	// Vars is the program's environment (GODEBUG, LOCALDOMAIN, RES_OPTIONS,
+	// HOSTALIASES, ...). A key present with an empty value is "present".
+	Vars map[string]string `json:"env,omitempty"`
+	// Hostname is what os.Hostname/gethostname returns; HostnameErr means
+	// the call fails.
+	Hostname    string `json:"hostname,omitempty"`
+	HostnameErr bool   `json:"hostname_error,omitempty"`
+}
+
+// Request is one name lookup made by the program.
+type Request struct {
+	Name string `json:"name"`
+	// Network is the Go network: ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4,
+	// udp6. For C programs ip4/tcp4 mean AF_INET, *6 AF_INET6, others
+	// AF_UNSPEC. Empty means "ip".
+	Network string `json:"network"`
+	// Dial means the lookup is part of a net.Dial (it changes the error
+	// text); Port is then the port dialled (for display only).
+	Dial bool `json:"dial,omitempty"`
+	Port int  `json:"port,omitempty"`
+	// Deadline is the caller's deadline measured from the start of the
+	// lookup; zero means none.
+	Deadline time.Duration `json:"deadline,omitempty"`
+}
+
+// BehaviorKind is what a fake or real nameserver does with a query.
+type BehaviorKind string
+
+const (
+	Silent   BehaviorKind = "silent"   // drops every query: each exchange costs the full timeout
+	Refuse   BehaviorKind = "refuse"   // ICMP port unreachable: connected sockets fail at once
+	NXDomain BehaviorKind = "nxdomain" // answers NXDOMAIN
+	ServFail BehaviorKind = "servfail" // answers SERVFAIL
+	Refused  BehaviorKind = "refused"  // answers with rcode REFUSED
+	NoData   BehaviorKind = "nodata"   // answers NOERROR with no records
+	Answer   BehaviorKind = "answer"   // answers with Addrs (NXDOMAIN if no address of the type)
+)
+
+// Behavior describes one nameserver.
+type Behavior struct {
+	Kind BehaviorKind `json:"kind"`
+	// Addrs are the addresses returned for every name by Answer: A records
+	// from the IPv4 ones, AAAA from the IPv6 ones. A query type with no
+	// address gets NOERROR/no data.
+	Addrs []netip.Addr `json:"addrs,omitempty"`
+	// Delay before the reply (ignored for Silent and Refuse).
+	Delay time.Duration `json:"delay,omitempty"`
+	// Truncate sets TC=1 on UDP replies (with no records); the TCP reply is
+	// the real one.
+	Truncate bool `json:"truncate,omitempty"`
+}
+
+func (b Behavior) String() string {
+	s := string(b.Kind)
+	if b.Kind == Answer && len(b.Addrs) > 0 {
+		s = "answer="
+		for i, a := range b.Addrs {
+			if i > 0 {
+				s += "+"
+			}
+			s += a.String()
+		}
+	}
+	if b.Delay > 0 {
+		s += fmt.Sprintf(",delay=%s", b.Delay)
+	}
+	if b.Truncate {
+		s += ",truncate"
+	}
+	return s
+}
+
+// Scenario says how each nameserver behaves, in nameserver order. A
+// scenario with one behaviour applies it to every server; servers past the
+// end of a longer list are Silent.
+type Scenario struct {
+	Servers []Behavior `json:"servers"`
+}
+
+// For returns the behaviour of the i-th nameserver (0-based).
+func (s Scenario) For(i int) Behavior {
+	switch {
+	case len(s.Servers) == 0:
+		return Behavior{Kind: Silent}
+	case len(s.Servers) == 1:
+		return s.Servers[0]
+	case i < len(s.Servers):
+		return s.Servers[i]
+	}
+	return Behavior{Kind: Silent}
+}
+
+// Pos cites a line of a configuration file (Line 0: the file as a whole, or
+// its absence).
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+	Text string `json:"text,omitempty"`
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// Step is one decision with its reason.
+type Step struct {
+	// Key names the decision: "resolver", "order", "ndots", "servers", ...
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+	// Source cites what caused it; nil for built-in facts.
+	Source *Pos `json:"source,omitempty"`
+}
+
+// Exchange is one DNS message sent (and its fate).
+type Exchange struct {
+	Start time.Duration `json:"start"`
+	End   time.Duration `json:"end"`
+	// Server is "ip:53".
+	Server    string `json:"server"`
+	Name      string `json:"name"`      // rooted name asked, "localhost."
+	Type      string `json:"type"`      // "A" or "AAAA"
+	Transport string `json:"transport"` // "udp" or "tcp"
+	Attempt   int    `json:"attempt"`   // 1-based
+	// Outcome: timeout, refused (ICMP), nxdomain, servfail, refused-rcode,
+	// nodata, answer, truncated, cancelled (caller deadline).
+	Outcome string `json:"outcome"`
+}
+
+// Answer sources.
+const (
+	FromHosts = "hosts"
+	FromDNS   = "dns"
+	FromNone  = "none"
+)
+
+// Prediction is the model's answer for one program, environment, request
+// and scenario.
+type Prediction struct {
+	Program  Program  `json:"program"`
+	Request  Request  `json:"request"`
+	Scenario Scenario `json:"scenario"`
+	// Resolver: "go" (Go's own resolver), "cgo/glibc", "cgo/musl", "glibc",
+	// "musl" (the C library doing the work).
+	Resolver string `json:"resolver"`
+	// Order is the source order for this name: "files,dns", "dns,files",
+	// "files", "dns" for the Go resolver; the effective NSS chain for glibc
+	// ("files,dns", "dns[!UNAVAIL=return],files", ...); "files,dns" for musl.
+	Order string `json:"order"`
+	// Steps is the decision trail, in order.
+	Steps []Step `json:"steps"`
+	// Candidates are the rooted names DNS would be asked, in order (also
+	// when DNS is never reached).
+	Candidates []string `json:"candidates"`
+	// Servers are the nameservers in use ("ip:53").
+	Servers   []string   `json:"servers"`
+	Exchanges []Exchange `json:"exchanges"`
+	// Queries counts DNS messages sent.
+	Queries int `json:"queries"`
+	// DNS is the time spent in DNS; Total the time until the lookup (or
+	// dial) returns.
+	DNS   time.Duration `json:"dns"`
+	Total time.Duration `json:"total"`
+	// AnsweredFrom is hosts, dns or none.
+	AnsweredFrom string   `json:"answered_from"`
+	Addrs        []string `json:"addrs,omitempty"`
+	// DeadlineExceeded reports that the caller's deadline cut the lookup.
+	DeadlineExceeded bool `json:"deadline_exceeded"`
+	// Error is the text the program would print (empty on success).
+	Error string `json:"error,omitempty"`
+	// Debug is what GODEBUG=netdns=go+2 prints (Go programs only).
+	Debug []string `json:"debug,omitempty"`
+	// Notes are caveats (behaviour the model is unsure of, eras assumed).
+	Notes []string `json:"notes,omitempty"`
+}
