@@ -57,6 +57,27 @@ func (s *Severity) UnmarshalText(b []byte) error {
 type Location struct {
 	Path string `json:"path"`
 	Line int    `json:"line,omitempty"`
+	// Message says why the location matters; used for related locations
+	// ("hosts order decided here").
+	Message string `json:"message,omitempty"`
+}
+
+func (l Location) String() string {
+	if l.Line > 0 {
+		return fmt.Sprintf("%s:%d", l.Path, l.Line)
+	}
+	return l.Path
+}
+
+// Rule describes a RuleID: renderers use it for SARIF rule metadata and
+// HTML headings. A finding whose rule is not described still renders.
+type Rule struct {
+	ID string `json:"id"`
+	// Name is a short CamelCase name ("LocalhostViaDNS").
+	Name string `json:"name,omitempty"`
+	// Short is a one-sentence description; Help says what to do about it.
+	Short string `json:"short,omitempty"`
+	Help  string `json:"help,omitempty"`
 }
 
 // Fix is a concrete remedy with the predicted outcome after it.
@@ -85,24 +106,61 @@ type Finding struct {
 	Message string `json:"message"`
 	// Reasons is the reason chain: binary facts and the file lines that
 	// decided, in order.
-	Reasons  []string          `json:"reasons"`
-	Location Location          `json:"location"`
-	Fixes    []Fix             `json:"fixes,omitempty"`
-	Predict  *model.Prediction `json:"prediction,omitempty"`
+	Reasons  []string `json:"reasons"`
+	Location Location `json:"location"`
+	// Related are the file lines that decided (the nsswitch.conf hosts line,
+	// resolv.conf options), as locations inside the target.
+	Related []Location `json:"related,omitempty"`
+	// Time is the predicted time until the lookup (or dial) returns, in the
+	// worst case the finding describes; zero when not applicable.
+	Time time.Duration `json:"time,omitempty"`
+	// Queries is the number of DNS messages sent in that case.
+	Queries int               `json:"queries,omitempty"`
+	Fixes   []Fix             `json:"fixes,omitempty"`
+	Predict *model.Prediction `json:"prediction,omitempty"`
 }
 
 // Report is the result of one scan.
 type Report struct {
-	Tool    string `json:"tool"`
-	Version string `json:"version"`
+	// SchemaVersion is the version of the JSON document's shape
+	// (SchemaVersion constant); WriteJSON fills it in when zero.
+	SchemaVersion int    `json:"schema_version"`
+	Tool          string `json:"tool"`
+	Version       string `json:"version"`
 	// Target is what was scanned (image reference, path, manifest).
 	Target string `json:"target"`
 	// Assumptions lists what was assumed rather than read (runtime
 	// resolv.conf, deadline, ...).
 	Assumptions []string  `json:"assumptions"`
 	Findings    []Finding `json:"findings"`
+	// Rules describes the RuleIDs used by the findings (optional).
+	Rules []Rule `json:"rules,omitempty"`
 	// Notes are skipped entries and other remarks.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// SchemaVersion is the version of the JSON report's shape. It changes only
+// when a field is removed or changes meaning; new fields may appear at any
+// time.
+const SchemaVersion = 1
+
+// Rule returns the description of id, and false when the report has none.
+func (r *Report) Rule(id string) (Rule, bool) {
+	for _, ru := range r.Rules {
+		if ru.ID == id {
+			return ru, true
+		}
+	}
+	return Rule{ID: id}, false
+}
+
+// Counts returns the number of findings per severity.
+func (r *Report) Counts() map[Severity]int {
+	c := map[Severity]int{}
+	for _, f := range r.Findings {
+		c[f.Severity]++
+	}
+	return c
 }
 
 // Max returns the highest severity in the report, and false when there are
