@@ -16,6 +16,7 @@ package model
 
 import (
 	"fmt"
+	"github.com/nsscope/nsscope/version"
 	"net/netip"
 	"time"
 )
@@ -296,3 +297,12 @@ type Prediction struct {
 	// Notes are caveats (behaviour the model is unsure of, eras assumed).
 	Notes []string `json:"notes,omitempty"`
 }
+
+// Version is a dotted release number (Go 1.15.7, glibc 2.31, musl 1.2.3).
+type Version = version.Version
+
+// V builds a version.
+func V(major, minor, patch int) Version { return version.New(major, minor, patch) }
+
+// ParseVersion parses "1.15", "go1.21.3", "2.31".
+func ParseVersion(s string) (Version, error) { return version.Parse(s) }

@@ -1,4 +1,6 @@
-package model
+// Package version parses and compares dotted release numbers (Go 1.15.7,
+// glibc 2.31, musl 1.2.3).
+package version
 
 import (
 	"fmt"
@@ -14,12 +16,12 @@ type Version struct {
 	Patch int `json:"patch"`
 }
 
-// V builds a version.
-func V(major, minor, patch int) Version { return Version{major, minor, patch} }
+// New builds a version.
+func New(major, minor, patch int) Version { return Version{major, minor, patch} }
 
-// ParseVersion parses "1.15", "1.21.3", "go1.16.3", "go1.21rc2" (pre-release
+// Parse parses "1.15", "1.21.3", "go1.16.3", "go1.21rc2" (pre-release
 // suffixes count as the release), "2.31".
-func ParseVersion(s string) (Version, error) {
+func Parse(s string) (Version, error) {
 	orig := s
 	s = strings.TrimPrefix(strings.TrimSpace(s), "go")
 	// Strip pre-release or build suffixes: go1.21rc2, 1.20.1-X:boringcrypto.
@@ -96,7 +98,7 @@ func (v *Version) UnmarshalText(b []byte) error {
 		*v = Version{}
 		return nil
 	}
-	w, err := ParseVersion(string(b))
+	w, err := Parse(string(b))
 	if err != nil {
 		return err
 	}
