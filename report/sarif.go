@@ -94,9 +94,9 @@ type sarifResult struct {
 }
 
 type sarifLocation struct {
-	ID               *int               `json:"id,omitempty"`
-	PhysicalLocation sarifPhysical      `json:"physicalLocation"`
-	Message          *sarifMessage      `json:"message,omitempty"`
+	ID               *int          `json:"id,omitempty"`
+	PhysicalLocation sarifPhysical `json:"physicalLocation"`
+	Message          *sarifMessage `json:"message,omitempty"`
 }
 
 type sarifPhysical struct {
