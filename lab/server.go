@@ -1,0 +1,121 @@
+package lab
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+// fakeServer is one fake nameserver on addr:53, UDP and TCP, behaving as b.
+// A Refuse server has no sockets at all: the kernel answers UDP with ICMP
+// port unreachable and TCP with a reset (the sniffer records the queries).
+type fakeServer struct {
+	addr netip.Addr
+	b    model.Behavior
+	rec  *recorder
+	udp  *dns.Server
+	tcp  *dns.Server
+}
+
+// startServer binds addr:53 over UDP and TCP and serves b. The sockets are
+// bound before it returns, so no query sent afterwards can be missed.
+func startServer(addr netip.Addr, b model.Behavior, rec *recorder) (*fakeServer, error) {
+	s := &fakeServer{addr: addr, b: b, rec: rec}
+	if b.Kind == model.Refuse {
+		return s, nil
+	}
+	hp := netip.AddrPortFrom(addr, 53).String()
+	pc, err := net.ListenPacket("udp", hp)
+	if err != nil {
+		return nil, fmt.Errorf("fake nameserver %s/udp: %w", hp, err)
+	}
+	l, err := net.Listen("tcp", hp)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("fake nameserver %s/tcp: %w", hp, err)
+	}
+	s.udp = &dns.Server{PacketConn: pc, Handler: s, UDPSize: 65535}
+	s.tcp = &dns.Server{Listener: l, Handler: s}
+	go s.udp.ActivateAndServe() //nolint:errcheck // ends with Shutdown
+	go s.tcp.ActivateAndServe() //nolint:errcheck
+	return s, nil
+}
+
+// stop closes the server's sockets.
+func (s *fakeServer) stop() {
+	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+		if srv != nil {
+			srv.Shutdown() //nolint:errcheck // best effort at the end of a run
+		}
+	}
+}
+
+// ServeDNS records the query and replies as the behaviour says.
+func (s *fakeServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	at := time.Now()
+	transport := "udp"
+	if _, ok := w.LocalAddr().(*net.TCPAddr); ok {
+		transport = "tcp"
+	}
+	reply, action := respond(s.b, transport, r)
+	s.rec.add(at, s.addr, transport, w.RemoteAddr().String(), action, r)
+	if reply == nil {
+		return // silent: the client waits for its timeout
+	}
+	if s.b.Delay > 0 {
+		time.Sleep(s.b.Delay)
+	}
+	w.WriteMsg(reply) //nolint:errcheck // the client may have given up
+}
+
+// respond builds the reply to r under behaviour b over transport, and names
+// the action taken. A nil reply means none is sent.
+func respond(b model.Behavior, transport string, r *dns.Msg) (*dns.Msg, string) {
+	if b.Kind == model.Silent || b.Kind == model.Refuse || b.Kind == "" {
+		return nil, string(model.Silent)
+	}
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.RecursionAvailable = true
+	if opt := r.IsEdns0(); opt != nil {
+		m.SetEdns0(1232, false)
+	}
+	if b.Truncate && transport == "udp" {
+		m.Truncated = true
+		return m, "truncated"
+	}
+	action := string(b.Kind)
+	switch b.Kind {
+	case model.NXDomain:
+		m.Rcode = dns.RcodeNameError
+	case model.ServFail:
+		m.Rcode = dns.RcodeServerFailure
+	case model.Refused:
+		m.Rcode = dns.RcodeRefused
+	case model.NoData:
+	case model.Answer:
+		if len(r.Question) == 1 {
+			q := r.Question[0]
+			for _, a := range b.Addrs {
+				hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 60}
+				switch {
+				case q.Qtype == dns.TypeA && a.Is4():
+					hdr.Rrtype = dns.TypeA
+					m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
+				case q.Qtype == dns.TypeAAAA && a.Is6():
+					hdr.Rrtype = dns.TypeAAAA
+					m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
+				}
+			}
+		}
+		if len(m.Answer) == 0 {
+			action = string(model.NoData)
+		}
+	}
+	return m, action
+}

@@ -1,0 +1,138 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+// File says what the program sees at one path under /etc.
+type File struct {
+	// Keep leaves the file as the program's root has it.
+	Keep bool `json:"keep,omitempty"`
+	// Missing removes the file (in the lab's private view only).
+	Missing bool `json:"missing,omitempty"`
+	// Data is the content to put there when neither Keep nor Missing.
+	Data []byte `json:"data,omitempty"`
+	// Origin names where the content came from (a path, "generated").
+	Origin string `json:"origin,omitempty"`
+}
+
+// Spec is one lab run.
+type Spec struct {
+	// Nameservers are the fake servers' addresses, in resolv.conf order
+	// (1 to MaxServers). Addresses outside 127.0.0.0/8 and ::1 are added
+	// to lo inside the network namespace, where nothing else can see them.
+	Nameservers []netip.Addr `json:"nameservers"`
+	// Scenario is how each server behaves (see model.Scenario.For).
+	Scenario model.Scenario `json:"scenario"`
+	// ResolvConf is /etc/resolv.conf; it must list exactly Nameservers.
+	ResolvConf File `json:"resolv_conf"`
+	Hosts      File `json:"hosts"`
+	NSSwitch   File `json:"nsswitch"`
+	// Root is the program's root: "" for the host's root (with private
+	// copies of the /etc files), a directory or a tar (or tar.gz) file.
+	// It is never modified.
+	Root string `json:"root,omitempty"`
+	// Argv is the program and its arguments; Argv[0] is looked up in the
+	// root's PATH (from Env) when it has no slash.
+	Argv []string `json:"argv"`
+	// Env is the program's whole environment.
+	Env []string `json:"env"`
+	// Hostname is the host name inside the lab (its own UTS namespace).
+	Hostname string `json:"hostname"`
+	// Until, if set, is a regular expression: the run ends (and its total
+	// time is taken) when a line of the program's output matches it.
+	Until string `json:"until,omitempty"`
+	// Timeout bounds the program's run; zero means DefaultTimeout.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Rootless runs the lab in a user namespace (automatic when not root).
+	Rootless bool `json:"rootless,omitempty"`
+	// TempDir is where the run's private directory is made ("" = os.TempDir).
+	TempDir string `json:"temp_dir,omitempty"`
+}
+
+// DefaultTimeout bounds a run when Spec.Timeout is zero.
+const DefaultTimeout = 10 * time.Minute
+
+// DefaultHostname is the lab's host name unless told otherwise.
+const DefaultHostname = "nsscope-lab"
+
+// DefaultPath is the program's PATH when Env has none.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Line is one line of the program's output.
+type Line struct {
+	Offset time.Duration `json:"offset"`
+	Stream string        `json:"stream"` // stdout or stderr
+	Text   string        `json:"text"`
+}
+
+// SeenFile is a configuration file as the program saw it.
+type SeenFile struct {
+	Path    string `json:"path"`
+	Origin  string `json:"origin,omitempty"`
+	Missing bool   `json:"missing,omitempty"`
+	ReadErr string `json:"read_error,omitempty"`
+	Data    string `json:"data,omitempty"`
+}
+
+// Server describes one fake nameserver of a run.
+type Server struct {
+	Addr     netip.Addr `json:"addr"`
+	Behavior string     `json:"behavior"`
+}
+
+// Result is what a run observed.
+type Result struct {
+	Servers []Server `json:"servers"`
+	// Queries are the DNS messages the servers received, in time order.
+	Queries []Query `json:"queries"`
+	// Output is the program's output, line by line.
+	Output []Line `json:"output"`
+	// Program is the resolved path of Argv[0] inside the root and
+	// Interpreter its ELF interpreter ("" for static binaries).
+	Program     string   `json:"program"`
+	Interpreter string   `json:"interpreter,omitempty"`
+	Argv        []string `json:"argv"`
+	Env         []string `json:"env"`
+	Hostname    string   `json:"hostname"`
+	// ResolvConf, Hosts and NSSwitch are the files the program saw.
+	ResolvConf SeenFile `json:"resolv_conf"`
+	Hosts      SeenFile `json:"hosts"`
+	NSSwitch   SeenFile `json:"nsswitch"`
+	// Ended says how the run ended: "exit", "until" (output matched
+	// Spec.Until; the program was then killed) or "timeout".
+	Ended string `json:"ended"`
+	// ExitCode is the program's exit status (-1 when killed by a signal,
+	// Signal then names it).
+	ExitCode int    `json:"exit_code"`
+	Signal   string `json:"signal,omitempty"`
+	// Total is the time from the program's start to its exit (or to the
+	// matching line with Until).
+	Total time.Duration `json:"total"`
+	// Setup is the lab's own time before the program started (namespace
+	// set-up, root preparation, servers), as measured by the init.
+	Setup time.Duration `json:"setup"`
+}
+
+// InputError is a problem with what the lab was asked to do (a missing
+// program, a bad root, a resolv.conf the lab cannot mirror, no way to
+// create namespaces); the command line reports it with exit status 2.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErrorf(format string, args ...any) error {
+	return &InputError{Err: fmt.Errorf(format, args...)}
+}
+
+// IsInputError reports whether err is (or wraps) an InputError.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
