@@ -1,0 +1,147 @@
+package scan
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/report"
+)
+
+// candidate is one possible remedy: a change to the environment, the
+// program or the request, re-run through the model to predict its effect.
+type candidate struct {
+	description string
+	diff        string
+	env         model.Env
+	prog        model.Program
+	req         model.Request
+}
+
+// fixes returns the remedies that improve the outcome, best first, each
+// with the time the model predicts once it is applied.
+func (s *scanner) fixes(o outcome, name string) []report.Fix {
+	var cands []candidate
+	base := candidate{env: s.env, prog: o.v.Program, req: s.request(name)}
+	p := o.v.Program
+
+	// 1. Put /etc/hosts first in nsswitch.conf: read by Go (every
+	// version) and by glibc, not by musl.
+	if p.Impl == model.ImplGo || p.Impl == model.ImplGlibc {
+		c := base
+		c.description, c.diff, c.env.NSSwitch = nsswitchFix(s.env.NSSwitch)
+		cands = append(cands, c)
+	}
+	// 2. Go before 1.16 asks DNS first when nsswitch.conf is missing.
+	if p.Impl == model.ImplGo && p.Go.Version.Less(model.V(1, 16, 0)) {
+		c := base
+		c.prog.Go.Version = model.V(1, 16, 0)
+		c.prog.Label = ""
+		c.description = "rebuild with Go >= 1.16 (which reads /etc/hosts first when /etc/nsswitch.conf is missing)"
+		cands = append(cands, c)
+	}
+	// 3. glibc before 2.35 defaults to DNS first without nsswitch.conf.
+	if s.env.NSSwitch.Missing && (p.Impl == model.ImplGlibc || (p.Impl == model.ImplGo && p.Go.Cgo)) &&
+		p.Libc.Kind == "glibc" && !p.Libc.Version.IsZero() && p.Libc.Version.Less(model.V(2, 35, 0)) {
+		c := base
+		c.prog.Libc.Version = model.V(2, 35, 0)
+		c.description = "use a base image with glibc >= 2.35 (its built-in default is `files dns`)"
+		cands = append(cands, c)
+	}
+	// 4. Dial the address /etc/hosts gives for a loopback name.
+	if lit := loopbackLiteral(name); lit != "" {
+		c := base
+		c.req.Name = lit
+		c.description = fmt.Sprintf("dial %s instead of %s (no lookup at all)", lit, name)
+		cands = append(cands, c)
+	}
+
+	type scored struct {
+		fix report.Fix
+		sev report.Severity
+	}
+	var out []scored
+	for _, c := range cands {
+		pred, err := s.predict(c.env, c.prog, c.req, silent())
+		if err != nil {
+			continue
+		}
+		sev, _ := classify(pred, o.hostsAnswers || c.req.Name != name, s.deadline)
+		if sev >= o.severity && pred.Total >= o.pred.Total {
+			continue // no better: not a fix
+		}
+		out = append(out, scored{report.Fix{
+			Description:  c.description,
+			After:        pred.Total,
+			AfterQueries: pred.Queries,
+			Diff:         c.diff,
+		}, sev})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].sev != out[j].sev {
+			return out[i].sev < out[j].sev
+		}
+		return out[i].fix.After < out[j].fix.After
+	})
+	fixes := make([]report.Fix, len(out))
+	for i, x := range out {
+		fixes[i] = x.fix
+	}
+	return fixes
+}
+
+// nsswitchFix rewrites (or creates) /etc/nsswitch.conf with `hosts: files
+// dns`, returning the description, a unified diff and the new file.
+func nsswitchFix(cur model.File) (desc, diff string, next model.File) {
+	const want = "hosts: files dns"
+	next = model.File{Path: cur.Path, Origin: "with the fix applied"}
+	if next.Path == "" {
+		next.Path = "/etc/nsswitch.conf"
+	}
+	if cur.Missing || cur.ReadErr != "" {
+		next.Data = []byte(want + "\n")
+		return "add `" + want + "` to /etc/nsswitch.conf (the file is missing)",
+			fmt.Sprintf("--- /dev/null\n+++ %s\n@@ -0,0 +1 @@\n+%s\n", next.Path, want), next
+	}
+	lines := strings.Split(strings.TrimSuffix(string(cur.Data), "\n"), "\n")
+	for i, l := range lines {
+		fields := strings.Fields(l)
+		if len(fields) == 0 || fields[0] != "hosts:" {
+			continue
+		}
+		old := l
+		lines[i] = want
+		next.Data = []byte(strings.Join(lines, "\n") + "\n")
+		return fmt.Sprintf("change line %d of /etc/nsswitch.conf from `%s` to `%s`", i+1, strings.TrimSpace(old), want),
+			fmt.Sprintf("--- %s\n+++ %s\n@@ -%d +%d @@\n-%s\n+%s\n", next.Path, next.Path, i+1, i+1, old, want), next
+	}
+	var b bytes.Buffer
+	b.Write(cur.Data)
+	if len(cur.Data) > 0 && cur.Data[len(cur.Data)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	b.WriteString(want + "\n")
+	next.Data = b.Bytes()
+	n := len(lines)
+	if len(cur.Data) == 0 {
+		n = 0
+	}
+	return "add `" + want + "` to /etc/nsswitch.conf (it has no hosts line)",
+		fmt.Sprintf("--- %s\n+++ %s\n@@ -%d,0 +%d @@\n+%s\n", next.Path, next.Path, n, n+1, want), next
+}
+
+// loopbackLiteral is the address to dial instead of a loopback name, or ""
+// when name is not one.
+func loopbackLiteral(name string) string {
+	n := strings.TrimSuffix(strings.ToLower(name), ".")
+	if n == "localhost" || strings.HasSuffix(n, ".localhost") {
+		return "127.0.0.1"
+	}
+	if n == "ip6-localhost" || n == "ip6-loopback" {
+		return netip.IPv6Loopback().String()
+	}
+	return ""
+}
