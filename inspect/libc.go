@@ -1,0 +1,223 @@
+package inspect
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// maxLibcScan bounds the read-only data searched for a C library's
+// version (glibc's libc.so.6 is about 2 MB, musl's loader under 1 MB).
+const maxLibcScan = 16 << 20
+
+var (
+	// glibc prints this banner when libc.so.6 is run; it sits in .rodata:
+	// "GNU C Library (Debian GLIBC 2.41-12) stable release version 2.41."
+	glibcBanner = regexp.MustCompile(`GNU C Library \(([^)\x00]{0,100})\)[a-z ]{0,40} release version ([0-9]+\.[0-9]+(?:\.[0-9]+)?)`)
+	// glibc's symbol version names: GLIBC_2.36.
+	glibcSymver = regexp.MustCompile(`^GLIBC_([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$`)
+	// musl keeps its release as a bare NUL-delimited string ("1.2.2"),
+	// printed by the loader as "Version %s".
+	muslVersion = regexp.MustCompile(`\x00(1\.[0-9]+\.[0-9]+)\x00`)
+)
+
+// readLibcRelease fills b.LibcRelease when the ELF is itself glibc's
+// libc.so.6 or musl's libc/loader, recognised by its DT_SONAME.
+func readLibcRelease(f *elf.File, b *Binary) {
+	sonames, err := f.DynString(elf.DT_SONAME)
+	if err != nil || len(sonames) == 0 {
+		return
+	}
+	soname := sonames[0]
+	switch {
+	case soname == "libc.so.6":
+		rel, err := glibcRelease(f)
+		if err != nil {
+			b.Notes = append(b.Notes, "glibc version not found: "+err.Error())
+			return
+		}
+		b.LibcRelease = rel
+	case strings.HasPrefix(soname, "libc.musl-") || soname == "libc.so":
+		rel, err := muslRelease(f)
+		if err != nil {
+			if soname == "libc.so" {
+				return // some other libc.so; not musl's
+			}
+			b.Notes = append(b.Notes, "musl version not found: "+err.Error())
+			return
+		}
+		b.LibcRelease = rel
+	}
+}
+
+func sectionData(f *elf.File, name string) ([]byte, error) {
+	s := f.Section(name)
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, fmt.Errorf("no %s section", name)
+	}
+	if s.Size > maxLibcScan {
+		return nil, fmt.Errorf("%s larger than %d bytes", name, maxLibcScan)
+	}
+	return io.ReadAll(io.LimitReader(s.Open(), maxLibcScan))
+}
+
+func glibcRelease(f *elf.File) (*LibcRelease, error) {
+	if ro, err := sectionData(f, ".rodata"); err == nil {
+		if m := glibcBanner.FindSubmatch(ro); m != nil {
+			vendor := ""
+			if w := strings.Fields(string(m[1])); len(w) > 1 && w[1] == "GLIBC" {
+				vendor = w[0]
+			}
+			return &LibcRelease{Kind: "glibc", Version: string(m[2]), Vendor: vendor,
+				Evidence: strings.TrimSpace(string(m[0]))}, nil
+		}
+	}
+	// No banner: the highest GLIBC_2.N version this library defines.
+	dynstr, err := sectionData(f, ".dynstr")
+	if err != nil {
+		return nil, err
+	}
+	best := [3]int{-1, -1, -1}
+	bestText := ""
+	for _, str := range bytes.Split(dynstr, []byte{0}) {
+		m := glibcSymver.FindSubmatch(str)
+		if m == nil {
+			continue
+		}
+		var v [3]int
+		for i := range 3 {
+			v[i] = -1
+			if len(m[i+1]) > 0 {
+				v[i], _ = strconv.Atoi(string(m[i+1]))
+			}
+		}
+		if v[0] > best[0] || (v[0] == best[0] && (v[1] > best[1] || (v[1] == best[1] && v[2] > best[2]))) {
+			best, bestText = v, string(m[0])
+		}
+	}
+	if best[0] < 0 {
+		return nil, errors.New("no release banner and no GLIBC_ symbol versions")
+	}
+	ver := fmt.Sprintf("%d.%d", best[0], best[1])
+	if best[2] >= 0 {
+		ver += fmt.Sprintf(".%d", best[2])
+	}
+	return &LibcRelease{Kind: "glibc", Version: ver, Evidence: "highest symbol version " + bestText}, nil
+}
+
+func muslRelease(f *elf.File) (*LibcRelease, error) {
+	ro, err := sectionData(f, ".rodata")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Contains(ro, []byte("musl libc")) {
+		return nil, errors.New(`no "musl libc" string in .rodata`)
+	}
+	m := muslVersion.FindSubmatch(ro)
+	if m == nil {
+		return nil, errors.New("no version string in .rodata")
+	}
+	return &LibcRelease{Kind: "musl", Version: string(m[1]),
+		Evidence: fmt.Sprintf("version string %q next to \"musl libc\" in the loader's .rodata", m[1])}, nil
+}
+
+// Candidate paths of the C libraries, in the order they are tried.
+var (
+	glibcPaths = []string{
+		"lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/libc.so.6",
+		"lib/aarch64-linux-gnu/libc.so.6", "usr/lib/aarch64-linux-gnu/libc.so.6",
+		"lib64/libc.so.6", "usr/lib64/libc.so.6", "lib/libc.so.6", "usr/lib/libc.so.6",
+	}
+	muslGlobs = []string{"lib/ld-musl-*.so.1", "usr/lib/ld-musl-*.so.1", "lib/libc.musl-*.so.1", "usr/lib/libc.musl-*.so.1"}
+)
+
+// RootLibc finds the C libraries present in a root filesystem and returns
+// the release of each, glibc first. fsys is rooted at the root ("/" of the
+// image or host) and must resolve symbolic links inside it. A root with
+// no C library returns an empty slice and no error.
+func RootLibc(fsys fs.FS) ([]LibcRelease, error) {
+	var out []LibcRelease
+	try := func(name string) (bool, error) {
+		f, err := fsys.Open(name)
+		if err != nil {
+			return false, nil
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return false, nil
+		}
+		ra, ok := f.(io.ReaderAt)
+		if !ok {
+			return false, fmt.Errorf("%s: file does not support random access", name)
+		}
+		b, err := Read(ra, st.Size())
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", name, err)
+		}
+		if b.LibcRelease == nil {
+			return false, nil
+		}
+		rel := *b.LibcRelease
+		rel.Evidence = "/" + name + ": " + rel.Evidence
+		out = append(out, rel)
+		return true, nil
+	}
+	for _, p := range glibcPaths {
+		if ok, err := try(p); err != nil {
+			return out, err
+		} else if ok {
+			break
+		}
+	}
+	for _, g := range muslGlobs {
+		matches, _ := fs.Glob(fsys, g)
+		done := false
+		for _, m := range matches {
+			ok, err := try(m)
+			if err != nil {
+				return out, err
+			}
+			if ok {
+				done = true
+				break
+			}
+		}
+		if done {
+			break
+		}
+	}
+	return out, nil
+}
+
+// LibcFor picks, among the libraries of a root, the one the binary uses:
+// the one of its kind. It returns nil when the root has none of that kind
+// (or the binary's kind is unknown).
+func LibcFor(b *Binary, root []LibcRelease) *LibcRelease {
+	for i := range root {
+		if b.Libc != "" && root[i].Kind == b.Libc {
+			return &root[i]
+		}
+	}
+	return nil
+}
+
+// isLibcPath reports whether name (slash-separated, no leading slash)
+// is where a C library this package reads a release from usually lives.
+func isLibcPath(name string) bool {
+	base := path.Base(name)
+	return base == "libc.so.6" || strings.HasPrefix(base, "ld-musl-") || strings.HasPrefix(base, "libc.musl-")
+}
+
+// IsLibcPath reports whether the slash-separated path names a C library
+// whose release [Read] reports (libc.so.6, ld-musl-*.so.1,
+// libc.musl-*.so.1). Image readers use it to decide which non-executable
+// ELF files to inspect.
+func IsLibcPath(name string) bool { return isLibcPath(name) }

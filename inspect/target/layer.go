@@ -1,0 +1,557 @@
+package target
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/nsscope/nsscope/inspect"
+)
+
+// layerSource opens one layer's stored stream (compressed or not).
+type layerSource struct {
+	info  Layer
+	open  func(ctx context.Context) (io.ReadCloser, error)
+	close func() error
+	// whiteouts: image layers honour .wh. entries; a rootfs tarball
+	// keeps them as ordinary files.
+	whiteouts bool
+}
+
+// Compression magic numbers.
+var (
+	magicGzip = []byte{0x1f, 0x8b}
+	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// sniffCompression names the compression of a stream from its first bytes.
+func sniffCompression(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, magicGzip):
+		return "gzip"
+	case bytes.HasPrefix(head, magicZstd):
+		return "zstd"
+	case bytes.HasPrefix(head, []byte("BZh")):
+		return "bzip2"
+	case bytes.HasPrefix(head, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return "xz"
+	}
+	return "none"
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// guardReader stops a decompressed stream that grows past the limits: an
+// absolute size cap and, past a floor, a ratio to the compressed bytes
+// consumed.
+type guardReader struct {
+	r        io.Reader
+	in       *countReader // compressed side; nil when not compressed
+	out      int64
+	lim      Limits
+	what     string
+	progress func(int64)
+}
+
+func (g *guardReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.out += int64(n)
+	if g.out > g.lim.MaxLayerSize {
+		return n, fmt.Errorf("%s: uncompressed size passes %d bytes: %w", g.what, g.lim.MaxLayerSize, ErrLimit)
+	}
+	if g.in != nil && g.out > g.lim.BombFloor {
+		if in := g.in.n.Load(); in > 0 && g.out/in > g.lim.MaxRatio {
+			return n, fmt.Errorf("%s: expands %d× (%d bytes from %d): %w", g.what, g.out/in, g.out, in, ErrBomb)
+		}
+	}
+	if g.progress != nil && n > 0 {
+		g.progress(int64(n))
+	}
+	return n, err
+}
+
+// decompress wraps r (a stored layer or tarball) in the right decompressor
+// and the size guard. The returned close releases decoder resources.
+func decompress(r io.Reader, lim Limits, what string, progress func(int64)) (io.Reader, string, func(), error) {
+	cr := &countReader{r: r}
+	br := bufio.NewReaderSize(cr, 1<<20)
+	head, _ := br.Peek(8)
+	kind := sniffCompression(head)
+	g := &guardReader{lim: lim, what: what, progress: progress}
+	closeFn := func() {}
+	switch kind {
+	case "gzip":
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, kind, nil, fmt.Errorf("%s: gzip: %w", what, err)
+		}
+		g.r, g.in = zr, cr
+		closeFn = func() { zr.Close() }
+	case "zstd":
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(128<<20))
+		if err != nil {
+			return nil, kind, nil, fmt.Errorf("%s: zstd: %w", what, err)
+		}
+		g.r, g.in = zr, cr
+		closeFn = zr.Close
+	case "none":
+		g.r = br
+	default:
+		return nil, kind, nil, fmt.Errorf("%s: %s compression is not supported", what, kind)
+	}
+	return g, kind, closeFn, nil
+}
+
+// layerIndex is what one pass over a layer produced.
+type layerIndex struct {
+	entries   []*node
+	opaque    []string // directories whose lower contents are hidden
+	whiteouts []string // paths deleted from lower layers
+	notes     []string
+}
+
+// spoolJob is an ELF file written to a temporary file, waiting to be
+// inspected.
+type spoolJob struct {
+	n    *node
+	f    *os.File
+	size int64
+}
+
+// reader holds what the layer goroutines share.
+type reader struct {
+	t       *Target
+	entries atomic.Int64
+	kept    atomic.Int64
+	jobs    chan spoolJob
+	wg      sync.WaitGroup
+}
+
+// inspector consumes spooled files until the channel closes.
+func (rd *reader) inspector() {
+	defer rd.wg.Done()
+	for j := range rd.jobs {
+		b, err := inspect.Read(j.f, j.size)
+		if err != nil {
+			j.n.InspectErr = err.Error()
+		} else {
+			j.n.Binary = b
+		}
+		name := j.f.Name()
+		j.f.Close()
+		os.Remove(name)
+	}
+}
+
+// cleanName turns a tar entry name into a clean absolute path inside the
+// root. ok is false for names that would leave the root (a ".." that
+// climbs above it); note explains a change made (a leading "/" removed).
+func cleanName(name string) (p string, note string, ok bool) {
+	if strings.HasPrefix(name, "/") {
+		note = "absolute path: taken relative to the root"
+	}
+	depth := 0
+	for _, c := range components(name) {
+		switch c {
+		case ".":
+		case "..":
+			depth--
+			if depth < 0 {
+				return "", "", false
+			}
+		default:
+			depth++
+		}
+	}
+	return path.Clean("/" + name), note, true
+}
+
+// readLayer reads one layer (or rootfs tarball) stream once.
+func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *layerIndex, err error) {
+	t := rd.t
+	what := "layer " + fmt.Sprint(idx+1)
+	if src.info.Digest != "" {
+		what += " (" + shortDigest(src.info.Digest) + ")"
+	}
+	if !src.whiteouts {
+		what = "tarball"
+	}
+	rc, err := src.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rc.Close()
+	var progress func(int64)
+	if t.opts.Progress != nil {
+		progress = func(n int64) { t.opts.Progress(n, -1) }
+	}
+	r, _, closeDec, err := decompress(rc, t.limits, what, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDec()
+	li = &layerIndex{}
+	tr := tar.NewReader(r)
+	head := make([]byte, 256)
+	for i := 0; ; i++ {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			if i == 0 {
+				li.notes = append(li.notes, what+": no entries")
+			}
+			return li, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: entry %d: %w", what, i+1, describeReadErr(err))
+		}
+		if rd.entries.Add(1) > int64(t.limits.MaxEntries) {
+			return nil, fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
+		}
+		p, note, ok := cleanName(hdr.Name)
+		if !ok {
+			li.notes = append(li.notes, fmt.Sprintf("%s: entry %q leaves the root: skipped", what, hdr.Name))
+			continue
+		}
+		if note != "" {
+			li.notes = append(li.notes, fmt.Sprintf("%s: entry %q: %s", what, hdr.Name, note))
+		}
+		if p == "/" {
+			continue
+		}
+		base := path.Base(p)
+		if src.whiteouts && strings.HasPrefix(base, ".wh.") {
+			dir := path.Dir(p)
+			if base == ".wh..wh..opq" {
+				li.opaque = append(li.opaque, dir)
+			} else {
+				li.whiteouts = append(li.whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
+			}
+			continue
+		}
+		n := &node{Entry: Entry{Path: p, Mode: hdr.FileInfo().Mode(), Layer: idx}}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			n.kids = map[string]*node{}
+			n.Size = 0
+		case tar.TypeSymlink:
+			n.Link = hdr.Linkname
+		case tar.TypeLink:
+			lp, _, ok := cleanName(hdr.Linkname)
+			if !ok {
+				li.notes = append(li.notes, fmt.Sprintf("%s: hard link %s → %q leaves the root: skipped", what, p, hdr.Linkname))
+				continue
+			}
+			n.hardlink = lp
+		case tar.TypeReg, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			n.Size = hdr.Size
+			if hdr.Typeflag == tar.TypeReg {
+				n.src = layerRef{layer: idx, name: hdr.Name, ord: i, ok: true}
+				if err := rd.regular(ctx, tr, hdr, n, head, li, what); err != nil {
+					return nil, err
+				}
+			}
+		default:
+			li.notes = append(li.notes, fmt.Sprintf("%s: entry %s of tar type %q: skipped", what, p, hdr.Typeflag))
+			continue
+		}
+		li.entries = append(li.entries, n)
+	}
+}
+
+// describeReadErr makes a truncated stream say so.
+func describeReadErr(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("truncated or corrupt archive: %w", err)
+	}
+	return err
+}
+
+// regular handles the contents of a regular file entry: keep it, spool an
+// ELF binary for inspection, or read a script's interpreter line.
+func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, n *node, head []byte, li *layerIndex, what string) error {
+	t := rd.t
+	if t.keep(n.Path, hdr.Size) && hdr.Size <= t.limits.MaxKeepFile {
+		if rd.kept.Add(hdr.Size) <= t.limits.MaxKeep {
+			data, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", what, n.Path, describeReadErr(err))
+			}
+			n.data, n.kept = data, true
+			return nil
+		}
+		rd.kept.Add(-hdr.Size)
+	}
+	if t.opts.NoInspect || hdr.Size < 64 {
+		return nil
+	}
+	if n.Mode.Perm()&0o111 == 0 && !inspect.IsLibcPath(n.Path) {
+		return nil
+	}
+	k, err := io.ReadFull(tr, head[:min(int64(len(head)), hdr.Size)])
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", what, n.Path, describeReadErr(err))
+	}
+	h := head[:k]
+	if bytes.HasPrefix(h, []byte("#!")) {
+		line, _, _ := bytes.Cut(h[2:], []byte("\n"))
+		n.Shebang = strings.TrimSpace(string(line))
+		return nil
+	}
+	if !inspect.IsELF(h) {
+		return nil
+	}
+	if hdr.Size > t.limits.MaxInspect {
+		n.InspectErr = fmt.Sprintf("ELF file of %d bytes is over the %d-byte inspection limit: skipped", hdr.Size, t.limits.MaxInspect)
+		li.notes = append(li.notes, fmt.Sprintf("%s: %s: %s", what, n.Path, n.InspectErr))
+		return nil
+	}
+	f, err := os.CreateTemp(t.tmp, "elf-")
+	if err != nil {
+		return fmt.Errorf("spooling %s: %w", n.Path, err)
+	}
+	if _, err := f.Write(h); err == nil {
+		_, err = io.Copy(f, io.LimitReader(tr, hdr.Size-int64(k)))
+	}
+	if err != nil {
+		name := f.Name()
+		f.Close()
+		os.Remove(name)
+		return fmt.Errorf("%s: %s: %w", what, n.Path, describeReadErr(err))
+	}
+	select {
+	case rd.jobs <- spoolJob{n: n, f: f, size: hdr.Size}:
+	case <-ctx.Done():
+		name := f.Name()
+		f.Close()
+		os.Remove(name)
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (t *Target) keep(p string, size int64) bool {
+	if t.opts.Keep != nil {
+		return t.opts.Keep(p, size)
+	}
+	return KeepEtc(p, size)
+}
+
+func shortDigest(d string) string {
+	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return d[:len(d)-len(hex)] + hex[:12]
+	}
+	return d
+}
+
+// readLayers reads every layer, in parallel, and merges them in order.
+func (t *Target) readLayers(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := t.opts.Parallel
+	if workers <= 0 {
+		workers = max(2, runtimeProcs())
+	}
+	rd := &reader{t: t, jobs: make(chan spoolJob, workers)}
+	for range workers {
+		rd.wg.Add(1)
+		go rd.inspector()
+	}
+	idx := make([]*layerIndex, len(t.layers))
+	errs := make([]error, len(t.layers))
+	sem := make(chan struct{}, workers)
+	var lw sync.WaitGroup
+	for i, l := range t.layers {
+		lw.Add(1)
+		go func() {
+			defer lw.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			idx[i], errs[i] = rd.readLayer(ctx, i, l)
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	lw.Wait()
+	close(rd.jobs)
+	rd.wg.Wait()
+	// Report the first real error (not a cancellation caused by it).
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	for _, li := range idx {
+		t.notes = append(t.notes, li.notes...)
+	}
+	t.merge(idx)
+	return nil
+}
+
+// merge applies the layers in order: whiteouts and opaque markers hide
+// lower content, then the layer's entries are added over what is there.
+func (t *Target) merge(idx []*layerIndex) {
+	for _, li := range idx {
+		for _, d := range li.opaque {
+			if n := t.lookup(d); n != nil && n.kids != nil {
+				clear(n.kids)
+			}
+		}
+		for _, w := range li.whiteouts {
+			if parent := t.lookup(path.Dir(w)); parent != nil && parent.kids != nil {
+				delete(parent.kids, path.Base(w))
+			}
+		}
+		for _, n := range li.entries {
+			t.add(n)
+		}
+	}
+}
+
+// add puts n into the tree, creating missing parent directories.
+func (t *Target) add(n *node) {
+	if n.hardlink != "" {
+		target := t.lookup(n.hardlink)
+		if target == nil || !target.Mode.IsRegular() {
+			t.notes = append(t.notes, fmt.Sprintf("hard link %s → %s: target missing or not a regular file: skipped", n.Path, n.hardlink))
+			return
+		}
+		link := &node{Entry: target.Entry, data: target.data, kept: target.kept, src: target.src, host: target.host}
+		link.Path, link.Layer = n.Path, n.Layer
+		n = link
+	}
+	parent := t.root
+	comps := components(n.Path)
+	for i, c := range comps[:len(comps)-1] {
+		next := parent.kids[c]
+		if next == nil || next.kids == nil {
+			// Missing, or a non-directory in the way (the tar has a file
+			// and then entries below it): a directory replaces it.
+			next = newDir("/" + strings.Join(comps[:i+1], "/"))
+			next.Layer = n.Layer
+			parent.kids[c] = next
+		}
+		parent = next
+	}
+	name := comps[len(comps)-1]
+	if old := parent.kids[name]; old != nil && old.kids != nil && n.kids != nil {
+		// A directory over a directory keeps what is below it.
+		old.Mode, old.Layer = n.Mode, n.Layer
+		return
+	}
+	parent.kids[name] = n
+}
+
+// open returns the contents of a regular file node: kept bytes, the host
+// file, or the entry read again from its layer.
+func (t *Target) open(n *node) (content, error) {
+	if n.kept {
+		return memContent{bytes.NewReader(n.data)}, nil
+	}
+	if t.hostFS != nil {
+		f, err := t.hostFS.Open(n.host)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	if !n.src.ok {
+		return nil, errors.New("contents not available")
+	}
+	return t.reread(n)
+}
+
+// reread reads a layer again up to the entry and returns its contents,
+// in memory when small and in a temporary file otherwise.
+func (t *Target) reread(n *node) (content, error) {
+	src := t.layers[n.src.layer]
+	ctx := context.Background()
+	rc, err := src.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	r, _, closeDec, err := decompress(rc, t.limits, "layer", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDec()
+	tr := tar.NewReader(r)
+	for i := 0; ; i++ {
+		hdr, err := tr.Next()
+		if err != nil {
+			if err == io.EOF {
+				return nil, fs.ErrNotExist
+			}
+			return nil, describeReadErr(err)
+		}
+		if i != n.src.ord {
+			continue
+		}
+		if hdr.Name != n.src.name || hdr.Typeflag != tar.TypeReg {
+			return nil, errors.New("layer changed since it was read")
+		}
+		if hdr.Size <= t.limits.MaxKeepFile*16 {
+			data, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
+			if err != nil {
+				return nil, describeReadErr(err)
+			}
+			return memContent{bytes.NewReader(data)}, nil
+		}
+		f, err := os.CreateTemp(t.tmp, "file-")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(f, io.LimitReader(tr, hdr.Size)); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, describeReadErr(err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+		// Unlinked at once: the open descriptor keeps the data until
+		// Close, and nothing is left behind.
+		os.Remove(f.Name())
+		return f, nil
+	}
+}

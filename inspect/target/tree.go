@@ -1,0 +1,265 @@
+package target
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/nsscope/nsscope/inspect"
+)
+
+// maxLinks is the number of symbolic links followed while resolving one
+// path, as Linux's limit (ELOOP after 40).
+const maxLinks = 40
+
+// node is one entry of the merged tree.
+type node struct {
+	Entry
+	kids map[string]*node // directories only
+
+	// Where the contents come from: kept in memory, a layer entry to read
+	// again, or a host file (directory targets).
+	data []byte
+	kept bool
+	src  layerRef
+	host string // path relative to the directory target's root
+
+	// hardlink is the root-relative path a tar hard link points at; it is
+	// resolved when layers are merged.
+	hardlink string
+
+	once sync.Once // lazy inspection of directory targets
+}
+
+// layerRef names a tar entry inside a layer.
+type layerRef struct {
+	layer int
+	name  string // the tar header name as stored
+	ord   int    // its position in the layer (0-based)
+	ok    bool
+}
+
+func newDir(p string) *node {
+	return &node{Entry: Entry{Path: p, Mode: fs.ModeDir | 0o755}, kids: map[string]*node{}}
+}
+
+// Target is an opened target. It is safe for concurrent use once Open
+// has returned.
+type Target struct {
+	desc   Description
+	config Config
+	notes  []string
+	root   *node
+	opts   Options
+	limits Limits
+
+	tmp    string        // private temporary directory
+	layers []layerSource // for re-reading entries that were not kept
+	hostFS *os.Root      // directory targets
+	mu     sync.Mutex    // guards notes after Open
+	libcMu sync.Mutex    // guards libc, libcOK
+	libc   []inspect.LibcRelease
+	libcOK bool
+}
+
+// components splits a slash path into its non-empty components.
+func components(p string) []string {
+	var out []string
+	for c := range strings.SplitSeq(p, "/") {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// lookup returns the node at the clean absolute path p without following
+// symbolic links, or nil.
+func (t *Target) lookup(p string) *node {
+	n := t.root
+	for _, c := range components(p) {
+		if n.kids == nil {
+			return nil
+		}
+		n = n.kids[c]
+		if n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// Lookup returns the entry at path p (absolute, or relative to the root)
+// without following a symbolic link in the last component; links in
+// earlier components are followed inside the root.
+func (t *Target) Lookup(p string) (Entry, bool) {
+	r, err := t.resolve(p, false)
+	if err != nil {
+		return Entry{}, false
+	}
+	n := t.lookup(r)
+	if n == nil {
+		return Entry{}, false
+	}
+	return t.entryOf(n), true
+}
+
+// Resolve follows every symbolic link in p inside the root and returns
+// the resulting clean absolute path. Absolute link targets start again at
+// the root; ".." at the root stays there. It fails with fs.ErrNotExist
+// when a directory on the way is missing, and with ErrLoop after 40 links.
+// The last component need not exist.
+func (t *Target) Resolve(p string) (string, error) { return t.resolve(p, true) }
+
+func (t *Target) resolve(p string, followLast bool) (string, error) {
+	rest := components(p)
+	var out []string
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case ".":
+			continue
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			continue
+		}
+		cur := "/" + strings.Join(append(out, c), "/")
+		n := t.lookup(cur)
+		if n == nil {
+			if len(rest) > 0 {
+				return "", &fs.PathError{Op: "resolve", Path: p, Err: fs.ErrNotExist}
+			}
+			out = append(out, c)
+			continue
+		}
+		if n.Mode&fs.ModeSymlink != 0 && (len(rest) > 0 || followLast) {
+			links++
+			if links > maxLinks {
+				return "", &fs.PathError{Op: "resolve", Path: p, Err: ErrLoop}
+			}
+			if path.IsAbs(n.Link) {
+				out = out[:0]
+			}
+			rest = append(components(n.Link), rest...)
+			continue
+		}
+		if len(rest) > 0 && !n.Mode.IsDir() {
+			return "", &fs.PathError{Op: "resolve", Path: p, Err: fmt.Errorf("%s is not a directory", cur)}
+		}
+		out = append(out, c)
+	}
+	return "/" + strings.Join(out, "/"), nil
+}
+
+// Entries returns every entry of the merged root except the root itself,
+// sorted by path.
+func (t *Target) Entries() []Entry {
+	var out []Entry
+	var walk func(n *node)
+	walk = func(n *node) {
+		names := make([]string, 0, len(n.kids))
+		for k := range n.kids {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			c := n.kids[k]
+			out = append(out, t.entryOf(c))
+			if c.kids != nil {
+				walk(c)
+			}
+		}
+	}
+	walk(t.root)
+	return out
+}
+
+// entryOf returns the entry of n, inspecting it first for directory
+// targets (where inspection is lazy).
+func (t *Target) entryOf(n *node) Entry {
+	if t.hostFS != nil {
+		t.inspectHost(n)
+	}
+	return n.Entry
+}
+
+// Programs returns the executable regular files that are ELF binaries,
+// inspected, sorted by path. Files whose inspection failed are included
+// with InspectErr set.
+func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
+	var cands []*node
+	var walk func(n *node)
+	walk = func(n *node) {
+		for _, c := range n.kids {
+			if c.kids != nil {
+				walk(c)
+			} else if c.Executable() {
+				cands = append(cands, c)
+			}
+		}
+	}
+	walk(t.root)
+	if t.hostFS != nil {
+		if err := t.inspectAll(ctx, cands); err != nil {
+			return nil, err
+		}
+	}
+	var out []Entry
+	for _, n := range cands {
+		if n.Binary != nil || n.InspectErr != "" {
+			out = append(out, n.Entry)
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+// Libc returns the C libraries present in the root with their releases
+// (glibc from libc.so.6, musl from its loader), glibc first.
+func (t *Target) Libc() []inspect.LibcRelease {
+	t.libcMu.Lock()
+	defer t.libcMu.Unlock()
+	if !t.libcOK {
+		t.libcOK = true
+		l, err := inspect.RootLibc(t.FS())
+		if err != nil {
+			t.addNote("C library: %v", err)
+		}
+		t.libc = l
+	}
+	return slices.Clone(t.libc)
+}
+
+func (t *Target) addNote(format string, args ...any) {
+	t.mu.Lock()
+	t.notes = append(t.notes, fmt.Sprintf(format, args...))
+	t.mu.Unlock()
+}
+
+// Close removes the temporary directory and releases open files.
+func (t *Target) Close() error {
+	var err error
+	if t.hostFS != nil {
+		err = t.hostFS.Close()
+	}
+	if t.tmp != "" {
+		if e := os.RemoveAll(t.tmp); e != nil && err == nil {
+			err = e
+		}
+	}
+	for _, l := range t.layers {
+		if l.close != nil {
+			l.close()
+		}
+	}
+	return err
+}
