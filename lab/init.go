@@ -101,6 +101,11 @@ func runInit(req initRequest) (*Result, error) {
 			return nil, fmt.Errorf("prepare %s: %w", f.path, err)
 		}
 	}
+	for _, a := range spec.Add {
+		if err := addFile(r, a); err != nil {
+			return nil, err
+		}
+	}
 	prog, err := findProgram(r, spec.Argv[0], envValue(spec.Env, "PATH", DefaultPath))
 	if err != nil {
 		return nil, err
@@ -118,6 +123,7 @@ func runInit(req initRequest) (*Result, error) {
 		ResolvConf:  seeFile(r, "/etc/resolv.conf", spec.ResolvConf.Origin),
 		Hosts:       seeFile(r, "/etc/hosts", spec.Hosts.Origin),
 		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch.Origin),
+		MDNSAllow:   seeFile(r, "/etc/mdns.allow", ""),
 	}
 
 	rec := &recorder{}
@@ -352,6 +358,30 @@ func applyFile(r *rootFS, p string, f File) error {
 	default:
 		return r.writeFile(p, f.Data, 0o644)
 	}
+}
+
+// addFile bind-mounts the host file a.Src over a new empty file at a.Dst
+// inside the root (the mount exists only in the lab's mount namespace).
+func addFile(r *rootFS, a Add) error {
+	src, err := os.Open(a.Src)
+	if err != nil {
+		return inputErrorf("--add %s: %v", a.Src, unwrapPathError(err))
+	}
+	defer src.Close()
+	if st, err := src.Stat(); err != nil || !st.Mode().IsRegular() {
+		return inputErrorf("--add %s: not a regular file", a.Src)
+	}
+	dst, err := r.create(a.Dst, 0o755)
+	if err != nil {
+		return fmt.Errorf("--add %s: %w", a.Dst, err)
+	}
+	defer dst.Close()
+	target := fmt.Sprintf("/proc/self/fd/%d", dst.Fd())
+	source := fmt.Sprintf("/proc/self/fd/%d", src.Fd())
+	if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("--add %s: bind mount: %w", a.Src, err)
+	}
+	return nil
 }
 
 // seeFile reads back what the program will see at p.

@@ -179,6 +179,19 @@ func validate(spec *Spec) error {
 	if spec.Hostname == "" {
 		spec.Hostname = DefaultHostname
 	}
+	if len(spec.Add) > 0 && spec.Root == "" {
+		return inputErrorf("--add needs --root: the host's own root is never written to")
+	}
+	for i, a := range spec.Add {
+		abs, err := filepath.Abs(a.Src)
+		if err != nil {
+			return inputErrorf("--add %s: %v", a.Src, err)
+		}
+		spec.Add[i].Src = abs
+		if a.Dst == "" || !strings.HasPrefix(a.Dst, "/") {
+			return inputErrorf("--add %s: the path inside the root must be absolute", a.Src)
+		}
+	}
 	if spec.Root != "" {
 		abs, err := filepath.Abs(spec.Root)
 		if err != nil {

@@ -37,6 +37,8 @@ type Spec struct {
 	// copies of the /etc files), a directory or a tar (or tar.gz) file.
 	// It is never modified.
 	Root string `json:"root,omitempty"`
+	// Add puts host files into the program's root (only with Root).
+	Add []Add `json:"add,omitempty"`
 	// Argv is the program and its arguments; Argv[0] is looked up in the
 	// root's PATH (from Env) when it has no slash.
 	Argv []string `json:"argv"`
@@ -53,6 +55,13 @@ type Spec struct {
 	Rootless bool `json:"rootless,omitempty"`
 	// TempDir is where the run's private directory is made ("" = os.TempDir).
 	TempDir string `json:"temp_dir,omitempty"`
+}
+
+// Add is one host file made visible inside the program's root.
+type Add struct {
+	// Src is the file on the host; Dst its path inside the root.
+	Src string `json:"src"`
+	Dst string `json:"dst"`
 }
 
 // DefaultTimeout bounds a run when Spec.Timeout is zero.
@@ -104,6 +113,7 @@ type Result struct {
 	ResolvConf SeenFile `json:"resolv_conf"`
 	Hosts      SeenFile `json:"hosts"`
 	NSSwitch   SeenFile `json:"nsswitch"`
+	MDNSAllow  SeenFile `json:"mdns_allow"`
 	// Ended says how the run ended: "exit", "until" (output matched
 	// Spec.Until; the program was then killed) or "timeout".
 	Ended string `json:"ended"`

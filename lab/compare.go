@@ -1,0 +1,201 @@
+package lab
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+// Fidelity is the lab's documented timing tolerance: an observed time
+// matches a predicted one when they differ by at most max(50ms, 3%).
+func Fidelity(predicted time.Duration) time.Duration {
+	return max(50*time.Millisecond, predicted*3/100)
+}
+
+// burst is how close predicted exchanges must start to count as sent
+// together (A and AAAA of one try; a resolver fanning out to all servers):
+// within a burst the order is not compared, only the set.
+const burst = 25 * time.Millisecond
+
+// outcomes maps a server action to the model's exchange outcome.
+var outcomes = map[string]string{
+	"silent":    "timeout",
+	"refuse":    "refused",
+	"nxdomain":  "nxdomain",
+	"servfail":  "servfail",
+	"refused":   "refused-rcode",
+	"nodata":    "nodata",
+	"answer":    "answer",
+	"truncated": "truncated",
+}
+
+// Exchanges converts the recorded queries to the model's vocabulary, so
+// they can be compared with a prediction's. End and Attempt are unknown to
+// the lab and left zero.
+func (r *Result) Exchanges() []model.Exchange {
+	xs := make([]model.Exchange, 0, len(r.Queries))
+	for _, q := range r.Queries {
+		xs = append(xs, QueryExchange(q))
+	}
+	return xs
+}
+
+// QueryExchange converts one recorded query to a model.Exchange.
+func QueryExchange(q Query) model.Exchange {
+	return model.Exchange{
+		Start:     q.Offset,
+		Server:    netip.AddrPortFrom(q.Server, 53).String(),
+		Name:      q.Name,
+		Type:      q.Type,
+		Transport: q.Transport,
+		Outcome:   outcomes[q.Action],
+	}
+}
+
+// Observation is what a comparison needs to know about a run.
+type Observation struct {
+	Exchanges []model.Exchange
+	// Total is the lookup's (or dial's) duration as observed.
+	Total time.Duration
+	// Succeeded tells whether the lookup succeeded; nil when unknown.
+	Succeeded *bool
+}
+
+// Comparison is the outcome of comparing a prediction with an observation.
+type Comparison struct {
+	Predicted      int           `json:"predicted_exchanges"`
+	Observed       int           `json:"observed_exchanges"`
+	PredictedTotal time.Duration `json:"predicted_total"`
+	ObservedTotal  time.Duration `json:"observed_total"`
+	Tolerance      time.Duration `json:"tolerance"`
+	// Differences lists every mismatch, one line each; empty means the
+	// observation matches the prediction.
+	Differences []string `json:"differences"`
+}
+
+// OK reports whether nothing differs.
+func (c Comparison) OK() bool { return len(c.Differences) == 0 }
+
+// key identifies an exchange for comparison: what was asked, of whom, how.
+func key(x model.Exchange) string {
+	return x.Transport + " " + x.Server + " " + x.Type + " " + x.Name
+}
+
+// Compare holds the observation to the prediction. The exchanges must be
+// the same messages in the same order, where predicted exchanges starting
+// within 25ms of each other form a burst compared as a set (A and AAAA sent
+// together, a fan-out to all servers); each burst must start within the
+// timing tolerance of its predicted start; the total must be within
+// Fidelity(predicted total); and success or failure must agree when known.
+func Compare(p *model.Prediction, o Observation) Comparison {
+	pred := append([]model.Exchange(nil), p.Exchanges...)
+	sort.SliceStable(pred, func(i, j int) bool { return pred[i].Start < pred[j].Start })
+	obs := append([]model.Exchange(nil), o.Exchanges...)
+	sort.SliceStable(obs, func(i, j int) bool { return obs[i].Start < obs[j].Start })
+	c := Comparison{
+		Predicted:      len(pred),
+		Observed:       len(obs),
+		PredictedTotal: p.Total,
+		ObservedTotal:  o.Total,
+		Tolerance:      Fidelity(p.Total),
+	}
+	diff := func(format string, args ...any) {
+		c.Differences = append(c.Differences, fmt.Sprintf(format, args...))
+	}
+	if len(pred) != len(obs) {
+		diff("exchanges: predicted %d, observed %d", len(pred), len(obs))
+	}
+	// Walk the predicted bursts and take as many observed exchanges for each.
+	oi := 0
+	for pi := 0; pi < len(pred); {
+		pj := pi + 1
+		for pj < len(pred) && pred[pj].Start-pred[pi].Start <= burst {
+			pj++
+		}
+		want := pred[pi:pj]
+		got := obs[oi:min(oi+len(want), len(obs))]
+		if !sameKeys(want, got) {
+			diff("exchanges %d-%d: predicted %s; observed %s", pi+1, pj, describe(want), describe(got))
+			// Report the first divergence only: after it, every later
+			// burst would be misaligned and repeat the same news.
+			return finishCompare(c, p, o, diff)
+		}
+		if tol := Fidelity(want[0].Start); absDur(got[0].Start-want[0].Start) > tol {
+			diff("exchanges %d-%d (%s): predicted at %s, observed at %s (tolerance %s)",
+				pi+1, pj, want[0].Type+" "+want[0].Name+" to "+want[0].Server, fmtOffset(want[0].Start), fmtOffset(got[0].Start), tol)
+		}
+		oi += len(want)
+		pi = pj
+	}
+	if oi < len(obs) {
+		diff("unpredicted exchanges %d-%d: %s", oi+1, len(obs), describe(obs[oi:]))
+	}
+	return finishCompare(c, p, o, diff)
+}
+
+func finishCompare(c Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) Comparison {
+	if absDur(o.Total-p.Total) > c.Tolerance {
+		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total), fmtDur(o.Total), c.Tolerance)
+	}
+	if o.Succeeded != nil {
+		predOK := p.Error == ""
+		switch {
+		case predOK && !*o.Succeeded:
+			diff("result: predicted success (from %s), observed failure", p.AnsweredFrom)
+		case !predOK && *o.Succeeded:
+			diff("result: predicted failure (%s), observed success", p.Error)
+		}
+	}
+	return c
+}
+
+func sameKeys(a, b []model.Exchange) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	count := map[string]int{}
+	for _, x := range a {
+		count[key(x)]++
+	}
+	for _, x := range b {
+		count[key(x)]--
+	}
+	for _, n := range count {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func describe(xs []model.Exchange) string {
+	if len(xs) == 0 {
+		return "nothing"
+	}
+	parts := make([]string, 0, len(xs))
+	for _, x := range xs {
+		parts = append(parts, fmt.Sprintf("%s %s %s to %s at %s", x.Transport, x.Type, x.Name, x.Server, fmtOffset(x.Start)))
+	}
+	if len(parts) > 8 {
+		parts = append(parts[:8], fmt.Sprintf("... (%d more)", len(parts)-8))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func fmtOffset(d time.Duration) string { return "+" + fmtDur(d) }
+
+// fmtDur renders a duration in seconds with millisecond precision.
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%.3fs", d.Seconds())
+}
