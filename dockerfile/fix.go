@@ -1,0 +1,325 @@
+package dockerfile
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/report"
+)
+
+// The Dockerfile lines the fixes add. The RUN form is the workaround the
+// official images used (docker-library/docker#84, golang#217); it fails
+// the build if the file exists, so it is only offered where the file is
+// known to be missing, and the "|| " form is used where that is unknown.
+const (
+	fixRunIfMissing = "RUN [ ! -e /etc/nsswitch.conf ] && echo 'hosts: files dns' > /etc/nsswitch.conf"
+	fixRunUnknown   = "RUN [ -e /etc/nsswitch.conf ] || echo 'hosts: files dns' > /etc/nsswitch.conf"
+	fixRunRewrite   = "RUN sed -i 's/^hosts:.*/hosts: files dns/' /etc/nsswitch.conf"
+)
+
+// fixCopyHeredoc is the fix for images without a shell (scratch,
+// distroless): COPY needs no shell, and the here-document needs no file in
+// the build context.
+var fixCopyHeredoc = []string{"COPY <<EOF /etc/nsswitch.conf", "hosts: files dns", "EOF"}
+
+// goFixed is the first Go release that reads /etc/hosts first without
+// /etc/nsswitch.conf.
+var goFixed = model.V(1, 16, -1)
+
+// Edit is one change to the Dockerfile: Delete lines starting at Line
+// (1-based) are replaced by Insert. A pure insertion has Delete 0 and puts
+// Insert before Line (Line = len(lines)+1 appends).
+type Edit struct {
+	Line   int
+	Delete int
+	Insert []string
+}
+
+// Apply returns src with the edits applied. Edits must not overlap.
+func Apply(src []byte, edits []Edit) []byte {
+	lines := splitLines(src)
+	nl := "\n"
+	if strings.Contains(string(src), "\r\n") {
+		nl = "\r\n"
+	}
+	es := append([]Edit(nil), edits...)
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Line > es[j].Line })
+	for _, e := range es {
+		at := min(max(e.Line-1, 0), len(lines))
+		end := min(at+e.Delete, len(lines))
+		lines = slices.Concat(lines[:at:at], e.Insert, lines[end:])
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return []byte(strings.Join(lines, nl) + nl)
+}
+
+// addEdit appends e unless an identical edit is there.
+func addEdit(es []Edit, e Edit) []Edit {
+	for _, x := range es {
+		if x.Line == e.Line && x.Delete == e.Delete && slices.Equal(x.Insert, e.Insert) {
+			return es
+		}
+	}
+	return append(es, e)
+}
+
+// UnifiedDiff renders the edits against lines as a unified diff with three
+// lines of context ("" when there are no edits).
+func UnifiedDiff(name string, lines []string, edits []Edit) string {
+	if len(edits) == 0 {
+		return ""
+	}
+	type dl struct {
+		kind byte // ' ', '-', '+'
+		text string
+	}
+	es := append([]Edit(nil), edits...)
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
+	var seq []dl
+	i := 0 // next old line index (0-based)
+	for _, e := range es {
+		at := min(max(e.Line-1, 0), len(lines))
+		for ; i < at; i++ {
+			seq = append(seq, dl{' ', lines[i]})
+		}
+		for k := 0; k < e.Delete && i < len(lines); k++ {
+			seq = append(seq, dl{'-', lines[i]})
+			i++
+		}
+		for _, s := range e.Insert {
+			seq = append(seq, dl{'+', s})
+		}
+	}
+	for ; i < len(lines); i++ {
+		seq = append(seq, dl{' ', lines[i]})
+	}
+	const ctx = 3
+	var b strings.Builder
+	fmt.Fprintf(&b, "--- a/%s\n+++ b/%s\n", name, name)
+	for start := 0; start < len(seq); {
+		// Find the next change.
+		first := -1
+		for k := start; k < len(seq); k++ {
+			if seq[k].kind != ' ' {
+				first = k
+				break
+			}
+		}
+		if first < 0 {
+			break
+		}
+		// Extend the hunk while changes are within 2*ctx lines.
+		last := first
+		for k := first; k < len(seq); k++ {
+			if seq[k].kind != ' ' {
+				last = k
+			} else if k-last > 2*ctx {
+				break
+			}
+		}
+		lo, hi := max(first-ctx, start), min(last+ctx, len(seq)-1)
+		oldStart, newStart := 1, 1
+		for k := 0; k < lo; k++ {
+			if seq[k].kind != '+' {
+				oldStart++
+			}
+			if seq[k].kind != '-' {
+				newStart++
+			}
+		}
+		oldLen, newLen := 0, 0
+		for k := lo; k <= hi; k++ {
+			if seq[k].kind != '+' {
+				oldLen++
+			}
+			if seq[k].kind != '-' {
+				newLen++
+			}
+		}
+		if oldLen == 0 {
+			oldStart--
+		}
+		if newLen == 0 {
+			newStart--
+		}
+		fmt.Fprintf(&b, "@@ -%s +%s @@\n", hunkRange(oldStart, oldLen), hunkRange(newStart, newLen))
+		for k := lo; k <= hi; k++ {
+			b.WriteByte(seq[k].kind)
+			b.WriteString(seq[k].text)
+			b.WriteByte('\n')
+		}
+		start = hi + 1
+	}
+	return b.String()
+}
+
+func hunkRange(start, n int) string {
+	if n == 1 {
+		return fmt.Sprint(start)
+	}
+	return fmt.Sprintf("%d,%d", start, n)
+}
+
+// candidateFix is a Dockerfile change with its description.
+type candidateFix struct {
+	desc  string
+	edits []Edit
+}
+
+// nssFix is the change that gives the final image `hosts: files dns`.
+func nssFix(a *Analysis) candidateFix {
+	final := a.Final
+	st := final.Stage
+	after := st.From.EndLine
+	where := fmt.Sprintf("after line %d (the final stage's FROM)", after)
+	n := final.NSSwitch
+	if n.Line > st.From.Line {
+		for _, in := range st.Instrs {
+			if in.Line == n.Line {
+				after = in.EndLine
+				where = fmt.Sprintf("after line %d, which sets /etc/nsswitch.conf", after)
+			}
+		}
+	}
+	e := Edit{Line: after + 1}
+	var desc string
+	switch {
+	case !final.Shell:
+		e.Insert = fixCopyHeredoc
+		desc = fmt.Sprintf("write /etc/nsswitch.conf with `hosts: files dns` %s using a COPY here-document: %s has no shell for RUN, COPY needs none and the file needs no place in the build context (here-documents need BuildKit: Docker 23+, or `# syntax=docker/dockerfile:1.4`)",
+			where, final.Image.Ref)
+	case n.Kind == NSSMissing:
+		e.Insert = []string{fixRunIfMissing}
+		desc = fmt.Sprintf("add `%s` %s", fixRunIfMissing, where)
+	case n.Kind == NSSPresent:
+		e.Insert = []string{fixRunRewrite}
+		desc = fmt.Sprintf("set the hosts line to `hosts: files dns` %s: `%s`", where, fixRunRewrite)
+	default:
+		e.Insert = []string{fixRunUnknown}
+		desc = fmt.Sprintf("add `%s` %s (it keeps a file the base image may already have)", fixRunUnknown, where)
+	}
+	return candidateFix{desc: desc, edits: []Edit{e}}
+}
+
+// goBumpFix is the change that builds the program with Go 1.16, when the
+// version is written in a FROM tag or an ARG default.
+func goBumpFix(a *Analysis, b *GoBuild) (candidateFix, bool) {
+	s := b.VersionEdit
+	if s == nil || b.Version.IsZero() || !b.Version.Less(goFixed) || s.Line < 1 || s.Line > len(a.File.Lines) {
+		return candidateFix{}, false
+	}
+	line := a.File.Lines[s.Line-1]
+	var old, repl string
+	switch s.Kind {
+	case "from-tag":
+		// 1.15-alpine → 1.16-alpine, 1.15.7-buster → 1.16-buster.
+		ver, rest, _ := strings.Cut(s.Old, "-")
+		if _, err := model.ParseVersion(ver); err != nil {
+			return candidateFix{}, false
+		}
+		old = ":" + s.Old
+		repl = ":" + goFixed.String()
+		if rest != "" {
+			repl += "-" + rest
+		}
+	case "arg-default":
+		k, _, _ := strings.Cut(s.Old, "=")
+		old, repl = s.Old, k+"="+goFixed.String()
+	default:
+		return candidateFix{}, false
+	}
+	if strings.Count(line, old) != 1 {
+		return candidateFix{}, false
+	}
+	newLine := strings.Replace(line, old, repl, 1)
+	return candidateFix{
+		desc:  fmt.Sprintf("build with Go %s or later (it reads /etc/hosts first when /etc/nsswitch.conf is missing): line %d `%s` → `%s`", goFixed, s.Line, strings.TrimSpace(line), strings.TrimSpace(newLine)),
+		edits: []Edit{{Line: s.Line, Delete: 1, Insert: []string{newLine}}},
+	}, true
+}
+
+// dockerfileFixes returns the fixes for one finding, best first: the
+// Dockerfile changes, each checked by analysing the patched Dockerfile
+// again, then scan's fixes that need no Dockerfile change (dial the
+// address literal, a newer glibc).
+func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions) []report.Fix {
+	var cands []candidateFix
+	if p.Build != nil || p.Libc.Kind == "glibc" {
+		cands = append(cands, nssFix(a))
+	}
+	if p.Build != nil {
+		if c, ok := goBumpFix(a, p.Build); ok {
+			cands = append(cands, c)
+		}
+	}
+	type scored struct {
+		fix report.Fix
+		sev report.Severity
+	}
+	var out []scored
+	for _, c := range cands {
+		after, ok := predictPatched(f, c.edits, fd, opt)
+		if !ok || !(after.Severity < fd.Severity || after.Time < fd.Time) {
+			continue
+		}
+		out = append(out, scored{report.Fix{
+			Description:  c.desc,
+			After:        after.Time,
+			AfterQueries: after.Queries,
+			Diff:         UnifiedDiff(f.Name, f.Lines, c.edits),
+		}, after.Severity})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].sev < out[j].sev })
+	fixes := make([]report.Fix, 0, len(out)+len(fd.Fixes))
+	for _, x := range out {
+		fixes = append(fixes, x.fix)
+	}
+	for _, fx := range fd.Fixes {
+		// scan's nsswitch.conf and Go rebuild fixes are replaced by the
+		// Dockerfile changes above.
+		if fx.Diff != "" || strings.HasPrefix(fx.Description, "rebuild with Go") || strings.Contains(fx.Description, "/etc/nsswitch.conf") {
+			continue
+		}
+		fixes = append(fixes, fx)
+	}
+	return fixes
+}
+
+// fixEdits returns the edits of the fix with the given description.
+func fixEdits(f *File, a *Analysis, p *Program, desc string) []Edit {
+	if c := nssFix(a); c.desc == desc {
+		return c.edits
+	}
+	if p.Build != nil {
+		if c, ok := goBumpFix(a, p.Build); ok && c.desc == desc {
+			return c.edits
+		}
+	}
+	return nil
+}
+
+// predictPatched checks the Dockerfile with edits applied and returns the
+// finding for the same program and name.
+func predictPatched(f *File, edits []Edit, fd *report.Finding, opt CheckOptions) (report.Finding, bool) {
+	g, err := Parse(f.Name, Apply(f.Source, edits))
+	if err != nil {
+		return report.Finding{}, false
+	}
+	o := opt
+	o.noFixes = true
+	res, err := Check(g, o)
+	if err != nil {
+		return report.Finding{}, false
+	}
+	for _, x := range res.Report.Findings {
+		if x.Subject == fd.Subject && x.Name == fd.Name {
+			return x, true
+		}
+	}
+	return report.Finding{}, false
+}
