@@ -105,7 +105,7 @@ func (rt Runtime) apply(targetResolv, targetHosts model.File) (files, error) {
 		out.resolv = model.File{Path: "/etc/resolv.conf", Origin: "kubelet-written /etc/resolv.conf (assumed)", Data: []byte(resolv)}
 		out.hosts = model.File{Path: "/etc/hosts", Origin: "kubelet-managed /etc/hosts (assumed)", Data: []byte(kubeletHosts(defaultPodIP, defaultPodName))}
 		out.assumptions = append(out.assumptions,
-			fmt.Sprintf("runtime kubernetes, dnsPolicy ClusterFirst, namespace %s: /etc/resolv.conf is %q (one cluster nameserver, the cluster search list, ndots:5; the node's search domains, unknown here, are not added)", ns, strings.TrimSpace(strings.ReplaceAll(resolv, "\n", "; "))),
+			fmt.Sprintf("runtime kubernetes, dnsPolicy ClusterFirst, namespace %s: /etc/resolv.conf is %q (one cluster nameserver, the cluster search list, ndots:5; the node's search domains, unknown here, are not added)", ns, strings.ReplaceAll(strings.TrimSpace(resolv), "\n", "; ")),
 			"/etc/hosts is the kubelet-managed file: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the fe00:: lines, and the pod's own line "+defaultPodIP+" "+defaultPodName)
 	case Docker:
 		out.hostname = defaultContainerName
