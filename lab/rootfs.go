@@ -20,7 +20,7 @@ import (
 // root filesystem contains can make the lab read or write outside it.
 type rootFS struct {
 	path string
-	fd  int
+	fd   int
 }
 
 func openRootFS(dir string) (*rootFS, error) {
