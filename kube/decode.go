@@ -1,0 +1,425 @@
+package kube
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	appsv1beta1 "k8s.io/api/apps/v1beta1"
+	appsv1beta2 "k8s.io/api/apps/v1beta2"
+	batchv1 "k8s.io/api/batch/v1"
+	batchv1beta1 "k8s.io/api/batch/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	extv1beta1 "k8s.io/api/extensions/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// MaxManifestBytes caps one input (file or stream); larger inputs are
+// rejected rather than read into memory.
+const MaxManifestBytes = 256 << 20
+
+// Source locates an object in the input.
+type Source struct {
+	File string `json:"file"`
+	// Doc is the 1-based YAML document (0 for a JSON stream value).
+	Doc int `json:"doc,omitempty"`
+	// Line is the first line of that document.
+	Line int `json:"line,omitempty"`
+	// Item is the 0-based index inside a List, or -1.
+	Item int `json:"item"`
+}
+
+func (s Source) String() string {
+	var b strings.Builder
+	b.WriteString(s.File)
+	if s.Line > 0 {
+		fmt.Fprintf(&b, ":%d", s.Line)
+	}
+	if s.Doc > 1 || (s.Doc == 1 && s.Line > 1) {
+		fmt.Fprintf(&b, " (document %d)", s.Doc)
+	}
+	if s.Item >= 0 {
+		fmt.Fprintf(&b, " items[%d]", s.Item)
+	}
+	return b.String()
+}
+
+// Workload is one pod (or pod template) found in the input, turned into the
+// pod the kubelet would be given.
+type Workload struct {
+	Source Source `json:"source"`
+	// Kind and Name are the object's own (Deployment "web"); for a Pod they
+	// are "Pod" and the pod's name.
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Pod is the pod as the kubelet sees it. For workloads it is built from
+	// the pod template: its name is the workload's (the real one carries a
+	// generated suffix), StatefulSet pods get hostname <name>-0 and the
+	// serviceName subdomain as the StatefulSet controller sets them.
+	Pod *corev1.Pod `json:"-"`
+	// Notes are assumptions made while building Pod.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Ref is "<namespace>/<pod>", the pod part of a container's subject.
+func (w *Workload) Ref() string { return w.Namespace + "/" + w.Pod.Name }
+
+// ItemError is an object that could not be used; it names the object as
+// precisely as the input allows.
+type ItemError struct {
+	Source Source
+	Kind   string
+	Name   string
+	Err    error
+}
+
+func (e *ItemError) Error() string {
+	var what string
+	switch {
+	case e.Kind != "" && e.Name != "":
+		what = fmt.Sprintf("%s %q", e.Kind, e.Name)
+	case e.Kind != "":
+		what = e.Kind
+	case e.Name != "":
+		what = strconv.Quote(e.Name)
+	}
+	if what != "" {
+		return fmt.Sprintf("%s: %s: %v", e.Source, what, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Source, e.Err)
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Decoded is what Decode found in one input.
+type Decoded struct {
+	Workloads []*Workload
+	// Errors are objects that could not be read; the others are still in
+	// Workloads.
+	Errors []*ItemError
+	// Skipped lists objects of kinds that run no pods (Service, ConfigMap,
+	// ...), one line each.
+	Skipped []string
+}
+
+// Decode reads Kubernetes objects from data: one or more YAML documents
+// separated by "---", or JSON values, each a Pod, a workload (Deployment,
+// StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
+// PodTemplate) or a List of them (kubectl get -o json|yaml). name is used
+// when citing the input. Broken objects are reported in Errors and the rest
+// still decoded; Decode never panics on any input.
+func Decode(name string, data []byte) *Decoded {
+	d := &Decoded{}
+	if len(data) > MaxManifestBytes {
+		d.Errors = append(d.Errors, &ItemError{Source: Source{File: name, Item: -1},
+			Err: fmt.Errorf("input is %d bytes, more than the %d accepted", len(data), MaxManifestBytes)})
+		return d
+	}
+	if utilyaml.IsJSONBuffer(data) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		for i := 1; ; i++ {
+			var raw json.RawMessage
+			err := dec.Decode(&raw)
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					d.Errors = append(d.Errors, &ItemError{Source: Source{File: name, Doc: i, Item: -1},
+						Err: fmt.Errorf("malformed JSON: %w", err)})
+				}
+				break
+			}
+			d.document(Source{File: name, Doc: i, Item: -1}, raw)
+		}
+		return d
+	}
+	for _, doc := range splitYAML(data) {
+		src := Source{File: name, Doc: doc.n, Line: doc.line, Item: -1}
+		if isBlankYAML(doc.text) {
+			continue
+		}
+		js, err := sigsyaml.YAMLToJSON(doc.text)
+		if err != nil {
+			d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)})
+			continue
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		d.document(src, js)
+	}
+	return d
+}
+
+type yamlDoc struct {
+	n, line int
+	text    []byte
+}
+
+// splitYAML cuts a YAML stream at document separator lines ("---" alone or
+// followed by blanks or a comment), remembering where each document starts.
+func splitYAML(data []byte) []yamlDoc {
+	var docs []yamlDoc
+	cur := yamlDoc{n: 1, line: 1}
+	start := 0
+	line := 1
+	for pos := 0; pos <= len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		var l []byte
+		next := len(data) + 1
+		if end < 0 {
+			l = data[pos:]
+		} else {
+			l = data[pos : pos+end]
+			next = pos + end + 1
+		}
+		if isSeparator(l) {
+			cur.text = data[start:pos]
+			docs = append(docs, cur)
+			cur = yamlDoc{n: cur.n + 1, line: line + 1}
+			start = min(next, len(data))
+		}
+		pos = next
+		line++
+	}
+	cur.text = data[start:]
+	docs = append(docs, cur)
+	// Documents are numbered as a reader counts them: a leading separator
+	// does not make an empty first document.
+	if len(docs) > 1 && isBlankYAML(docs[0].text) {
+		docs = docs[1:]
+		for i := range docs {
+			docs[i].n--
+		}
+	}
+	return docs
+}
+
+func isSeparator(l []byte) bool {
+	l = bytes.TrimRight(l, "\r")
+	if !bytes.HasPrefix(l, []byte("---")) {
+		return false
+	}
+	rest := l[3:]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t'
+}
+
+// isBlankYAML reports a document with nothing but comments and blanks.
+func isBlankYAML(b []byte) bool {
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		t := bytes.TrimSpace(l)
+		if len(t) > 0 && t[0] != '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// header is the part of any object read before choosing its type.
+type header struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   metav1.ObjectMeta `json:"metadata"`
+	Items      []json.RawMessage `json:"items"`
+}
+
+func (d *Decoded) document(src Source, js []byte) {
+	var h header
+	if err := json.Unmarshal(js, &h); err != nil {
+		// Not an object at all (a scalar, an array) or metadata of the
+		// wrong shape: name what we can.
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		return
+	}
+	if strings.HasSuffix(h.Kind, "List") || (h.Kind == "" && h.Items != nil) {
+		itemKind := strings.TrimSuffix(h.Kind, "List")
+		for i, raw := range h.Items {
+			isrc := src
+			isrc.Item = i
+			d.object(isrc, raw, h.APIVersion, itemKind)
+		}
+		return
+	}
+	d.object(src, js, "", "")
+}
+
+// object decodes one object with client-go's universal deserializer. When
+// it comes from a typed list (PodList) whose items carry no apiVersion or
+// kind, they are taken from the list.
+func (d *Decoded) object(src Source, js []byte, listAPIVersion, listItemKind string) {
+	var h header
+	if err := json.Unmarshal(js, &h); err != nil {
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		return
+	}
+	if h.Kind == "" && listItemKind != "" {
+		var m map[string]any
+		if err := json.Unmarshal(js, &m); err == nil && m != nil {
+			m["kind"] = listItemKind
+			if _, ok := m["apiVersion"]; !ok {
+				m["apiVersion"] = listAPIVersion
+			}
+			if b, err := json.Marshal(m); err == nil {
+				js = b
+				h.Kind = listItemKind
+			}
+		}
+	}
+	ie := &ItemError{Source: src, Kind: h.Kind, Name: h.Metadata.Name}
+	if h.Kind == "" {
+		ie.Err = errors.New("kind is missing")
+		d.Errors = append(d.Errors, ie)
+		return
+	}
+	if h.APIVersion == "" && listAPIVersion == "" {
+		ie.Err = errors.New("apiVersion is missing")
+		d.Errors = append(d.Errors, ie)
+		return
+	}
+	obj, gvk, err := scheme.Codecs.UniversalDeserializer().Decode(js, nil, nil)
+	if err != nil {
+		if runtime.IsNotRegisteredError(err) {
+			if knownNoPods(h.Kind) {
+				d.Skipped = append(d.Skipped, fmt.Sprintf("%s: %s %q runs no pods", src, h.Kind, h.Metadata.Name))
+				return
+			}
+			ie.Err = fmt.Errorf("unknown kind %s in %s (nsscope reads Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate and Lists of them)", h.Kind, h.APIVersion)
+		} else {
+			ie.Err = fmt.Errorf("cannot decode: %w", err)
+		}
+		d.Errors = append(d.Errors, ie)
+		return
+	}
+	w, err := workloadFrom(obj)
+	if err != nil {
+		ie.Err = err
+		d.Errors = append(d.Errors, ie)
+		return
+	}
+	if w == nil {
+		d.Skipped = append(d.Skipped, fmt.Sprintf("%s: %s %q runs no pods", src, gvk.Kind, h.Metadata.Name))
+		return
+	}
+	w.Source = src
+	if err := w.check(); err != nil {
+		ie.Err = err
+		d.Errors = append(d.Errors, ie)
+		return
+	}
+	d.Workloads = append(d.Workloads, w)
+}
+
+// knownNoPods lists kinds outside client-go's scheme that never run pods
+// and are common in manifests next to workloads.
+func knownNoPods(kind string) bool {
+	switch kind {
+	case "CustomResourceDefinition", "APIService", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// workloadFrom turns a decoded object into the pod the kubelet would get;
+// nil, nil for kinds without a pod template.
+func workloadFrom(obj runtime.Object) (*Workload, error) {
+	tmpl := func(kind string, meta metav1.ObjectMeta, t *corev1.PodTemplateSpec) *Workload {
+		return fromTemplate(kind, meta, t)
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		w := &Workload{Kind: "Pod", Name: o.Name, Namespace: o.Namespace, Pod: o.DeepCopy()}
+		return w, nil
+	case *corev1.PodTemplate:
+		return tmpl("PodTemplate", o.ObjectMeta, &o.Template), nil
+	case *corev1.ReplicationController:
+		if o.Spec.Template == nil {
+			return nil, errors.New("spec.template is missing")
+		}
+		return tmpl("ReplicationController", o.ObjectMeta, o.Spec.Template), nil
+	case *appsv1.Deployment:
+		return tmpl("Deployment", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1.ReplicaSet:
+		return tmpl("ReplicaSet", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1.DaemonSet:
+		return tmpl("DaemonSet", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1.StatefulSet:
+		return statefulSet(o.ObjectMeta, &o.Spec.Template, o.Spec.ServiceName), nil
+	case *appsv1beta1.Deployment:
+		return tmpl("Deployment", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1beta1.StatefulSet:
+		return statefulSet(o.ObjectMeta, &o.Spec.Template, o.Spec.ServiceName), nil
+	case *appsv1beta2.Deployment:
+		return tmpl("Deployment", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1beta2.ReplicaSet:
+		return tmpl("ReplicaSet", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1beta2.DaemonSet:
+		return tmpl("DaemonSet", o.ObjectMeta, &o.Spec.Template), nil
+	case *appsv1beta2.StatefulSet:
+		return statefulSet(o.ObjectMeta, &o.Spec.Template, o.Spec.ServiceName), nil
+	case *extv1beta1.Deployment:
+		return tmpl("Deployment", o.ObjectMeta, &o.Spec.Template), nil
+	case *extv1beta1.ReplicaSet:
+		return tmpl("ReplicaSet", o.ObjectMeta, &o.Spec.Template), nil
+	case *extv1beta1.DaemonSet:
+		return tmpl("DaemonSet", o.ObjectMeta, &o.Spec.Template), nil
+	case *batchv1.Job:
+		return tmpl("Job", o.ObjectMeta, &o.Spec.Template), nil
+	case *batchv1.CronJob:
+		return tmpl("CronJob", o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template), nil
+	case *batchv1beta1.CronJob:
+		return tmpl("CronJob", o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template), nil
+	}
+	return nil, nil
+}
+
+func fromTemplate(kind string, meta metav1.ObjectMeta, t *corev1.PodTemplateSpec) *Workload {
+	pod := &corev1.Pod{ObjectMeta: *t.ObjectMeta.DeepCopy(), Spec: *t.Spec.DeepCopy()}
+	pod.Name = meta.Name
+	pod.Namespace = meta.Namespace
+	return &Workload{Kind: kind, Name: meta.Name, Namespace: meta.Namespace, Pod: pod,
+		Notes: []string{fmt.Sprintf("pod built from the %s's template; its real name carries a generated suffix", kind)}}
+}
+
+func statefulSet(meta metav1.ObjectMeta, t *corev1.PodTemplateSpec, serviceName string) *Workload {
+	w := fromTemplate("StatefulSet", meta, t)
+	w.Pod.Name = meta.Name + "-0"
+	w.Pod.Spec.Hostname = w.Pod.Name
+	w.Pod.Spec.Subdomain = serviceName
+	w.Notes = []string{"pod " + w.Pod.Name + " of the StatefulSet: the controller sets hostname to the pod name and subdomain to spec.serviceName"}
+	return w
+}
+
+// check rejects objects the kubelet could never run and fills the defaults
+// the API server would have applied to fields that matter here.
+func (w *Workload) check() error {
+	if w.Name == "" {
+		return errors.New("metadata.name is missing")
+	}
+	if len(w.Pod.Spec.Containers) == 0 {
+		return errors.New("no containers (spec.containers is empty or missing)")
+	}
+	for i, c := range w.Pod.Spec.Containers {
+		if c.Name == "" {
+			return fmt.Errorf("spec.containers[%d].name is missing", i)
+		}
+	}
+	for i, c := range w.Pod.Spec.InitContainers {
+		if c.Name == "" {
+			return fmt.Errorf("spec.initContainers[%d].name is missing", i)
+		}
+	}
+	if w.Namespace == "" {
+		w.Namespace = "default"
+		w.Pod.Namespace = "default"
+		w.Notes = append(w.Notes, "metadata.namespace unset: the API server (and the kubelet, for a static pod) puts it in \"default\"")
+	}
+	return nil
+}
