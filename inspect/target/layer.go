@@ -225,6 +225,11 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// Read to the end of the stream so that a damaged or
+			// truncated compressed tail (checksum, length) is noticed.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return nil, fmt.Errorf("%s: after the last entry: %w", what, describeReadErr(err))
+			}
 			if i == 0 {
 				li.notes = append(li.notes, what+": no entries")
 			}
@@ -310,7 +315,7 @@ func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, 
 		}
 		rd.kept.Add(-hdr.Size)
 	}
-	if t.opts.NoInspect || hdr.Size < 64 {
+	if t.opts.NoInspect || hdr.Size < 4 {
 		return nil
 	}
 	if n.Mode.Perm()&0o111 == 0 && !inspect.IsLibcPath(n.Path) {
