@@ -202,7 +202,6 @@ func TestNothingOutlivesLab(t *testing.T) {
 	}
 }
 
-
 func unixSignalName(s syscall.Signal) string {
 	switch s {
 	case syscall.SIGKILL:

@@ -210,16 +210,23 @@ func validate(spec *Spec) error {
 }
 
 // userNamespacesAvailable reports (as an InputError) when this kernel will
-// not let an unprivileged user create a user namespace.
+// not let this process create a user namespace.
 func userNamespacesAvailable() error {
-	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil {
-		if strings.TrimSpace(string(b)) == "0" {
-			return inputErrorf("not root, and user namespaces are disabled (user.max_user_namespaces = 0): run the lab as root")
-		}
-	} else if os.IsNotExist(err) {
+	return checkUserNamespaces("/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/unprivileged_userns_clone", os.Geteuid() == 0)
+}
+
+// checkUserNamespaces reads the kernel's user-namespace knobs: the limit
+// (0 disables them; absent means a kernel without them) and Debian's
+// unprivileged_userns_clone switch (absent on most kernels).
+func checkUserNamespaces(maxPath, unprivPath string, root bool) error {
+	b, err := os.ReadFile(maxPath)
+	switch {
+	case os.IsNotExist(err):
 		return inputErrorf("not root, and this kernel has no user namespaces: run the lab as root")
+	case err == nil && strings.TrimSpace(string(b)) == "0":
+		return inputErrorf("not root, and user namespaces are disabled (user.max_user_namespaces = 0): run the lab as root")
 	}
-	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" && os.Geteuid() != 0 {
+	if b, err := os.ReadFile(unprivPath); err == nil && strings.TrimSpace(string(b)) == "0" && !root {
 		return inputErrorf("not root, and unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0): run the lab as root")
 	}
 	return nil
