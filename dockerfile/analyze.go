@@ -1076,12 +1076,14 @@ func (s *StageState) contextNSS(a *Analysis, in Instr, src, nssSrc, landing stri
 			}
 			matches = m
 		}
+		// Only a regular file of sane size is read (no FIFOs, devices).
+		st, err := fs.Stat(ctx, matches[0])
+		if err != nil || !st.Mode().IsRegular() || st.Size() > 1<<20 {
+			continue
+		}
 		data, err := fs.ReadFile(ctx, matches[0])
 		if err != nil {
 			continue
-		}
-		if len(data) > 1<<20 {
-			data = data[:1<<20]
 		}
 		s.NSSwitch = NSSwitch{Kind: NSSPresent, Data: data, Origin: fmt.Sprintf("%s: %s %s (build context file %s)", where, strings.ToUpper(in.Cmd), src, matches[0]), Line: in.Line}
 		return
