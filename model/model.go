@@ -139,6 +139,10 @@ type Request struct {
 	// text); Port is then the port dialled (for display only).
 	Dial bool `json:"dial,omitempty"`
 	Port int  `json:"port,omitempty"`
+	// Op refines the operation: "dial", "listen", "lookup-ip" or
+	// "lookup-host" (see the Op constants). Empty means "dial" when Dial is
+	// set, else "lookup-host".
+	Op string `json:"op,omitempty"`
 	// Deadline is the caller's deadline measured from the start of the
 	// lookup; zero means none.
 	Deadline time.Duration `json:"deadline,omitempty"`
@@ -249,6 +253,8 @@ type Exchange struct {
 	// Outcome: timeout, refused (ICMP), nxdomain, servfail, refused-rcode,
 	// nodata, answer, truncated, cancelled (caller deadline).
 	Outcome string `json:"outcome"`
+	// EDNS reports that the query carries an EDNS(0) OPT record.
+	EDNS bool `json:"edns"`
 }
 
 // Answer sources.

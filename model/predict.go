@@ -1,10 +1,527 @@
 package model
 
-import "errors"
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nsscope/nsscope/conf"
+)
+
+// Lookup operations (Request.Op). They differ in how the caller's
+// deadline ends a Go lookup and in the error text.
+const (
+	OpDial       = "dial"        // net.Dial / DialContext (deadline: Dialer.Timeout)
+	OpListen     = "listen"      // net.Listen on a host name (no deadline)
+	OpLookupIP   = "lookup-ip"   // LookupIP, LookupIPAddr, LookupNetIP
+	OpLookupHost = "lookup-host" // LookupHost
+)
+
+// Networks accepted in a Request.
+var validNetworks = map[string]bool{
+	"ip": true, "ip4": true, "ip6": true,
+	"tcp": true, "tcp4": true, "tcp6": true,
+	"udp": true, "udp4": true, "udp6": true,
+}
+
+// MinGo and MaxGo bound the Go releases the model knows.
+var (
+	MinGo = V(1, 10, 0)
+	MaxGo = V(1, 27, 99)
+)
+
+// DefaultPaths are where the resolvers look for their files.
+const (
+	PathResolvConf = "/etc/resolv.conf"
+	PathNSSwitch   = "/etc/nsswitch.conf"
+	PathHosts      = "/etc/hosts"
+	PathMDNSAllow  = "/etc/mdns.allow"
+)
+
+func normalizeFile(f File, path string) File {
+	if f.Path == "" {
+		f.Path = path
+		if f.Data == nil && f.ReadErr == "" {
+			f.Missing = true
+		}
+	}
+	if f.Missing {
+		f.Data = nil
+	}
+	return f
+}
+
+// Normalize fills in default paths; a zero File means "missing".
+func (e Env) Normalize() Env {
+	e.ResolvConf = normalizeFile(e.ResolvConf, PathResolvConf)
+	e.NSSwitch = normalizeFile(e.NSSwitch, PathNSSwitch)
+	e.Hosts = normalizeFile(e.Hosts, PathHosts)
+	e.MDNSAllow = normalizeFile(e.MDNSAllow, PathMDNSAllow)
+	return e
+}
+
+// op returns the request's operation.
+func (r Request) op() string {
+	if r.Op != "" {
+		return r.Op
+	}
+	if r.Dial {
+		return OpDial
+	}
+	return OpLookupHost
+}
+
+func parseFile(d conf.Dialect, f File, o conf.ResolvOptions) *conf.ResolvConf {
+	if f.Missing || f.ReadErr != "" {
+		return conf.ParseResolvConf(d, f.Name(), nil, o)
+	}
+	return conf.ParseResolvConf(d, f.Name(), f.Data, o)
+}
+
+func parseHostsFile(d conf.Dialect, f File, o conf.HostsOptions) *conf.Hosts {
+	if f.Missing || f.ReadErr != "" {
+		return conf.ParseHosts(d, f.Name(), nil, o)
+	}
+	return conf.ParseHosts(d, f.Name(), f.Data, o)
+}
 
 // Predict runs the model for one program, environment, request and
 // scenario. It returns an error only for inputs outside the model (a Go
 // version outside 1.10–1.27, an unknown network, contradictory build facts).
 func Predict(env Env, prog Program, req Request, sc Scenario) (*Prediction, error) {
-	return nil, errors.New("model: not implemented yet")
+	env = env.Normalize()
+	if req.Network == "" {
+		req.Network = "ip"
+	}
+	if !validNetworks[req.Network] {
+		return nil, fmt.Errorf("unknown network %q (want ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4 or udp6)", req.Network)
+	}
+	switch req.op() {
+	case OpDial, OpListen, OpLookupIP, OpLookupHost:
+	default:
+		return nil, fmt.Errorf("unknown operation %q", req.Op)
+	}
+	req.Op = req.op()
+	if req.Name == "" {
+		return nil, fmt.Errorf("empty host name")
+	}
+	if req.Deadline < 0 {
+		return nil, fmt.Errorf("negative deadline %s", req.Deadline)
+	}
+	for i, b := range sc.Servers {
+		switch b.Kind {
+		case Silent, Refuse, NXDomain, ServFail, Refused, NoData, Answer:
+		default:
+			return nil, fmt.Errorf("server %d: unknown behaviour %q", i+1, b.Kind)
+		}
+		if b.Delay < 0 {
+			return nil, fmt.Errorf("server %d: negative delay", i+1)
+		}
+	}
+	p := &Prediction{Program: prog, Request: req, Scenario: sc}
+	var err error
+	switch prog.Impl {
+	case ImplGo:
+		err = predictGo(p, env, prog, req, sc)
+	case ImplGlibc, ImplMusl:
+		err = predictC(p, env, prog, req, sc)
+	default:
+		err = fmt.Errorf("unknown program kind %q (want go, glibc or musl)", prog.Impl)
+	}
+	if err != nil {
+		return nil, err
+	}
+	finish(p)
+	return p, nil
+}
+
+// finish fills the derived fields.
+func finish(p *Prediction) {
+	sortExchanges(p.Exchanges)
+	p.Queries = len(p.Exchanges)
+	if p.Candidates == nil {
+		p.Candidates = []string{}
+	}
+	if p.Exchanges == nil {
+		p.Exchanges = []Exchange{}
+	}
+	if p.Servers == nil {
+		p.Servers = []string{}
+	}
+	if p.AnsweredFrom == "" {
+		p.AnsweredFrom = FromNone
+	}
+	if p.Request.Deadline > 0 && p.Total >= p.Request.Deadline {
+		p.DeadlineExceeded = true
+	}
+}
+
+func validateGo(b GoBuild) error {
+	v := b.Version
+	if v.IsZero() {
+		return fmt.Errorf("no Go version given")
+	}
+	if v.Less(MinGo) || MaxGo.Less(v) {
+		return fmt.Errorf("Go %s is outside the modelled range 1.10–1.27", v)
+	}
+	if b.NetgoTag && b.Cgo {
+		return fmt.Errorf("contradictory build: the netgo tag compiles the cgo resolver out")
+	}
+	if b.NetgoTag && b.NetcgoTag && v.AtLeast(1, 21, 0) {
+		return fmt.Errorf("contradictory build: netgo and netcgo together do not compile in Go 1.21+")
+	}
+	if b.NetcgoTag && !b.Cgo {
+		return fmt.Errorf("contradictory build: the netcgo tag needs cgo")
+	}
+	return nil
+}
+
+func describeBuild(b GoBuild) string {
+	parts := []string{"Go " + b.Version.String()}
+	if b.Cgo {
+		parts = append(parts, "cgo resolver compiled in")
+	} else {
+		parts = append(parts, "no cgo resolver (CGO_ENABLED=0 or netgo)")
+	}
+	if b.NetgoTag {
+		parts = append(parts, "-tags netgo")
+	}
+	if b.NetcgoTag {
+		parts = append(parts, "-tags netcgo")
+	}
+	if b.DefaultGODEBUG != "" {
+		parts = append(parts, "DefaultGODEBUG="+b.DefaultGODEBUG)
+	}
+	if b.PreferGo {
+		parts = append(parts, "Resolver.PreferGo")
+	}
+	if b.StrictErrors {
+		parts = append(parts, "Resolver.StrictErrors")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func era(v Version) string {
+	switch {
+	case !v.AtLeast(1, 16, 0):
+		return "Go 1.10–1.15: a missing nsswitch.conf means dns,files"
+	case !v.AtLeast(1, 21, 0):
+		return "Go 1.16–1.20: a missing nsswitch.conf means files,dns"
+	default:
+		return "Go 1.21+: resolver-selection rewrite (Go-only binaries follow nsswitch best-effort)"
+	}
+}
+
+func predictGo(p *Prediction, env Env, prog Program, req Request, sc Scenario) error {
+	b := prog.Go
+	if err := validateGo(b); err != nil {
+		return err
+	}
+	v := b.Version
+	add := func(s Step) { p.Steps = append(p.Steps, s) }
+	add(Step{Key: "program", Value: describeBuild(b), Reason: era(v)})
+	c := newGoConf(env, b)
+	rc := parseFile(conf.Go, env.ResolvConf, conf.ResolvOptions{Version: v})
+	var d orderDecision
+	if !v.AtLeast(1, 11, 0) && b.PreferGo {
+		d = orderDecision{order: OrderFilesDNS, shown: req.Name}
+		d.step("order", string(OrderFilesDNS), "Go 1.10 with Resolver.PreferGo always uses files,dns", nil)
+	} else if v.AtLeast(1, 21, 0) {
+		d = goOrderEra2(c, env, rc, req.Name)
+	} else {
+		d = goOrderEra1(c, env, rc, req.Name)
+	}
+	p.Steps = append(p.Steps, d.steps...)
+	// Debug output: what GODEBUG=netdns=<mode>+2 prints for this decision.
+	p.Debug = append(p.Debug, c.choiceLines(2)...)
+	shown := d.shown
+	if v.AtLeast(1, 21, 0) {
+		shown = req.Name
+	}
+	p.Debug = append(p.Debug, "go package net: hostLookupOrder("+shown+") = "+string(d.order))
+	order := d.order
+	if order == OrderCgo && !c.cgoAvail {
+		order = OrderFilesDNS
+		add(Step{Key: "order", Value: string(order), Reason: "the cgo resolver is not compiled in: Go falls back to files,dns"})
+	}
+	if order == OrderCgo {
+		return predictGoCgo(p, env, prog, req, sc, add)
+	}
+	p.Resolver = "go"
+	p.Order = string(order)
+	return predictGoResolver(p, env, b, c, rc, order, req, sc, add)
+}
+
+func goDeadlineErr(v Version, name string) string {
+	if v.AtLeast(1, 18, 0) {
+		return "lookup " + name + ": i/o timeout"
+	}
+	return "i/o timeout"
+}
+
+func wrapGoErr(req Request, inner string) string {
+	switch req.Op {
+	case OpDial:
+		return "dial " + goDialNet(req.Network) + ": " + inner
+	case OpListen:
+		return "listen " + goDialNet(req.Network) + ": " + inner
+	}
+	return inner
+}
+
+func goDialNet(n string) string {
+	if strings.HasPrefix(n, "ip") {
+		return "ip" + strings.TrimPrefix(n, "ip")
+	}
+	return n
+}
+
+func (e *dnsErr) format(name string) string {
+	s := "lookup " + name
+	if e.server != "" {
+		s += " on " + e.server
+	}
+	return s + ": " + e.text
+}
+
+func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.ResolvConf, order Order, req Request, sc Scenario, add func(Step)) error {
+	v := b.Version
+	hosts := parseHostsFile(conf.Go, env.Hosts, conf.HostsOptions{Version: v})
+	cfg := goDNSConfig(env, rc, b, c.dbg, add)
+	p.Servers = cfg.servers
+	cands := goNameList(req.Name, cfg, v)
+	p.Candidates = cands
+	qtypes := goQtypes(req.Network, v)
+	selectOp := req.Op != OpLookupHost
+	D := req.Deadline
+
+	hostsLookup := func(at string) ([]netip.Addr, bool) {
+		a, lines := hosts.Lookup(req.Name)
+		if env.Hosts.Missing || env.Hosts.ReadErr != "" {
+			add(Step{Key: "hosts", Value: "unreadable", Reason: "/etc/hosts is missing or unreadable (" + at + ")", Source: filePos(env.Hosts)})
+			return nil, false
+		}
+		if len(a) == 0 {
+			why := "/etc/hosts has no line for " + strconv.Quote(req.Name)
+			if strings.HasSuffix(req.Name, ".") && len(strings.TrimSuffix(req.Name, ".")) > 0 && !strings.Contains(strings.TrimSuffix(req.Name, "."), ".") {
+				why += " (Go compares a dotted name rooted: \"" + req.Name + "\" never matches a \"" + strings.TrimSuffix(req.Name, ".") + "\" line)"
+			}
+			add(Step{Key: "hosts", Value: "no match", Reason: why + " (" + at + ")", Source: filePos(env.Hosts)})
+			return nil, false
+		}
+		add(Step{Key: "hosts", Value: joinAddrs(a), Reason: "/etc/hosts answers (" + at + ")", Source: confPos(lines[0])})
+		return a, true
+	}
+	succeed := func(addrs []netip.Addr, from string) {
+		p.AnsweredFrom = from
+		use := familyFilter(req.Network, addrs)
+		for _, a := range addrs {
+			p.Addrs = append(p.Addrs, a.String())
+		}
+		if len(use) == 0 && (req.Op == OpDial || req.Op == OpListen) {
+			p.Error = wrapGoErr(req, "address "+req.Name+": no suitable address found")
+		}
+	}
+	if order == OrderFilesDNS || order == OrderFiles {
+		if a, ok := hostsLookup("before DNS"); ok {
+			succeed(a, FromHosts)
+			return nil
+		}
+		if order == OrderFiles {
+			if v.AtLeast(1, 20, 0) {
+				p.Error = wrapGoErr(req, "lookup "+req.Name+": no such host")
+			} else if req.Op == OpDial || req.Op == OpListen {
+				p.Error = wrapGoErr(req, "address "+req.Name+": no suitable address found")
+			} else {
+				p.Notes = append(p.Notes, "Go before 1.20 returns no addresses and no error for a files-only miss")
+			}
+			return nil
+		}
+	}
+	if !goIsDomainName(req.Name, v) {
+		add(Step{Key: "dns", Value: "skipped", Reason: strconv.Quote(req.Name) + " is not a valid domain name: no DNS query, no hosts fallback"})
+		p.Error = wrapGoErr(req, "lookup "+req.Name+": no such host")
+		return nil
+	}
+	if len(cands) == 0 {
+		add(Step{Key: "candidates", Value: "none", Reason: "no candidate name (too long, or .onion)"})
+	} else {
+		add(Step{Key: "candidates", Value: strings.Join(cands, " "), Reason: candWhy(req.Name, cfg.ndots, len(cfg.search)), Source: confPos(rc.Ndots.Pos)})
+	}
+	sim := &goSim{cfg: cfg, sc: sc, clk: clock{deadline: D}}
+	res := sim.run(req.Name, cands, qtypes, b.StrictErrors)
+	p.Exchanges = sim.ex
+	p.DNS = res.end
+	if D > 0 && res.end > D {
+		p.DNS = D
+	}
+	if len(sim.ex) > 0 && D > 0 {
+		p.DNS = min(res.end, D)
+	}
+	cut := D > 0 && res.end >= D
+	if selectOp && cut {
+		// The caller's context ended while DNS was still being asked: the
+		// lookup returns at the deadline with a timeout (go-resolver.md §b.10).
+		p.Total = D
+		p.DeadlineExceeded = true
+		add(Step{Key: "deadline", Value: D.String(), Reason: fmt.Sprintf("the caller's deadline ends the lookup while DNS is still being asked (DNS alone would take %s)", durS(dnsUncut(cfg, cands, qtypes, sc, req.Name, b.StrictErrors)))})
+		p.Error = wrapGoErr(req, goDeadlineErr(v, req.Name))
+		return nil
+	}
+	p.Total = p.DNS
+	if len(res.addrs) > 0 {
+		add(Step{Key: "dns", Value: joinAddrs(res.addrs), Reason: "answered by DNS for " + cands[res.stopped]})
+		succeed(res.addrs, FromDNS)
+		return nil
+	}
+	if res.strict {
+		add(Step{Key: "dns", Value: "stopped", Reason: "Resolver.StrictErrors: a temporary error ends the search"})
+	}
+	if order == OrderDNSFiles {
+		if a, ok := hostsLookup(fmt.Sprintf("after DNS gave nothing, at %s", durS(p.DNS))); ok {
+			succeed(a, FromHosts)
+			return nil
+		}
+	}
+	e := res.err
+	if e == nil {
+		e = &dnsErr{text: "no such host", notFound: true}
+	}
+	p.Error = wrapGoErr(req, e.format(req.Name))
+	return nil
+}
+
+// dnsUncut is the DNS time without the caller's deadline.
+func dnsUncut(cfg goDNSConf, cands, qtypes []string, sc Scenario, name string, strict bool) time.Duration {
+	s := &goSim{cfg: cfg, sc: sc}
+	return s.run(name, cands, qtypes, strict).end
+}
+
+func candWhy(name string, ndots, nsearch int) string {
+	if strings.HasSuffix(name, ".") {
+		return "the name is rooted: asked as is, no search list"
+	}
+	dots := strings.Count(name, ".")
+	if dots >= ndots {
+		return fmt.Sprintf("%d dot(s) ≥ ndots %d: the bare name first, then %d search domain(s)", dots, ndots, nsearch)
+	}
+	return fmt.Sprintf("%d dot(s) < ndots %d: %d search domain(s) first, the bare name last", dots, ndots, nsearch)
+}
+
+func durS(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+func libcOrDefault(p *Prediction, l Libc) Libc {
+	if l.Known() {
+		return l
+	}
+	p.Notes = append(p.Notes, "libc unknown: assumed glibc 2.36 (Debian 12)")
+	return Libc{Kind: "glibc", Version: V(2, 36, 0), Distro: "debian"}
+}
+
+func runLibc(env Env, l Libc, req Request, sc Scenario, add func(Step)) libcResult {
+	if l.Kind == "musl" {
+		return predictMusl(env, l, req, sc, add)
+	}
+	return predictGlibc(env, l, req, sc, add)
+}
+
+func fillLibc(p *Prediction, r libcResult) {
+	p.Order = r.order
+	p.Candidates = r.cands
+	p.Exchanges = r.ex
+	p.Servers = r.srv
+	p.Notes = append(p.Notes, r.notes...)
+	p.DNS = 0
+	for _, e := range r.ex {
+		p.DNS = max(p.DNS, e.End)
+	}
+	p.Total = r.end
+	if r.from != FromNone && r.from != "" {
+		p.AnsweredFrom = r.from
+		if r.from == "myhostname" {
+			p.AnsweredFrom = FromHosts
+		}
+		for _, a := range r.addrs {
+			p.Addrs = append(p.Addrs, a.String())
+		}
+	}
+}
+
+// predictGoCgo hands the lookup to getaddrinfo (§b.12).
+func predictGoCgo(p *Prediction, env Env, prog Program, req Request, sc Scenario, add func(Step)) error {
+	l := libcOrDefault(p, prog.Libc)
+	p.Resolver = "cgo/" + l.Kind
+	add(Step{Key: "resolver", Value: p.Resolver, Reason: "Go calls getaddrinfo of " + l.String() + ": order, search and timing are the C library's"})
+	r := runLibc(env, l, req, sc, add)
+	fillLibc(p, r)
+	v := prog.Go.Version
+	D := req.Deadline
+	if D > 0 && r.end >= D {
+		// The cgo call runs on; Go's caller returns at its deadline.
+		var kept []Exchange
+		for _, e := range p.Exchanges {
+			if e.Start < D {
+				if e.End > D {
+					e.End, e.Outcome = D, OutCancelled
+				}
+				kept = append(kept, e)
+			}
+		}
+		p.Exchanges = kept
+		p.DNS = min(p.DNS, D)
+		p.Total = D
+		p.DeadlineExceeded = true
+		p.AnsweredFrom, p.Addrs = FromNone, nil
+		add(Step{Key: "deadline", Value: D.String(), Reason: fmt.Sprintf("the caller's deadline ends the wait for getaddrinfo (which alone takes %s)", durS(r.end))})
+		p.Error = wrapGoErr(req, goDeadlineErr(v, req.Name))
+		return nil
+	}
+	if r.eai != "" {
+		txt := gaiText(l.Kind, r.eai)
+		if r.eai == "EAI_NONAME" || r.eai == "EAI_NODATA" {
+			txt = "no such host"
+		}
+		p.Error = wrapGoErr(req, "lookup "+req.Name+": "+txt)
+		return nil
+	}
+	if len(familyFilter(req.Network, r.addrs)) == 0 && (req.Op == OpDial || req.Op == OpListen) {
+		p.Error = wrapGoErr(req, "address "+req.Name+": no suitable address found")
+	}
+	return nil
+}
+
+// predictC models a C program calling getaddrinfo.
+func predictC(p *Prediction, env Env, prog Program, req Request, sc Scenario) error {
+	add := func(s Step) { p.Steps = append(p.Steps, s) }
+	l := prog.Libc
+	if !l.Known() {
+		l = Libc{Kind: string(prog.Impl)}
+	}
+	if l.Kind != string(prog.Impl) {
+		return fmt.Errorf("contradictory program: %s program with libc %s", prog.Impl, l.Kind)
+	}
+	if l.Kind == "musl" && !l.Version.IsZero() && !l.Version.AtLeast(1, 1, 0) {
+		return fmt.Errorf("musl %s is older than the modelled 1.1 series", l.Version)
+	}
+	if l.Kind == "glibc" && !l.Version.IsZero() && !l.Version.AtLeast(2, 17, 0) {
+		return fmt.Errorf("glibc %s is older than the modelled 2.17+", l.Version)
+	}
+	p.Resolver = l.Kind
+	add(Step{Key: "program", Value: "C program using " + l.String(), Reason: "getaddrinfo does the lookup"})
+	if l.Version.IsZero() {
+		p.Notes = append(p.Notes, l.Kind+" version unknown: newest behaviour assumed")
+	}
+	r := runLibc(env, l, req, sc, add)
+	fillLibc(p, r)
+	if r.eai != "" {
+		p.Error = "getaddrinfo(" + strconv.Quote(req.Name) + "): " + gaiText(l.Kind, r.eai)
+	}
+	if req.Deadline > 0 && r.end >= req.Deadline {
+		p.Notes = append(p.Notes, "a C program has no deadline of its own: the lookup runs to its end; the verdict compares it with the deadline")
+	}
+	return nil
 }

@@ -1,0 +1,300 @@
+package conf
+
+import (
+	"bytes"
+	"strings"
+)
+
+// Criterion is one [STATUS=ACTION] item after a source.
+type Criterion struct {
+	Negate bool   `json:"negate,omitempty"`
+	Status string `json:"status"` // lower case: success, notfound, unavail, tryagain
+	Action string `json:"action"` // lower case: return, continue, merge
+}
+
+func (c Criterion) String() string {
+	s := c.Status + "=" + c.Action
+	if c.Negate {
+		s = "!" + s
+	}
+	return s
+}
+
+// Source is one service on a database line, with its criteria.
+type Source struct {
+	Name     string      `json:"name"`
+	Criteria []Criterion `json:"criteria,omitempty"`
+	Pos      Pos         `json:"pos"`
+}
+
+func (s Source) String() string {
+	if len(s.Criteria) == 0 {
+		return s.Name
+	}
+	parts := make([]string, len(s.Criteria))
+	for i, c := range s.Criteria {
+		parts[i] = strings.ToUpper(c.Status) + "=" + c.Action
+		if c.Negate {
+			parts[i] = "!" + parts[i]
+		}
+	}
+	return s.Name + " [" + strings.Join(parts, " ") + "]"
+}
+
+// NSSwitch is the hosts database of /etc/nsswitch.conf as one
+// implementation reads it.
+type NSSwitch struct {
+	Dialect Dialect `json:"dialect"`
+	File    string  `json:"file"`
+	// Hosts are the sources of the hosts database in order (Go
+	// concatenates several hosts lines; glibc uses the first).
+	Hosts []Source `json:"hosts"`
+	// HostsLines are the lines that contributed to Hosts.
+	HostsLines []Pos `json:"hosts_lines,omitempty"`
+	// Err is a parse error that makes Go treat the whole file as unusable
+	// ("no colon on line", "unclosed criterion bracket", ...); ErrPos the
+	// line. Always empty for glibc, which skips bad lines instead.
+	Err    string `json:"error,omitempty"`
+	ErrPos Pos    `json:"error_pos,omitzero"`
+	// Ignored lists lines that glibc skipped.
+	Ignored []Note `json:"ignored,omitempty"`
+}
+
+// ParseNSSwitch reads data as the given implementation would. musl never
+// reads the file; asking for the Musl dialect returns an empty result.
+func ParseNSSwitch(d Dialect, file string, data []byte) *NSSwitch {
+	switch d {
+	case Glibc:
+		return parseNSSGlibc(file, data)
+	case Musl:
+		return &NSSwitch{Dialect: Musl, File: file}
+	default:
+		return parseNSSGo(file, data)
+	}
+}
+
+// goTrim trims Go's parse.go whitespace (space, tab, CR, LF).
+func goTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && isGoSpace(byte(r)) })
+}
+
+// parseNSSGo follows Go's nss.go (go-resolver.md §b.4): sources are split
+// on the space character only, so a TAB glues two sources into one.
+func parseNSSGo(file string, data []byte) *NSSwitch {
+	ns := &NSSwitch{Dialect: Go, File: file}
+	for _, l := range splitLines(data) {
+		t := l.text
+		if i := bytes.IndexByte(t, '#'); i >= 0 {
+			t = t[:i]
+		}
+		s := goTrim(string(t))
+		if s == "" {
+			continue
+		}
+		p := pos(file, l)
+		colon := strings.IndexByte(s, ':')
+		if colon < 0 {
+			ns.Err, ns.ErrPos = "no colon on line", p
+			ns.Hosts, ns.HostsLines = nil, nil
+			return ns
+		}
+		db := goTrim(s[:colon])
+		srcs := s[colon+1:]
+		var parsed []Source
+		for {
+			srcs = goTrim(srcs)
+			if srcs == "" {
+				break
+			}
+			var name string
+			if sp := strings.IndexByte(srcs, ' '); sp < 0 {
+				name, srcs = srcs, ""
+			} else {
+				name, srcs = srcs[:sp], goTrim(srcs[sp+1:])
+			}
+			src := Source{Name: name, Pos: p}
+			if srcs != "" && srcs[0] == '[' {
+				end := strings.IndexByte(srcs, ']')
+				if end < 0 {
+					ns.Err, ns.ErrPos = "unclosed criterion bracket", p
+					ns.Hosts, ns.HostsLines = nil, nil
+					return ns
+				}
+				crit, err := parseGoCriteria(srcs[1:end])
+				if err != "" {
+					ns.Err, ns.ErrPos = "invalid criteria: "+err, p
+					ns.Hosts, ns.HostsLines = nil, nil
+					return ns
+				}
+				src.Criteria = crit
+				srcs = srcs[end+1:]
+			}
+			parsed = append(parsed, src)
+		}
+		if db == "hosts" {
+			ns.Hosts = append(ns.Hosts, parsed...)
+			ns.HostsLines = append(ns.HostsLines, p)
+		}
+	}
+	return ns
+}
+
+func parseGoCriteria(x string) ([]Criterion, string) {
+	var out []Criterion
+	for _, f := range fieldsFunc([]byte(x), isGoSpace) {
+		c := Criterion{}
+		if f[0] == '!' {
+			c.Negate = true
+			f = f[1:]
+		}
+		if len(f) < 3 {
+			return nil, "criterion too short"
+		}
+		eq := strings.IndexByte(f, '=')
+		if eq < 0 {
+			return nil, "criterion lacks equal sign"
+		}
+		f = lowerASCII(f)
+		c.Status, c.Action = f[:eq], f[eq+1:]
+		out = append(out, c)
+	}
+	return out, ""
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// StandardCriteria reports whether Go treats the source's criteria as the
+// glibc defaults (go-resolver.md §b.4): no negation, a known status, and the
+// default action — or "return" on the last criterion.
+func (s Source) StandardCriteria() bool {
+	for i, c := range s.Criteria {
+		if c.Negate {
+			return false
+		}
+		var def string
+		switch c.Status {
+		case "success":
+			def = "return"
+		case "notfound", "unavail", "tryagain":
+			def = "continue"
+		default:
+			return false
+		}
+		if i == len(s.Criteria)-1 && c.Action == "return" {
+			continue
+		}
+		if c.Action != def {
+			return false
+		}
+	}
+	return true
+}
+
+// parseNSSGlibc follows glibc's nsswitch parser: any white space separates
+// sources, database and status names are case-insensitive, a malformed
+// line is skipped, and the first line for a database is the one used.
+func parseNSSGlibc(file string, data []byte) *NSSwitch {
+	ns := &NSSwitch{Dialect: Glibc, File: file}
+	for _, l := range splitLines(data) {
+		t := l.text
+		if i := bytes.IndexByte(t, '#'); i >= 0 {
+			t = t[:i]
+		}
+		s := strings.TrimFunc(string(t), func(r rune) bool { return r < 0x80 && isCSpace(byte(r)) })
+		if s == "" {
+			continue
+		}
+		p := pos(file, l)
+		colon := strings.IndexByte(s, ':')
+		if colon < 0 {
+			ns.Ignored = append(ns.Ignored, Note{p, "no colon: line ignored"})
+			continue
+		}
+		db := strings.TrimFunc(s[:colon], func(r rune) bool { return r < 0x80 && isCSpace(byte(r)) })
+		if !strings.EqualFold(db, "hosts") {
+			continue
+		}
+		srcs, err := parseGlibcSources(s[colon+1:], p)
+		if err != "" {
+			ns.Ignored = append(ns.Ignored, Note{p, err + ": line ignored"})
+			continue
+		}
+		if ns.HostsLines != nil {
+			ns.Ignored = append(ns.Ignored, Note{p, "second hosts line: glibc uses the first"})
+			continue
+		}
+		ns.Hosts = srcs
+		ns.HostsLines = []Pos{p}
+	}
+	return ns
+}
+
+func parseGlibcSources(s string, p Pos) ([]Source, string) {
+	var out []Source
+	i := 0
+	for {
+		for i < len(s) && isCSpace(s[i]) {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		if s[i] == '[' {
+			if len(out) == 0 {
+				return nil, "criteria before any source"
+			}
+			end := strings.IndexByte(s[i:], ']')
+			if end < 0 {
+				return nil, "unclosed criterion bracket"
+			}
+			for _, f := range fieldsFunc([]byte(s[i+1:i+end]), isCSpace) {
+				c := Criterion{}
+				if f[0] == '!' {
+					c.Negate, f = true, f[1:]
+				}
+				eq := strings.IndexByte(f, '=')
+				if eq < 0 {
+					return nil, "criterion lacks equal sign"
+				}
+				c.Status, c.Action = lowerASCII(f[:eq]), lowerASCII(f[eq+1:])
+				switch c.Status {
+				case "success", "notfound", "unavail", "tryagain":
+				default:
+					return nil, "unknown status " + quote(f[:eq])
+				}
+				switch c.Action {
+				case "return", "continue", "merge":
+				default:
+					return nil, "unknown action " + quote(f[eq+1:])
+				}
+				out[len(out)-1].Criteria = append(out[len(out)-1].Criteria, c)
+			}
+			i += end + 1
+			continue
+		}
+		j := i
+		for j < len(s) && !isCSpace(s[j]) && s[j] != '[' {
+			j++
+		}
+		out = append(out, Source{Name: s[i:j], Pos: p})
+		i = j
+	}
+	return out, ""
+}
+
+// HostsLine renders the sources as a nsswitch.conf hosts line body.
+func HostsLine(srcs []Source) string {
+	parts := make([]string, len(srcs))
+	for i, s := range srcs {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,507 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nsscope/nsscope/conf"
+)
+
+// Order is a source order chosen by Go's hostLookupOrder.
+type Order string
+
+const (
+	OrderCgo      Order = "cgo"
+	OrderFilesDNS Order = "files,dns"
+	OrderDNSFiles Order = "dns,files"
+	OrderFiles    Order = "files"
+	OrderDNS      Order = "dns"
+)
+
+// goDebug is the netdns part of GODEBUG.
+type goDebug struct {
+	mode    string // "go", "cgo", other (invalid) or ""
+	level   int
+	edns0   string // netedns0 value ("" unset)
+	source  string // where netdns came from (for citing)
+	invalid bool   // mode given but neither go nor cgo
+}
+
+// parseGODEBUG merges the build's DefaultGODEBUG (Go 1.21+) with the
+// environment's GODEBUG; the environment wins key by key, later keys win.
+func parseGODEBUG(defaults, env string, envSet bool, v Version) goDebug {
+	var d goDebug
+	apply := func(s, src string) {
+		for _, kv := range strings.Split(s, ",") {
+			k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok {
+				continue
+			}
+			switch k {
+			case "netdns":
+				d.mode, d.level, d.invalid = "", 0, false
+				part := func(p string) {
+					if p == "" {
+						return
+					}
+					if p[0] >= '0' && p[0] <= '9' {
+						n := 0
+						for i := 0; i < len(p) && p[i] >= '0' && p[i] <= '9' && n < 1e6; i++ {
+							n = n*10 + int(p[i]-'0')
+						}
+						d.level = n
+						return
+					}
+					d.mode = p
+					d.invalid = p != "go" && p != "cgo"
+				}
+				if a, b, ok := strings.Cut(val, "+"); ok {
+					part(a)
+					part(b)
+				} else {
+					part(val)
+				}
+				d.source = src
+			case "netedns0":
+				d.edns0 = val
+			}
+		}
+	}
+	if v.AtLeast(1, 21, 0) && defaults != "" {
+		apply(defaults, "build setting DefaultGODEBUG="+defaults)
+	}
+	if envSet {
+		apply(env, "GODEBUG="+env)
+	}
+	return d
+}
+
+// goConf is what Go's initConfVal computes once per process.
+type goConf struct {
+	v          Version
+	netGo      bool   // ≤1.20: netgo tag or no cgo, or netdns=go; 1.21+: netgo tag or netdns=go
+	netGoBuild bool   // netGo came from the build (for the debug text)
+	netCgo     bool   // netcgo tag or netdns=cgo
+	cgoAvail   bool   // cgo resolver compiled in
+	forceCgo   bool   // ≤1.20 forceCgoLookupHost
+	preferCgo  bool   // 1.21+ preferCgo
+	forceWhy   string // reason for forceCgo/preferCgo
+	forcePos   *Pos
+	dbg        goDebug
+	preferGo   bool
+}
+
+func lookupEnv(env Env, k string) (string, bool) {
+	v, ok := env.Vars[k]
+	return v, ok
+}
+
+func newGoConf(env Env, b GoBuild) goConf {
+	g, gset := lookupEnv(env, "GODEBUG")
+	c := goConf{v: b.Version, cgoAvail: b.Cgo, preferGo: b.PreferGo}
+	c.dbg = parseGODEBUG(b.DefaultGODEBUG, g, gset, b.Version)
+	if b.Version.AtLeast(1, 21, 0) {
+		c.netGoBuild = b.NetgoTag
+	} else {
+		c.netGoBuild = b.NetgoTag || !b.Cgo
+	}
+	c.netGo = c.netGoBuild || c.dbg.mode == "go"
+	c.netCgo = b.NetcgoTag || c.dbg.mode == "cgo"
+	var why string
+	var p *Pos
+	ld, ldSet := lookupEnv(env, "LOCALDOMAIN")
+	ro, _ := lookupEnv(env, "RES_OPTIONS")
+	ha, _ := lookupEnv(env, "HOSTALIASES")
+	switch {
+	case ldSet:
+		why, p = "LOCALDOMAIN is set (even empty, it counts)", &Pos{File: "environment", Text: "LOCALDOMAIN=" + ld}
+	case ro != "":
+		why, p = "RES_OPTIONS is set", &Pos{File: "environment", Text: "RES_OPTIONS=" + ro}
+	case ha != "":
+		why, p = "HOSTALIASES is set", &Pos{File: "environment", Text: "HOSTALIASES=" + ha}
+	}
+	if b.Version.AtLeast(1, 21, 0) {
+		if c.cgoAvail && why != "" {
+			c.preferCgo, c.forceWhy, c.forcePos = true, why, p
+		}
+	} else {
+		switch {
+		case why != "":
+			c.forceCgo, c.forceWhy, c.forcePos = true, why, p
+		case c.netCgo:
+			c.forceCgo = true
+			if b.NetcgoTag {
+				c.forceWhy = "built with the netcgo tag"
+			} else {
+				c.forceWhy = "GODEBUG netdns=cgo"
+				c.forcePos = &Pos{File: "environment", Text: c.dbg.source}
+			}
+		}
+	}
+	return c
+}
+
+// choiceLines renders the resolver-choice debug lines (go-resolver.md
+// §b.11) at the given level.
+func (c goConf) choiceLines(level int) []string {
+	const pfx = "go package net: "
+	var out []string
+	if level >= 2 && c.v.AtLeast(1, 19, 0) {
+		out = append(out, fmt.Sprintf("%sconfVal.netCgo = %t  netGo = %t", pfx, c.netCgo, c.netGo))
+	}
+	if level < 1 {
+		return out
+	}
+	switch {
+	case c.v.AtLeast(1, 24, 0):
+		if c.dbg.invalid {
+			out = append(out, pfx+"GODEBUG=netdns contains an invalid dns mode, ignoring it")
+		}
+		switch {
+		case c.netGoBuild || !c.cgoAvail:
+			if c.dbg.mode == "cgo" {
+				out = append(out, pfx+"ignoring GODEBUG=netdns=cgo as the binary was compiled without support for the cgo resolver")
+			} else {
+				out = append(out, pfx+"using the Go DNS resolver")
+			}
+		case c.netCgo && c.dbg.mode != "go" && c.dbg.mode != "cgo":
+			out = append(out, pfx+"using the cgo DNS resolver")
+		case c.dbg.mode == "go":
+			out = append(out, pfx+"GODEBUG setting forcing use of the Go resolver")
+		case c.dbg.mode == "cgo":
+			out = append(out, pfx+"GODEBUG setting forcing use of the cgo resolver")
+		default:
+			out = append(out, pfx+"dynamic selection of DNS resolver")
+		}
+	case c.v.AtLeast(1, 21, 0):
+		switch {
+		case c.netGo:
+			if c.netGoBuild {
+				out = append(out, pfx+"built with netgo build tag; using Go's DNS resolver")
+			} else {
+				out = append(out, pfx+"GODEBUG setting forcing use of Go's resolver")
+			}
+		case !c.cgoAvail:
+			out = append(out, pfx+"cgo resolver not supported; using Go's DNS resolver")
+		case c.netCgo || c.preferCgo:
+			out = append(out, pfx+"using cgo DNS resolver")
+		default:
+			out = append(out, pfx+"dynamic selection of DNS resolver")
+		}
+	default:
+		switch {
+		case c.netGo:
+			if c.netGoBuild {
+				out = append(out, pfx+"built with netgo build tag; using Go's DNS resolver")
+			} else {
+				out = append(out, pfx+"GODEBUG setting forcing use of Go's resolver")
+			}
+		case c.forceCgo:
+			out = append(out, pfx+"using cgo DNS resolver")
+		default:
+			out = append(out, pfx+"dynamic selection of DNS resolver")
+		}
+	}
+	return out
+}
+
+// orderDecision is the outcome of hostLookupOrder with its trail.
+type orderDecision struct {
+	order Order
+	// shown is the name as the debug line prints it.
+	shown string
+	steps []Step
+}
+
+func (d *orderDecision) step(key, value, reason string, p *Pos) {
+	d.steps = append(d.steps, Step{Key: key, Value: value, Reason: reason, Source: p})
+}
+
+func confPos(p conf.Pos) *Pos {
+	if p.IsZero() {
+		return nil
+	}
+	return &Pos{File: p.File, Line: p.Line, Text: p.Text}
+}
+
+func filePos(f File) *Pos { return &Pos{File: f.Name()} }
+
+// isLocalhostName: localhost, localhost.localdomain and their subdomains.
+func isLocalhostName(h string) bool {
+	h = strings.ToLower(h)
+	return h == "localhost" || h == "localhost.localdomain" ||
+		strings.HasSuffix(h, ".localhost") || strings.HasSuffix(h, ".localhost.localdomain")
+}
+
+func isGatewayName(h string, v Version) bool {
+	if v.AtLeast(1, 20, 0) {
+		return h == "_gateway" || h == "_outbound"
+	}
+	return h == "gateway"
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// nssState summarises nsswitch.conf for the order decision.
+type nssState struct {
+	missing bool // ENOENT
+	err     string
+	errPos  *Pos
+	ns      *conf.NSSwitch
+}
+
+func readNSS(f File) nssState {
+	switch {
+	case f.Missing:
+		return nssState{missing: true}
+	case f.ReadErr != "":
+		return nssState{err: f.ReadErr, errPos: filePos(f)}
+	}
+	ns := conf.ParseNSSwitch(conf.Go, f.Name(), f.Data)
+	if ns.Err != "" {
+		return nssState{err: ns.Err, errPos: confPos(ns.ErrPos), ns: ns}
+	}
+	return nssState{ns: ns}
+}
+
+func hostsLinePos(ns *conf.NSSwitch) *Pos {
+	if ns == nil || len(ns.HostsLines) == 0 {
+		return nil
+	}
+	return confPos(ns.HostsLines[0])
+}
+
+// goOrderEra1 is hostLookupOrder for Go 1.10–1.20 (go-resolver.md §b.3).
+func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecision {
+	d := orderDecision{shown: name}
+	fallback, fbWhy := OrderCgo, "the cgo resolver is compiled in and may be used"
+	if c.netGo {
+		fallback, fbWhy = OrderFilesDNS, "Go's resolver is forced (netgo build or GODEBUG), so the fallback is files,dns"
+	} else if c.preferGo && c.v.AtLeast(1, 11, 0) {
+		fallback, fbWhy = OrderFilesDNS, "Resolver.PreferGo is set, so the fallback is files,dns"
+	}
+	ret := func(o Order, why string, p *Pos) orderDecision {
+		d.order = o
+		d.step("order", string(o), why, p)
+		return d
+	}
+	if c.forceCgo {
+		return ret(fallback, c.forceWhy+": Go defers to its fallback ("+fbWhy+")", c.forcePos)
+	}
+	if env.ResolvConf.ReadErr != "" && !env.ResolvConf.PermissionDenied {
+		return ret(fallback, "resolv.conf cannot be read ("+env.ResolvConf.ReadErr+"): Go defers to its fallback ("+fbWhy+")", filePos(env.ResolvConf))
+	}
+	if len(rc.Unknown) > 0 {
+		u := rc.Unknown[0]
+		return ret(fallback, u.What+" in resolv.conf sets unknownOpt: Go defers to its fallback ("+fbWhy+")", confPos(u.Pos))
+	}
+	if strings.ContainsAny(name, `\%`) {
+		return ret(fallback, `the name contains '\' or '%': Go defers to its fallback (`+fbWhy+")", nil)
+	}
+	name = strings.TrimSuffix(name, ".")
+	d.shown = name
+	if hasSuffixFold(name, ".local") {
+		return ret(fallback, "the name ends in .local (mDNS): Go defers to its fallback ("+fbWhy+")", nil)
+	}
+	nss := readNSS(env.NSSwitch)
+	if nss.missing || (nss.err == "" && len(nss.ns.Hosts) == 0) {
+		why := "/etc/nsswitch.conf is missing"
+		p := filePos(env.NSSwitch)
+		if !nss.missing {
+			why = "/etc/nsswitch.conf has no hosts: sources"
+		}
+		if c.v.AtLeast(1, 16, 0) {
+			return ret(OrderFilesDNS, why+": Go 1.16+ uses files,dns (golang/go#35305)", p)
+		}
+		return ret(OrderDNSFiles, why+": Go 1.10–1.15 use dns,files on Linux, after glibc's old default \"dns [!UNAVAIL=return] files\" (changed in Go 1.16, golang/go#35305)", p)
+	}
+	if nss.err != "" {
+		return ret(fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): Go defers to its fallback ("+fbWhy+")", nss.errPos)
+	}
+	var files, dns, mdns bool
+	first := ""
+	for _, src := range nss.ns.Hosts {
+		sp := confPos(src.Pos)
+		switch {
+		case src.Name == "myhostname":
+			if isLocalhostName(name) || isGatewayName(name, c.v) {
+				return ret(fallback, "nsswitch lists myhostname and the name is one it answers: Go defers to its fallback ("+fbWhy+")", sp)
+			}
+			if env.HostnameErr || strings.EqualFold(name, env.Hostname) {
+				return ret(fallback, "nsswitch lists myhostname and the name is this host's name: Go defers to its fallback ("+fbWhy+")", sp)
+			}
+		case src.Name == "files" || src.Name == "dns":
+			if !src.StandardCriteria() {
+				return ret(fallback, fmt.Sprintf("source %q has non-standard criteria: Go defers to its fallback (%s)", src.String(), fbWhy), sp)
+			}
+			if src.Name == "files" {
+				files = true
+			} else {
+				dns = true
+			}
+			if first == "" {
+				first = src.Name
+			}
+		case strings.HasPrefix(src.Name, "mdns"):
+			mdns = true
+		default:
+			return ret(fallback, fmt.Sprintf("unknown source %q in the hosts line: Go defers to its fallback (%s)", src.Name, fbWhy), sp)
+		}
+	}
+	hp := hostsLinePos(nss.ns)
+	if mdns && !env.MDNSAllow.Missing && env.MDNSAllow.ReadErr == "" && env.MDNSAllow.Path != "" {
+		return ret(fallback, "an mdns source is listed and /etc/mdns.allow exists: Go defers to its fallback ("+fbWhy+")", filePos(env.MDNSAllow))
+	}
+	switch {
+	case files && dns:
+		if first == "files" {
+			return ret(OrderFilesDNS, "the hosts line lists files before dns", hp)
+		}
+		return ret(OrderDNSFiles, "the hosts line lists dns before files", hp)
+	case files:
+		return ret(OrderFiles, "the hosts line lists files only", hp)
+	case dns:
+		return ret(OrderDNS, "the hosts line lists dns only", hp)
+	}
+	return ret(fallback, "the hosts line lists neither files nor dns: Go defers to its fallback ("+fbWhy+")", hp)
+}
+
+// goOrderEra2 is lookupOrder for Go 1.21–1.27 (go-resolver.md §b.5).
+func goOrderEra2(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecision {
+	d := orderDecision{shown: name}
+	ret := func(o Order, why string, p *Pos) orderDecision {
+		d.order = o
+		d.step("order", string(o), why, p)
+		return d
+	}
+	var fallback Order
+	canUseCgo := false
+	switch {
+	case !c.cgoAvail:
+		fallback = OrderFilesDNS
+		d.step("resolver", "go", "the cgo resolver is not compiled in: Go's resolver must be used", nil)
+	case c.netGo:
+		fallback = OrderFilesDNS
+		if c.netGoBuild {
+			d.step("resolver", "go", "built with the netgo tag: Go's resolver must be used", nil)
+		} else {
+			d.step("resolver", "go", "GODEBUG netdns=go forces Go's resolver", &Pos{File: "environment", Text: c.dbg.source})
+		}
+	case c.preferGo:
+		fallback = OrderFilesDNS
+		d.step("resolver", "go", "Resolver.PreferGo is set: Go's resolver must be used", nil)
+	case c.netCgo:
+		if c.dbg.mode == "cgo" {
+			return ret(OrderCgo, "GODEBUG netdns=cgo asks for the cgo resolver", &Pos{File: "environment", Text: c.dbg.source})
+		}
+		return ret(OrderCgo, "built with the netcgo tag", nil)
+	case c.preferCgo:
+		return ret(OrderCgo, c.forceWhy+": the cgo resolver is preferred", c.forcePos)
+	default:
+		if strings.ContainsAny(name, `\%`) {
+			return ret(OrderCgo, `the name contains '\' or '%': left to the cgo resolver`, nil)
+		}
+		fallback, canUseCgo = OrderCgo, true
+	}
+	fbWhy := "files,dns, as Go's resolver must be used"
+	if canUseCgo {
+		fbWhy = "cgo"
+	}
+	if canUseCgo && env.ResolvConf.ReadErr != "" && !env.ResolvConf.PermissionDenied {
+		return ret(OrderCgo, "resolv.conf cannot be read ("+env.ResolvConf.ReadErr+"): left to the cgo resolver", filePos(env.ResolvConf))
+	}
+	if canUseCgo && len(rc.Unknown) > 0 {
+		u := rc.Unknown[0]
+		return ret(OrderCgo, u.What+" in resolv.conf: left to the cgo resolver", confPos(u.Pos))
+	}
+	name = strings.TrimSuffix(name, ".")
+	if canUseCgo && !c.v.AtLeast(1, 23, 0) && hasSuffixFold(name, ".local") {
+		return ret(OrderCgo, "the name ends in .local and the cgo resolver is available (Go 1.21–1.22)", nil)
+	}
+	nss := readNSS(env.NSSwitch)
+	if nss.missing || (nss.err == "" && len(nss.ns.Hosts) == 0) {
+		why := "/etc/nsswitch.conf is missing: files,dns"
+		if !nss.missing {
+			why = "/etc/nsswitch.conf has no hosts: sources: files,dns"
+		}
+		return ret(OrderFilesDNS, why, filePos(env.NSSwitch))
+	}
+	if nss.err != "" {
+		return ret(fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): fallback "+fbWhy, nss.errPos)
+	}
+	srcs := nss.ns.Hosts
+	var files, dns, hasDNS, hasDNSChecked bool
+	first := ""
+	for i, src := range srcs {
+		sp := confPos(src.Pos)
+		if src.Name == "files" || src.Name == "dns" {
+			if canUseCgo && !src.StandardCriteria() {
+				return ret(OrderCgo, fmt.Sprintf("source %q has non-standard criteria: left to the cgo resolver", src.String()), sp)
+			}
+			if src.Name == "files" {
+				files = true
+			} else {
+				dns, hasDNS, hasDNSChecked = true, true, true
+			}
+			if first == "" {
+				first = src.Name
+			}
+			continue
+		}
+		if canUseCgo {
+			switch {
+			case name != "" && src.Name == "myhostname":
+				if isLocalhostName(name) || isGatewayName(name, c.v) {
+					return ret(OrderCgo, "nsswitch lists myhostname and the name is one it answers: left to the cgo resolver", sp)
+				}
+				if env.HostnameErr || strings.EqualFold(name, env.Hostname) {
+					return ret(OrderCgo, "nsswitch lists myhostname and the name is this host's name: left to the cgo resolver", sp)
+				}
+				continue
+			case name != "" && strings.HasPrefix(src.Name, "mdns"):
+				if c.v.AtLeast(1, 23, 0) && hasSuffixFold(name, ".local") {
+					return ret(OrderCgo, "an mdns source is listed and the name ends in .local: left to the cgo resolver", sp)
+				}
+				if env.MDNSAllow.ReadErr != "" || (!env.MDNSAllow.Missing && env.MDNSAllow.Path != "") {
+					return ret(OrderCgo, "an mdns source is listed and /etc/mdns.allow exists: left to the cgo resolver", filePos(env.MDNSAllow))
+				}
+				continue
+			default:
+				return ret(OrderCgo, fmt.Sprintf("unknown source %q in the hosts line: left to the cgo resolver", src.Name), sp)
+			}
+		}
+		if !hasDNSChecked {
+			hasDNSChecked = true
+			for _, later := range srcs[i+1:] {
+				if later.Name == "dns" {
+					hasDNS = true
+					break
+				}
+			}
+		}
+		if !hasDNS {
+			dns = true
+			if first == "" {
+				first = "dns"
+			}
+			d.step("source", src.Name, fmt.Sprintf("Go's resolver cannot use source %q and no dns source follows: it counts as dns (Go 1.21+)", src.Name), sp)
+		} else {
+			d.step("source", src.Name, fmt.Sprintf("Go's resolver skips source %q (a dns source is listed)", src.Name), sp)
+		}
+	}
+	hp := hostsLinePos(nss.ns)
+	switch {
+	case files && dns:
+		if first == "files" {
+			return ret(OrderFilesDNS, "the hosts line puts files before dns", hp)
+		}
+		return ret(OrderDNSFiles, "the hosts line puts dns before files", hp)
+	case files:
+		return ret(OrderFiles, "the hosts line lists files only", hp)
+	case dns:
+		return ret(OrderDNS, "the hosts line lists dns only", hp)
+	}
+	return ret(fallback, "the hosts line lists neither files nor dns: fallback "+fbWhy, hp)
+}
