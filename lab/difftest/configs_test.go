@@ -1,0 +1,149 @@
+package difftest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// config is one generated differential case: a program, the resolver
+// configuration it sees, how each fake nameserver behaves, and the lookup.
+type config struct {
+	Program  string        `json:"program"` // a key of programs
+	NSSwitch string        `json:"nsswitch"`
+	Search   []string      `json:"search"`
+	Ndots    int           `json:"ndots"`
+	Attempts int           `json:"attempts"`
+	Servers  []string      `json:"servers"` // behaviours, in nameserver order
+	Name     string        `json:"name"`
+	Network  string        `json:"network"`
+	Deadline time.Duration `json:"deadline,omitempty"`
+}
+
+func (c config) String() string {
+	s := fmt.Sprintf("%s/nss=%s/search=%d/ndots=%d/attempts=%d/ns=%s/name=%s/net=%s",
+		c.Program, c.NSSwitch, len(c.Search), c.Ndots, c.Attempts, strings.Join(c.Servers, ","), c.Name, c.Network)
+	if c.Deadline > 0 {
+		s += "/deadline=" + c.Deadline.String()
+	}
+	return s
+}
+
+// nsswitchFiles are the nsswitch.conf variants; "missing" has no file.
+var nsswitchFiles = map[string]string{
+	"missing":         "",
+	"empty":           "",
+	"files-dns":       "hosts: files dns\n",
+	"dns-files":       "hosts: dns files\n",
+	"notfound-return": "hosts: files [NOTFOUND=return] dns\n",
+	"tab":             "hosts:\tfiles\tdns\n",
+	"unknown-mdns":    "hosts: files mdns4_minimal [NOTFOUND=return] dns\n",
+	"unknown-first":   "hosts: myhostname dns files\n",
+	"no-hosts-line":   "passwd: files\ngroup: files\n",
+}
+
+var nsswitchKeys = []string{"missing", "empty", "files-dns", "dns-files", "notfound-return", "tab", "unknown-mdns", "unknown-first", "no-hosts-line"}
+
+// hostsFile is /etc/hosts in every case: localhost for both families, and
+// one name with a dot and one without.
+const hostsFile = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n127.0.0.10 myhost.test myhost\n"
+
+var searchDomains = []string{"kube-system.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example", "example.net", "lab.test"}
+
+var behaviours = []string{"silent", "silent", "nxdomain", "nxdomain", "servfail", "refuse", "answer=127.0.0.9", "answer=127.0.0.9+::9", "nodata", "answer=127.0.0.9/truncate", "nxdomain/delay=200ms"}
+
+var names = []string{"localhost", "localhost.", "foo", "myhost", "myhost.test", "foo.example.com", "foo.example.com.", "kubernetes.default"}
+
+var networks = []string{"ip", "tcp", "tcp4", "tcp6"}
+
+// programShare says how many configurations each program gets.
+var programShare = []struct {
+	name string
+	n    int
+}{
+	{"go-static", 60},
+	{"go-cgo-glibc+netdns=cgo", 45},
+	{"go-cgo-glibc", 20},
+	{"go-cgo-musl+netdns=cgo", 45},
+	{"go-cgo-musl", 10},
+	{"esbuild-0.8.40", 30},
+	{"esbuild-0.11.23", 20},
+}
+
+// maxBound is the longest a generated case may take (the suite must run in
+// minutes): cases above it get fewer search domains or attempts.
+const maxBound = 14 * time.Second
+
+// bound is a generous upper bound of a case's duration with timeout:1:
+// every candidate name tried on every attempt at every silent (or, for
+// musl, refusing) server.
+func (c config) bound() time.Duration {
+	silent := 0
+	for _, b := range c.Servers {
+		if b == "silent" || (b == "refuse" && strings.Contains(c.Program, "musl")) {
+			silent++
+		}
+	}
+	n := len(c.Search) + 1
+	if strings.HasSuffix(c.Name, ".") {
+		n = 1
+	}
+	d := time.Duration(n*c.Attempts*silent) * time.Second * 2 // ×2: glibc's per-server waits exceed the timeout
+	if c.Deadline > 0 && c.Deadline < d {
+		d = c.Deadline
+	}
+	return d
+}
+
+// generate returns the suite's configurations: a few fixed cases (the
+// incident and its fixes), then seeded pseudo-random ones, the same on
+// every run.
+func generate() []config {
+	cs := []config{
+		// The incident: Go 1.15, no nsswitch.conf, 3 silent servers, kube
+		// search list, ndots:5 → 12 s of DNS before /etc/hosts.
+		{Program: "esbuild-0.8.40", NSSwitch: "missing", Search: searchDomains[:3], Ndots: 5, Attempts: 1, Servers: []string{"silent", "silent", "silent"}, Name: "localhost", Network: "tcp"},
+		{Program: "esbuild-0.11.23", NSSwitch: "missing", Search: searchDomains[:3], Ndots: 5, Attempts: 1, Servers: []string{"silent", "silent", "silent"}, Name: "localhost", Network: "tcp"},
+		{Program: "esbuild-0.8.40", NSSwitch: "files-dns", Search: searchDomains[:3], Ndots: 5, Attempts: 1, Servers: []string{"silent", "silent", "silent"}, Name: "localhost", Network: "tcp"},
+		{Program: "go-static", NSSwitch: "dns-files", Search: searchDomains[:3], Ndots: 5, Attempts: 1, Servers: []string{"silent", "silent", "silent"}, Name: "localhost", Network: "ip"},
+		{Program: "go-cgo-glibc+netdns=cgo", NSSwitch: "missing", Search: searchDomains[:3], Ndots: 5, Attempts: 1, Servers: []string{"silent", "silent", "silent"}, Name: "kubernetes.default", Network: "ip"},
+		{Program: "go-cgo-musl+netdns=cgo", NSSwitch: "missing", Search: searchDomains[:3], Ndots: 5, Attempts: 1, Servers: []string{"silent", "silent", "silent"}, Name: "kubernetes.default", Network: "ip"},
+	}
+	rng := rand.New(rand.NewPCG(20261126, 3))
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	for _, ps := range programShare {
+		for i := 0; i < ps.n; i++ {
+			c := config{
+				Program:  ps.name,
+				NSSwitch: pick(nsswitchKeys),
+				Search:   searchDomains[:rng.IntN(len(searchDomains)+1)],
+				Ndots:    rng.IntN(16),
+				Attempts: 1 + rng.IntN(2),
+				Name:     pick(names),
+				Network:  pick(networks),
+			}
+			if rng.IntN(3) == 0 {
+				c.Ndots = rng.IntN(3) // small ndots are the common case
+			}
+			for range 1 + rng.IntN(3) {
+				c.Servers = append(c.Servers, pick(behaviours))
+			}
+			if strings.HasPrefix(ps.name, "esbuild") {
+				// esbuild resolves its --serve host with net.Listen("tcp").
+				c.Network = "tcp"
+				c.Name = pick([]string{"localhost", "localhost.", "foo", "myhost", "myhost.test", "foo.example.com"})
+			} else if rng.IntN(4) == 0 {
+				c.Deadline = []time.Duration{1500 * time.Millisecond, 2500 * time.Millisecond}[rng.IntN(2)]
+			}
+			for c.bound() > maxBound && len(c.Search) > 0 {
+				c.Search = c.Search[:len(c.Search)-1]
+			}
+			if c.bound() > maxBound {
+				c.Attempts = 1
+			}
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}

@@ -1,0 +1,348 @@
+package difftest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
+)
+
+// Environment variables steering the suite (all optional):
+//
+//	NSSCOPE_DIFFTEST_PARALLEL  labs run at once (default 16; they mostly wait)
+//	NSSCOPE_DIFFTEST_ONLY      regular expression: run only matching cases
+//	NSSCOPE_DIFFTEST_REPORT    write every case's prediction and observation
+//	                           as JSON to this file
+const (
+	envParallel = "NSSCOPE_DIFFTEST_PARALLEL"
+	envOnly     = "NSSCOPE_DIFFTEST_ONLY"
+	envReport   = "NSSCOPE_DIFFTEST_REPORT"
+)
+
+// minConfigs is the issue's floor for the number of generated cases.
+const minConfigs = 200
+
+func moduleRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("no caller information")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// probes holds the binaries of one run of the suite.
+type probes struct {
+	paths   map[string]string // program key -> binary
+	skipped map[string]string // program key -> why it cannot run
+	goVer   model.Version
+}
+
+// buildProbes builds the probe program three ways with the machine's Go
+// and finds the esbuild binaries in ../shared/data.
+func buildProbes(t *testing.T, dir string) probes {
+	t.Helper()
+	goVer, err := model.ParseVersion(runtime.Version())
+	if err != nil {
+		t.Fatalf("Go version %q: %v", runtime.Version(), err)
+	}
+	p := probes{paths: map[string]string{}, skipped: map[string]string{}, goVer: goVer}
+	root := moduleRoot(t)
+	builds := []struct {
+		variant string
+		env     []string
+		ldflags string
+	}{
+		{"static", []string{"CGO_ENABLED=0"}, ""},
+		{"cgo-glibc", []string{"CGO_ENABLED=1"}, ""},
+		{"cgo-musl", []string{"CGO_ENABLED=1", "CC=musl-gcc"}, "-linkmode external -extldflags -static"},
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, b := range builds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(dir, "probe-"+b.variant)
+			args := []string{"build", "-o", out}
+			if b.ldflags != "" {
+				args = append(args, "-ldflags", b.ldflags)
+			}
+			cmd := exec.Command("go", append(args, "./lab/testdata/probe")...)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), b.env...)
+			msg, err := cmd.CombinedOutput()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				p.skipped[b.variant] = fmt.Sprintf("probe %s does not build: %v: %s", b.variant, err, strings.TrimSpace(string(msg)))
+				return
+			}
+			p.paths[b.variant] = out
+		}()
+	}
+	wg.Wait()
+	for _, v := range []string{"static", "cgo-glibc"} {
+		if why, bad := p.skipped[v]; bad {
+			t.Fatal(why)
+		}
+	}
+	if why, bad := p.skipped["cgo-musl"]; bad {
+		if _, err := exec.LookPath("musl-gcc"); err != nil {
+			p.skipped["cgo-musl"] = "musl-gcc not installed (Debian package musl-tools)"
+		} else {
+			t.Fatal(why)
+		}
+	}
+	bins := filepath.Join(root, "..", "shared", "data", "binaries")
+	for _, v := range []string{"0.8.40", "0.11.23"} {
+		bin := filepath.Join(bins, "esbuild-"+v+"-linux-amd64")
+		if _, err := os.Stat(bin); err != nil {
+			p.skipped["esbuild-"+v] = "no " + bin + " (../shared/data is absent)"
+			continue
+		}
+		p.paths["esbuild-"+v] = bin
+	}
+	return p
+}
+
+// subject is what runs for one program key, and how the model sees it.
+type subject struct {
+	binary  string // key into probes.paths
+	prog    model.Program
+	env     []string
+	esbuild bool
+}
+
+func (p probes) subject(key string) subject {
+	glibc := model.Libc{Kind: "glibc", Version: model.V(2, 36, -1), Distro: "debian"}
+	musl := model.Libc{Kind: "musl", Version: model.V(1, 2, 3)}
+	goProg := func(label string, cgo bool, libc model.Libc) model.Program {
+		return model.Program{Label: label, Impl: model.ImplGo, Libc: libc,
+			Go: model.GoBuild{Version: p.goVer, Cgo: cgo, GoModVersion: p.goVer}}
+	}
+	switch key {
+	case "go-static":
+		return subject{binary: "static", prog: goProg("probe, Go static", false, model.Libc{})}
+	case "go-cgo-glibc":
+		return subject{binary: "cgo-glibc", prog: goProg("probe, Go cgo glibc", true, glibc)}
+	case "go-cgo-glibc+netdns=cgo":
+		return subject{binary: "cgo-glibc", prog: goProg("probe, Go cgo glibc, netdns=cgo", true, glibc), env: []string{"GODEBUG=netdns=cgo"}}
+	case "go-cgo-musl":
+		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl", true, musl)}
+	case "go-cgo-musl+netdns=cgo":
+		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl, netdns=cgo", true, musl), env: []string{"GODEBUG=netdns=cgo"}}
+	case "esbuild-0.8.40":
+		return subject{binary: key, esbuild: true, prog: model.Program{Label: "esbuild 0.8.40 (Go 1.15.7)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}}
+	case "esbuild-0.11.23":
+		return subject{binary: key, esbuild: true, prog: model.Program{Label: "esbuild 0.11.23 (Go 1.16.3)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 16, 3)}}}
+	}
+	panic("unknown program " + key)
+}
+
+// outcome is one case's prediction, observation and comparison.
+type outcome struct {
+	Config     config            `json:"config"`
+	Skip       string            `json:"skip,omitempty"`
+	Err        string            `json:"error,omitempty"`
+	Predicted  *model.Prediction `json:"predicted,omitempty"`
+	PredictErr string            `json:"predict_error,omitempty"`
+	Observed   *lab.Result       `json:"observed,omitempty"`
+	Obs        lab.Observation   `json:"observation"`
+	Comparison *lab.Comparison   `json:"comparison,omitempty"`
+}
+
+// esbuildEnd matches esbuild's line once --serve has resolved its host:
+// the URL it serves, or the error it exits with.
+const esbuildEnd = `http://|error:`
+
+// runCase runs one configuration in the lab and compares it with the model.
+func runCase(ctx context.Context, p probes, c config) outcome {
+	o := outcome{Config: c}
+	s := p.subject(c.Program)
+	bin, ok := p.paths[s.binary]
+	if !ok {
+		o.Skip = p.skipped[s.binary]
+		return o
+	}
+	servers := lab.DefaultNameservers(len(c.Servers))
+	var sc model.Scenario
+	for _, b := range c.Servers {
+		beh, err := lab.ParseBehavior(b)
+		if err != nil {
+			o.Err = err.Error()
+			return o
+		}
+		sc.Servers = append(sc.Servers, beh)
+	}
+	opts := fmt.Sprintf("ndots:%d timeout:1 attempts:%d", c.Ndots, c.Attempts)
+	spec := lab.Spec{
+		Nameservers: servers,
+		Scenario:    sc,
+		ResolvConf:  lab.File{Data: lab.ResolvConf(servers, strings.Join(c.Search, " "), opts), Origin: "generated"},
+		Hosts:       lab.File{Data: []byte(hostsFile), Origin: "generated"},
+		Env:         append([]string{"PATH=" + lab.DefaultPath}, s.env...),
+		Timeout:     c.bound() + 30*time.Second,
+	}
+	if c.NSSwitch == "missing" {
+		spec.NSSwitch = lab.File{Missing: true}
+	} else {
+		spec.NSSwitch = lab.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
+	}
+	req := model.Request{Name: c.Name, Network: c.Network, Deadline: c.Deadline}
+	if s.esbuild {
+		spec.Argv = []string{bin, "--serve=" + c.Name + ":8000"}
+		spec.Until = esbuildEnd
+	} else {
+		spec.Argv = []string{bin, "-name", c.Name, "-net", c.Network, "-port", "7000"}
+		if c.Deadline > 0 {
+			spec.Argv = append(spec.Argv, "-timeout", c.Deadline.String())
+		}
+		if strings.HasPrefix(c.Network, "tcp") {
+			req.Dial, req.Port = true, 7000
+		}
+	}
+	res, err := lab.Runner{}.Run(ctx, spec)
+	if err != nil {
+		o.Err = "lab: " + err.Error()
+		return o
+	}
+	o.Observed = res
+	o.Obs = lab.Observation{Exchanges: res.Exchanges(), Total: res.Total}
+	if s.esbuild {
+		ok := false
+		for _, l := range res.Output {
+			if strings.Contains(l.Text, "http://") {
+				ok = true
+			}
+		}
+		if res.Ended == "timeout" {
+			o.Err = "esbuild printed neither its URL nor an error"
+			return o
+		}
+		o.Obs.Succeeded = &ok
+	} else {
+		var pr struct {
+			Elapsed int64  `json:"elapsed_ns"`
+			Err     string `json:"err"`
+		}
+		found := false
+		for _, l := range res.Output {
+			if l.Stream == "stdout" && json.Unmarshal([]byte(l.Text), &pr) == nil {
+				found = true
+			}
+		}
+		if !found {
+			o.Err = fmt.Sprintf("probe printed no result (ended %s, exit %d): %+v", res.Ended, res.ExitCode, res.Output)
+			return o
+		}
+		o.Obs.Total = time.Duration(pr.Elapsed)
+		ok := pr.Err == ""
+		o.Obs.Succeeded = &ok
+	}
+	pred, err := model.Predict(res.ModelEnv(), s.prog, req, sc)
+	if err != nil {
+		o.PredictErr = err.Error()
+		return o
+	}
+	o.Predicted = pred
+	cmp := lab.Compare(pred, o.Obs)
+	o.Comparison = &cmp
+	return o
+}
+
+// TestDifferential runs every generated configuration for real and holds
+// the model to what happened: same exchanges in the same order (bursts
+// such as A+AAAA compared as sets), total time within max(50ms, 3%).
+func TestDifferential(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create namespaces (CI runs as root)")
+	}
+	configs := generate()
+	if len(configs) < minConfigs {
+		t.Fatalf("%d configurations generated, the suite needs at least %d", len(configs), minConfigs)
+	}
+	if only := os.Getenv(envOnly); only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			t.Fatalf("%s: %v", envOnly, err)
+		}
+		var keep []config
+		for _, c := range configs {
+			if re.MatchString(c.String()) {
+				keep = append(keep, c)
+			}
+		}
+		configs = keep
+	}
+	parallel := 16
+	if v := os.Getenv(envParallel); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", envParallel, v)
+		}
+		parallel = n
+	}
+	p := buildProbes(t, t.TempDir())
+
+	start := time.Now()
+	outs := make([]outcome, len(configs))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, c := range configs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			outs[i] = runCase(t.Context(), p, c)
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d configurations in %s (%d at a time)", len(configs), time.Since(start).Round(time.Millisecond), parallel)
+
+	if path := os.Getenv(envReport); path != "" {
+		b, err := json.MarshalIndent(outs, "", "  ")
+		if err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		if err != nil {
+			t.Errorf("write %s: %v", path, err)
+		}
+	}
+	var ran, matched int
+	for i, o := range outs {
+		t.Run(fmt.Sprintf("%03d/%s", i, o.Config), func(t *testing.T) {
+			switch {
+			case o.Skip != "":
+				t.Skip(o.Skip)
+			case o.Err != "":
+				t.Fatal(o.Err)
+			case o.PredictErr != "":
+				t.Fatalf("the model cannot predict this case: %s", o.PredictErr)
+			}
+			ran++
+			if o.Comparison.OK() {
+				matched++
+				return
+			}
+			for _, d := range o.Comparison.Differences {
+				t.Error(d)
+			}
+			t.Logf("predicted: resolver %s, order %s, answered from %s, error %q", o.Predicted.Resolver, o.Predicted.Order, o.Predicted.AnsweredFrom, o.Predicted.Error)
+		})
+	}
+	t.Logf("compared %d configurations: %d match, %d mismatch", ran, matched, ran-matched)
+}
