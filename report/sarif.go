@@ -216,7 +216,7 @@ func sarifRuleFor(r *Report, id string) sarifRule {
 func resultText(f Finding) string {
 	s := fmt.Sprintf("%s: %s: %s", f.Subject, f.Name, f.Message)
 	if len(f.Fixes) > 0 && f.Severity > Info {
-		s += fmt.Sprintf(" Fix: %s (then %s).", f.Fixes[0].Description, Duration(f.Fixes[0].After))
+		s += fmt.Sprintf(" Fix: %s, then %s.", f.Fixes[0].Description, Duration(f.Fixes[0].After))
 	}
 	return s
 }

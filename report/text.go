@@ -47,7 +47,7 @@ func writeTextFinding(b *bufio.Writer, f Finding, opt TextOptions) {
 	line := fmt.Sprintf("%-8s %s  %s: %s", f.Severity, oneLine(subject), oneLine(f.Name), oneLine(f.Message))
 	if len(f.Fixes) > 0 && f.Severity > Info {
 		fx := f.Fixes[0]
-		line += fmt.Sprintf("; fix: %s (then %s)", oneLine(fx.Description), Duration(fx.After))
+		line += fmt.Sprintf("; fix: %s, then %s", oneLine(fx.Description), Duration(fx.After))
 	}
 	fmt.Fprintln(b, line)
 	if !opt.Verbose {

@@ -446,7 +446,7 @@ func stepReasons(p *model.Prediction) []string {
 		if st.Source != nil {
 			r += " [" + st.Source.String()
 			if st.Source.Text != "" {
-				r += fmt.Sprintf(": %q", st.Source.Text)
+				r += `: "` + st.Source.Text + `"`
 			}
 			r += "]"
 		}

@@ -52,10 +52,10 @@ func scanInput(ctx context.Context, t *target.Target, spec string) (scan.Input, 
 		in.Programs = append(in.Programs, p)
 	}
 	if silent > 0 {
-		in.Notes = append(in.Notes, fmt.Sprintf("%d other ELF program(s) do not resolve host names (no package net, no resolver import): no finding", silent))
+		in.Notes = append(in.Notes, fmt.Sprintf("%d other ELF programs show no name resolution (no package net, no resolver import; static C programs cannot be told): no finding", silent))
 	}
 	if libs > 0 {
-		in.Notes = append(in.Notes, fmt.Sprintf("%d executable shared librar(ies) skipped: they resolve names only on behalf of the programs that load them", libs))
+		in.Notes = append(in.Notes, fmt.Sprintf("%d executable shared libraries skipped: they resolve names only on behalf of the programs that load them", libs))
 	}
 	switch {
 	case !hasMain:
