@@ -145,7 +145,7 @@ type Request struct {
 	Op string `json:"op,omitempty"`
 	// Deadline is the caller's deadline measured from the start of the
 	// lookup; zero means none.
-	Deadline time.Duration `json:"deadline,omitempty"`
+	Deadline time.Duration `json:"-"`
 }
 
 // BehaviorKind is what a fake or real nameserver does with a query.
@@ -169,7 +169,7 @@ type Behavior struct {
 	// address gets NOERROR/no data.
 	Addrs []netip.Addr `json:"addrs,omitempty"`
 	// Delay before the reply (ignored for Silent and Refuse).
-	Delay time.Duration `json:"delay,omitempty"`
+	Delay time.Duration `json:"-"`
 	// Truncate sets TC=1 on UDP replies (with no records); the TCP reply is
 	// the real one.
 	Truncate bool `json:"truncate,omitempty"`
@@ -242,8 +242,8 @@ type Step struct {
 
 // Exchange is one DNS message sent (and its fate).
 type Exchange struct {
-	Start time.Duration `json:"start"`
-	End   time.Duration `json:"end"`
+	Start time.Duration `json:"-"`
+	End   time.Duration `json:"-"`
 	// Server is "ip:53".
 	Server    string `json:"server"`
 	Name      string `json:"name"`      // rooted name asked, "localhost."
@@ -289,8 +289,8 @@ type Prediction struct {
 	Queries int `json:"queries"`
 	// DNS is the time spent in DNS; Total the time until the lookup (or
 	// dial) returns.
-	DNS   time.Duration `json:"dns"`
-	Total time.Duration `json:"total"`
+	DNS   time.Duration `json:"-"`
+	Total time.Duration `json:"-"`
 	// AnsweredFrom is hosts, dns or none.
 	AnsweredFrom string   `json:"answered_from"`
 	Addrs        []string `json:"addrs,omitempty"`
