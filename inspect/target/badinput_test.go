@@ -28,7 +28,7 @@ func gzipBytes(t testing.TB, b []byte) []byte {
 }
 
 func zstdBytes(t testing.TB, b []byte) []byte {
-	zw, err := zstd.NewWriter(nil)
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -304,7 +304,7 @@ func describeReadErr(err error) error {
 // ELF binary for inspection, or read a script's interpreter line.
 func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, n *node, head []byte, li *layerIndex, what string) error {
 	t := rd.t
-	if t.keep(n.Path, hdr.Size) && hdr.Size <= t.limits.MaxKeepFile {
+	if t.keep(n.Path, hdr.Size) && hdr.Size <= t.limits.MaxKeepFile && !isSparse(hdr) {
 		if rd.kept.Add(hdr.Size) <= t.limits.MaxKeep {
 			data, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
 			if err != nil {
@@ -316,6 +316,12 @@ func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, 
 		rd.kept.Add(-hdr.Size)
 	}
 	if t.opts.NoInspect || hdr.Size < 4 {
+		return nil
+	}
+	if isSparse(hdr) {
+		// A sparse entry can claim a huge size from a few bytes of
+		// archive: never expand one to disk.
+		li.notes = append(li.notes, fmt.Sprintf("%s: %s: sparse file: not inspected", what, n.Path))
 		return nil
 	}
 	if n.Mode.Perm()&0o111 == 0 && !inspect.IsLibcPath(n.Path) {
@@ -559,4 +565,17 @@ func (t *Target) reread(n *node) (content, error) {
 		os.Remove(f.Name())
 		return f, nil
 	}
+}
+
+// isSparse reports a GNU sparse entry (old GNU or PAX form).
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
