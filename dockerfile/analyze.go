@@ -165,6 +165,11 @@ func Analyze(f *File, opt Options) (*Analysis, error) {
 		p.Main = final.Entry != "" && matchesEntry(p.Path, final.Entry, final.Workdir)
 		a.Programs = append(a.Programs, p)
 	}
+	for _, p := range a.Programs {
+		if b := p.Build; b != nil && b.Cgo && !b.Netgo && b.Libc.Known() && final.Image.Known && b.Libc.Kind != final.Image.Libc.Kind {
+			a.Notes = append(a.Notes, fmt.Sprintf("%s is a cgo build linked against %s (stage %s) but the image has %s: it will not start unless that C library is installed", p.Path, b.Libc.Kind, b.Stage, orNone(final.Image.Libc.Kind)))
+		}
+	}
 	if final.Image.Libc.Known() {
 		a.Programs = append(a.Programs, &Program{
 			Path: "C programs", Line: final.Stage.From.Line, Libc: final.Image.Libc,
@@ -408,7 +413,9 @@ func (s *StageState) run(a *Analysis, in Instr) {
 	}
 	cmds := splitScript(script, lookup, heredocs)
 	ev := &evalState{}
-	for i, c := range cmds {
+	for i := range cmds {
+		isIf := ev.keywords(&cmds[i])
+		c := cmds[i]
 		runs := ev.runs()
 		// Environment of this command.
 		env := func(k string) (string, bool) {
@@ -453,7 +460,7 @@ func (s *StageState) run(a *Analysis, in Instr) {
 			}
 		}
 		s.nssEffects(a, in, cmds, i, runs)
-		ev.step(result, c.Next, w)
+		ev.step(result, c.Next, isIf)
 	}
 }
 
@@ -590,7 +597,7 @@ func (s *StageState) goBuild(a *Analysis, in Instr, c simpleCmd, env func(string
 			b.CgoFrom = fmt.Sprintf("CGO_ENABLED unset: Go %s (before 1.20) keeps cgo on even without a C compiler, linking net's cgo resolver from its prebuilt standard library", b.Version)
 		}
 	}
-	if b.Cgo {
+	if b.Cgo && !b.Netgo {
 		b.Libc = s.Image.Libc
 	}
 	s.Builds = append(s.Builds, b)
@@ -697,7 +704,6 @@ type evalState struct {
 	next tri // does the next command run
 	// ifStack holds the truth of enclosing if conditions.
 	ifStack []tri
-	inCond  bool
 }
 
 func (e *evalState) runs() tri {
@@ -713,32 +719,46 @@ func (e *evalState) runs() tri {
 	return r
 }
 
-// step records the result of a command and the operator after it.
-func (e *evalState) step(result tri, next op, words []string) {
-	ran := e.runs()
-	if len(words) > 0 {
-		switch words[0] {
+// keywords strips the if/then/else/elif/fi keywords that start c and
+// applies them; it reports whether c is the condition of an if.
+func (e *evalState) keywords(c *simpleCmd) bool {
+	isIf := false
+	for len(c.Words) > 0 {
+		switch c.Words[0] {
 		case "if":
-			// "if [ -e f ]; then": the condition is the rest of this command.
-			e.ifStack = append(e.ifStack, result)
-			e.next = triTrue
-			return
-		case "then":
-			e.next = triTrue
-			return
+			isIf = true
+		case "then", "do", "done", "!":
 		case "else":
 			if n := len(e.ifStack); n > 0 {
 				e.ifStack[n-1] = not(e.ifStack[n-1])
 			}
-			e.next = triTrue
-			return
+		case "elif":
+			if n := len(e.ifStack); n > 0 {
+				e.ifStack[n-1] = triUnknown
+			}
 		case "fi":
 			if n := len(e.ifStack); n > 0 {
 				e.ifStack = e.ifStack[:n-1]
 			}
-			e.next = triTrue
-			return
+		default:
+			return isIf
 		}
+		c.Words = c.Words[1:]
+	}
+	return isIf
+}
+
+// step records the result of a command and the operator after it.
+func (e *evalState) step(result tri, next op, isIf bool) {
+	ran := e.runs()
+	if isIf {
+		// "if [ -e f ]; then": the branch runs when the condition holds.
+		if ran == triFalse {
+			result = triFalse
+		}
+		e.ifStack = append(e.ifStack, result)
+		e.next = triTrue
+		return
 	}
 	switch next {
 	case opAnd:
@@ -778,20 +798,14 @@ func not(t tri) tri {
 	return triUnknown
 }
 
-// isTest reports a [ ... ] or test ... command (also after "if").
+// isTest reports a [ ... ] or test ... command.
 func isTest(w []string) bool {
-	if len(w) > 0 && w[0] == "if" {
-		w = w[1:]
-	}
 	return len(w) > 0 && (w[0] == "[" || w[0] == "test" || w[0] == "[[")
 }
 
 // testNSSwitch evaluates an existence test of /etc/nsswitch.conf against
 // the stage's state; other tests are unknown.
 func (s *StageState) testNSSwitch(w []string) tri {
-	if w[0] == "if" {
-		w = w[1:]
-	}
 	args := w[1:]
 	if n := len(args); n > 0 && (args[n-1] == "]" || args[n-1] == "]]") {
 		args = args[:n-1]
@@ -1272,4 +1286,11 @@ func sedSubstitute(args []string, data []byte) ([]byte, bool) {
 		lines[i] = body
 	}
 	return []byte(strings.Join(lines, "")), true
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no C library"
+	}
+	return s
 }
