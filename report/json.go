@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"time"
 )
 
 // JSONSchema is the JSON Schema (draft 2020-12) of the document WriteJSON
@@ -13,8 +15,8 @@ import (
 //go:embed report.schema.json
 var JSONSchema []byte
 
-// WriteJSON writes r as one indented JSON document. Durations are integers
-// in nanoseconds (Go's time.Duration); severities are "critical",
+// WriteJSON writes r as one indented JSON document. Durations are seconds
+// (floats) under names ending in _seconds, as in the model's JSON; severities are "critical",
 // "warning" or "info". SchemaVersion is filled in when zero.
 func WriteJSON(w io.Writer, r *Report) error {
 	out := *r
@@ -52,3 +54,53 @@ func ReadJSON(r io.Reader) (*Report, error) {
 	}
 	return &rep, nil
 }
+
+// MarshalJSON writes the predicted time after the fix as seconds.
+func (f Fix) MarshalJSON() ([]byte, error) {
+	type plain Fix
+	return json.Marshal(struct {
+		plain
+		After float64 `json:"after_seconds"`
+	}{plain(f), f.After.Seconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (f *Fix) UnmarshalJSON(b []byte) error {
+	type plain Fix
+	var v struct {
+		plain
+		After float64 `json:"after_seconds"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Fix(v.plain)
+	f.After = fromSeconds(v.After)
+	return nil
+}
+
+// MarshalJSON writes the predicted time as seconds.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	return json.Marshal(struct {
+		plain
+		Time float64 `json:"time_seconds,omitempty"`
+	}{plain(f), f.Time.Seconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (f *Finding) UnmarshalJSON(b []byte) error {
+	type plain Finding
+	var v struct {
+		plain
+		Time float64 `json:"time_seconds,omitempty"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Finding(v.plain)
+	f.Time = fromSeconds(v.Time)
+	return nil
+}
+
+func fromSeconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }

@@ -85,7 +85,7 @@ type Fix struct {
 	Description string `json:"description"`
 	// After is the predicted lookup time once the fix is applied, and
 	// AfterQueries the DNS queries it then sends.
-	After        time.Duration `json:"after"`
+	After        time.Duration `json:"-"` // JSON: after_seconds
 	AfterQueries int           `json:"after_queries"`
 	// Diff is a unified diff implementing it, when one can be given.
 	Diff string `json:"diff,omitempty"`
@@ -113,7 +113,7 @@ type Finding struct {
 	Related []Location `json:"related,omitempty"`
 	// Time is the predicted time until the lookup (or dial) returns, in the
 	// worst case the finding describes; zero when not applicable.
-	Time time.Duration `json:"time,omitempty"`
+	Time time.Duration `json:"-"` // JSON: time_seconds
 	// Queries is the number of DNS messages sent in that case.
 	Queries int               `json:"queries,omitempty"`
 	Fixes   []Fix             `json:"fixes,omitempty"`

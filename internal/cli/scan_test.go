@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
@@ -222,6 +223,27 @@ func TestScanFormats(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no SARIF result points at usr/local/bin/esbuild:\n%s", out)
+	}
+
+	out, _, _ = runCLI(t, "scan", "--format", "json", target)
+	c := jsonschema.NewCompiler()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(report.JSONSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("report.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("JSON output does not match the documented schema: %v", err)
 	}
 
 	out, _, _ = runCLI(t, "scan", "--format", "html", target)
