@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ti "github.com/nsscope/nsscope/internal/testimage"
+)
+
+func runInspectCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), append([]string{"inspect"}, args...), Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, []string{"TMPDIR=" + t.TempDir()})
+	return out.String(), errb.String(), code
+}
+
+// The text output for the shared Go 1.15 binary, inside an image whose
+// entrypoint it is, matches the golden file (-update rewrites it).
+func TestInspectGolden(t *testing.T) {
+	t.Parallel()
+	img := ti.Image(t, ti.Config{Entrypoint: []string{"/usr/local/bin/esbuild"}},
+		ti.RootfsLayer(t, ti.Rootfs(t, ti.Alpine313)),
+		ti.FileLayer(t, map[string]ti.File{"usr/local/bin/esbuild": {FromFile: ti.Binary(t, ti.Esbuild115)}}))
+	archive := ti.DockerSave(t, img, t.TempDir(), "example.com/app:1")
+	out, errText, code := runInspectCLI(t, "--in", archive)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errText)
+	}
+	out = strings.ReplaceAll(out, archive, "IMAGE.tar")
+	golden := filepath.Join("testdata", "inspect-esbuild-alpine.txt")
+	if *updateInspect {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(golden, []byte(out), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Errorf("output differs from %s (run with -update-inspect):\n%s", golden, out)
+	}
+	// JSON carries the same facts.
+	out, _, code = runInspectCLI(t, "--format", "json", "--in", archive, "/usr/local/bin/esbuild", "/bin/busybox")
+	var res []inspectResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res) != 2 {
+		t.Fatalf("json: exit %d %s", code, out)
+	}
+	if !res[0].Main || res[0].Binary.Go.Version != "go1.15.7" || res[1].Binary.Libc != "musl" || res[1].Libc == nil || res[1].Libc.Version != "1.2.2" {
+		t.Errorf("json results %+v %+v", res[0], res[1])
+	}
+}
+
+func TestInspectErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{script}, "not an ELF file"},
+		{[]string{filepath.Join(dir, "missing")}, "no such file"},
+		{nil, "want at least one BINARY"},
+		{[]string{"--format", "yaml", script}, "--format"},
+		{[]string{"--in", dir, "--root", dir}, "exclude each other"},
+		{[]string{"--in", dir, "/nothing"}, "file does not exist"},
+		{[]string{"--in", dir}, "no main process"},
+		{[]string{"--nope"}, "flag provided but not defined"},
+	} {
+		_, errText, code := runInspectCLI(t, c.args...)
+		if code != ExitUsage || !strings.Contains(errText, c.want) || strings.Count(errText, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q on one line", c.args, code, errText, c.want)
+		}
+	}
+	out, errText, code := runInspectCLI(t, "-h")
+	if code != 0 || out != "" || !strings.Contains(errText, "Usage: nsscope inspect") {
+		t.Errorf("-h: %d %q", code, errText)
+	}
+}
+
+var updateInspect = flag.Bool("update-inspect", false, "rewrite the inspect golden files")
