@@ -87,6 +87,17 @@ func mainFinding(t *testing.T, out string) (*report.Report, report.Finding) {
 // layout, registry).
 func TestScanImages(t *testing.T) {
 	testimage.DataDir(t)
+	// The incident's node: three nameservers, no search list; its hosts
+	// file has localhost.
+	node := t.TempDir()
+	nodeResolv := filepath.Join(node, "resolv.conf")
+	nodeHosts := filepath.Join(node, "hosts")
+	if err := os.WriteFile(nodeResolv, []byte("nameserver 192.0.2.1\nnameserver 192.0.2.2\nnameserver 192.0.2.3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nodeHosts, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		rootfs  string
@@ -134,6 +145,14 @@ func TestScanImages(t *testing.T) {
 				// 1 candidate × 2 attempts × 2 servers × 5 s = 20 s < 30 s.
 				if f.Time.Seconds() != 20 {
 					t.Errorf("time %s, want 20s", f.Time)
+				}
+			}},
+		{"alpine 3.13 + Go 1.15, hostNetwork on a node with 3 nameservers", testimage.Alpine313, testimage.Esbuild115,
+			writeOCILayout, []string{"--host-network", "--resolv-conf", nodeResolv, "--hosts", nodeHosts}, report.Critical, ExitFindings,
+			func(t *testing.T, f report.Finding) {
+				// 1 candidate × 2 attempts × 3 servers × 5 s = 30 s = the deadline.
+				if f.Time.Seconds() != 30 {
+					t.Errorf("time %s, want 30s", f.Time)
 				}
 			}},
 		{"alpine 3.13 + Go 1.15, --fail-on warning, deadline 15s", testimage.Alpine313, testimage.Esbuild115,
@@ -244,6 +263,21 @@ func TestScanFormats(t *testing.T) {
 	}
 	if err := sch.Validate(inst); err != nil {
 		t.Errorf("JSON output does not match the documented schema: %v", err)
+	}
+
+	out, _, _ = runCLI(t, "scan", "--format", "json", "--name", "localhost", "--name", "db.internal", target)
+	rep, err := report.ReadJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range rep.Findings {
+		if f.Main {
+			names = append(names, f.Name+"="+f.Severity.String())
+		}
+	}
+	if strings.Join(names, " ") != "localhost=critical db.internal=info" {
+		t.Errorf("main findings for two names: %q", names)
 	}
 
 	out, _, _ = runCLI(t, "scan", "--format", "html", target)
