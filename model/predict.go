@@ -367,6 +367,9 @@ func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.Res
 		p.Total = D
 		p.DeadlineExceeded = true
 		add(Step{Key: "deadline", Value: D.String(), Reason: fmt.Sprintf("the caller's deadline ends the lookup while DNS is still being asked (DNS alone would take %s)", durS(dnsUncut(cfg, cands, qtypes, sc, req.Name, b.StrictErrors)))})
+		if a, lines := hosts.Lookup(req.Name); order == OrderDNSFiles && len(a) > 0 {
+			add(Step{Key: "hosts", Value: joinAddrs(a), Reason: "/etc/hosts has the name, but it is read only after DNS, which the deadline never lets finish", Source: confPos(lines[0])})
+		}
 		p.Error = wrapGoErr(req, goDeadlineErr(v, req.Name))
 		return nil
 	}
@@ -404,6 +407,9 @@ func candWhy(name string, ndots, nsearch int) string {
 		return "the name is rooted: asked as is, no search list"
 	}
 	dots := strings.Count(name, ".")
+	if nsearch == 0 {
+		return "no search list: only the name itself"
+	}
 	if dots >= ndots {
 		return fmt.Sprintf("%d dot(s) ≥ ndots %d: the bare name first, then %d search domain(s)", dots, ndots, nsearch)
 	}

@@ -1,0 +1,105 @@
+// Package explain runs the resolver model for one or more programs in one
+// environment and renders the answer for people (text) and programs
+// (JSON). It is what `nsscope explain` prints.
+package explain
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+// SchemaVersion is the version of the JSON document written by WriteJSON.
+const SchemaVersion = 1
+
+// Input is what to explain.
+type Input struct {
+	// EnvLabel describes where the environment came from ("this host").
+	EnvLabel string
+	Env      model.Env
+	// Programs to predict; several are shown side by side.
+	Programs []model.Program
+	Request  model.Request
+	Scenario model.Scenario
+	// Libc is the environment's C library (informational).
+	Libc model.Libc
+}
+
+// Result is the answer for every program.
+type Result struct {
+	Input       Input
+	Predictions []*model.Prediction
+}
+
+// Run predicts every program.
+func Run(in Input) (*Result, error) {
+	if len(in.Programs) == 0 {
+		return nil, fmt.Errorf("no program to explain")
+	}
+	r := &Result{Input: in}
+	for _, p := range in.Programs {
+		pr, err := model.Predict(in.Env, p, in.Request, in.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		r.Predictions = append(r.Predictions, pr)
+	}
+	return r, nil
+}
+
+// Verdict summarises one prediction in a few words and a severity:
+// "fails" (an error, or the deadline reached), "slow" (DNS asked before a
+// name /etc/hosts answers, or more than a second spent), "ok".
+func Verdict(p *model.Prediction) (word, why string) {
+	d := p.Request.Deadline
+	switch {
+	case p.DeadlineExceeded:
+		why = fmt.Sprintf("the %s deadline is reached after %d DNS queries", secs(d), p.Queries)
+		if p.Error == "" {
+			why += "; the lookup itself would take " + secs(p.Total)
+		}
+		return "FAILS", why
+	case p.Error != "":
+		return "FAILS", "after " + secs(p.Total) + ": " + p.Error
+	case p.AnsweredFrom == model.FromHosts && p.Queries > 0:
+		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %d DNS queries and %s", p.Queries, secs(p.DNS))
+	case p.Total >= 1e9:
+		return "SLOW", "answered from " + p.AnsweredFrom + " after " + secs(p.Total)
+	}
+	return "OK", fmt.Sprintf("answered from %s in %s with %d DNS queries", p.AnsweredFrom, secs(p.Total), p.Queries)
+}
+
+func secs(d interface{ Seconds() float64 }) string {
+	s := fmt.Sprintf("%.3f", d.Seconds())
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "" {
+		s = "0"
+	}
+	return s + " s"
+}
+
+// Label names a program for display.
+func Label(p model.Program) string {
+	if p.Label != "" {
+		return p.Label
+	}
+	switch p.Impl {
+	case model.ImplGo:
+		s := "Go " + p.Go.Version.String()
+		if p.Go.Cgo {
+			s += " cgo"
+			if p.Libc.Known() {
+				s += " (" + p.Libc.String() + ")"
+			}
+		} else {
+			s += " static"
+		}
+		if p.Go.NetgoTag {
+			s += " netgo"
+		}
+		return s
+	default:
+		return "C program (" + p.Libc.String() + ")"
+	}
+}

@@ -1,0 +1,55 @@
+package explain
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+// EnvironmentDoc describes the files and variables the prediction read.
+type EnvironmentDoc struct {
+	Label      string            `json:"label"`
+	ResolvConf model.File        `json:"resolv_conf"`
+	NSSwitch   model.File        `json:"nsswitch_conf"`
+	Hosts      model.File        `json:"hosts"`
+	Vars       map[string]string `json:"env,omitempty"`
+	Hostname   string            `json:"hostname,omitempty"`
+	Libc       string            `json:"libc,omitempty"`
+}
+
+// WriteJSON writes the result as one JSON document (schema in
+// docs/explain.md): schema_version, environment, and — with one program —
+// the prediction's fields at the top level; with several, a predictions
+// list whose items have those fields.
+func WriteJSON(w io.Writer, r *Result) error {
+	in := r.Input
+	env := EnvironmentDoc{
+		Label: in.EnvLabel, ResolvConf: in.Env.ResolvConf, NSSwitch: in.Env.NSSwitch,
+		Hosts: in.Env.Hosts, Vars: in.Env.Vars, Hostname: in.Env.Hostname,
+	}
+	if in.Libc.Known() {
+		env.Libc = in.Libc.String()
+	}
+	doc := map[string]any{}
+	if len(r.Predictions) == 1 {
+		b, err := json.Marshal(r.Predictions[0])
+		if err != nil {
+			return err
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		for k, v := range m {
+			doc[k] = v
+		}
+	} else {
+		doc["predictions"] = r.Predictions
+	}
+	doc["schema_version"] = SchemaVersion
+	doc["environment"] = env
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}

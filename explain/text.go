@@ -1,0 +1,195 @@
+package explain
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+// TextOptions tune WriteText.
+type TextOptions struct {
+	// Debug adds what GODEBUG=netdns=…+2 prints, for Go programs.
+	Debug bool
+}
+
+// WriteText renders the result for people: the environment, a summary
+// row per program, then for each program the decisions with the file and
+// line that caused them, the timeline of DNS exchanges, and the verdict.
+func WriteText(w io.Writer, r *Result, o TextOptions) error {
+	ew := &errWriter{w: w}
+	in := r.Input
+	req := in.Request
+	op := req.Op
+	if op == "" {
+		op = "lookup"
+	}
+	fmt.Fprintf(ew, "nsscope explain: %s (%s %s", req.Name, op, req.Network)
+	if req.Deadline > 0 {
+		fmt.Fprintf(ew, ", deadline %s", secs(req.Deadline))
+	}
+	fmt.Fprintf(ew, ") in %s\n", in.EnvLabel)
+	fmt.Fprintf(ew, "nameservers behave: %s\n\n", scenarioText(in.Scenario))
+	fmt.Fprintln(ew, "Environment")
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	for _, f := range []model.File{in.Env.ResolvConf, in.Env.NSSwitch, in.Env.Hosts} {
+		fmt.Fprintf(tw, "  %s\t%s\n", f.Path, fileText(f))
+	}
+	if in.Libc.Known() {
+		fmt.Fprintf(tw, "  libc\t%s\n", in.Libc)
+	}
+	if len(in.Env.Vars) > 0 {
+		var kv []string
+		for k, v := range in.Env.Vars {
+			kv = append(kv, k+"="+v)
+		}
+		slices.Sort(kv)
+		fmt.Fprintf(tw, "  environment\t%s\n", strings.Join(kv, " "))
+	}
+	tw.Flush()
+	if len(r.Predictions) > 1 {
+		fmt.Fprintln(ew, "\nSide by side")
+		tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  PROGRAM\tRESOLVER\tORDER\tQUERIES\tTIME\tVERDICT")
+		for _, p := range r.Predictions {
+			word, _ := Verdict(p)
+			res := word
+			if p.Error != "" {
+				res += ": " + p.Error
+			} else {
+				res += ": from " + p.AnsweredFrom
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", Label(p.Program), p.Resolver, p.Order, p.Queries, secs(p.Total), res)
+		}
+		tw.Flush()
+	}
+	for _, p := range r.Predictions {
+		fmt.Fprintf(ew, "\n== %s ==\n", Label(p.Program))
+		writeOne(ew, p, o)
+	}
+	return ew.err
+}
+
+func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
+	fmt.Fprintln(w, "Why")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range p.Steps {
+		src := ""
+		if s.Source != nil {
+			src = "  [" + s.Source.String()
+			if s.Source.Text != "" {
+				src += ": " + s.Source.Text
+			}
+			src += "]"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", s.Key, s.Value, s.Reason, src)
+	}
+	tw.Flush()
+	if len(p.Candidates) > 0 {
+		fmt.Fprintf(w, "Names DNS would be asked: %s\n", strings.Join(p.Candidates, " "))
+	}
+	if len(p.Exchanges) == 0 {
+		fmt.Fprintln(w, "Timeline: no DNS query")
+	} else {
+		fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
+		fmt.Fprintf(w, "  %8s  %-22s %-8s %-4s %s\n", "t (s)", "server", "query", "via", "name, attempt: outcome")
+		for _, g := range groupExchanges(p.Exchanges) {
+			fmt.Fprintf(w, "  %8.3f  %s\n", g.start.Seconds(), g.text)
+		}
+	}
+	res := "answered from " + p.AnsweredFrom
+	if len(p.Addrs) > 0 {
+		res += " " + strings.Join(p.Addrs, " ")
+	}
+	if p.Error != "" {
+		res = p.Error
+	}
+	fmt.Fprintf(w, "Result after %s (DNS %s): %s\n", secs(p.Total), secs(p.DNS), res)
+	word, why := Verdict(p)
+	fmt.Fprintf(w, "Verdict: %s — %s\n", word, why)
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
+	if o.Debug && len(p.Debug) > 0 {
+		fmt.Fprintln(w, "GODEBUG=netdns=…+2 would print (stderr):")
+		for _, l := range p.Debug {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+type exGroup struct {
+	start time.Duration
+	text  string
+}
+
+// groupExchanges puts A and AAAA sent together to one server on one line.
+func groupExchanges(ex []model.Exchange) []exGroup {
+	var out []exGroup
+	for i := 0; i < len(ex); i++ {
+		e := ex[i]
+		typ := e.Type
+		end := e.End
+		if i+1 < len(ex) {
+			n := ex[i+1]
+			if n.Start == e.Start && n.Server == e.Server && n.Name == e.Name && n.Attempt == e.Attempt && n.Outcome == e.Outcome && n.Transport == e.Transport && n.Type != e.Type {
+				typ += "+" + n.Type
+				end = max(end, n.End)
+				i++
+			}
+		}
+		text := fmt.Sprintf("%-22s %-8s %-4s %s  attempt %d: %s", e.Server, typ, e.Transport, e.Name, e.Attempt, e.Outcome)
+		if end > e.Start {
+			text += fmt.Sprintf(" at %.3f", end.Seconds())
+		}
+		out = append(out, exGroup{e.Start, text})
+	}
+	return out
+}
+
+func scenarioText(sc model.Scenario) string {
+	if len(sc.Servers) == 0 {
+		return "silent (all)"
+	}
+	if len(sc.Servers) == 1 {
+		return sc.Servers[0].String() + " (all)"
+	}
+	var s []string
+	for i, b := range sc.Servers {
+		s = append(s, fmt.Sprintf("#%d %s", i+1, b))
+	}
+	return strings.Join(s, ", ")
+}
+
+func fileText(f model.File) string {
+	name := f.Name()
+	switch {
+	case f.Missing:
+		return "missing (" + name + ")"
+	case f.ReadErr != "":
+		return "unreadable: " + f.ReadErr + " (" + name + ")"
+	}
+	n := strings.Count(string(f.Data), "\n")
+	if len(f.Data) > 0 && !strings.HasSuffix(string(f.Data), "\n") {
+		n++
+	}
+	return fmt.Sprintf("%s, %d line(s)", name, n)
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
