@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
 )
 
 func TestParseBadInput(t *testing.T) {
@@ -376,5 +375,3 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
-
-
