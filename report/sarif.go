@@ -215,6 +215,9 @@ func sarifRuleFor(r *Report, id string) sarifRule {
 // and name, and the first fix.
 func resultText(f Finding) string {
 	s := fmt.Sprintf("%s: %s: %s", f.Subject, f.Name, f.Message)
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
 	if len(f.Fixes) > 0 && f.Severity > Info {
 		s += fmt.Sprintf(" Fix: %s, then %s.", f.Fixes[0].Description, Duration(f.Fixes[0].After))
 	}
