@@ -107,6 +107,7 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("base image %s is not in nsscope's table (%s): build the image and run `nsscope scan` on it", final.Image.Ref, final.Image.Reason))
 	}
 	res := &Result{Analysis: a, Report: rep}
+	patched := map[string]*report.Report{}
 	for i := range rep.Findings {
 		fd := &rep.Findings[i]
 		p := programFor(a, fd.Subject)
@@ -114,7 +115,7 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		if opt.noFixes || fd.Severity == report.Info || p == nil {
 			continue
 		}
-		fd.Fixes = dockerfileFixes(f, a, p, fd, opt)
+		fd.Fixes = dockerfileFixes(f, a, p, fd, opt, patched)
 		if len(fd.Fixes) > 0 {
 			for _, e := range fixEdits(f, a, p, fd.Fixes[0].Description) {
 				res.Edits = addEdit(res.Edits, e)

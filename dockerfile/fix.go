@@ -247,7 +247,7 @@ func goBumpFix(a *Analysis, b *GoBuild) (candidateFix, bool) {
 // Dockerfile changes, each checked by analysing the patched Dockerfile
 // again, then scan's fixes that need no Dockerfile change (dial the
 // address literal, a newer glibc).
-func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions) []report.Fix {
+func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions, cache map[string]*report.Report) []report.Fix {
 	var cands []candidateFix
 	if p.Build != nil || p.Libc.Kind == "glibc" {
 		cands = append(cands, nssFix(a))
@@ -263,7 +263,7 @@ func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt C
 	}
 	var out []scored
 	for _, c := range cands {
-		after, ok := predictPatched(f, c.edits, fd, opt)
+		after, ok := predictPatched(f, c.edits, fd, opt, cache)
 		if !ok || !(after.Severity < fd.Severity || after.Time < fd.Time) {
 			continue
 		}
@@ -304,19 +304,26 @@ func fixEdits(f *File, a *Analysis, p *Program, desc string) []Edit {
 }
 
 // predictPatched checks the Dockerfile with edits applied and returns the
-// finding for the same program and name.
-func predictPatched(f *File, edits []Edit, fd *report.Finding, opt CheckOptions) (report.Finding, bool) {
-	g, err := Parse(f.Name, Apply(f.Source, edits))
-	if err != nil {
+// finding for the same program and name. The reports of patched files are
+// cached by edit, so each distinct fix is checked once however many
+// findings it serves (a nil entry records a patch that did not check).
+func predictPatched(f *File, edits []Edit, fd *report.Finding, opt CheckOptions, cache map[string]*report.Report) (report.Finding, bool) {
+	key := fmt.Sprintf("%#v", edits)
+	rep, seen := cache[key]
+	if !seen {
+		if g, err := Parse(f.Name, Apply(f.Source, edits)); err == nil {
+			o := opt
+			o.noFixes = true
+			if res, err := Check(g, o); err == nil {
+				rep = res.Report
+			}
+		}
+		cache[key] = rep
+	}
+	if rep == nil {
 		return report.Finding{}, false
 	}
-	o := opt
-	o.noFixes = true
-	res, err := Check(g, o)
-	if err != nil {
-		return report.Finding{}, false
-	}
-	for _, x := range res.Report.Findings {
+	for _, x := range rep.Findings {
 		if x.Subject == fd.Subject && x.Name == fd.Name {
 			return x, true
 		}
