@@ -297,7 +297,7 @@ type Prediction struct {
 	// DeadlineExceeded reports that the caller's deadline cut the lookup.
 	DeadlineExceeded bool `json:"deadline_exceeded"`
 	// Error is the text the program would print (empty on success).
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 	// Debug is what GODEBUG=netdns=go+2 prints (Go programs only).
 	Debug []string `json:"debug,omitempty"`
 	// Notes are caveats (behaviour the model is unsure of, eras assumed).
