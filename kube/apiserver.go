@@ -338,7 +338,7 @@ func SilentScenario() model.Scenario {
 func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
 	s := &Startup{Loopback: lb}
 	for _, st := range lb.Steps {
-		if st.Key == "listener" || st.Key == "host" {
+		if st.Key == "version" || st.Key == "interfaces" || st.Key == "listener" || st.Key == "host" {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("%s %s: %s", st.Key, st.Value, st.Reason))
 		}
 	}

@@ -1,0 +1,135 @@
+package kube
+
+import (
+	"fmt"
+
+	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/report"
+)
+
+// Rule IDs of pod and cluster findings. The lookup rules share scan's IDs
+// (NSS001-NSS005) so that a finding means the same whichever verb made it.
+const (
+	RuleDNSFirstFails     = "NSS001" // critical: a hosts name goes to DNS first and fails
+	RuleDNSFirst          = "NSS002" // warning: a hosts name goes to DNS first, slowly
+	RuleUnknown           = "NSS003" // warning: the model cannot predict
+	RuleHostsFirst        = "NSS004" // info
+	RuleDNSOnly           = "NSS005" // info
+	RuleAPIServerLoopback = "NSS101" // kube-apiserver's loopback client and its start-up
+	RulePodRejected       = "NSS102" // the kubelet cannot build the pod's DNS config
+	RuleDNSConfigForming  = "NSS103" // the kubelet cut nameservers or search paths
+)
+
+// Rules describes the rules of pod and cluster findings.
+func Rules() []report.Rule {
+	return []report.Rule{
+		{ID: RuleDNSFirstFails, Name: "HostsNameViaDNSFails",
+			Short: "A name that /etc/hosts answers goes to DNS first, and with silent nameservers the lookup reaches the deadline or fails before /etc/hosts is read.",
+			Help:  "Make /etc/hosts come first: add `hosts: files dns` to the image's /etc/nsswitch.conf, rebuild Go programs with Go 1.16 or later, or dial the address literal."},
+		{ID: RuleDNSFirst, Name: "HostsNameViaDNSFirst",
+			Short: "A name that /etc/hosts answers goes to DNS first; with silent nameservers the lookup is slow but ends within the deadline.",
+			Help:  "Make /etc/hosts come first (`hosts: files dns` in /etc/nsswitch.conf) so the lookup costs no DNS at all."},
+		{ID: RuleUnknown, Name: "ResolverOutcomeUnknown",
+			Short: "The resolver model cannot predict this program."},
+		{ID: RuleHostsFirst, Name: "HostsFirst",
+			Short: "/etc/hosts answers the name without any DNS query."},
+		{ID: RuleDNSOnly, Name: "NameNeedsDNS",
+			Short: "The name is not in /etc/hosts: only DNS can answer it; the finding gives the queries one lookup costs and the worst case."},
+		{ID: RuleAPIServerLoopback, Name: "APIServerLoopbackLookup",
+			Short: "kube-apiserver's own loopback client dials \"localhost\" and the lookup outlasts client-go's 30 s dial timeout: the apiserver dies at start with \"Unable to perform initial IP allocation check\".",
+			Help:  "Put ::1 back on lo (net.ipv6.conf.all.disable_ipv6=0), add `hosts: files dns` to the image's /etc/nsswitch.conf, use a kube-apiserver built with Go 1.16+ (Kubernetes 1.21+), bind to a concrete address, or keep at most 2 nameservers in the node's resolv.conf."},
+		{ID: RulePodRejected, Name: "PodDNSConfigRejected",
+			Short: "The kubelet cannot read or parse its --resolv-conf file, so it does not start the pod."},
+		{ID: RuleDNSConfigForming, Name: "DNSConfigForming",
+			Short: "The kubelet dropped nameservers or search paths to fit its limits (event DNSConfigForming or MissingClusterDNS)."},
+	}
+}
+
+// Findings turns analysed containers into report findings. loc names the
+// input for locations (a manifest path; empty uses each workload's source).
+func Findings(cs []*Container) []report.Finding {
+	var out []report.Finding
+	for _, c := range cs {
+		loc := report.Location{Path: c.Subject}
+		if c.Workload != nil {
+			loc = report.Location{Path: c.Workload.Source.File, Line: c.Workload.Source.Line}
+		}
+		derived := c.derivedReasons()
+		if c.DNSErr != "" {
+			out = append(out, report.Finding{RuleID: RulePodRejected, Severity: report.Critical, Subject: c.Subject,
+				Message: c.DNSErr, Reasons: derived, Location: loc})
+			continue
+		}
+		if c.DNS != nil && len(c.DNS.Events) > 0 {
+			for _, e := range c.DNS.Events {
+				out = append(out, report.Finding{RuleID: RuleDNSConfigForming, Severity: report.Warning, Subject: c.Subject,
+					Message: "kubelet event " + e, Reasons: derived, Location: loc})
+			}
+		}
+		if c.StartErr != "" {
+			out = append(out, report.Finding{RuleID: RuleUnknown, Severity: report.Warning, Subject: c.Subject, Name: "localhost",
+				Message: "kube-apiserver start-up cannot be predicted: " + c.StartErr, Reasons: derived, Location: loc})
+		}
+		if s := c.Startup; s != nil {
+			f := report.Finding{RuleID: RuleAPIServerLoopback, Severity: report.Info, Subject: c.Subject, Main: true, Name: s.Loopback.Host,
+				Message: "kube-apiserver start-up: " + s.Summary, Reasons: append(append([]string(nil), derived...), s.Reasons...),
+				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction}
+			if s.Fails {
+				f.Severity = report.Critical
+				f.Time = s.FailsAt
+			}
+			out = append(out, f)
+		}
+		for _, ch := range c.Checks {
+			f := report.Finding{Severity: ch.Severity, Subject: c.Subject, Name: ch.Name, Location: loc,
+				Message: fmt.Sprintf("%s: %s", progLabel(ch.Program), ch.Message)}
+			f.Reasons = append(f.Reasons, "name from "+ch.NameSource)
+			f.Reasons = append(f.Reasons, derived...)
+			switch {
+			case ch.Err != "":
+				f.RuleID = RuleUnknown
+			case ch.Severity == report.Critical:
+				f.RuleID = RuleDNSFirstFails
+			case ch.Severity == report.Warning:
+				f.RuleID = RuleDNSFirst
+			case ch.Cost != nil && ch.Cost.AnsweredFrom == model.FromHosts:
+				f.RuleID = RuleHostsFirst
+			default:
+				f.RuleID = RuleDNSOnly
+			}
+			if ch.Worst != nil {
+				f.Time, f.Queries, f.Predict = ch.Worst.Total, ch.Worst.Queries, ch.Worst
+				for _, st := range ch.Worst.Steps {
+					r := fmt.Sprintf("%s %s: %s", st.Key, st.Value, st.Reason)
+					if st.Source != nil && st.Source.File != "" {
+						r += " (" + st.Source.String() + ")"
+					}
+					f.Reasons = append(f.Reasons, r)
+				}
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// derivedReasons are the derived resolv.conf and hosts lines with their
+// reasons, as reason-chain entries.
+func (c *Container) derivedReasons() []string {
+	var out []string
+	if c.DNS != nil {
+		out = append(out, fmt.Sprintf("dnsPolicy %s: base %s", c.DNS.Policy, c.DNS.Base))
+		for _, l := range c.DNS.Lines() {
+			out = append(out, fmt.Sprintf("/etc/resolv.conf %q: %s", l.Text, l.Reason))
+		}
+	}
+	if c.Hosts != nil && !c.Hosts.Managed {
+		out = append(out, "/etc/hosts: "+c.Hosts.Reason)
+	} else if c.Hosts != nil {
+		out = append(out, "/etc/hosts: "+c.Hosts.Reason)
+	}
+	for _, a := range c.Assumed {
+		out = append(out, "assumed: "+a)
+	}
+	return out
+}
