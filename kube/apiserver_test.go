@@ -27,7 +27,9 @@ func TestLoopbackHost(t *testing.T) {
 	v4only := addrs("127.0.0.1/8", "10.0.0.10/24")
 	v6first := addrs("::1/128", "127.0.0.1/8")
 	def := APIServerFlags{BindAddress: "0.0.0.0", SecurePort: 6443}
-	bind := func(a string) APIServerFlags { return APIServerFlags{BindAddress: a, BindAddressSet: true, SecurePort: 6443} }
+	bind := func(a string) APIServerFlags {
+		return APIServerFlags{BindAddress: a, BindAddressSet: true, SecurePort: 6443}
+	}
 	for _, tc := range []struct {
 		name     string
 		v        string
@@ -97,11 +99,11 @@ func TestParseAPIServerFlags(t *testing.T) {
 func TestVersionFromImage(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"registry.k8s.io/kube-apiserver:v1.20.15":            "1.20.15",
-		"k8s.gcr.io/kube-apiserver-amd64:v1.9.3":             "1.9.3",
+		"registry.k8s.io/kube-apiserver:v1.20.15":             "1.20.15",
+		"k8s.gcr.io/kube-apiserver-amd64:v1.9.3":              "1.9.3",
 		"my.reg:5000/kube-apiserver:v1.19.3-alpine@sha256:ab": "1.19.3",
-		"my.reg:5000/kube-apiserver":                         "",
-		"kube-apiserver:latest":                              "",
+		"my.reg:5000/kube-apiserver":                          "",
+		"kube-apiserver:latest":                               "",
 	} {
 		v, ok := VersionFromImage(in)
 		if (want == "") == ok || (ok && v.String() != want) {
