@@ -21,7 +21,14 @@ const entrypoint = "/usr/local/bin/esbuild"
 
 // buildImage makes an image from a root filesystem tarball of the shared
 // data plus one esbuild binary installed as the entrypoint.
-func buildImage(t *testing.T, rootfs, binary string) v1.Image {
+func buildImage(t *testing.T, rootfs, binary string, env ...string) v1.Image {
+	t.Helper()
+	return buildImageFor(t, "amd64", rootfs, binary, env...)
+}
+
+// buildImageFor is buildImage with the platform architecture recorded in
+// the config (the content stays amd64: only the index entry differs).
+func buildImageFor(t *testing.T, arch, rootfs, binary string, env ...string) v1.Image {
 	t.Helper()
 	app := testimage.FileLayer(t, map[string]testimage.File{
 		testimage.Rel(entrypoint): {FromFile: testimage.Binary(t, binary), Mode: 0o755},
@@ -29,8 +36,8 @@ func buildImage(t *testing.T, rootfs, binary string) v1.Image {
 	return testimage.Image(t, testimage.Config{
 		Entrypoint: []string{entrypoint},
 		Cmd:        []string{"--version"},
-		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		Arch:       "amd64",
+		Env:        append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...),
+		Arch:       arch,
 	}, testimage.RootfsLayer(t, testimage.Rootfs(t, rootfs)), app)
 }
 
@@ -179,6 +186,50 @@ func TestScanImages(t *testing.T) {
 				tt.check(t, f)
 			}
 		})
+	}
+}
+
+// TestScanImageEnv: the image's environment reaches the programs. Go
+// before 1.21 hands a lookup to its fallback order files,dns when
+// LOCALDOMAIN is set, so the critical image becomes safe.
+func TestScanImageEnv(t *testing.T) {
+	img := buildImage(t, testimage.Alpine313, testimage.Esbuild115, "LOCALDOMAIN=corp.example")
+	out, stderr, code := runCLI(t, "scan", "--format", "json", writeOCILayout(t, img))
+	if code != ExitOK {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	rep, f := mainFinding(t, out)
+	if f.Severity != report.Info {
+		t.Errorf("with LOCALDOMAIN: %s (%s)", f.Severity, f.Message)
+	}
+	if !strings.Contains(strings.Join(rep.Assumptions, "\n"), "LOCALDOMAIN") {
+		t.Errorf("assumptions do not name the image environment: %q", rep.Assumptions)
+	}
+}
+
+// TestScanPlatform: --platform picks the image from a multi-platform
+// index in a registry.
+func TestScanPlatform(t *testing.T) {
+	amd := buildImageFor(t, "amd64", testimage.Alpine313, testimage.Esbuild115)
+	arm := buildImageFor(t, "arm64", testimage.Alpine316, testimage.Esbuild115)
+	ref := testimage.Registry(t) + "/nsscope/multi:1"
+	testimage.PushIndex(t, ref, amd, arm)
+	for _, tt := range []struct {
+		args []string
+		want report.Severity
+	}{
+		{nil, report.Critical},
+		{[]string{"--platform", "linux/arm64"}, report.Info},
+	} {
+		args := append(append([]string{"scan", "--format", "json"}, tt.args...), ref)
+		out, stderr, _ := runCLI(t, args...)
+		rep, f := mainFinding(t, out)
+		if f.Severity != tt.want {
+			t.Errorf("%q: %s, want %s (%s)", tt.args, f.Severity, tt.want, stderr)
+		}
+		if !strings.Contains(rep.Target, "registry image") {
+			t.Errorf("target %q", rep.Target)
+		}
 	}
 }
 
