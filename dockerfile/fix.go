@@ -100,7 +100,13 @@ func UnifiedDiff(name string, lines []string, edits []Edit) string {
 	}
 	const ctx = 3
 	var b strings.Builder
-	fmt.Fprintf(&b, "--- a/%s\n+++ b/%s\n", name, name)
+	// Relative paths get git's a/ and b/ prefixes (git apply, patch -p1);
+	// absolute ones are written as they are (patch -p0).
+	if strings.HasPrefix(name, "/") {
+		fmt.Fprintf(&b, "--- %s\n+++ %s\n", name, name)
+	} else {
+		fmt.Fprintf(&b, "--- a/%s\n+++ b/%s\n", name, name)
+	}
 	for start := 0; start < len(seq); {
 		// Find the next change.
 		first := -1
