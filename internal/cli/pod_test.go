@@ -1,0 +1,251 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nsscope/nsscope/report"
+)
+
+// kubeTestdata is the kube package's test data (manifests, node files).
+const kubeTestdata = "../../kube/testdata"
+
+func podRun(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, Stdio{In: strings.NewReader(stdin), Out: &out, Err: &errb}, nil)
+	return out.String(), errb.String(), code
+}
+
+func kt(p ...string) string { return filepath.Join(append([]string{kubeTestdata}, p...)...) }
+
+// nodeArgs are the flags that pin the node so results do not depend on
+// this machine.
+func nodeArgs(conf string) []string {
+	return []string{"--node-resolv-conf", kt("nodes", conf), "--node-hosts", kt("nodes", "hosts-typical"), "--ip-addr", kt("ip-addr-ipv6-on.json")}
+}
+
+// TestPodResolvConfGolden runs `nsscope pod --format resolvconf` on every
+// case of libc-k8s-resolver.md part B and compares with
+// testdata/pod/<case>.resolvconf (go test -update rewrites them).
+func TestPodResolvConfGolden(t *testing.T) {
+	t.Parallel()
+	rc := func(manifest, conf string, extra ...string) []string {
+		a := append([]string{"pod", "--format", "resolvconf", "-f", kt("resolvconf", manifest)}, nodeArgs(conf)...)
+		return append(a, extra...)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"cluster-first", rc("cluster-first.yaml", "typical.conf"), 0},
+		{"policy-unset", rc("policy-unset.yaml", "typical.conf"), 0},
+		{"invalid-policy", rc("invalid-policy.yaml", "typical.conf"), 0},
+		{"hostnet-cluster-first", rc("hostnet-cluster-first.yaml", "incident-3-silent.conf"), 0},
+		{"hostnet-cluster-first-with-hostnet", rc("hostnet-cluster-first-with-hostnet.yaml", "incident-3-silent.conf"), 0},
+		{"default-policy-parse", rc("default-policy.yaml", "parse.conf"), 0},
+		{"cluster-first-parse", rc("cluster-first.yaml", "parse.conf"), 0},
+		{"none-policy", rc("none-policy.yaml", "typical.conf"), 0},
+		{"dnsconfig-merge", rc("dnsconfig-merge.yaml", "typical.conf"), 0},
+		{"nameserver-limit", rc("nameserver-limit.yaml", "parse.conf"), 0},
+		{"search-paths-1.21", rc("search-limit.yaml", "long-search.conf", "--kubelet-version", "1.21.14"), 0},
+		{"search-paths-1.25", rc("search-limit.yaml", "long-search.conf", "--kubelet-version", "v1.25.3"), 0},
+		{"search-paths-1.25-gate-on", rc("search-limit.yaml", "long-search.conf", "--kubelet-version", "1.25.3", "--expanded-dns-config", "true"), 0},
+		{"search-paths-1.26", rc("search-limit.yaml", "long-search.conf", "--kubelet-version", "1.26.0"), 0},
+		{"search-chars-1.21", rc("cluster-first.yaml", "long-chars.conf", "--kubelet-version", "1.21.0"), 0},
+		{"search-chars-1.28", rc("cluster-first.yaml", "long-chars.conf", "--kubelet-version", "1.28.0"), 0},
+		{"search-long-entry", rc("cluster-first.yaml", "long-entry.conf"), 0},
+		{"no-cluster-dns", rc("cluster-first.yaml", "typical.conf", "--cluster-dns", ""), 0},
+		{"no-cluster-domain", rc("cluster-first.yaml", "typical.conf", "--cluster-domain", ""), 0},
+		{"two-cluster-dns", rc("cluster-first.yaml", "typical.conf", "--cluster-dns", "10.96.0.10,fd00::a"), 0},
+		{"resolv-conf-empty", []string{"pod", "--format", "resolvconf", "-f", kt("resolvconf", "default-policy.yaml"), "--node-resolv-conf=", "--node-ip", "10.0.0.10,fd00::10", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 0},
+		{"node-file-bad-nameserver", rc("cluster-first.yaml", "bad-nameserver.conf"), 1},
+		{"all-cases-multi", []string{"pod", "--format", "resolvconf", "-f", kt("resolvconf", "cluster-first.yaml"), "-f", kt("resolvconf", "hostnet-cluster-first.yaml"), "--ip-addr", kt("ip-addr-ipv6-on.json"), "--node-resolv-conf", kt("nodes", "typical.conf")}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, stderr, code := podRun(t, "", tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			podGolden(t, filepath.Join("testdata", "pod", tc.name+".resolvconf"), out)
+		})
+	}
+}
+
+func podGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+// TestPodIncident is the incident through `nsscope pod` and `nsscope
+// apiserver`: it fails at 30 s, and each documented fix makes it safe.
+func TestPodIncident(t *testing.T) {
+	t.Parallel()
+	manifest := kt("incident", "kube-apiserver.yaml")
+	base := func(conf, ip string) []string {
+		return []string{"-f", manifest, "--node-resolv-conf", kt("nodes", conf), "--node-hosts", kt("nodes", "hosts-typical"), "--ip-addr", kt(ip)}
+	}
+	nss := filepath.Join(t.TempDir(), "nsswitch.conf")
+	if err := os.WriteFile(nss, []byte("hosts: files dns\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"incident", base("incident-3-silent.conf", "ip-addr-ipv6-off.json"), 1,
+			`kube-apiserver start-up: fails 30 s after start: Unable to perform initial IP allocation check: unable to refresh the service IP block: Get "https://localhost:6443/api/v1/services": dial tcp: i/o timeout (12 DNS queries, 30 s in DNS)`},
+		{"incident, --ipv6 off on a host file with ::1", append(base("incident-3-silent.conf", "ip-addr-ipv6-on.json"), "--ipv6", "off"), 1,
+			"fails 30 s after start"},
+		{"::1 present", base("incident-3-silent.conf", "ip-addr-ipv6-on.json"), 0,
+			"kube-apiserver start-up: safe: the loopback client dials https://[::1]:6443, an address; no name lookup happens"},
+		{"nsswitch.conf added", append(base("incident-3-silent.conf", "ip-addr-ipv6-off.json"), "--nsswitch", nss), 0,
+			"kube-apiserver start-up: safe: localhost resolves from hosts after 0 s (0 DNS queries, 0 s in DNS), within the 30 s dial timeout"},
+		{"2 nameservers", base("incident-2-silent.conf", "ip-addr-ipv6-off.json"), 0,
+			"kube-apiserver start-up: safe: localhost resolves from hosts after 20 s (8 DNS queries, 20 s in DNS), within the 30 s dial timeout"},
+		{"kubernetes 1.21 (Go 1.16)", append(base("incident-3-silent.conf", "ip-addr-ipv6-off.json"), "--kube-version", "1.21.0"), 0,
+			"kube-apiserver start-up: safe: localhost resolves from hosts after 0 s"},
+		{"--go 1.15 given explicitly", append(base("incident-3-silent.conf", "ip-addr-ipv6-off.json"), "--go", "1.15"), 1,
+			"fails 30 s after start"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, verb := range []string{"pod", "apiserver"} {
+				out, stderr, code := podRun(t, "", append([]string{verb}, tc.args...)...)
+				if code != tc.code {
+					t.Errorf("%s: exit %d, want %d; stderr:\n%s\nstdout:\n%s", verb, code, tc.code, stderr, out)
+				}
+				if !strings.Contains(out, tc.want) {
+					t.Errorf("%s: output lacks %q:\n%s", verb, tc.want, out)
+				}
+			}
+		})
+	}
+	// apiserver without a manifest, 1.26: the start-up waits up to a minute.
+	out, _, code := podRun(t, "", "apiserver", "--kube-version", "1.26.3", "--go", "1.15", "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json"))
+	if code != 1 || !strings.Contains(out, "fails 1 m") && !strings.Contains(out, "fails 60 s after start: Unable to perform initial IP and Port allocation check") {
+		t.Errorf("1.26: exit %d\n%s", code, out)
+	}
+	// The JSON report carries the remedies with their numbers.
+	out, _, code = podRun(t, "", append([]string{"apiserver", "--format", "json"}, base("incident-3-silent.conf", "ip-addr-ipv6-off.json")...)...)
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("json: exit %d, %v\n%s", code, err, out)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].RuleID != "NSS101" || len(rep.Findings[0].Fixes) != 4 {
+		t.Fatalf("findings %+v", rep.Findings)
+	}
+}
+
+// TestPodBadInput: clear one-line errors naming the item, the rest still
+// reported, exit 2, never a panic.
+func TestPodBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mixed := filepath.Join(dir, "mixed.yaml")
+	if err := os.WriteFile(mixed, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: c, image: i}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [\n---\napiVersion: x/v1\nkind: Thing\nmetadata: {name: t}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stderr string
+		stdout string
+	}{
+		{"no manifest", "", []string{"pod"}, 2, "no manifest", ""},
+		{"missing file", "", []string{"pod", "-f", filepath.Join(dir, "nope.yaml")}, 2, "no such file", ""},
+		{"bad format", "", []string{"pod", "-f", mixed, "--format", "xml"}, 2, "--format", ""},
+		{"bad flag", "", []string{"pod", "--bogus"}, 2, "flag provided but not defined", ""},
+		{"bad cluster dns", "", []string{"pod", "-f", mixed, "--cluster-dns", "ten"}, 2, "--cluster-dns", ""},
+		{"bad kubelet version", "", []string{"pod", "-f", mixed, "--kubelet-version", "x"}, 2, "--kubelet-version", ""},
+		{"bad ip json", "", []string{"pod", "-f", mixed, "--ip-addr", mixed}, 2, "not `ip -j addr` output", ""},
+		{"bad ipv6", "", []string{"pod", "-f", mixed, "--ipv6", "maybe"}, 2, "--ipv6", ""},
+		{"mixed: errors named, rest reported", "", []string{"pod", "--format", "resolvconf", "-f", mixed, "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2,
+			"mixed.yaml:6 (document 2): malformed YAML", "# default/ok/c\n"},
+		{"stdin list with a broken item", `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"c"}]}},{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"},"spec":{"containers":7}}]}`,
+			[]string{"pod", "--format", "resolvconf", "-f", "-", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, `<stdin> items[1]: Pod "b": cannot decode`, "# default/a/c\n"},
+		{"nothing in it", "# empty\n", []string{"pod", "-f", "-", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, "no pods or workloads", ""},
+		{"apiserver without kube-apiserver", "", []string{"apiserver", "-f", kt("resolvconf", "cluster-first.yaml"), "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, "no kube-apiserver container", ""},
+		{"apiserver flags with -f", "", []string{"apiserver", "-f", mixed, "--bind-address", "1.2.3.4"}, 2, "cannot be combined with -f", ""},
+		{"apiserver without version", "", []string{"apiserver", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, "--kube-version", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, stderr, code := podRun(t, tc.stdin, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr, tc.stderr)
+			}
+			if tc.stdout != "" && !strings.Contains(out, tc.stdout) {
+				t.Errorf("stdout %q lacks %q", out, tc.stdout)
+			}
+			if strings.Contains(stderr, "internal error") {
+				t.Errorf("panic: %s", stderr)
+			}
+		})
+	}
+}
+
+// TestPodNamesFromEnv: the default names are localhost plus the Service
+// names in the env, each with its cost.
+func TestPodNamesFromEnv(t *testing.T) {
+	t.Parallel()
+	in := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: shop/api:1
+        env:
+        - {name: DB_URL, value: "postgres://db.shop:5432/orders"}
+        - {name: CACHE_HOST, value: redis}
+        - {name: UPSTREAM, value: "http://pricing:8080/v1"}
+        - {name: KUBERNETES_SERVICE_HOST, value: 10.96.0.1}
+        - {name: GREETING, value: hello}
+`
+	out, stderr, code := podRun(t, in, "pod", "-f", "-", "--go", "1.21", "--nsswitch", "missing", "--ip-addr", kt("ip-addr-ipv6-on.json"), "--node-resolv-conf", kt("nodes", "typical.conf"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	for _, want := range []string{"localhost  Go 1.21", "db.shop    Go 1.21", "redis      Go 1.21", "pricing    Go 1.21"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hello") || strings.Contains(out, "10.96.0.1 ") {
+		t.Errorf("non-host env values taken as names:\n%s", out)
+	}
+}
