@@ -256,7 +256,7 @@ func readDockerfile(file string, stdin io.Reader) (string, []byte, error) {
 		}
 		defer fh.Close()
 		r = fh
-		name = filepath.ToSlash(filepath.Clean(file))
+		name = reportName(file)
 	}
 	data, err := io.ReadAll(io.LimitReader(r, dockerfile.MaxSize+1))
 	if err != nil {
@@ -305,4 +305,19 @@ func writeWithBackup(file string, orig, fixed []byte) error {
 		return fmt.Errorf("writing %s: %w", file, werr)
 	}
 	return nil
+}
+
+// reportName is how the Dockerfile is cited: relative to the working
+// directory when it lies under it (SARIF then points into the repository),
+// else as given. An absolute path would read, in SARIF, as a file inside
+// the scanned image.
+func reportName(file string) string {
+	if abs, err := filepath.Abs(file); err == nil {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return filepath.ToSlash(rel)
+			}
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(file))
 }
