@@ -3,6 +3,7 @@ package scan
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/nsscope/nsscope/model"
 )
@@ -61,6 +62,47 @@ func FuzzEnvVars(f *testing.F) {
 			}
 			if v != last {
 				t.Fatalf("%s=%q, want the last definition %q", k, v, last)
+			}
+		}
+	})
+}
+
+// FuzzRun: whatever the target's /etc files hold, a scan on the real model
+// never panics and grades every program.
+func FuzzRun(f *testing.F) {
+	f.Add("hosts: dns files\n", "nameserver 10.0.0.1\noptions ndots:3 timeout:1\n", "127.0.0.1 localhost\n", "localhost")
+	f.Add("", "", "", "db")
+	f.Add("hosts: files [NOTFOUND=return] dns myhostname\n", "search a b c d e f g\noptions attempts:0 rotate\n", "::1 localhost\n", "LOCALHOST.")
+	progs := []Program{
+		{Path: "/go115", Variants: []Variant{{Program: model.Program{Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}}}},
+		{Path: "/go121cgo", Variants: []Variant{{Program: model.Program{Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 21, 0), Cgo: true}, Libc: model.Libc{Kind: "glibc", Version: model.V(2, 31, 0)}}}}},
+		{Path: "/glibc", Variants: []Variant{{Program: model.Program{Impl: model.ImplGlibc, Libc: model.Libc{Kind: "glibc", Version: model.V(2, 36, 0)}}}}},
+		{Path: "/musl", Variants: []Variant{{Program: model.Program{Impl: model.ImplMusl, Libc: model.Libc{Kind: "musl", Version: model.V(1, 2, 4)}}}}},
+	}
+	f.Fuzz(func(t *testing.T, nss, resolv, hosts, name string) {
+		root := fstest.MapFS{
+			"etc/nsswitch.conf": {Data: []byte(nss)},
+			"etc/resolv.conf":   {Data: []byte(resolv)},
+			"etc/hosts":         {Data: []byte(hosts)},
+		}
+		if name == "" {
+			name = "localhost"
+		}
+		rep, err := Run(Input{Root: root, Runtime: Runtime{Kind: None}, Programs: progs, Names: []string{name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Findings) != len(progs) {
+			t.Fatalf("%d findings for %d programs", len(rep.Findings), len(progs))
+		}
+		for _, f := range rep.Findings {
+			if f.RuleID == "" || f.Message == "" {
+				t.Fatalf("empty verdict %+v", f)
+			}
+			for _, fx := range f.Fixes {
+				if fx.After < 0 {
+					t.Fatalf("negative time after fix %+v", fx)
+				}
 			}
 		}
 	})
