@@ -76,19 +76,18 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 
 func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 	fmt.Fprintln(w, "Why")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range p.Steps {
-		src := ""
+		fmt.Fprintf(w, "  %-11s %s\n", s.Key, s.Value)
+		line := s.Reason
 		if s.Source != nil {
-			src = "  [" + s.Source.String()
+			line += "  [" + s.Source.String()
 			if s.Source.Text != "" {
-				src += ": " + s.Source.Text
+				line += ": " + s.Source.Text
 			}
-			src += "]"
+			line += "]"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", s.Key, s.Value, s.Reason, src)
+		fmt.Fprintf(w, "  %-11s %s\n", "", line)
 	}
-	tw.Flush()
 	if len(p.Candidates) > 0 {
 		fmt.Fprintf(w, "Names DNS would be asked: %s\n", strings.Join(p.Candidates, " "))
 	}
