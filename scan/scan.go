@@ -461,18 +461,59 @@ func dnsSummary(o outcome, deadline time.Duration) []string {
 	if p.Queries == 0 {
 		return nil
 	}
+	worst := p.Total
+	if p.DeadlineExceeded && o.unbounded > 0 {
+		worst = o.unbounded
+	}
 	s := fmt.Sprintf("DNS: %d candidate name(s) (%s), server(s) %s, %d queries; ",
 		len(p.Candidates), strings.Join(p.Candidates, " "), strings.Join(p.Servers, " "), p.Queries)
-	if p.DeadlineExceeded {
-		if o.unbounded > 0 {
-			s += fmt.Sprintf("worst case %s ≥ %s deadline", report.Duration(o.unbounded), report.Duration(deadline))
-		} else {
-			s += fmt.Sprintf("cut by the %s deadline", report.Duration(deadline))
-		}
+	if f := goFormula(p, worst); f != "" {
+		s += f + " "
 	} else {
-		s += fmt.Sprintf("worst case %s (deadline %s)", report.Duration(p.Total), report.Duration(deadline))
+		s += "worst case " + report.Duration(worst) + " "
+	}
+	if worst >= deadline {
+		s += "≥ " + report.Duration(deadline) + " deadline"
+	} else {
+		s += "< " + report.Duration(deadline) + " deadline"
 	}
 	return []string{s}
+}
+
+// goFormula writes Go's worst case as the product the reference notes give
+// (candidates × attempts × servers × timeout, A and AAAA in parallel), but
+// only when that product is what the model predicted.
+func goFormula(p *model.Prediction, worst time.Duration) string {
+	if p.Resolver != "go" {
+		return ""
+	}
+	var attempts int
+	var timeout time.Duration
+	for _, st := range p.Steps {
+		switch st.Key {
+		case "attempts":
+			fmt.Sscan(st.Value, &attempts)
+		case "timeout":
+			timeout, _ = time.ParseDuration(st.Value)
+		case "single-request":
+			return ""
+		}
+	}
+	n, c := len(p.Servers), len(p.Candidates)
+	if attempts <= 0 || timeout <= 0 || n == 0 || c == 0 {
+		return ""
+	}
+	if time.Duration(c*attempts*n)*timeout != worst {
+		return ""
+	}
+	plural := func(k int, one, many string) string {
+		if k == 1 {
+			return fmt.Sprintf("%d %s", k, one)
+		}
+		return fmt.Sprintf("%d %s", k, many)
+	}
+	return fmt.Sprintf("%s × %s × %s × %s = %s", plural(c, "candidate", "candidates"), plural(attempts, "attempt", "attempts"),
+		plural(n, "server", "servers"), report.Duration(timeout), report.Duration(worst))
 }
 
 // related lists the lines inside the target that decided (steps whose
