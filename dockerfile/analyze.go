@@ -389,9 +389,8 @@ func (s *StageState) run(a *Analysis, in Instr) {
 		} else {
 			script = shellQuoteAll(in.Args)
 		}
-	case len(in.Args) > 0 && strings.HasPrefix(strings.TrimSpace(in.Args[0]), "<<") && len(in.Heredocs) > 0 &&
-		strings.Fields(in.Args[0])[0] == "<<"+in.Heredocs[0].Name || len(in.Args) > 0 && strings.HasPrefix(strings.TrimSpace(in.Args[0]), "<<-") && len(in.Heredocs) > 0:
-		// RUN <<EOF: the here-document is the script.
+	case isHeredocScript(in):
+		// RUN <<EOF: the here-document is the script the shell runs.
 		for _, h := range in.Heredocs {
 			script += h.Content + "\n"
 		}
@@ -462,6 +461,17 @@ func (s *StageState) run(a *Analysis, in Instr) {
 		s.nssEffects(a, in, cmds, i, runs)
 		ev.step(result, c.Next, isIf)
 	}
+}
+
+// isHeredocScript reports "RUN <<EOF" (optionally <<-EOF, <<'EOF'): the
+// line holds nothing but the here-document, which is then the script. In
+// "RUN python3 <<EOF" the here-document is a command's standard input.
+func isHeredocScript(in Instr) bool {
+	if len(in.Heredocs) == 0 || len(in.Args) != 1 {
+		return false
+	}
+	w := strings.Fields(in.Args[0])
+	return len(w) == 1 && strings.HasPrefix(w[0], "<<")
 }
 
 // shellQuoteAll joins exec-form arguments into a script.
@@ -855,6 +865,12 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 	if len(w) == 0 {
 		return
 	}
+	if !knownNSSCommand[path.Base(w[0])] && (slices.ContainsFunc(w, func(x string) bool { return strings.Contains(x, NSSwitchPath) }) || strings.Contains(c.In, NSSwitchPath)) {
+		// A program nsscope does not read (python, a script) names the
+		// file: it may change it.
+		s.setNSS(runs, NSSwitch{Kind: NSSUnknown, Origin: where + ": " + w[0] + " names " + NSSwitchPath + " (not followed)", Line: in.Line})
+		return
+	}
 	switch w[0] {
 	case "tee":
 		appendMode := false
@@ -909,6 +925,17 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 			s.setNSS(runs, NSSwitch{Kind: NSSUnknown, Origin: where + ": " + strings.Join(w, " ") + " (not followed)", Line: in.Line})
 		}
 	}
+}
+
+// knownNSSCommand lists the commands whose effect on /etc/nsswitch.conf
+// nssEffects follows: the writers it handles and commands that only read.
+var knownNSSCommand = map[string]bool{
+	"tee": true, "rm": true, "unlink": true, "cp": true, "mv": true, "ln": true, "install": true,
+	"sed": true, "perl": true, "truncate": true, "touch": true, "dd": true, "chattr": true,
+	"cat": true, "grep": true, "egrep": true, "fgrep": true, "head": true, "tail": true, "ls": true,
+	"stat": true, "test": true, "[": true, "[[": true, "diff": true, "cmp": true, "md5sum": true,
+	"sha1sum": true, "sha256sum": true, "wc": true, "file": true, "readlink": true, "realpath": true,
+	"echo": true, "printf": true, "getent": true, "chmod": true, "chown": true,
 }
 
 // commandOutput returns what command i prints, when nsscope can tell.

@@ -275,6 +275,12 @@ func TestNSSwitchFollowing(t *testing.T) {
 		{"alpine:3.12", `touch /etc/nsswitch.conf`, NSSPresent, ""},
 		{"registry.example/x:1", `[ ! -e /etc/nsswitch.conf ] && echo 'hosts: files dns' > /etc/nsswitch.conf`, NSSPresent, "files dns"},
 		{"registry.example/x:1", `echo 'hosts: files dns' | tee -a /etc/nsswitch.conf`, NSSUnknown, ""},
+		{"alpine:3.12", "<<\"EOF\"\nset -e\necho 'hosts: files dns' > /etc/nsswitch.conf\nEOF", NSSPresent, "files dns"},
+		{"alpine:3.12", "<<-EOF\n\tcat <<X > /etc/nsswitch.conf\n\thosts: files dns\n\tX\n\tEOF", NSSPresent, "files dns"},
+		{"alpine:3.12", "tee /etc/nsswitch.conf <<EOF\nhosts: dns files\nEOF", NSSPresent, "dns files"},
+		{"alpine:3.12", "python3 - <<EOF\nopen('/etc/nsswitch.conf','w').write('x')\nEOF", NSSUnknown, ""},
+		{"alpine:3.12", "/usr/local/bin/setup.sh /etc/nsswitch.conf", NSSUnknown, ""},
+		{"alpine:3.17", "grep -q '^hosts: files dns' /etc/nsswitch.conf", NSSPresent, "files dns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.run, func(t *testing.T) {
