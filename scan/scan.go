@@ -368,6 +368,9 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 	}
 	f.Reasons = append(f.Reasons, stepReasons(o.pred)...)
 	f.Reasons = append(f.Reasons, dnsSummary(o, s.deadline)...)
+	for _, n := range o.pred.Notes {
+		f.Reasons = append(f.Reasons, "model note: "+n)
+	}
 	f.Related = related(o.pred)
 	if differ(outs) {
 		f.RuleID, f.Severity = RuleUnknown, report.Warning
