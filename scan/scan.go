@@ -428,7 +428,11 @@ func message(o outcome, deadline time.Duration) string {
 		case p.AnsweredFrom != model.FromHosts:
 			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s) and never reads /etc/hosts: %d queries, fails after %s%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), errSuffix(p))
 		default:
-			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries take %s, at the %s deadline%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), report.Duration(deadline), errSuffix(p))
+			at := "at"
+			if p.Total > deadline {
+				at = "past"
+			}
+			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries take %s, %s the %s deadline%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), at, report.Duration(deadline), errSuffix(p))
 		}
 	}
 	return ""
