@@ -29,6 +29,12 @@ func FromBinary(path string, main bool, b *inspect.Binary, root []inspect.LibcRe
 		}
 		base, _ := b.Program(libc)
 		base.Go.Version = v
+		if base.Go.Cgo && !base.Libc.Known() && len(root) > 0 {
+			// A cgo binary whose libc the ELF does not name (static):
+			// the root's C library is the best guess.
+			base.Libc = root[0].Model()
+			p.Facts = append(p.Facts, "the cgo resolver is assumed to call the root's "+base.Libc.String())
+		}
 		if b.Go.CgoResolver.Known {
 			p.Variants = []Variant{{Program: base}}
 			return p, true
@@ -38,8 +44,11 @@ func FromBinary(path string, main bool, b *inspect.Binary, root []inspect.LibcRe
 		withCgo := base
 		withCgo.Go.Cgo = true
 		withCgo.Libc = libc
-		if !libc.Known() && b.Libc != "" {
+		switch {
+		case !libc.Known() && b.Libc != "":
 			withCgo.Libc = model.Libc{Kind: b.Libc}
+		case !libc.Known() && len(root) > 0:
+			withCgo.Libc = root[0].Model()
 		}
 		p.Variants = []Variant{
 			{Assume: "the cgo resolver is not compiled in", Program: noCgo},
