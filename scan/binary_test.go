@@ -68,6 +68,11 @@ func TestFromBinaryVariants(t *testing.T) {
 	if p.Variants[0].Program.Go.Cgo || !p.Variants[1].Program.Go.Cgo || p.Variants[1].Program.Libc.Version != model.V(2, 31, -1) {
 		t.Errorf("variants %+v", p.Variants)
 	}
+	staticCgo := &inspect.Binary{Static: true, Go: &inspect.GoInfo{Version: "go1.20.5", Net: inspect.Fact{Value: true, Known: true}, CgoResolver: inspect.Fact{Value: true, Known: true}}}
+	p, _ = FromBinary("/static-cgo", false, staticCgo, []inspect.LibcRelease{{Kind: "glibc", Version: "2.31"}})
+	if len(p.Variants) != 1 || !p.Variants[0].Program.Go.Cgo || p.Variants[0].Program.Libc.Kind != "glibc" {
+		t.Errorf("static cgo binary: %+v", p.Variants)
+	}
 	noNet := &inspect.Binary{Go: &inspect.GoInfo{Version: "go1.20.5", Net: inspect.Fact{Value: false, Known: true}}}
 	if _, ok := FromBinary("/tool", false, noNet, nil); ok {
 		t.Error("a Go binary without package net was kept")
