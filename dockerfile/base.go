@@ -214,6 +214,12 @@ func LookupBase(ref string) Base {
 		return b
 	case digest != "":
 		b.Reason = "pinned by digest; the table knows tags only"
+		if tag != "" {
+			if t := LookupBase(strings.TrimSuffix(ref, "@"+digest)); t.Known {
+				facts := strings.TrimSuffix(strings.TrimPrefix(t.Description(), t.Ref+" ("), ")")
+				b.Reason += fmt.Sprintf("; the tag alone would mean %s", facts)
+			}
+		}
 		return b
 	case strings.Contains(ref, "$"):
 		b.Reason = "the image name uses a variable that has no value"
