@@ -58,8 +58,20 @@ func QueryExchange(q Query) model.Exchange {
 
 // Observation is what a comparison needs to know about a run.
 type Observation struct {
+	// Exchanges are the messages the servers received, their Start an
+	// offset from the program's start.
 	Exchanges []model.Exchange
-	// Total is the lookup's (or dial's) duration as observed.
+	// LookupStart is when the lookup began, as an offset from the
+	// program's start, for programs that report it (the lab's probes);
+	// exchange times are then taken from it, as the model's are.
+	LookupStart time.Duration
+	// AnchorFirst says the lookup's start is unknown (a program that does
+	// not report it): the first observed exchange is then aligned with the
+	// first predicted one, and Total shortened by the same shift. This
+	// takes the program's own start-up time out of the comparison.
+	AnchorFirst bool
+	// Total is the lookup's (or dial's) duration as observed: from
+	// LookupStart, or, with AnchorFirst, from the program's start.
 	Total time.Duration
 	// Succeeded tells whether the lookup succeeded; nil when unknown.
 	Succeeded *bool
@@ -96,6 +108,17 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	sort.SliceStable(pred, func(i, j int) bool { return pred[i].Start < pred[j].Start })
 	obs := append([]model.Exchange(nil), o.Exchanges...)
 	sort.SliceStable(obs, func(i, j int) bool { return obs[i].Start < obs[j].Start })
+	shift := o.LookupStart
+	if o.AnchorFirst {
+		shift = 0
+		if len(obs) > 0 && len(pred) > 0 && obs[0].Start > pred[0].Start {
+			shift = obs[0].Start - pred[0].Start
+		}
+		o.Total -= shift
+	}
+	for i := range obs {
+		obs[i].Start -= shift
+	}
 	c := Comparison{
 		Predicted:      len(pred),
 		Observed:       len(obs),

@@ -127,6 +127,7 @@ func runInit(req initRequest) (*Result, error) {
 	}
 
 	rec := &recorder{}
+	var servers []*fakeServer
 	var refused []netip.Addr
 	for i, a := range spec.Nameservers {
 		b := spec.Scenario.For(i)
@@ -139,10 +140,11 @@ func runInit(req initRequest) (*Result, error) {
 			return nil, err
 		}
 		defer s.stop()
+		servers = append(servers, s)
 	}
+	var sn *sniffer
 	if len(refused) > 0 {
-		sn, err := startSniffer(ifindex, refused, rec)
-		if err != nil {
+		if sn, err = startSniffer(ifindex, refused, rec); err != nil {
 			return nil, err
 		}
 		defer sn.stop()
@@ -185,6 +187,7 @@ func runInit(req initRequest) (*Result, error) {
 	out := &output{until: until, matched: make(chan time.Time, 1)}
 	res.Setup = time.Since(start)
 	t0 := time.Now()
+	res.Started = t0
 	if err := cmd.Start(); err != nil {
 		outW.Close()
 		errW.Close()
@@ -237,6 +240,12 @@ func runInit(req initRequest) (*Result, error) {
 		return nil, fmt.Errorf("wait for %s: %w", prog, waitErr)
 	}
 	res.Output = out.lines()
+	for _, s := range servers {
+		s.drain(200 * time.Millisecond)
+	}
+	if sn != nil {
+		sn.stop() // reads what is queued first
+	}
 	res.Queries = rec.queries(t0)
 	return res, nil
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // setupNetwork brings lo up in the (new, empty) network namespace and adds
@@ -32,11 +34,41 @@ func setupNetwork(addrs []netip.Addr) (int, error) {
 		}
 		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(bits, bits)}}
 		if a.Is6() {
-			addr.Flags = 0x80 // IFA_F_NODAD: usable at once, no duplicate detection wait
+			addr.Flags = unix.IFA_F_NODAD // usable at once: no duplicate address detection
 		}
 		if err := netlink.AddrAdd(lo, addr); err != nil {
 			return 0, fmt.Errorf("add %s to lo: %w", a, err)
 		}
+		if a.Is6() {
+			if err := waitUsable(a); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return lo.Attrs().Index, nil
+}
+
+// waitUsable sends datagrams from a to itself until one arrives. A fresh
+// IPv6 address on lo sometimes drops the first packets sent to it (seen
+// here in about one run in four: the program's first queries vanished),
+// so the lab does not start the program before the address carries
+// traffic.
+func waitUsable(a netip.Addr) error {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0)))
+	if err != nil {
+		return fmt.Errorf("check %s: %w", a, err)
+	}
+	defer c.Close()
+	self := c.LocalAddr().(*net.UDPAddr)
+	buf := make([]byte, 16)
+	for i := 0; i < 200; i++ {
+		if _, err := c.WriteToUDP([]byte("nsscope"), self); err != nil {
+			return fmt.Errorf("check %s: %w", a, err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Millisecond)) //nolint:errcheck
+		if _, _, err := c.ReadFromUDP(buf); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("address %s on lo carries no traffic", a)
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsscope/nsscope/model"
 )
@@ -18,8 +20,12 @@ type fakeServer struct {
 	addr netip.Addr
 	b    model.Behavior
 	rec  *recorder
+	pc   net.PacketConn
 	udp  *dns.Server
 	tcp  *dns.Server
+	// received counts UDP messages read from the socket, recorded those
+	// the handler has recorded; drain waits for them to agree.
+	received, recorded atomic.Int64
 }
 
 // startServer binds addr:53 over UDP and TCP and serves b. The sockets are
@@ -39,11 +45,56 @@ func startServer(addr netip.Addr, b model.Behavior, rec *recorder) (*fakeServer,
 		pc.Close()
 		return nil, fmt.Errorf("fake nameserver %s/tcp: %w", hp, err)
 	}
-	s.udp = &dns.Server{PacketConn: pc, Handler: s, UDPSize: 65535}
+	s.pc = pc
+	s.udp = &dns.Server{PacketConn: pc, Handler: s, UDPSize: 65535,
+		DecorateReader: func(r dns.Reader) dns.Reader { return countingReader{r, &s.received} }}
 	s.tcp = &dns.Server{Listener: l, Handler: s}
 	go s.udp.ActivateAndServe() //nolint:errcheck // ends with Shutdown
 	go s.tcp.ActivateAndServe() //nolint:errcheck
 	return s, nil
+}
+
+// countingReader counts the UDP messages the server reads.
+type countingReader struct {
+	dns.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) ReadUDP(conn *net.UDPConn, timeout time.Duration) ([]byte, *dns.SessionUDP, error) {
+	m, s, err := c.Reader.ReadUDP(conn, timeout)
+	if err == nil {
+		c.n.Add(1)
+	}
+	return m, s, err
+}
+
+// drain waits (up to limit) until every UDP message queued on the socket
+// has been read and recorded: a program that exits right after its last
+// query must not have that query lost when the run ends.
+func (s *fakeServer) drain(limit time.Duration) {
+	if s.pc == nil {
+		return
+	}
+	sc, err := s.pc.(*net.UDPConn).SyscallConn()
+	if err != nil {
+		return
+	}
+	queued := func() int {
+		n := 0
+		sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }) //nolint:errcheck
+		return n
+	}
+	settled := func() bool { return queued() == 0 && s.recorded.Load() == s.received.Load() }
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if settled() {
+			// Once more after a moment: a message just taken off the
+			// queue is counted a few instructions later.
+			time.Sleep(time.Millisecond)
+			if settled() {
+				return
+			}
+		}
+	}
 }
 
 // stop closes the server's sockets.
@@ -64,6 +115,9 @@ func (s *fakeServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	reply, action := respond(s.b, transport, r)
 	s.rec.add(at, s.addr, transport, w.RemoteAddr().String(), action, r)
+	if transport == "udp" {
+		s.recorded.Add(1)
+	}
 	if reply == nil {
 		return // silent: the client waits for its timeout
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ type sniffer struct {
 	rec     *recorder
 	stopped atomic.Bool
 	done    chan struct{}
+	once    sync.Once
 }
 
 // startSniffer opens a packet socket on lo (ifindex) and records UDP
@@ -53,9 +55,18 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 func (s *sniffer) loop() {
 	defer close(s.done)
 	buf := make([]byte, 65536)
-	for !s.stopped.Load() {
-		n, from, err := unix.Recvfrom(s.fd, buf, 0)
+	for {
+		// Once stopping, read what is queued without waiting, then end.
+		stopping := s.stopped.Load()
+		flags := 0
+		if stopping {
+			flags = unix.MSG_DONTWAIT
+		}
+		n, from, err := unix.Recvfrom(s.fd, buf, flags)
 		if err != nil {
+			if stopping && err != unix.EINTR {
+				return
+			}
 			continue // timeout (EAGAIN) or EINTR: look at stopped again
 		}
 		at := time.Now()
@@ -77,9 +88,11 @@ func (s *sniffer) loop() {
 
 // stop ends the loop and closes the socket.
 func (s *sniffer) stop() {
-	s.stopped.Store(true)
-	<-s.done
-	unix.Close(s.fd)
+	s.once.Do(func() {
+		s.stopped.Store(true)
+		<-s.done
+		unix.Close(s.fd)
+	})
 }
 
 // parseUDP reads an IPv4 or IPv6 packet carrying UDP (no IPv6 extension

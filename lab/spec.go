@@ -121,6 +121,9 @@ type Result struct {
 	// Signal then names it).
 	ExitCode int    `json:"exit_code"`
 	Signal   string `json:"signal,omitempty"`
+	// Started is the wall-clock time the program was started: the origin
+	// of every offset in the result.
+	Started time.Time `json:"started"`
 	// Total is the time from the program's start to its exit (or to the
 	// matching line with Until).
 	Total time.Duration `json:"total"`

@@ -19,6 +19,7 @@ import (
 type result struct {
 	Name    string   `json:"name"`
 	Network string   `json:"network"`
+	Start   int64    `json:"start_unix_ns"` // wall clock when the lookup began
 	Elapsed int64    `json:"elapsed_ns"`
 	Addrs   []string `json:"addrs"`
 	Err     string   `json:"err,omitempty"`
@@ -41,6 +42,7 @@ func main() {
 		}
 		d := net.Dialer{Timeout: *timeout}
 		start := time.Now()
+		res.Start = start.UnixNano()
 		c, err := d.Dial(*network, net.JoinHostPort(*name, strconv.Itoa(*port)))
 		res.Elapsed = int64(time.Since(start))
 		if err != nil {
@@ -57,6 +59,7 @@ func main() {
 			defer cancel()
 		}
 		start := time.Now()
+		res.Start = start.UnixNano()
 		ips, err := net.DefaultResolver.LookupIP(ctx, *network, *name)
 		res.Elapsed = int64(time.Since(start))
 		if err != nil {
