@@ -79,6 +79,10 @@ type StageState struct {
 	Entry     string
 	EntryLine int
 	EntryIsEP bool
+	// User is the USER in effect at the end ("" for the image's default).
+	User string
+	// FromUser is the USER inherited at FROM (from a parent stage).
+	FromUser string
 }
 
 // GoBuild is one go build or go install command.
@@ -260,6 +264,7 @@ func newStageState(a *Analysis, st *Stage, meta map[string]string, opt Options) 
 		s.Programs = append(s.Programs, p.Programs...)
 		s.Workdir = p.Workdir
 		s.Entry, s.EntryLine, s.EntryIsEP = p.Entry, p.EntryLine, p.EntryIsEP
+		s.User, s.FromUser = p.User, p.User
 		return s
 	}
 	s.Image = LookupBase(s.Base)
@@ -351,7 +356,11 @@ func (s *StageState) apply(a *Analysis, in Instr, meta map[string]string, opt Op
 		s.run(a, in)
 	case "copy", "add":
 		s.copy(a, in, opt)
-	case "onbuild", "shell", "user", "label", "expose", "volume", "healthcheck", "stopsignal", "maintainer":
+	case "user":
+		if len(in.Args) > 0 {
+			s.User = expandWord(a.File.Escape, in.Args[0], s.vars())
+		}
+	case "onbuild", "shell", "label", "expose", "volume", "healthcheck", "stopsignal", "maintainer":
 		// Nothing here changes name resolution.
 	default:
 		a.Notes = append(a.Notes, fmt.Sprintf("%s:%d: %s not followed", name, in.Line, strings.ToUpper(in.Cmd)))

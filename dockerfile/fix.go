@@ -193,6 +193,13 @@ func nssFix(a *Analysis) candidateFix {
 		}
 	}
 	e := Edit{Line: after + 1}
+	// RUN runs as the USER in effect there; writing /etc needs root.
+	user := final.FromUser
+	for _, in := range st.Instrs {
+		if in.Line <= after && in.Cmd == "user" && len(in.Args) > 0 {
+			user = in.Args[0]
+		}
+	}
 	var desc string
 	switch {
 	case !final.Shell:
@@ -209,7 +216,17 @@ func nssFix(a *Analysis) candidateFix {
 		e.Insert = []string{fixRunUnknown}
 		desc = fmt.Sprintf("add `%s` %s (it keeps a file the base image may already have)", fixRunUnknown, where)
 	}
+	if final.Shell && !isRoot(user) {
+		e.Insert = append(append([]string{"USER root"}, e.Insert...), "USER "+user)
+		desc += fmt.Sprintf(" (as root: USER %s is in effect there)", user)
+	}
 	return candidateFix{desc: desc, edits: []Edit{e}}
+}
+
+// isRoot reports whether a USER value is root (or the image default).
+func isRoot(user string) bool {
+	name, _, _ := strings.Cut(user, ":")
+	return name == "" || name == "root" || name == "0"
 }
 
 // goBumpFix is the change that builds the program with Go 1.16, when the
