@@ -28,9 +28,13 @@ var (
 const maxVersionScan = 256 << 20
 
 // readGo fills b.Go when the binary is a Go program.
-func readGo(f *elf.File, r io.ReaderAt, b *Binary) {
-	hasGoSection := f.Section(".go.buildinfo") != nil || f.Section(".gopclntab") != nil ||
-		f.Section(".note.go.buildid") != nil
+func readGo(f *elf.File, r io.ReaderAt, size int64, b *Binary) {
+	hasGoSection := false
+	for _, s := range f.Sections {
+		if s.Name == ".go.buildinfo" || s.Name == ".note.go.buildid" || strings.HasSuffix(s.Name, ".gopclntab") {
+			hasGoSection = true
+		}
+	}
 	bi, biErr := buildinfo.Read(r)
 	if biErr != nil && !hasGoSection {
 		return
@@ -67,14 +71,14 @@ func readGo(f *elf.File, r io.ReaderAt, b *Binary) {
 		b.Notes = append(b.Notes, "Go build info unreadable: "+biErr.Error())
 		g.Version, g.VersionEvidence = goVersionFallback(f, b)
 	}
-	readGoResolver(f, r, b, g)
+	readGoResolver(f, r, size, b, g)
 }
 
 // readGoResolver decides whether package net and the cgo resolver are
 // linked in, from the build settings when present and from the function
 // table otherwise, recording the evidence of both.
-func readGoResolver(f *elf.File, r io.ReaderAt, b *Binary, g *GoInfo) {
-	where, found := searchNames(f, r, b, markNet, markCgoGAI, markCgoGAI2)
+func readGoResolver(f *elf.File, r io.ReaderAt, size int64, b *Binary, g *GoInfo) {
+	where, found := searchNames(f, r, size, b, markNet, markCgoGAI, markCgoGAI2)
 	if where != "" {
 		g.Net = Fact{Known: true, Value: found[0]}
 		if found[0] {
@@ -123,6 +127,10 @@ func readGoResolver(f *elf.File, r io.ReaderAt, b *Binary, g *GoInfo) {
 			c.Evidence[len(c.Evidence)-1] = "contradicted by: " + symEvidence
 		}
 	}
+	if g.Net.Known && !g.Net.Value {
+		// Without package net there is no resolver to speak of.
+		*c = Fact{Known: true, Value: false, Evidence: []string{"package net is not linked"}}
+	}
 	// Linking is a weak hint only (Go does not look at it at run time),
 	// but it is worth stating next to the stronger evidence.
 	if b.Interp != "" {
@@ -133,26 +141,36 @@ func readGoResolver(f *elf.File, r io.ReaderAt, b *Binary, g *GoInfo) {
 }
 
 // searchNames looks for the patterns in the Go function table
-// (.gopclntab), else in the symbol string table (.strtab). It returns where
-// it looked and, per pattern, whether it was found; where is "" and found
-// nil when neither table exists.
-func searchNames(f *elf.File, r io.ReaderAt, b *Binary, patterns ...[]byte) (where string, found []bool) {
-	for _, name := range []string{".gopclntab", ".strtab"} {
-		s := f.Section(name)
-		if s == nil || s.Type == elf.SHT_NOBITS || s.Size == 0 {
-			continue
+// (.gopclntab, or .data.rel.ro.gopclntab in position-independent
+// binaries), else in the symbol string table (.strtab), else in the whole
+// file. It returns where it looked and, per pattern, whether it was found.
+func searchNames(f *elf.File, r io.ReaderAt, size int64, b *Binary, patterns ...[]byte) (where string, found []bool) {
+	var cands []*elf.Section
+	for _, s := range f.Sections {
+		if strings.HasSuffix(s.Name, ".gopclntab") {
+			cands = append(cands, s)
 		}
-		if s.Flags&elf.SHF_COMPRESSED != 0 {
+	}
+	if s := f.Section(".strtab"); s != nil {
+		cands = append(cands, s)
+	}
+	for _, s := range cands {
+		if s.Type == elf.SHT_NOBITS || s.Size == 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
 			continue
 		}
 		found, err := searchStream(io.NewSectionReader(r, int64(s.Offset), int64(s.Size)), patterns)
 		if err != nil {
-			b.Notes = append(b.Notes, fmt.Sprintf("section %s unreadable: %v", name, err))
+			b.Notes = append(b.Notes, fmt.Sprintf("section %s unreadable: %v", s.Name, err))
 			continue
 		}
-		return name, found
+		return s.Name, found
 	}
-	return "", nil
+	found, err := searchStream(io.NewSectionReader(r, 0, size), patterns)
+	if err != nil {
+		b.Notes = append(b.Notes, fmt.Sprintf("file unreadable: %v", err))
+		return "", nil
+	}
+	return "the file (no function or symbol table section)", found
 }
 
 // searchStream reports which patterns occur in r, reading it once in

@@ -280,7 +280,7 @@ func Read(r io.ReaderAt, size int64) (b *Binary, err error) {
 	}
 	b.Class = "ELF" + b.Class
 	readLinking(f, sr, b)
-	readGo(f, sr, b)
+	readGo(f, sr, size, b)
 	readLibcRelease(f, b)
 	return b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -207,6 +208,13 @@ func LibcFor(b *Binary, root []LibcRelease) *LibcRelease {
 		}
 	}
 	return nil
+}
+
+// LibcLocations returns where C libraries are looked for in a root, in
+// the order RootLibc tries them: exact paths of glibc's libc.so.6 and glob
+// patterns of musl's loader (slash-separated, relative to the root).
+func LibcLocations() (glibc, muslPatterns []string) {
+	return slices.Clone(glibcPaths), slices.Clone(muslGlobs)
 }
 
 // isLibcPath reports whether name (slash-separated, no leading slash)

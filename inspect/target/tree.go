@@ -224,19 +224,60 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 }
 
 // Libc returns the C libraries present in the root with their releases
-// (glibc from libc.so.6, musl from its loader), glibc first.
+// (glibc from libc.so.6, musl from its loader), glibc first. The libraries
+// were inspected while the layers were read, so nothing is read again.
 func (t *Target) Libc() []inspect.LibcRelease {
 	t.libcMu.Lock()
 	defer t.libcMu.Unlock()
-	if !t.libcOK {
-		t.libcOK = true
-		l, err := inspect.RootLibc(t.FS())
+	if t.libcOK {
+		return slices.Clone(t.libc)
+	}
+	t.libcOK = true
+	release := func(name string) *inspect.LibcRelease {
+		r, err := t.Resolve("/" + name)
 		if err != nil {
-			t.addNote("C library: %v", err)
+			return nil
 		}
-		t.libc = l
+		n := t.lookup(r)
+		if n == nil || !n.Mode.IsRegular() {
+			return nil
+		}
+		e := t.entryOfAny(n)
+		if e.Binary == nil || e.Binary.LibcRelease == nil {
+			return nil
+		}
+		rel := *e.Binary.LibcRelease
+		rel.Evidence = "/" + name + ": " + rel.Evidence
+		return &rel
+	}
+	glibc, musl := inspect.LibcLocations()
+	for _, p := range glibc {
+		if rel := release(p); rel != nil {
+			t.libc = append(t.libc, *rel)
+			break
+		}
+	}
+	found := false
+	for _, g := range musl {
+		matches, _ := fs.Glob(t.FS(), g)
+		for _, m := range matches {
+			if rel := release(m); rel != nil {
+				t.libc = append(t.libc, *rel)
+				found = true
+				break
+			}
+		}
+		if found {
+			break
+		}
 	}
 	return slices.Clone(t.libc)
+}
+
+// entryOfAny is entryOf, also inspecting non-executable C libraries of
+// directory targets.
+func (t *Target) entryOfAny(n *node) Entry {
+	return t.entryOf(n)
 }
 
 func (t *Target) addNote(format string, args ...any) {

@@ -34,6 +34,8 @@ PATHs the image's main process (Entrypoint/Cmd) is inspected.
 
 Flags:
   --in TARGET     read the binaries inside TARGET
+  --all           with --in: every executable ELF file in TARGET, one line
+                  each in text (path, Go version, cgo resolver, libc)
   --root DIR      the root whose C library is reported (default /; not
                   with --in)
   --platform P    the image to pick from a multi-platform index (default
@@ -49,6 +51,7 @@ Examples:
   nsscope inspect --format json ./app
   nsscope inspect --in alpine-app.tar /usr/local/bin/app
   nsscope inspect --in registry.example/app:1.4
+  nsscope inspect --all --format json --in image.tar
 `
 
 // inspectResult is one binary in the JSON output.
@@ -68,6 +71,7 @@ type inspectResult struct {
 
 type inspectFlags struct {
 	in       string
+	all      bool
 	root     string
 	platform string
 	insecure bool
@@ -80,6 +84,7 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectFlags, []string
 	fset.SetOutput(io.Discard)
 	fset.StringVar(&f.in, "in", "", "")
 	fset.StringVar(&f.root, "root", "", "")
+	fset.BoolVar(&f.all, "all", false, "")
 	fset.StringVar(&f.platform, "platform", target.DefaultPlatform, "")
 	fset.BoolVar(&f.insecure, "insecure", false, "")
 	fset.StringVar(&f.format, "format", "text", "")
@@ -95,6 +100,9 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectFlags, []string
 	}
 	if f.in != "" && f.root != "" {
 		return nil, nil, usageErrorf("--root and --in exclude each other: with --in the root is the target")
+	}
+	if f.all && (f.in == "" || fset.NArg() > 0) {
+		return nil, nil, usageErrorf("--all needs --in TARGET and no PATH")
 	}
 	if f.in == "" && fset.NArg() == 0 {
 		return nil, nil, usageErrorf("want at least one BINARY (run 'nsscope inspect -h')")
@@ -122,9 +130,18 @@ func runInspect(ctx context.Context, args []string, stdio Stdio, env []string) e
 		return err
 	}
 	if f.format == "json" {
+		if results == nil {
+			results = []inspectResult{}
+		}
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
+	}
+	if f.all {
+		for _, r := range results {
+			writeInspectLine(stdio.Out, r)
+		}
+		return nil
 	}
 	for i, r := range results {
 		if i > 0 {
@@ -183,6 +200,19 @@ func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env [
 	mainPath := ""
 	if m, ok := tg.Main(); ok && m.Path != "" {
 		mainPath = m.Path
+	}
+	if f.all {
+		progs, err := tg.Programs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []inspectResult
+		for _, e := range progs {
+			if e.Binary != nil {
+				out = append(out, inspectResult{Path: e.Path, Root: root, Main: e.Path == mainPath, Binary: e.Binary, RootLibc: libc, Libc: inspect.LibcFor(e.Binary, libc)})
+			}
+		}
+		return out, nil
 	}
 	if len(paths) == 0 {
 		if mainPath == "" {
@@ -315,4 +345,30 @@ func orText(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// writeInspectLine renders one result on one line (--all).
+func writeInspectLine(w io.Writer, r inspectResult) {
+	b := r.Binary
+	kind := "C"
+	cgo := "-"
+	if b.Go != nil {
+		kind = orText(b.Go.Version, "go?")
+		cgo = "cgo-resolver=" + map[bool]string{true: "yes", false: "no"}[b.Go.CgoResolver.Value]
+		if !b.Go.CgoResolver.Known {
+			cgo = "cgo-resolver=unknown"
+		}
+		if b.Go.Net.Known && !b.Go.Net.Value {
+			cgo = "no-net"
+		}
+	}
+	link := "static"
+	if !b.Static {
+		link = orText(b.Libc, "dynamic")
+	}
+	main := ""
+	if r.Main {
+		main = " main"
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s%s\n", r.Path, kind, cgo, link, main)
 }

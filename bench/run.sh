@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Benchmark: nsscope against syft and against one `gzip -dc` pass, on a
+# generated Debian-based image of more than 500 MB with more than 20 Go
+# binaries (from Debian packages, plus some built here with the machine's
+# Go). Not part of CI; anyone can run it:
+#
+#   bash bench/run.sh            # work dir /tmp/nsscope-bench, 5 rounds
+#   RUNS=7 WORK=/var/tmp/b bash bench/run.sh
+#
+# Needs: go, apt-get (Debian/Ubuntu, for `apt-get download`), dpkg-deb,
+# gzip, tar, GNU time (/usr/bin/time), jq or python3, gcc and musl-gcc
+# (for the cgo test binaries). syft v1.57.1 is installed into a temporary
+# GOBIN with `go install`; it is never a dependency of the module.
+set -euo pipefail
+
+RUNS=${RUNS:-5}
+WORK=${WORK:-/tmp/nsscope-bench}
+SYFT_VERSION=${SYFT_VERSION:-v1.57.1}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PKGS=${PKGS:-"golang-1.19-go rclone restic hugo gh git-lfs containerd runc age etcd-server caddy kubernetes-client micro fzf"}
+BASE_ROOTFS=${BASE_ROOTFS:-$ROOT/../shared/data/rootfs/busybox-glibc-amd64-rootfs.tar.gz}
+
+mkdir -p "$WORK"/{debs,tools,layer1,layer2,layer3,out}
+cd "$WORK"
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# --- tools -----------------------------------------------------------------
+log "building nsscope"
+(cd "$ROOT" && go build -o "$WORK/tools/nsscope" ./cmd/nsscope)
+if [ ! -x "$WORK/tools/syft" ]; then
+	log "installing syft $SYFT_VERSION into a temporary GOBIN"
+	GOBIN="$WORK/tools" GOFLAGS=-mod=mod go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+fi
+TIME=/usr/bin/time
+
+# --- the image ---------------------------------------------------------------
+if [ ! -f image.tar ]; then
+	log "downloading Debian packages with Go binaries: $PKGS"
+	(cd debs && apt-get download $PKGS >/dev/null 2>&1 || apt-get download $PKGS)
+
+	log "layer 1: Debian glibc busybox root + the Go toolchain package"
+	tar -xzf "$BASE_ROOTFS" -C layer1
+	for d in debs/golang-*.deb; do dpkg-deb -x "$d" layer1; done
+
+	log "layer 2: the other packages"
+	for d in debs/*.deb; do
+		case $d in debs/golang-*) continue ;; esac
+		dpkg-deb -x "$d" layer2
+	done
+
+	log "layer 3: Go binaries built here (cgo, static, netgo, stripped, musl cgo) and nsscope"
+	src=$(mktemp -d)
+	cat >"$src/main.go" <<'EOF'
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+)
+
+func main() {
+	addrs, err := net.LookupHost(os.Args[1])
+	fmt.Println(addrs, err)
+}
+EOF
+	printf 'module example.com/probe\n\ngo 1.22\n' >"$src/go.mod"
+	mkdir -p layer3/usr/local/bin
+	(cd "$src" &&
+		CGO_ENABLED=1 go build -o "$WORK/layer3/usr/local/bin/probe-cgo" . &&
+		CGO_ENABLED=0 go build -o "$WORK/layer3/usr/local/bin/probe-static" . &&
+		CGO_ENABLED=1 go build -tags netgo -o "$WORK/layer3/usr/local/bin/probe-netgo" . &&
+		CGO_ENABLED=1 go build -ldflags='-s -w' -o "$WORK/layer3/usr/local/bin/probe-stripped" . &&
+		{ CC=musl-gcc CGO_ENABLED=1 go build -o "$WORK/layer3/usr/local/bin/probe-musl" . || true; })
+	rm -rf "$src"
+	cp "$WORK/tools/nsscope" layer3/usr/local/bin/nsscope
+
+	for i in 1 2 3; do
+		log "compressing layer $i"
+		tar -C "layer$i" -cf - . | gzip -6 >"out/layer$i.tar.gz"
+	done
+	log "assembling the image (docker save archive)"
+	(cd "$ROOT" && go run ./bench/mkimage -out "$WORK/image.tar" -entrypoint /usr/local/bin/probe-static \
+		"$WORK/out/layer1.tar.gz" "$WORK/out/layer2.tar.gz" "$WORK/out/layer3.tar.gz")
+fi
+
+UNCOMPRESSED=$(for i in 1 2 3; do gzip -dc "out/layer$i.tar.gz" | wc -c; done | awk '{s+=$1} END {print s}')
+COMPRESSED=$(stat -c %s image.tar)
+log "image: $(numfmt --to=iec "$COMPRESSED") archive, $(numfmt --to=iec "$UNCOMPRESSED") uncompressed"
+
+# --- same Go binaries, same versions -----------------------------------------
+log "comparing the Go binaries found"
+SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json=syft.json -q
+./tools/nsscope inspect --all --format json --in image.tar >nsscope.json
+python3 - <<'EOF' >compare.txt
+import json
+syft = set()
+for a in json.load(open("syft.json"))["artifacts"]:
+    if a.get("type") != "go-module":
+        continue
+    v = (a.get("metadata") or {}).get("goCompiledVersion", "")
+    for loc in a.get("locations", []):
+        syft.add((loc["path"], v))
+ns = set()
+for r in json.load(open("nsscope.json")):
+    g = (r.get("binary") or {}).get("go")
+    if g:
+        ns.add((r["path"], g["version"]))
+print(f"syft Go binaries: {len(syft)}; nsscope Go binaries: {len(ns)}")
+print("only syft:", sorted(syft - ns))
+print("only nsscope:", sorted(ns - syft))
+print("SAME" if syft == ns else "DIFFERENT")
+EOF
+cat compare.txt >&2
+
+# --- timing, interleaved ------------------------------------------------------
+LAYERS=(out/layer1.tar.gz out/layer2.tar.gz out/layer3.tar.gz)
+: >times.txt
+measure() { # name, command...
+	local name=$1
+	shift
+	$TIME -f "$name %e %M" -a -o times.txt "$@" >/dev/null 2>&1
+}
+for r in $(seq "$RUNS"); do
+	log "round $r/$RUNS"
+	measure nsscope ./tools/nsscope inspect --all --format json --in image.tar
+	measure syft env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q
+	measure syft-go-only env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q --select-catalogers go-module-binary-cataloger
+	measure gzip-dc sh -c "gzip -dc ${LAYERS[*]} >/dev/null"
+done
+
+python3 - "$UNCOMPRESSED" "$COMPRESSED" "$RUNS" <<'EOF' | tee results.md
+import statistics, sys, collections
+unc, comp, runs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+t = collections.defaultdict(list); m = collections.defaultdict(list)
+for line in open("times.txt"):
+    p = line.split()
+    if len(p) == 3 and p[0] in ("nsscope", "syft", "syft-go-only", "gzip-dc"):
+        t[p[0]].append(float(p[1])); m[p[0]].append(int(p[2]))
+med = {k: statistics.median(v) for k, v in t.items()}
+print(f"image: {comp/1e6:.0f} MB docker save archive, {unc/1e6:.0f} MB uncompressed, 3 gzip layers; median of {runs} interleaved runs")
+print()
+print("| tool | median wall time | peak RSS (max) | nsscope speed-up |")
+print("|---|---|---|---|")
+for k in ("nsscope", "syft", "syft-go-only", "gzip-dc"):
+    if k in med:
+        print(f"| {k} | {med[k]:.2f} s | {max(m[k])/1024:.0f} MB | {med[k]/med['nsscope']:.2f}x |")
+EOF
+cat compare.txt
