@@ -95,10 +95,8 @@ type GoBuild struct {
 	// "/" is a directory whose file name nsscope does not know.
 	Outputs []string
 	Version model.Version
-	// VersionFrom says where the version came from; VersionLine is the
-	// Dockerfile line (0 when unknown).
+	// VersionFrom says where the version came from.
 	VersionFrom string
-	VersionLine int
 	// VersionEdit, when set, is how to bump the version: the line and the
 	// text to replace in it.
 	VersionEdit *versionSite
@@ -164,7 +162,17 @@ func Analyze(f *File, opt Options) (*Analysis, error) {
 		if slices.ContainsFunc(final.Programs, func(p *Program) bool { return p.Build == b }) {
 			continue
 		}
-		p := &Program{Path: b.Outputs[0], Line: b.Line, Build: b, FromStage: b.Stage,
+		out := b.Outputs[0]
+		if dir, isDir := strings.CutSuffix(out, "/"); isDir {
+			// go build without -o names the binary after the package:
+			// the ENTRYPOINT tells it when it runs from that directory.
+			if e := resolvePath(final.Workdir, final.Entry); final.Entry != "" && path.Dir(e) == path.Clean("/"+dir) {
+				out = e
+			} else {
+				out += "(go build output)"
+			}
+		}
+		p := &Program{Path: out, Line: b.Line, Build: b, FromStage: b.Stage,
 			Reasons: []string{fmt.Sprintf("%s:%d: built in stage %s, which the image is built from: %s", f.Name, b.Line, b.Stage, b.Command)}}
 		p.Main = final.Entry != "" && matchesEntry(p.Path, final.Entry, final.Workdir)
 		a.Programs = append(a.Programs, p)
