@@ -81,9 +81,9 @@ type Observation struct {
 type Comparison struct {
 	Predicted      int           `json:"predicted_exchanges"`
 	Observed       int           `json:"observed_exchanges"`
-	PredictedTotal time.Duration `json:"predicted_total"`
-	ObservedTotal  time.Duration `json:"observed_total"`
-	Tolerance      time.Duration `json:"tolerance"`
+	PredictedTotal time.Duration `json:"-"`
+	ObservedTotal  time.Duration `json:"-"`
+	Tolerance      time.Duration `json:"-"`
 	// Differences lists every mismatch, one line each; empty means the
 	// observation matches the prediction.
 	Differences []string `json:"differences"`
@@ -125,6 +125,7 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 		PredictedTotal: p.Total,
 		ObservedTotal:  o.Total,
 		Tolerance:      Fidelity(p.Total),
+		Differences:    []string{},
 	}
 	diff := func(format string, args ...any) {
 		c.Differences = append(c.Differences, fmt.Sprintf(format, args...))

@@ -13,7 +13,7 @@ import (
 // server, one that was sent to it and refused by the kernel).
 type Query struct {
 	// Offset is the time since the program was started.
-	Offset time.Duration `json:"offset"`
+	Offset time.Duration `json:"-"`
 	// Server is the nameserver address the message was sent to.
 	Server netip.Addr `json:"server"`
 	// Name is the question name as sent (rooted, case preserved).

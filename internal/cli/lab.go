@@ -122,9 +122,9 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 	}
 	if f.format == "json" {
 		out := struct {
-			*lab.Result
+			Run   *lab.Result  `json:"run"`
 			Check *labCheckOut `json:"check,omitempty"`
-		}{Result: res}
+		}{Run: res}
 		if check != nil {
 			out.Check = &check.out
 		}
