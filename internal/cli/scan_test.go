@@ -378,78 +378,32 @@ func TestScanEmptyDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, stderr, code := runCLI(t, "scan", "--runtime", "none", "--format", "json", dir)
-	if code != ExitOK && code != ExitUsage {
+	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if code == ExitOK {
-		rep, err := report.ReadJSON(strings.NewReader(out))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rep.Findings) != 0 {
-			t.Errorf("findings in an empty root: %+v", rep.Findings)
-		}
-	}
-}
-
-// TestScanDirectory scans a directory root holding a program built here
-// with the machine's Go (build settings recorded: CGO_ENABLED=0), under
-// --runtime none with the root's own files.
-func TestScanDirectory(t *testing.T) {
-	bin := testimage.GoBuild(t, "", []string{"CGO_ENABLED=0"})
-	data, err := os.ReadFile(bin)
+	rep, err := report.ReadJSON(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name string
-		nss  string
-		want report.Severity
-		time float64
-	}{
-		{"no nsswitch.conf: files first since Go 1.16", "", report.Info, 0},
-		// 1 candidate × 2 attempts × 1 server × 5 s = 10 s, then /etc/hosts.
-		{"hosts: dns files", "hosts: dns files\n", report.Warning, 10},
+	if len(rep.Findings) != 0 {
+		t.Errorf("findings in an empty root: %+v", rep.Findings)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			files := map[string]string{
-				"etc/hosts":       "127.0.0.1 localhost\n",
-				"etc/resolv.conf": "nameserver 192.0.2.1\n",
-			}
-			if tt.nss != "" {
-				files["etc/nsswitch.conf"] = tt.nss
-			}
-			for p, c := range files {
-				if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(root, "usr", "bin", "probe"), data, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, _ := runCLI(t, "scan", "--runtime", "none", "--format", "json", root)
-			rep, err := report.ReadJSON(strings.NewReader(out))
-			if err != nil {
-				t.Fatalf("%v: %s", err, stderr)
-			}
-			if len(rep.Findings) != 1 || rep.Findings[0].Subject != "/usr/bin/probe" {
-				t.Fatalf("findings %+v", rep.Findings)
-			}
-			f := rep.Findings[0]
-			if f.Severity != tt.want || f.Time.Seconds() != tt.time {
-				t.Errorf("%s in %s, want %s in %gs (%s)", f.Severity, f.Time, tt.want, tt.time, f.Message)
-			}
-			if !strings.Contains(strings.Join(f.Reasons, "\n"), "cgo resolver compiled in: no") {
-				t.Errorf("reasons lack the cgo evidence: %q", f.Reasons)
-			}
-		})
+	if len(rep.Assumptions) == 0 {
+		t.Error("no assumptions stated")
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
+
+// TestScanInternalError: a failure that is not the input's (here stdout
+// refusing the report) exits 3.
+func TestScanInternalError(t *testing.T) {
+	var errb bytes.Buffer
+	code := Main(context.Background(), []string{"scan", "--runtime", "none", t.TempDir()},
+		Stdio{In: strings.NewReader(""), Out: failWriter{}, Err: &errb}, nil)
+	if code != ExitInternal || !strings.Contains(errb.String(), "nsscope scan: ") {
+		t.Errorf("exit %d, stderr %q; want 3", code, errb.String())
 	}
 }
