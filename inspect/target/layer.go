@@ -74,6 +74,7 @@ type guardReader struct {
 	lim      Limits
 	what     string
 	progress func(int64)
+	reported int64
 }
 
 func (g *guardReader) Read(p []byte) (int, error) {
@@ -88,7 +89,15 @@ func (g *guardReader) Read(p []byte) (int, error) {
 		}
 	}
 	if g.progress != nil && n > 0 {
-		g.progress(int64(n))
+		// Progress counts stored (compressed) bytes, which is what the
+		// layer sizes in a manifest give as the total.
+		if g.in != nil {
+			in := g.in.n.Load()
+			g.progress(in - g.reported)
+			g.reported = in
+		} else {
+			g.progress(int64(n))
+		}
 	}
 	return n, err
 }
@@ -145,6 +154,8 @@ type spoolJob struct {
 // reader holds what the layer goroutines share.
 type reader struct {
 	t       *Target
+	done    atomic.Int64 // stored bytes read, over all layers
+	total   int64        // stored bytes of all layers, -1 when unknown
 	entries atomic.Int64
 	kept    atomic.Int64
 	jobs    chan spoolJob
@@ -207,7 +218,7 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *
 	defer rc.Close()
 	var progress func(int64)
 	if t.opts.Progress != nil {
-		progress = func(n int64) { t.opts.Progress(n, -1) }
+		progress = func(n int64) { t.opts.Progress(rd.done.Add(n), rd.total) }
 	}
 	r, _, closeDec, err := decompress(rc, t.limits, what, progress)
 	if err != nil {
@@ -392,6 +403,13 @@ func (t *Target) readLayers(ctx context.Context) error {
 		workers = max(2, runtimeProcs())
 	}
 	rd := &reader{t: t, jobs: make(chan spoolJob, workers)}
+	for _, l := range t.layers {
+		if l.info.Size <= 0 {
+			rd.total = -1
+			break
+		}
+		rd.total += l.info.Size
+	}
 	for range workers {
 		rd.wg.Add(1)
 		go rd.inspector()

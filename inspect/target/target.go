@@ -212,8 +212,9 @@ type Options struct {
 	Keep func(path string, size int64) bool
 	// Parallel caps the layers read at once; default GOMAXPROCS.
 	Parallel int
-	// Progress, when set, is called from the reading goroutines with the
-	// bytes read so far and the total when known (-1 otherwise).
+	// Progress, when set, is called from the reading goroutines (several
+	// at once) with the stored bytes read so far over all layers and
+	// their total when known (-1 otherwise).
 	Progress func(done, total int64)
 	Limits   Limits
 }
@@ -328,4 +329,8 @@ func (t *Target) Config() Config { return t.config }
 
 // Notes are remarks about entries skipped or damaged while reading ("tar
 // entry ../../etc/passwd leaves the root: skipped").
-func (t *Target) Notes() []string { return slices.Clone(t.notes) }
+func (t *Target) Notes() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.notes)
+}

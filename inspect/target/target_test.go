@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -364,4 +365,25 @@ func TestConfigGetenv(t *testing.T) {
 	if got := (target.Config{Entrypoint: []string{"a"}, Cmd: []string{"b"}}).Argv(); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("Argv %v", got)
 	}
+}
+
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var last, total int64
+	calls := 0
+	tg := open(t, ti.Rootfs(t, ti.Alpine316), target.Options{Progress: func(done, tot int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done < last {
+			t.Errorf("progress went back: %d after %d", done, last)
+		}
+		last, total = done, tot
+		calls++
+	}})
+	st, _ := os.Stat(ti.Rootfs(t, ti.Alpine316))
+	if calls == 0 || last != st.Size() || total != st.Size() {
+		t.Errorf("progress: %d calls, last %d of %d; file %d", calls, last, total, st.Size())
+	}
+	_ = tg
 }
