@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +17,7 @@ import (
 // socket to receive them: it reads a packet socket on lo. Only the
 // loopback copy seen as incoming is used (each packet on lo is seen twice).
 type sniffer struct {
-	fd      int
+	f       *os.File // the packet socket, non-blocking, in Go's poller
 	targets map[netip.Addr]bool
 	rec     *recorder
 	stopped atomic.Bool
@@ -28,7 +29,10 @@ type sniffer struct {
 // messages to port 53 of the targets.
 func startSniffer(ifindex int, targets []netip.Addr, rec *recorder) (*sniffer, error) {
 	proto := htons(unix.ETH_P_ALL)
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(proto))
+	// Protocol 0 at creation, the real one at bind: a socket created with
+	// a protocol is hooked in at once, and bind would unhook it first,
+	// which waits for an RCU grace period (about 10ms).
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("packet socket for refused queries: %w", err)
 	}
@@ -36,13 +40,7 @@ func startSniffer(ifindex int, targets []netip.Addr, rec *recorder) (*sniffer, e
 		unix.Close(fd)
 		return nil, fmt.Errorf("bind packet socket to lo: %w", err)
 	}
-	// A short receive timeout lets the loop notice stop().
-	tv := unix.NsecToTimeval(int64(50 * time.Millisecond))
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("packet socket timeout: %w", err)
-	}
-	s := &sniffer{fd: fd, targets: map[netip.Addr]bool{}, rec: rec, done: make(chan struct{})}
+	s := &sniffer{f: os.NewFile(uintptr(fd), "packet socket"), targets: map[netip.Addr]bool{}, rec: rec, done: make(chan struct{})}
 	for _, t := range targets {
 		s.targets[t] = true
 	}
@@ -54,20 +52,35 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 func (s *sniffer) loop() {
 	defer close(s.done)
+	rc, err := s.f.SyscallConn()
+	if err != nil {
+		return
+	}
 	buf := make([]byte, 65536)
 	for {
-		// Once stopping, read what is queued without waiting, then end.
+		var n int
+		var from unix.Sockaddr
+		var rerr error
+		// Wait in the poller for a packet; stop() ends the wait with a
+		// deadline. Once stopping, read what is queued without waiting,
+		// then end.
 		stopping := s.stopped.Load()
-		flags := 0
 		if stopping {
-			flags = unix.MSG_DONTWAIT
+			s.f.SetReadDeadline(time.Time{}) //nolint:errcheck
 		}
-		n, from, err := unix.Recvfrom(s.fd, buf, flags)
-		if err != nil {
-			if stopping && err != unix.EINTR {
-				return
-			}
-			continue // timeout (EAGAIN) or EINTR: look at stopped again
+		err := rc.Read(func(fd uintptr) bool {
+			n, from, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+			return stopping || rerr != unix.EAGAIN
+		})
+		switch {
+		case err != nil && s.stopped.Load():
+			continue // woken by stop(): drain on the next round
+		case err != nil:
+			return // the socket is unusable
+		case rerr == unix.EAGAIN && stopping:
+			return // drained
+		case rerr != nil:
+			continue
 		}
 		at := time.Now()
 		ll, ok := from.(*unix.SockaddrLinklayer)
@@ -86,12 +99,13 @@ func (s *sniffer) loop() {
 	}
 }
 
-// stop ends the loop and closes the socket.
+// stop reads what is queued, ends the loop and closes the socket.
 func (s *sniffer) stop() {
 	s.once.Do(func() {
 		s.stopped.Store(true)
+		s.f.SetReadDeadline(time.Now()) //nolint:errcheck // wakes the loop
 		<-s.done
-		unix.Close(s.fd)
+		s.f.Close()
 	})
 }
 
