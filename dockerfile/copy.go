@@ -73,6 +73,9 @@ func (s *StageState) copy(a *Analysis, in Instr, opt Options) {
 			continue
 		}
 		switch {
+		case in.Cmd == "add" && !fromSet && isArchive(src) && nssSrc != "":
+			// ADD unpacks a local archive: its contents are not read.
+			s.NSSwitch = NSSwitch{Kind: NSSUnknown, Origin: fmt.Sprintf("%s: ADD %s unpacks an archive over %s (contents not followed)", where, src, path.Clean(dst)), Line: in.Line}
 		case from != nil:
 			s.copyFromStage(a, in, from, src, dst, dirDst, nssSrc)
 		case fromSet:
@@ -291,4 +294,15 @@ func orNone(s string) string {
 		return "no C library"
 	}
 	return s
+}
+
+// isArchive reports a source ADD unpacks (a local tar, possibly
+// compressed).
+func isArchive(src string) bool {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"} {
+		if strings.HasSuffix(strings.ToLower(src), ext) {
+			return !strings.Contains(src, "://")
+		}
+	}
+	return false
 }

@@ -281,6 +281,8 @@ func TestNSSwitchFollowing(t *testing.T) {
 		{"alpine:3.12", "python3 - <<EOF\nopen('/etc/nsswitch.conf','w').write('x')\nEOF", NSSUnknown, ""},
 		{"alpine:3.12", "/usr/local/bin/setup.sh /etc/nsswitch.conf", NSSUnknown, ""},
 		{"alpine:3.17", "grep -q '^hosts: files dns' /etc/nsswitch.conf", NSSPresent, "files dns"},
+		{"alpine:3.12", "true\nADD rootfs.tar.gz /", NSSUnknown, ""},
+		{"alpine:3.12", "true\nADD app.tar.gz /opt/", NSSMissing, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.run, func(t *testing.T) {

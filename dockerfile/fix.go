@@ -204,7 +204,7 @@ func nssFix(a *Analysis) candidateFix {
 	switch {
 	case !final.Shell:
 		e.Insert = fixCopyHeredoc
-		desc = fmt.Sprintf("write /etc/nsswitch.conf with `hosts: files dns` %s using a COPY here-document: %s has no shell for RUN, COPY needs none and the file needs no place in the build context (here-documents need BuildKit: Docker 23+, or `# syntax=docker/dockerfile:1.4`)",
+		desc = fmt.Sprintf("write /etc/nsswitch.conf with `hosts: files dns` %s using a COPY here-document: %s has no shell for RUN, COPY needs none and the file needs no place in the build context (here-documents need BuildKit: Docker 23+, or `# syntax=docker/dockerfile:1.4`; without it, commit an nsswitch.conf holding that line next to the Dockerfile and COPY it)",
 			where, final.Image.Ref)
 	case n.Kind == NSSMissing:
 		e.Insert = []string{fixRunIfMissing}
