@@ -42,7 +42,7 @@ func (r *Result) Diff() string {
 	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Lines, r.Edits)
 }
 
-// Check parses nothing: it analyses f, grades every program of the final
+// Check analyses f, grades every program of the final
 // image with the resolver model (through scan, so severities, reasons and
 // rule IDs are the same as nsscope scan's), and attaches Dockerfile fixes
 // whose effect is predicted by checking the patched Dockerfile again.
