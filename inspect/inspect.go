@@ -53,6 +53,11 @@ type Binary struct {
 	// (getaddrinfo, gethostbyname, ...): a C program that imports none of
 	// them does not resolve names through the C library.
 	Resolves []string `json:"resolves,omitempty"`
+	// ResolvesVia lists the shared libraries, needed directly or through
+	// other libraries, that import a resolver function, as "libcurl.so.4
+	// (getaddrinfo)". Read only relative to a root (package target fills
+	// it); empty when Resolves is not.
+	ResolvesVia []string `json:"resolves_via,omitempty"`
 	// Go describes a Go binary; nil for other programs.
 	Go *GoInfo `json:"go,omitempty"`
 	// LibcRelease is set when the file is itself a C library (glibc's
@@ -172,7 +177,7 @@ func (b *Binary) ResolvesNames() bool {
 	if b.Go != nil {
 		return !b.Go.Net.Known || b.Go.Net.Value || len(b.Resolves) > 0
 	}
-	return len(b.Resolves) > 0
+	return len(b.Resolves) > 0 || len(b.ResolvesVia) > 0
 }
 
 // Program converts the binary to the model's description of a program.

@@ -85,7 +85,7 @@ func (t *Target) openDir(dir string) error {
 // inspectHost inspects a regular file of a directory target once, when it
 // is executable or a C library and starts with the ELF magic (or "#!").
 func (t *Target) inspectHost(n *node) {
-	if !n.Mode.IsRegular() || (n.Mode.Perm()&0o111 == 0 && !inspect.IsLibcPath(n.Path)) {
+	if !n.Mode.IsRegular() || !wantInspect(n.Path, n.Mode, n.Size) {
 		return
 	}
 	n.once.Do(func() {

@@ -335,7 +335,7 @@ func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, 
 		li.notes = append(li.notes, fmt.Sprintf("%s: %s: sparse file: not inspected", what, n.Path))
 		return nil
 	}
-	if n.Mode.Perm()&0o111 == 0 && !inspect.IsLibcPath(n.Path) {
+	if !wantInspect(n.Path, n.Mode, hdr.Size) {
 		return nil
 	}
 	k, err := io.ReadFull(tr, head[:min(int64(len(head)), hdr.Size)])
@@ -596,4 +596,28 @@ func isSparse(hdr *tar.Header) bool {
 		}
 	}
 	return false
+}
+
+// maxLibInspect bounds the non-executable shared libraries inspected: they
+// are read for their resolver imports only.
+const maxLibInspect = 64 << 20
+
+// wantInspect decides which regular files are inspected if they turn out
+// to be ELF: executables, the C libraries, and shared libraries in a lib
+// directory (whose imports tell whether a C program resolves names
+// through them).
+func wantInspect(p string, mode fs.FileMode, size int64) bool {
+	if mode.Perm()&0o111 != 0 || inspect.IsLibcPath(p) {
+		return true
+	}
+	return size <= maxLibInspect && isSharedLib(p)
+}
+
+// isSharedLib reports a path like /usr/lib/x86_64-linux-gnu/libcurl.so.4.
+func isSharedLib(p string) bool {
+	base := path.Base(p)
+	if !strings.HasPrefix(base, "lib") || !(strings.HasSuffix(base, ".so") || strings.Contains(base, ".so.")) {
+		return false
+	}
+	return strings.HasPrefix(p, "/lib") || strings.HasPrefix(p, "/usr/lib") || strings.HasPrefix(p, "/usr/local/lib")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -386,4 +387,43 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress: %d calls, last %d of %d; file %d", calls, last, total, st.Size())
 	}
 	_ = tg
+}
+
+// A C program that resolves names through a library it needs: the
+// library's import is found in the root.
+func TestResolvesVia(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "res.c"), []byte("#include <netdb.h>\nint res(const char *h) { struct addrinfo *r; return getaddrinfo(h, 0, 0, &r); }\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.c"), []byte("int res(const char *);\nint main(int c, char **v) { return res(v[1]); }\n"), 0o644)
+	for _, args := range [][]string{
+		{"-shared", "-fPIC", "-o", "libres.so", "res.c"},
+		{"-o", "prog", "main.c", "-L.", "-lres"},
+		{"-o", "plain", "main.c", "res.c"},
+	} {
+		cmd := exec.Command("gcc", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("gcc %v: %v %s", args, err, out)
+		}
+	}
+	tg := open(t, writeTar(t, ti.TarBytes(t, map[string]ti.File{
+		"usr/lib/libres.so": {FromFile: filepath.Join(dir, "libres.so"), Mode: 0o644},
+		"usr/bin/prog":      {FromFile: filepath.Join(dir, "prog")},
+		"usr/bin/plain":     {FromFile: filepath.Join(dir, "plain")},
+	})), target.Options{})
+	progs, err := tg.Programs(context.Background())
+	if err != nil || len(progs) != 2 {
+		t.Fatalf("programs %+v %v", progs, err)
+	}
+	plain, prog := progs[0].Binary, progs[1].Binary
+	if len(plain.Resolves) != 1 || len(plain.ResolvesVia) != 0 {
+		t.Errorf("plain: %v %v", plain.Resolves, plain.ResolvesVia)
+	}
+	if len(prog.Resolves) != 0 || len(prog.ResolvesVia) != 1 || prog.ResolvesVia[0] != "libres.so (getaddrinfo)" || !prog.ResolvesNames() {
+		t.Errorf("prog: %v %v", prog.Resolves, prog.ResolvesVia)
+	}
 }

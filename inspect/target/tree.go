@@ -63,6 +63,7 @@ type Target struct {
 	hostFS *os.Root      // directory targets
 	mu     sync.Mutex    // guards notes after Open
 	libcMu sync.Mutex    // guards libc, libcOK
+	viaMu  sync.Mutex    // guards Binary.ResolvesVia
 	libc   []inspect.LibcRelease
 	libcOK bool
 }
@@ -193,8 +194,10 @@ func (t *Target) entryOf(n *node) Entry {
 }
 
 // Programs returns the executable regular files that are ELF binaries,
-// inspected, sorted by path. Files whose inspection failed are included
-// with InspectErr set.
+// inspected, sorted by path; shared libraries and loaders are left out even
+// when they carry execute bits. Files whose inspection failed are included
+// with InspectErr set. For a dynamic C program that imports no resolver
+// function itself, Binary.ResolvesVia is filled from its libraries.
 func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 	var cands []*node
 	var walk func(n *node)
@@ -202,7 +205,7 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 		for _, c := range n.kids {
 			if c.kids != nil {
 				walk(c)
-			} else if c.Executable() {
+			} else if c.Executable() && !isLibrary(c.Path) {
 				cands = append(cands, c)
 			}
 		}
@@ -213,8 +216,13 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 			return nil, err
 		}
 	}
+	t.viaMu.Lock()
+	defer t.viaMu.Unlock()
 	var out []Entry
 	for _, n := range cands {
+		if n.Binary != nil && n.Binary.Go == nil && len(n.Binary.Resolves) == 0 && len(n.Binary.ResolvesVia) == 0 && len(n.Binary.Needed) > 0 {
+			n.Binary.ResolvesVia = t.resolvesVia(n.Binary)
+		}
 		if n.Binary != nil || n.InspectErr != "" {
 			out = append(out, n.Entry)
 		}
@@ -303,4 +311,79 @@ func (t *Target) Close() error {
 		}
 	}
 	return err
+}
+
+// libDirs are searched for DT_NEEDED libraries, as the dynamic loader's
+// default paths on Debian-like and Alpine-like systems.
+var libDirs = []string{
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+	"/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib",
+}
+
+// maxLibDepth bounds how deep library dependencies are followed.
+const maxLibDepth = 8
+
+// resolvesVia follows the needed libraries of a C program inside the root
+// and returns those that import a resolver function.
+func (t *Target) resolvesVia(b *inspect.Binary) []string {
+	type item struct {
+		name  string
+		depth int
+	}
+	var out []string
+	seen := map[string]bool{}
+	queue := []item{}
+	for _, n := range b.Needed {
+		queue = append(queue, item{n, 1})
+	}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if seen[it.name] || it.depth > maxLibDepth {
+			continue
+		}
+		seen[it.name] = true
+		lib := t.findLib(it.name)
+		if lib == nil {
+			continue
+		}
+		if len(lib.Resolves) > 0 {
+			out = append(out, it.name+" ("+strings.Join(lib.Resolves, ", ")+")")
+		}
+		for _, n := range lib.Needed {
+			queue = append(queue, item{n, it.depth + 1})
+		}
+	}
+	return out
+}
+
+// findLib finds and returns the inspected library the loader would load
+// for a DT_NEEDED name, or nil.
+func (t *Target) findLib(name string) *inspect.Binary {
+	cands := []string{name}
+	if !strings.Contains(name, "/") {
+		cands = cands[:0]
+		for _, d := range libDirs {
+			cands = append(cands, d+"/"+name)
+		}
+	}
+	for _, c := range cands {
+		r, err := t.Resolve(c)
+		if err != nil {
+			continue
+		}
+		n := t.lookup(r)
+		if n == nil || !n.Mode.IsRegular() {
+			continue
+		}
+		if e := t.entryOf(n); e.Binary != nil {
+			return e.Binary
+		}
+	}
+	return nil
+}
+
+// isLibrary reports a shared library or dynamic loader by its path.
+func isLibrary(p string) bool {
+	return isSharedLib(p) || inspect.IsLibcPath(p) || strings.HasPrefix(path.Base(p), "ld-linux")
 }
