@@ -292,29 +292,43 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 	}
 }
 
+// Request is the lookup checked for a name: a TCP dial, as programs
+// reach names, with the caller's deadline.
+func (a *Analyzer) Request(name string) model.Request {
+	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: a.opts.Deadline}
+}
+
 func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
 	ch := Check{Name: n.Name, NameSource: n.Source, Program: prog}
-	req := model.Request{Name: n.Name, Network: "ip", Deadline: a.opts.Deadline}
-	cost, err := a.predict(env, prog, model.Request{Name: n.Name, Network: "ip"}, model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}})
-	if err != nil {
+	req := a.Request(n.Name)
+	unbounded := req
+	unbounded.Deadline = 0
+	fail := func(err error) Check {
 		ch.Err = err.Error()
 		ch.Severity = report.Warning
 		ch.Message = "the resolver model cannot predict this program: " + err.Error()
 		return ch
+	}
+	cost, err := a.predict(env, prog, unbounded, model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}})
+	if err != nil {
+		return fail(err)
 	}
 	worst, err := a.predict(env, prog, req, SilentScenario())
 	if err != nil {
-		ch.Err = err.Error()
-		ch.Severity = report.Warning
-		ch.Message = "the resolver model cannot predict this program: " + err.Error()
-		return ch
+		return fail(err)
 	}
 	ch.Cost, ch.Worst = cost, worst
+	full := ""
+	if worst.DeadlineExceeded {
+		if p, err := a.predict(env, prog, unbounded, SilentScenario()); err == nil {
+			full = fmt.Sprintf(" (DNS alone would take %s)", fmtDur(p.Total))
+		}
+	}
 	inHosts := cost.AnsweredFrom == model.FromHosts
 	switch {
 	case inHosts && worst.Queries > 0 && worst.Error != "":
 		ch.Severity = report.Critical
-		ch.Message = fmt.Sprintf("%s is in /etc/hosts but %s asks DNS first (order %s): with silent nameservers the lookup fails after %s: %s", n.Name, progLabel(prog), worst.Order, fmtDur(worst.Total), worst.Error)
+		ch.Message = fmt.Sprintf("%s is in /etc/hosts but %s asks DNS first (order %s): with silent nameservers the dial fails after %s%s: %s", n.Name, progLabel(prog), worst.Order, fmtDur(worst.Total), full, worst.Error)
 	case inHosts && worst.Queries > 0:
 		ch.Severity = report.Warning
 		ch.Message = fmt.Sprintf("%s is in /etc/hosts but %s asks DNS first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", n.Name, progLabel(prog), worst.Order, worst.Queries, fmtDur(worst.Total))
@@ -323,11 +337,11 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
 		ch.Message = fmt.Sprintf("%s is answered from /etc/hosts without DNS", n.Name)
 	default:
 		ch.Severity = report.Info
-		res := "answers"
+		res := "gets an answer"
 		if worst.Error != "" {
 			res = "fails: " + worst.Error
 		}
-		ch.Message = fmt.Sprintf("one lookup of %s costs %d queries when names are missing (%d candidates); with silent nameservers it %s after %s", n.Name, cost.Queries, len(cost.Candidates), res, fmtDur(worst.Total))
+		ch.Message = fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it %s after %s%s", n.Name, cost.Queries, len(cost.Candidates), res, fmtDur(worst.Total), full)
 	}
 	return ch
 }

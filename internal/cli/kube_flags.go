@@ -32,6 +32,9 @@ type kubeNodeFlags struct {
 	ipAddr         string
 	ipv6           string
 	nodeFacts      string
+	// typicalAddrs keeps the typical node's interfaces instead of this
+	// host's when --ip-addr is not given (cluster: the node is elsewhere).
+	typicalAddrs bool
 }
 
 func (k *kubeNodeFlags) register(fs *flag.FlagSet) {
@@ -155,7 +158,7 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 			return n, nil, inputError(fmt.Errorf("--ip-addr %s: %w", k.ipAddr, err))
 		}
 		n.Addrs = as
-	case k.nodeFacts == "":
+	case k.nodeFacts == "" && !k.typicalAddrs:
 		as, err := hostAddrs()
 		if err != nil {
 			return n, nil, inputError(fmt.Errorf("reading this host's interface addresses: %w", err))
