@@ -146,7 +146,8 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 			diff("exchanges %d-%d: predicted %s; observed %s", pi+1, pj, describe(want), describe(got))
 			// Report the first divergence only: after it, every later
 			// burst would be misaligned and repeat the same news.
-			return finishCompare(c, p, o, diff)
+			finishCompare(&c, p, o, diff)
+			return c
 		}
 		if tol := Fidelity(want[0].Start); absDur(got[0].Start-want[0].Start) > tol {
 			diff("exchanges %d-%d (%s): predicted at %s, observed at %s (tolerance %s)",
@@ -158,10 +159,11 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	if oi < len(obs) {
 		diff("unpredicted exchanges %d-%d: %s", oi+1, len(obs), describe(obs[oi:]))
 	}
-	return finishCompare(c, p, o, diff)
+	finishCompare(&c, p, o, diff)
+	return c
 }
 
-func finishCompare(c Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) Comparison {
+func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) {
 	if absDur(o.Total-p.Total) > c.Tolerance {
 		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total), fmtDur(o.Total), c.Tolerance)
 	}
@@ -174,7 +176,6 @@ func finishCompare(c Comparison, p *model.Prediction, o Observation, diff func(s
 			diff("result: predicted failure (%s), observed success", p.Error)
 		}
 	}
-	return c
 }
 
 func sameKeys(a, b []model.Exchange) bool {

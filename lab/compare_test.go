@@ -1,0 +1,174 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/nsscope/nsscope/model"
+)
+
+func x(start time.Duration, server, typ, name string) model.Exchange {
+	return model.Exchange{Start: start, Server: server, Type: typ, Name: name, Transport: "udp"}
+}
+
+func TestCompare(t *testing.T) {
+	const s1, s2 = "127.0.0.53:53", "127.0.0.54:53"
+	pred := &model.Prediction{Total: 2 * time.Second, Exchanges: []model.Exchange{
+		x(0, s1, "A", "a."), x(0, s1, "AAAA", "a."),
+		x(time.Second, s2, "A", "a."), x(time.Second, s2, "AAAA", "a."),
+	}}
+	yes, no := true, false
+	tests := []struct {
+		name string
+		obs  Observation
+		want []string // substrings of the differences, in order; none = match
+	}{
+		{"same, pair swapped", Observation{Total: 2*time.Second + 10*time.Millisecond, Exchanges: []model.Exchange{
+			x(3*time.Millisecond, s1, "AAAA", "a."), x(3*time.Millisecond, s1, "A", "a."),
+			x(time.Second+4*time.Millisecond, s2, "A", "a."), x(time.Second+4*time.Millisecond, s2, "AAAA", "a."),
+		}}, nil},
+		{"servers swapped", Observation{Total: 2 * time.Second, Exchanges: []model.Exchange{
+			x(0, s2, "A", "a."), x(0, s2, "AAAA", "a."), x(time.Second, s1, "A", "a."), x(time.Second, s1, "AAAA", "a."),
+		}}, []string{"exchanges 1-2: predicted"}},
+		{"one missing", Observation{Total: 2 * time.Second, Exchanges: []model.Exchange{
+			x(0, s1, "A", "a."), x(0, s1, "AAAA", "a."), x(time.Second, s2, "A", "a."),
+		}}, []string{"predicted 4, observed 3", "exchanges 3-4"}},
+		{"one extra", Observation{Total: 2 * time.Second, Exchanges: []model.Exchange{
+			x(0, s1, "A", "a."), x(0, s1, "AAAA", "a."), x(time.Second, s2, "A", "a."), x(time.Second, s2, "AAAA", "a."), x(time.Second, s2, "A", "b."),
+		}}, []string{"predicted 4, observed 5", "unpredicted exchanges 5-5"}},
+		{"late burst", Observation{Total: 2 * time.Second, Exchanges: []model.Exchange{
+			x(0, s1, "A", "a."), x(0, s1, "AAAA", "a."), x(1200*time.Millisecond, s2, "A", "a."), x(1200*time.Millisecond, s2, "AAAA", "a."),
+		}}, []string{"predicted at +1.000s, observed at +1.200s"}},
+		{"slow total", Observation{Total: 2200 * time.Millisecond, Exchanges: pred.Exchanges}, []string{"total time: predicted 2.000s, observed 2.200s"}},
+		{"lookup start offset", Observation{LookupStart: 80 * time.Millisecond, Total: 2 * time.Second, Exchanges: []model.Exchange{
+			x(80*time.Millisecond, s1, "A", "a."), x(80*time.Millisecond, s1, "AAAA", "a."), x(1080*time.Millisecond, s2, "A", "a."), x(1080*time.Millisecond, s2, "AAAA", "a."),
+		}}, nil},
+		{"anchored", Observation{AnchorFirst: true, Total: 2100 * time.Millisecond, Exchanges: []model.Exchange{
+			x(100*time.Millisecond, s1, "A", "a."), x(100*time.Millisecond, s1, "AAAA", "a."), x(1100*time.Millisecond, s2, "A", "a."), x(1100*time.Millisecond, s2, "AAAA", "a."),
+		}}, nil},
+		{"unanchored start-up is a difference", Observation{Total: 2 * time.Second, Exchanges: []model.Exchange{
+			x(100*time.Millisecond, s1, "A", "a."), x(100*time.Millisecond, s1, "AAAA", "a."), x(1100*time.Millisecond, s2, "A", "a."), x(1100*time.Millisecond, s2, "AAAA", "a."),
+		}}, []string{"observed at +0.100s", "observed at +1.100s"}},
+		{"success agrees", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Succeeded: &yes}, nil},
+		{"failure differs", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Succeeded: &no}, []string{"predicted success"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Compare(pred, tc.obs)
+			if len(tc.want) == 0 {
+				if !c.OK() {
+					t.Errorf("differences: %q", c.Differences)
+				}
+				return
+			}
+			if len(c.Differences) != len(tc.want) {
+				t.Fatalf("differences %q, want %d like %q", c.Differences, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(c.Differences[i], w) {
+					t.Errorf("difference %d = %q, want it to contain %q", i, c.Differences[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestFidelity(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 50 * time.Millisecond}, {time.Second, 50 * time.Millisecond}, {12 * time.Second, 360 * time.Millisecond}, {120 * time.Second, 3600 * time.Millisecond},
+	} {
+		if got := Fidelity(tc.in); got != tc.want {
+			t.Errorf("Fidelity(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseBehavior(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{in: "silent", want: "silent"},
+		{in: " nxdomain ", want: "nxdomain"},
+		{in: "delay=2s", want: "nxdomain/delay=2s"},
+		{in: "truncate", want: "nxdomain/truncate"},
+		{in: "answer=127.0.0.9+::9/delay=100ms/truncate", want: "answer=127.0.0.9+::9/delay=100ms/truncate"},
+		{in: "answer=::ffff:127.0.0.9", want: "answer=127.0.0.9"},
+		{in: "answer", err: "needs addresses"},
+		{in: "answer=foo", err: "is not an IP address"},
+		{in: "silent/delay=1s", err: "never replies"},
+		{in: "refuse/truncate", err: "never replies"},
+		{in: "nxdomain/servfail", err: "both"},
+		{in: "delay=0s", err: "not a duration"},
+		{in: "bogus", err: "unknown item"},
+		{in: "", err: "empty"},
+	}
+	for _, tc := range tests {
+		b, err := ParseBehavior(tc.in)
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseBehavior(%q) error %v, want %q", tc.in, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("ParseBehavior(%q): %v", tc.in, err)
+		case FormatBehavior(b) != tc.want:
+			t.Errorf("ParseBehavior(%q) = %s, want %s", tc.in, FormatBehavior(b), tc.want)
+		}
+	}
+	if _, err := ParseServers("silent,silent,silent,silent"); err == nil {
+		t.Error("four behaviours accepted")
+	}
+}
+
+// TestRespond checks the reply each behaviour builds, over UDP and TCP.
+func TestRespond(t *testing.T) {
+	q := func(typ uint16) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion("foo.example.", typ)
+		return m
+	}
+	beh := func(s string) model.Behavior {
+		b, err := ParseBehavior(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		behavior, transport string
+		qtype               uint16
+		action              string
+		rcode               int
+		answers             int
+		tc                  bool
+	}{
+		{"silent", "udp", dns.TypeA, "silent", -1, 0, false},
+		{"nxdomain", "udp", dns.TypeA, "nxdomain", dns.RcodeNameError, 0, false},
+		{"servfail", "tcp", dns.TypeAAAA, "servfail", dns.RcodeServerFailure, 0, false},
+		{"refused", "udp", dns.TypeA, "refused", dns.RcodeRefused, 0, false},
+		{"nodata", "udp", dns.TypeA, "nodata", dns.RcodeSuccess, 0, false},
+		{"answer=127.0.0.9", "udp", dns.TypeA, "answer", dns.RcodeSuccess, 1, false},
+		{"answer=127.0.0.9", "udp", dns.TypeAAAA, "nodata", dns.RcodeSuccess, 0, false},
+		{"answer=127.0.0.9+::9", "udp", dns.TypeAAAA, "answer", dns.RcodeSuccess, 1, false},
+		{"answer=127.0.0.9/truncate", "udp", dns.TypeA, "truncated", dns.RcodeSuccess, 0, true},
+		{"answer=127.0.0.9/truncate", "tcp", dns.TypeA, "answer", dns.RcodeSuccess, 1, false},
+	}
+	for _, tc := range tests {
+		m, action := respond(beh(tc.behavior), tc.transport, q(tc.qtype))
+		if action != tc.action {
+			t.Errorf("%s over %s: action %s, want %s", tc.behavior, tc.transport, action, tc.action)
+		}
+		if tc.rcode < 0 {
+			if m != nil {
+				t.Errorf("%s: a reply was built", tc.behavior)
+			}
+			continue
+		}
+		if m.Rcode != tc.rcode || len(m.Answer) != tc.answers || m.Truncated != tc.tc {
+			t.Errorf("%s over %s (%s): rcode %d answers %d tc %v, want %d %d %v", tc.behavior, tc.transport, dns.TypeToString[tc.qtype], m.Rcode, len(m.Answer), m.Truncated, tc.rcode, tc.answers, tc.tc)
+		}
+	}
+}
