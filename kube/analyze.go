@@ -273,8 +273,13 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 	r.ImageInfo = img.Source
 	r.Assumed = append(r.Assumed, img.Assumed...)
 
-	if IsAPIServer(c) {
-		a.apiserver(r, pod, c, node, img)
+	programs := img.Programs
+	isAPI := IsAPIServer(c)
+	if isAPI {
+		if prog, ok := a.apiserver(r, pod, c, node, img); ok {
+			// The container runs kube-apiserver: that is the program.
+			programs = []model.Program{prog}
+		}
 	}
 	env := r.Env(pod, c, img, node)
 	var names []Name
@@ -283,10 +288,15 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 			names = append(names, Name{Name: n, Source: "--name"})
 		}
 	} else {
-		names = append([]Name{{Name: "localhost", Source: "always checked"}}, NamesFromEnv(c)...)
+		if !isAPI || r.Startup == nil {
+			// For kube-apiserver the start-up prediction is the localhost
+			// check (its loopback dial).
+			names = append(names, Name{Name: "localhost", Source: "always checked"})
+		}
+		names = append(names, NamesFromEnv(c)...)
 	}
 	for _, n := range names {
-		for _, prog := range img.Programs {
+		for _, prog := range programs {
 			r.Checks = append(r.Checks, a.check(env, prog, n))
 		}
 	}
@@ -384,11 +394,11 @@ func APIServerImageNSSwitch(image string, v model.Version) (model.File, string) 
 	return model.File{Path: "/etc/nsswitch.conf", Missing: true}, "image not inspected and not an official one: assumed without /etc/nsswitch.conf, the worst case (Alpine ≤ 3.15, scratch); pass --nsswitch to say otherwise"
 }
 
-func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) {
+func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) (model.Program, bool) {
 	flags, err := ParseAPIServerFlags(c)
 	if err != nil {
 		r.StartErr = err.Error()
-		return
+		return model.Program{}, false
 	}
 	v := a.opts.APIServerVersion
 	if v.IsZero() {
@@ -406,7 +416,7 @@ func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container,
 		if !ok {
 			if len(img.Programs) == 0 {
 				r.StartErr = "kube-apiserver version unknown (no version in the image tag): pass --kube-version or --go"
-				return
+				return model.Program{}, false
 			}
 			prog = img.Programs[0]
 			r.Assumed = append(r.Assumed, "kube-apiserver version unknown: predicted as "+progLabel(prog))
@@ -419,12 +429,13 @@ func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container,
 	st, err := PredictStartup(v, lb, env, prog, SilentScenario(), a.predict)
 	if err != nil {
 		r.StartErr = err.Error()
-		return
+		return prog, true
 	}
 	if pod.Spec.HostNetwork {
 		st.Reasons = append([]string{fmt.Sprintf("hostNetwork pod with dnsPolicy %s: base %q (%s)", r.DNS.Policy, r.DNS.Base, nodeFileNote(node))}, st.Reasons...)
 	}
 	r.Startup = st
+	return prog, true
 }
 
 func nodeFileNote(node Node) string {
