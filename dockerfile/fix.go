@@ -23,7 +23,9 @@ const (
 // fixCopyHeredoc is the fix for images without a shell (scratch,
 // distroless): COPY needs no shell, and the here-document needs no file in
 // the build context.
-var fixCopyHeredoc = []string{"COPY <<EOF /etc/nsswitch.conf", "hosts: files dns", "EOF"}
+func fixCopyHeredoc() []string {
+	return []string{"COPY <<EOF /etc/nsswitch.conf", "hosts: files dns", "EOF"}
+}
 
 // goFixed is the first Go release that reads /etc/hosts first without
 // /etc/nsswitch.conf.
@@ -203,7 +205,7 @@ func nssFix(a *Analysis) candidateFix {
 	var desc string
 	switch {
 	case !final.Shell:
-		e.Insert = fixCopyHeredoc
+		e.Insert = fixCopyHeredoc()
 		desc = fmt.Sprintf("write /etc/nsswitch.conf with `hosts: files dns` %s using a COPY here-document: %s has no shell for RUN, COPY needs none and the file needs no place in the build context (here-documents need BuildKit: Docker 23+, or `# syntax=docker/dockerfile:1.4`; without it, commit an nsswitch.conf holding that line next to the Dockerfile and COPY it)",
 			where, final.Image.Ref)
 	case n.Kind == NSSMissing:
