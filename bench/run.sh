@@ -120,13 +120,13 @@ LAYERS=(out/layer1.tar.gz out/layer2.tar.gz out/layer3.tar.gz)
 measure() { # name, command...
 	local name=$1
 	shift
-	$TIME -f "$name %e %M" -a -o times.txt "$@" >/dev/null 2>&1
+	$TIME -f "$name %e %M" -a -o times.txt "$@" >/dev/null 2>&1 || echo "$name failed (exit $?)" >&2
 }
 for r in $(seq "$RUNS"); do
 	log "round $r/$RUNS"
 	measure nsscope ./tools/nsscope inspect --all --format json --in image.tar
 	measure syft env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q
-	measure syft-go-only env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q --select-catalogers go-module-binary-cataloger
+	measure syft-go-only env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q --override-default-catalogers go-module-binary-cataloger
 	measure gzip-dc sh -c "gzip -dc ${LAYERS[*]} >/dev/null"
 done
 

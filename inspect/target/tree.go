@@ -385,5 +385,7 @@ func (t *Target) findLib(name string) *inspect.Binary {
 
 // isLibrary reports a shared library or dynamic loader by its path.
 func isLibrary(p string) bool {
-	return isSharedLib(p) || inspect.IsLibcPath(p) || strings.HasPrefix(path.Base(p), "ld-linux")
+	base := path.Base(p)
+	return strings.HasSuffix(base, ".so") || strings.Contains(base, ".so.") || inspect.IsLibcPath(p) ||
+		strings.HasPrefix(base, "ld-linux")
 }

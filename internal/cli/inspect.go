@@ -322,6 +322,9 @@ func writeInspectText(w io.Writer, r inspectResult) {
 	if len(b.Resolves) > 0 {
 		fmt.Fprintf(w, "  resolver calls: %s\n", strings.Join(b.Resolves, ", "))
 	}
+	if len(b.ResolvesVia) > 0 {
+		fmt.Fprintf(w, "  resolves via:   %s\n", strings.Join(b.ResolvesVia, ", "))
+	}
 	if b.LibcRelease != nil {
 		fmt.Fprintf(w, "  is C library:   %s %s (%s)\n", b.LibcRelease.Kind, b.LibcRelease.Version, b.LibcRelease.Evidence)
 	}
@@ -347,11 +350,23 @@ func orText(s, def string) string {
 	return s
 }
 
-// writeInspectLine renders one result on one line (--all).
+// writeInspectLine renders one result on one line (--all): path, Go
+// version or "C", how it resolves (cgo-resolver=yes|no|unknown, no-net,
+// resolves=FUNCS, resolves-via=LIBS, resolves=none), linking, and "main".
 func writeInspectLine(w io.Writer, r inspectResult) {
 	b := r.Binary
 	kind := "C"
-	cgo := "-"
+	cgo := "resolves=none"
+	switch {
+	case len(b.Resolves) > 0:
+		cgo = "resolves=" + strings.Join(b.Resolves, ",")
+	case len(b.ResolvesVia) > 0:
+		libs := make([]string, len(b.ResolvesVia))
+		for i, v := range b.ResolvesVia {
+			libs[i], _, _ = strings.Cut(v, " ")
+		}
+		cgo = "resolves-via=" + strings.Join(libs, ",")
+	}
 	if b.Go != nil {
 		kind = orText(b.Go.Version, "go?")
 		cgo = "cgo-resolver=" + map[bool]string{true: "yes", false: "no"}[b.Go.CgoResolver.Value]
