@@ -134,9 +134,9 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 			return err
 		}
 	} else {
-		renderTimeline(stdio.Out, res)
+		lab.WriteTimeline(stdio.Out, res)
 		if check != nil {
-			renderCheck(stdio.Out, check)
+			lab.WriteCheck(stdio.Out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
 		}
 	}
 	if check != nil && !check.out.Comparison.OK() {

@@ -51,7 +51,7 @@ const hostsFile = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback
 
 var searchDomains = []string{"kube-system.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example", "example.net", "lab.test"}
 
-var behaviours = []string{"silent", "silent", "nxdomain", "nxdomain", "servfail", "refuse", "answer=127.0.0.9", "answer=127.0.0.9+::9", "nodata", "answer=127.0.0.9/truncate", "nxdomain/delay=200ms"}
+var behaviours = []string{"silent", "silent", "nxdomain", "nxdomain", "servfail", "refuse", "answer=127.0.0.9", "answer=127.0.0.9+::1", "nodata", "answer=127.0.0.9/truncate", "nxdomain/delay=200ms"}
 
 var names = []string{"localhost", "localhost.", "foo", "myhost", "myhost.test", "foo.example.com", "foo.example.com.", "kubernetes.default"}
 

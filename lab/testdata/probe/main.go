@@ -29,16 +29,16 @@ func main() {
 	name := flag.String("name", "localhost", "name to resolve")
 	network := flag.String("net", "ip", "ip, ip4, ip6 (LookupIP) or tcp, tcp4, tcp6 (Dial)")
 	timeout := flag.Duration("timeout", 0, "lookup context timeout, or Dialer.Timeout for tcp*")
-	port := flag.Int("port", 7000, "port dialled (and listened on, on 127.0.0.1 and ::1)")
+	port := flag.Int("port", 7000, "port dialled (and listened on, on every local address)")
 	flag.Parse()
 
 	res := result{Name: *name, Network: *network}
 	if strings.HasPrefix(*network, "tcp") {
-		// Something to connect to, so a resolved loopback dial succeeds.
-		for _, a := range []string{"127.0.0.1", "::1"} {
-			if l, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(*port))); err == nil {
-				defer l.Close()
-			}
+		// Something to connect to on every local address (all of
+		// 127.0.0.0/8 and ::1 in the lab), so the dial of a resolved
+		// local address succeeds and only the lookup decides the outcome.
+		if l, err := net.Listen("tcp", ":"+strconv.Itoa(*port)); err == nil {
+			defer l.Close()
 		}
 		d := net.Dialer{Timeout: *timeout}
 		start := time.Now()

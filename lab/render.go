@@ -1,4 +1,4 @@
-package cli
+package lab
 
 import (
 	"fmt"
@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
 )
 
-// renderTimeline prints a run as one time-ordered list of the DNS messages
+// WriteTimeline prints a run as one time-ordered list of the DNS messages
 // the servers received and the program's output lines.
-func renderTimeline(w io.Writer, res *lab.Result) {
+func WriteTimeline(w io.Writer, res *Result) {
 	fmt.Fprintf(w, "program:     %s\n", strings.Join(append([]string{res.Program}, res.Argv[1:]...), " "))
 	if res.Interpreter != "" {
 		fmt.Fprintf(w, "interpreter: %s\n", res.Interpreter)
@@ -22,7 +22,7 @@ func renderTimeline(w io.Writer, res *lab.Result) {
 		servers = append(servers, s.Addr.String()+" "+s.Behavior)
 	}
 	fmt.Fprintf(w, "nameservers: %s\n", strings.Join(servers, ", "))
-	for _, f := range []lab.SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
+	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
 		fmt.Fprintf(w, "%-12s %s\n", strings.TrimPrefix(f.Path, "/etc/")+":", describeSeen(f))
 	}
 	fmt.Fprintln(w)
@@ -57,7 +57,7 @@ func renderTimeline(w io.Writer, res *lab.Result) {
 	fmt.Fprintf(w, "total %s, %d DNS messages, lab set-up %s\n", fmtSeconds(res.Total), len(res.Queries), fmtSeconds(res.Setup))
 }
 
-func describeSeen(f lab.SeenFile) string {
+func describeSeen(f SeenFile) string {
 	origin := ""
 	if f.Origin != "" {
 		origin = " (" + f.Origin + ")"
@@ -92,11 +92,10 @@ func describeSeen(f lab.SeenFile) string {
 	return strings.Join(lines, " | ") + origin
 }
 
-// renderCheck prints the prediction next to the observation, and every
-// difference.
-func renderCheck(w io.Writer, c *labCheck) {
-	p, cmp := c.out.Prediction, c.out.Comparison
-	fmt.Fprintf(w, "\ncheck: %s resolving %q (%s)\n", c.prog.Label, c.req.Name, netOrIP(c.req.Network))
+// WriteCheck prints a prediction next to the observation it was compared
+// with, and every difference.
+func WriteCheck(w io.Writer, prog model.Program, req model.Request, p *model.Prediction, cmp Comparison) {
+	fmt.Fprintf(w, "\ncheck: %s resolving %q (%s)\n", prog.Label, req.Name, netOrIP(req.Network))
 	answered := p.AnsweredFrom
 	if p.Error != "" {
 		answered += "; error: " + p.Error
@@ -121,4 +120,4 @@ func netOrIP(n string) string {
 	return n
 }
 
-func fmtSeconds(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
+func fmtSeconds(d time.Duration) string { return fmtDur(d) }
