@@ -1,9 +1,10 @@
 package kube
 
 import (
-	"encoding/json"
+	"crypto/sha256"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -149,23 +150,33 @@ func (a *Analyzer) predict(env model.Env, prog model.Program, req model.Request,
 	if a.opts.Predict == nil {
 		return nil, fmt.Errorf("no resolver model")
 	}
-	key, err := json.Marshal(struct {
-		E          model.Env
-		R, N, H, M []byte
-		P          model.Program
-		Q          model.Request
-		S          model.Scenario
-	}{env, env.ResolvConf.Data, env.NSSwitch.Data, env.Hosts.Data, env.MDNSAllow.Data, prog, req, sc})
-	if err != nil {
-		return a.opts.Predict(env, prog, req, sc)
-	}
-	k := string(key)
+	k := memoKey(env, prog, req, sc)
 	if e, ok := a.memo[k]; ok {
 		return e.p, e.err
 	}
 	p, perr := a.opts.Predict(env, prog, req, sc)
 	a.memo[k] = &memoEntry{p, perr}
 	return p, perr
+}
+
+// memoKey identifies a prediction's inputs: file contents are hashed, the
+// rest written out.
+func memoKey(env model.Env, prog model.Program, req model.Request, sc model.Scenario) string {
+	h := sha256.New()
+	for _, f := range []model.File{env.ResolvConf, env.NSSwitch, env.Hosts, env.MDNSAllow} {
+		fmt.Fprintf(h, "%s|%s|%v|%s|%v|%d:", f.Path, f.Origin, f.Missing, f.ReadErr, f.PermissionDenied, len(f.Data))
+		h.Write(f.Data)
+	}
+	keys := make([]string, 0, len(env.Vars))
+	for k := range env.Vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%q=%q;", k, env.Vars[k])
+	}
+	fmt.Fprintf(h, "|%s|%v|%+v|%+v|%d|%+v", env.Hostname, env.HostnameErr, prog, req, req.Deadline, sc)
+	return string(h.Sum(nil))
 }
 
 // PodIPs returns the pod's IPs: its status, the node's for hostNetwork
@@ -327,7 +338,7 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
 	if err != nil {
 		return fail(err)
 	}
-	ch.Cost, ch.Worst = cost, worst
+	ch.Cost, ch.Worst = summary(cost, false), worst
 	full := ""
 	if worst.DeadlineExceeded {
 		if p, err := a.predict(env, prog, unbounded, SilentScenario()); err == nil {
@@ -353,7 +364,22 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
 		}
 		ch.Message = fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it %s after %s%s", n.Name, cost.Queries, len(cost.Candidates), res, fmtDur(worst.Total), full)
 	}
+	if ch.Severity == report.Info {
+		ch.Worst = summary(worst, true)
+	}
 	return ch
+}
+
+// summary is a copy of p without its exchange timeline (and, unless
+// keepSteps, its decision trail): what a safe verdict or a query count
+// needs, at a fraction of the memory a large cluster would otherwise hold.
+func summary(p *model.Prediction, keepSteps bool) *model.Prediction {
+	c := *p
+	c.Exchanges, c.Debug = nil, nil
+	if !keepSteps {
+		c.Steps = nil
+	}
+	return &c
 }
 
 func progLabel(p model.Program) string {

@@ -390,13 +390,24 @@ func (a *Analyzer) Cluster(ctx context.Context, in ClusterInput) (*ClusterResult
 		}
 		w.Pods++
 		nodeName := p.Spec.NodeName
-		if seen[k][nodeName] {
-			continue
-		}
-		seen[k][nodeName] = true
-		if nodeName != "" {
+		if nodeName != "" && !seen[k]["node:"+nodeName] {
+			seen[k]["node:"+nodeName] = true
 			w.Nodes = append(w.Nodes, nodeName)
 		}
+		// One pod is analysed per distinct node configuration: nodes
+		// without facts differ only by kubelet version (and, for
+		// hostNetwork pods, by their addresses).
+		nk := nodeName
+		if _, ok := in.NodeFacts[nodeName]; !ok && !p.Spec.HostNetwork {
+			nk = "default"
+			if obj, ok := nodes[nodeName]; ok {
+				nk += ":" + obj.Status.NodeInfo.KubeletVersion
+			}
+		}
+		if seen[k]["cfg:"+nk] {
+			continue
+		}
+		seen[k]["cfg:"+nk] = true
 		if len(p.Spec.Containers) == 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("pod %s/%s has no containers", p.Namespace, p.Name))
 			continue
@@ -454,6 +465,11 @@ func (r *ClusterResult) Report(target string) *report.Report {
 				continue
 			}
 			seen[key] = true
+			if f.Severity == report.Info {
+				// Safe findings keep their numbers but not the whole
+				// prediction: a cluster report stays small.
+				f.Predict = nil
+			}
 			rep.Findings = append(rep.Findings, f)
 		}
 	}
