@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,11 +61,9 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 	}
 	var f labFlags
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
-	fs.SetOutput(stdio.Err)
-	fs.Usage = func() {
-		fmt.Fprint(stdio.Err, labUsage)
-		fs.PrintDefaults()
-	}
+	// Parse errors are reported by Main as one line; -h prints the usage.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&f.servers, "servers", "silent", "server behaviour, one for all or a comma list in nameserver order: silent|refuse|nxdomain|servfail|refused|nodata|answer=ADDR[+ADDR]|delay=DUR|truncate, items joined by / (answer=127.0.0.9/delay=2s)")
 	fs.IntVar(&f.nameservers, "nameservers", 3, "number of fake nameservers (127.0.0.53, .54, ...) when --resolv-conf is not given")
 	fs.StringVar(&f.resolvConf, "resolv-conf", "", "the program's resolv.conf; its nameserver addresses are faked inside the namespace")
@@ -85,6 +84,9 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 	f.prog.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdio.Out, labUsage)
+			fs.SetOutput(stdio.Out)
+			fs.PrintDefaults()
 			return nil
 		}
 		return usageErrorf("%v", err)

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nsscope/nsscope/lab"
+)
+
+// The lab re-executes its own binary as the namespace init with the
+// arguments "lab", lab.InitArg: in this package's test binary, that must
+// reach runLab before the testing package looks at the arguments.
+func init() {
+	if len(os.Args) > 2 && os.Args[1] == "lab" && os.Args[2] == lab.InitArg {
+		os.Exit(Main(context.Background(), os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Environ()))
+	}
+}
+
+// TestLabBadInput checks that every kind of bad request ends with one line
+// on stderr, exit status 2 and nothing left in the temp dir.
+func TestLabBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	noNS := write("zero.conf", "search example.com\noptions ndots:2\n")
+	fourNS := write("four.conf", "nameserver 10.0.0.1\nnameserver 10.0.0.2\nnameserver 10.0.0.3\nnameserver 10.0.0.4\n")
+	root := os.Geteuid() == 0
+	// A root holding a dynamically linked program but not its loader.
+	noLoader := filepath.Join(dir, "noloader")
+	if err := os.MkdirAll(filepath.Join(noLoader, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile("/bin/true"); err == nil {
+		os.WriteFile(filepath.Join(noLoader, "bin", "true"), b, 0o755)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		want     string
+		needRoot bool // the error comes from inside the namespaces
+	}{
+		{"no program", []string{}, "no program given", false},
+		{"bad servers", []string{"--servers", "loud", "--", "/bin/true"}, "unknown item", false},
+		{"bad flag", []string{"--frobnicate", "--", "/bin/true"}, "flag provided but not defined", false},
+		{"bad format", []string{"--format", "xml", "--", "/bin/true"}, "want text or json", false},
+		{"zero nameservers", []string{"--resolv-conf", noNS, "--", "/bin/true"}, "lists no nameserver", false},
+		{"four nameservers", []string{"--resolv-conf", fourNS, "--", "/bin/true"}, "lists 4 nameservers", false},
+		{"resolv-conf missing", []string{"--resolv-conf", filepath.Join(dir, "nope"), "--", "/bin/true"}, "no such file", false},
+		{"too many servers", []string{"--nameservers", "5", "--", "/bin/true"}, "want 1 to 3", false},
+		{"behaviours mismatch", []string{"--servers", "silent,nxdomain", "--", "/bin/true"}, "2 server behaviours for 3 nameservers", false},
+		{"check without program", []string{"--check", "--name", "x", "--", "/bin/true"}, "--check needs the program described", false},
+		{"check without name", []string{"--check", "--go", "1.15", "--", "/bin/true"}, "--check needs --name", false},
+		{"unwritable temp dir", []string{"--tmp", filepath.Join(dir, "missing"), "--", "/bin/true"}, "is not usable", false},
+		{"root missing", []string{"--root", filepath.Join(dir, "nothere"), "--", "/bin/true"}, "no such file", false},
+		{"program not found", []string{"--", "/no/such/program"}, "program /no/such/program not found", true},
+		{"loader missing", []string{"--root", noLoader, "--", "/bin/true"}, "needs /lib64/ld-linux-x86-64.so.2, which the program's root does not have", true},
+		{"empty tarball", []string{"--root", write("empty.tar", ""), "--", "/bin/true"}, "not a tar archive", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.needRoot && !root {
+				t.Skip("needs root to create namespaces")
+			}
+			tmp := t.TempDir()
+			var out, errb bytes.Buffer
+			args := append([]string{"lab", "--tmp", tmp}, tc.args...)
+			code := Main(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, nil)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d; stderr %q", code, ExitUsage, errb.String())
+			}
+			msg := errb.String()
+			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "nsscope lab: ") || !strings.Contains(msg, tc.want) {
+				t.Errorf("stderr %q: want one line \"nsscope lab: ...%s...\"", msg, tc.want)
+			}
+			if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+				t.Errorf("left in the temp dir: %v", ents)
+			}
+		})
+	}
+}
