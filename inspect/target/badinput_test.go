@@ -251,3 +251,17 @@ func FuzzLayer(f *testing.F) {
 		}
 	})
 }
+
+// `docker save | gzip` is not taken for a root file system.
+func TestCompressedImageArchive(t *testing.T) {
+	t.Parallel()
+	img := ti.Image(t, ti.Config{}, ti.FileLayer(t, map[string]ti.File{"etc/hosts": {Data: []byte("x")}}))
+	data, err := os.ReadFile(ti.DockerSave(t, img, t.TempDir(), "a:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = target.Open(context.Background(), writeTar(t, gzipBytes(t, data)), target.Options{TempDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "decompress it first") {
+		t.Errorf("err = %v", err)
+	}
+}

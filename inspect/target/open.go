@@ -72,6 +72,9 @@ func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
 		if len(t.root.kids) == 0 {
 			return nil, fmt.Errorf("%s: no files in the root filesystem: %w", spec, ErrEmpty)
 		}
+		if t.desc.Kind == KindRootfsTar && t.desc.Compression != "none" && looksLikeImageArchive(t.root) {
+			return nil, fmt.Errorf("%s: a %s-compressed image archive (docker save or OCI layout); decompress it first", spec, t.desc.Compression)
+		}
 	}
 	ok = true
 	return t, nil
@@ -560,4 +563,15 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 	}
 	t.desc.Layers = layerInfos(t.layers)
 	return nil
+}
+
+// looksLikeImageArchive reports a root whose top level is that of a docker
+// save archive or an OCI layout rather than a file system.
+func looksLikeImageArchive(root *node) bool {
+	_, manifest := root.kids["manifest.json"]
+	_, layout := root.kids["oci-layout"]
+	_, etc := root.kids["etc"]
+	_, usr := root.kids["usr"]
+	_, bin := root.kids["bin"]
+	return (manifest || layout) && !etc && !usr && !bin
 }
