@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,19 +53,71 @@ func gaiText(kind, eai string) string {
 	return eai
 }
 
-// libcFamilies maps a network to the query types getaddrinfo asks.
-func libcFamilies(network string) []string {
+// gaiHints are the getaddrinfo hints that matter here.
+type gaiHints struct {
+	family   string // "unspec", "inet", "inet6"
+	v4mapped bool   // AI_V4MAPPED|AI_ALL (Go's cgo resolver passes them)
+}
+
+func hintsFor(network string, v4mapped bool) gaiHints {
+	h := gaiHints{family: "unspec", v4mapped: v4mapped}
 	switch {
 	case strings.HasSuffix(network, "4"):
-		return []string{"A"}
+		h.family = "inet"
 	case strings.HasSuffix(network, "6"):
+		h.family = "inet6"
+	}
+	return h
+}
+
+func (h gaiHints) String() string {
+	s := map[string]string{"unspec": "AF_UNSPEC", "inet": "AF_INET", "inet6": "AF_INET6"}[h.family]
+	if h.v4mapped && h.family == "inet6" {
+		s += " with AI_V4MAPPED|AI_ALL"
+	}
+	return s
+}
+
+// muslTypes: musl turns AF_INET6+AI_V4MAPPED into AF_UNSPEC and asks A
+// then AAAA together.
+func (h gaiHints) muslTypes() []string {
+	switch {
+	case h.family == "inet":
+		return []string{"A"}
+	case h.family == "inet6" && !h.v4mapped:
 		return []string{"AAAA"}
 	}
 	return []string{"A", "AAAA"}
 }
 
-func libcHostsFilter(network string, addrs []netip.Addr) []netip.Addr {
-	return familyFilter(network, addrs)
+// glibcPasses: AF_UNSPEC asks A and AAAA together in one search;
+// AF_INET6 with AI_V4MAPPED|AI_ALL searches AAAA, then A in a second
+// search.
+func (h gaiHints) glibcPasses() [][]string {
+	switch {
+	case h.family == "inet":
+		return [][]string{{"A"}}
+	case h.family == "inet6" && h.v4mapped:
+		return [][]string{{"AAAA"}, {"A"}}
+	case h.family == "inet6":
+		return [][]string{{"AAAA"}}
+	}
+	return [][]string{{"A", "AAAA"}}
+}
+
+// filter keeps the /etc/hosts addresses the hints accept (IPv4 ones are
+// returned mapped under AI_V4MAPPED).
+func (h gaiHints) filter(addrs []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range addrs {
+		switch {
+		case h.family == "inet" && !a.Unmap().Is4():
+		case h.family == "inet6" && !h.v4mapped && a.Unmap().Is4():
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // ----- glibc -----------------------------------------------------------
@@ -104,6 +157,8 @@ type glibcSim struct {
 	// errno is sticky across queries, as in the C library: the last
 	// failure of res_send (ETIMEDOUT or ECONNREFUSED).
 	errno string
+	// t is when the next search starts.
+	t time.Duration
 }
 
 // perServerWait is res_send's wait for the server at index ns (§D.3).
@@ -121,7 +176,7 @@ func (g *glibcSim) perServerWait(ns int) time.Duration {
 // query sends one name (all qtypes together on one socket) through
 // res_send. It returns the h_errno-like outcome.
 func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Duration, string, []netip.Addr) {
-	gotsomewhere := false
+	gotsomewhere, servfail := false, false
 	for a := 1; a <= g.attempts; a++ {
 		for ns := range g.servers {
 			wait := g.perServerWait(ns)
@@ -154,6 +209,7 @@ func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Du
 				t += wait
 				continue
 			case outcomes[OutServFail] || outcomes[OutRcodeRef]:
+				servfail = true
 				t += after
 				continue
 			case outcomes[OutNXDomain]:
@@ -165,9 +221,14 @@ func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Du
 			return t + after, "NO_DATA", nil
 		}
 	}
-	if gotsomewhere {
+	switch {
+	case gotsomewhere:
 		g.errno = "ETIMEDOUT"
-	} else {
+	case servfail:
+		// Only SERVFAIL/REFUSED answers: TRY_AGAIN with a SERVFAIL
+		// rcode, which the search steps over (observed in the lab).
+		return t, "SERVFAIL", nil
+	default:
 		g.errno = "ECONNREFUSED"
 	}
 	return t, "TRY_AGAIN", nil
@@ -175,7 +236,7 @@ func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Du
 
 // search is res_search (§D.4).
 func (g *glibcSim) search(name string, search []string, ndots int, noTLD bool, qtypes []string) (time.Duration, string, []netip.Addr, []string) {
-	var t time.Duration
+	t := g.t
 	var cands []string
 	dots := strings.Count(name, ".")
 	trailing := strings.HasSuffix(name, ".")
@@ -193,6 +254,9 @@ func (g *glibcSim) search(name string, search []string, ndots int, noTLD bool, q
 		h, a := ask(bare)
 		if len(a) > 0 {
 			return t, "", a, cands
+		}
+		if h == "SERVFAIL" {
+			h = "TRY_AGAIN"
 		}
 		savedHerr, herr, triedAsIs = h, h, true
 		if trailing {
@@ -217,6 +281,8 @@ func (g *glibcSim) search(name string, search []string, ndots int, noTLD bool, q
 		switch h {
 		case "NO_DATA":
 			gotNodata = true
+		case "SERVFAIL":
+			gotServfail = true
 		case "HOST_NOT_FOUND":
 		case "TRY_AGAIN":
 			// A timeout (no SERVFAIL answer) ends the search.
@@ -235,6 +301,9 @@ func (g *glibcSim) search(name string, search []string, ndots int, noTLD bool, q
 		}
 		herr = h
 	}
+	if herr == "SERVFAIL" {
+		herr = "TRY_AGAIN"
+	}
 	switch {
 	case savedHerr != "":
 		herr = savedHerr
@@ -247,7 +316,7 @@ func (g *glibcSim) search(name string, search []string, ndots int, noTLD bool, q
 }
 
 // predictGlibc is getaddrinfo in glibc (§D), after any Go wrapper.
-func predictGlibc(env Env, libc Libc, req Request, sc Scenario, add func(Step)) libcResult {
+func predictGlibc(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, add func(Step)) libcResult {
 	var res libcResult
 	v := libc.Version
 	rc := parseFile(conf.Glibc, env.ResolvConf, conf.ResolvOptions{Version: v})
@@ -337,7 +406,6 @@ func predictGlibc(env Env, libc Libc, req Request, sc Scenario, add func(Step)) 
 	}
 	hosts := parseHostsFile(conf.Glibc, env.Hosts, conf.HostsOptions{})
 	g := &glibcSim{servers: servers, sc: sc, timeout: timeout, attempts: attempts}
-	qtypes := libcFamilies(req.Network)
 	res.srv = servers
 	var t time.Duration
 	status := nssNotFound
@@ -353,7 +421,7 @@ chain:
 				break
 			}
 			a, lines := hosts.Lookup(req.Name)
-			a = libcHostsFilter(req.Network, a)
+			a = hints.filter(a)
 			if len(a) > 0 {
 				status, res.addrs, res.from = nssSuccess, a, FromHosts
 				add(Step{Key: "files", Value: joinAddrs(a), Reason: "/etc/hosts has the name", Source: confPos(lines[0])})
@@ -362,9 +430,25 @@ chain:
 				add(Step{Key: "files", Value: "notfound", Reason: "/etc/hosts has no line for " + strconv.Quote(req.Name), Source: filePos(env.Hosts)})
 			}
 		case s.Name == "dns":
-			e, h, a, cands := g.search(req.Name, search, rc.Ndots.Value, rc.NoTLDQuery.On, qtypes)
-			res.cands = append(res.cands, cands...)
-			t = e
+			var a []netip.Addr
+			var h string
+			var cands []string
+			for i, qtypes := range hints.glibcPasses() {
+				if i > 0 && g.errno != "" {
+					break // a timed-out or refused first search is final (UNAVAIL)
+				}
+				var e time.Duration
+				var pa []netip.Addr
+				g.t = t
+				e, h, pa, cands = g.search(req.Name, search, rc.Ndots.Value, rc.NoTLDQuery.On, qtypes)
+				a = append(a, pa...)
+				for _, c := range cands {
+					if !slices.Contains(res.cands, c) {
+						res.cands = append(res.cands, c)
+					}
+				}
+				t = e
+			}
 			switch {
 			case len(a) > 0:
 				status, res.addrs, res.from = nssSuccess, a, FromDNS
@@ -378,7 +462,7 @@ chain:
 			add(Step{Key: "dns", Value: status, Reason: fmt.Sprintf("res_search asked %d name(s); h_errno %s, errno %s", len(cands), orDash(h), orDash(g.errno)), Source: sp})
 		case s.Name == "myhostname":
 			if isLocalhostName(strings.TrimSuffix(req.Name, ".")) {
-				a := libcHostsFilter(req.Network, []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")})
+				a := hints.filter([]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")})
 				status, res.addrs, res.from = nssSuccess, a, "myhostname"
 				add(Step{Key: "myhostname", Value: joinAddrs(a), Reason: "nss-myhostname answers localhost names (if libnss_myhostname is installed)", Source: sp})
 			} else {
@@ -542,7 +626,7 @@ func (m *muslSim) nameFromDNS(t time.Duration, name string, qtypes []string) (ti
 	var addrs []netip.Addr
 	for i := len(qs) - 1; i >= 0; i-- {
 		if qs[i].out == OutNXDomain {
-			return end, "EAI_NONAME", nil
+			return end, "NXDOMAIN", nil // the only result that continues the search
 		}
 	}
 	for _, q := range qs {
@@ -558,7 +642,7 @@ func (m *muslSim) nameFromDNS(t time.Duration, name string, qtypes []string) (ti
 }
 
 // predictMusl is getaddrinfo in musl (§C).
-func predictMusl(env Env, libc Libc, req Request, sc Scenario, add func(Step)) libcResult {
+func predictMusl(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, add func(Step)) libcResult {
 	var res libcResult
 	v := libc.Version
 	res.order = "files,dns"
@@ -573,8 +657,8 @@ func predictMusl(env Env, libc Libc, req Request, sc Scenario, add func(Step)) l
 	}
 	hosts := parseHostsFile(conf.Musl, env.Hosts, conf.HostsOptions{})
 	name := req.Name
-	if a, lines := hosts.Lookup(name); len(libcHostsFilter(req.Network, a)) > 0 {
-		a = libcHostsFilter(req.Network, a)
+	if a, lines := hosts.Lookup(name); len(hints.filter(a)) > 0 {
+		a = hints.filter(a)
 		res.addrs, res.from = a, FromHosts
 		add(Step{Key: "files", Value: joinAddrs(a), Reason: "/etc/hosts has the name (musl matches it case-sensitively, as a whole word)", Source: confPos(lines[0])})
 		return res
@@ -601,7 +685,7 @@ func predictMusl(env Env, libc Libc, req Request, sc Scenario, add func(Step)) l
 	add(Step{Key: "ndots", Value: strconv.Itoa(rc.Ndots.Value), Reason: optWhy(rc.Ndots.Pos, "default 1"), Source: confPos(rc.Ndots.Pos)})
 	m := &muslSim{servers: servers, sc: sc, timeout: timeout, attempts: attempts, v: v}
 	res.srv = servers
-	qtypes := libcFamilies(req.Network)
+	qtypes := hints.muslTypes()
 	var t time.Duration
 	var cands []string
 	dots := strings.Count(name, ".")
@@ -623,7 +707,7 @@ func predictMusl(env Env, libc Libc, req Request, sc Scenario, add func(Step)) l
 		cands = append(cands, n)
 		e, code, a := m.nameFromDNS(t, n, qtypes)
 		t = e
-		if code == "EAI_NONAME" {
+		if code == "NXDOMAIN" {
 			continue
 		}
 		eai, addrs, done = code, a, true
@@ -635,6 +719,9 @@ func predictMusl(env Env, libc Libc, req Request, sc Scenario, add func(Step)) l
 		e, code, a := m.nameFromDNS(t, n, qtypes)
 		t = e
 		eai, addrs = code, a
+	}
+	if eai == "NXDOMAIN" {
+		eai = "EAI_NONAME"
 	}
 	res.cands, res.ex, res.end = cands, m.ex, t
 	if len(addrs) > 0 {

@@ -428,11 +428,11 @@ func libcOrDefault(p *Prediction, l Libc) Libc {
 	return Libc{Kind: "glibc", Version: V(2, 36, 0), Distro: "debian"}
 }
 
-func runLibc(env Env, l Libc, req Request, sc Scenario, add func(Step)) libcResult {
+func runLibc(env Env, l Libc, req Request, h gaiHints, sc Scenario, add func(Step)) libcResult {
 	if l.Kind == "musl" {
-		return predictMusl(env, l, req, sc, add)
+		return predictMusl(env, l, req, h, sc, add)
 	}
-	return predictGlibc(env, l, req, sc, add)
+	return predictGlibc(env, l, req, h, sc, add)
 }
 
 func fillLibc(p *Prediction, r libcResult) {
@@ -461,8 +461,9 @@ func fillLibc(p *Prediction, r libcResult) {
 func predictGoCgo(p *Prediction, env Env, prog Program, req Request, sc Scenario, add func(Step)) error {
 	l := libcOrDefault(p, prog.Libc)
 	p.Resolver = "cgo/" + l.Kind
-	add(Step{Key: "resolver", Value: p.Resolver, Reason: "Go calls getaddrinfo of " + l.String() + ": order, search and timing are the C library's"})
-	r := runLibc(env, l, req, sc, add)
+	h := hintsFor(req.Network, true)
+	add(Step{Key: "resolver", Value: p.Resolver, Reason: "Go calls getaddrinfo of " + l.String() + " (" + h.String() + "): order, search and timing are the C library's"})
+	r := runLibc(env, l, req, h, sc, add)
 	fillLibc(p, r)
 	v := prog.Go.Version
 	D := req.Deadline
@@ -521,7 +522,7 @@ func predictC(p *Prediction, env Env, prog Program, req Request, sc Scenario) er
 	if l.Version.IsZero() {
 		p.Notes = append(p.Notes, l.Kind+" version unknown: newest behaviour assumed")
 	}
-	r := runLibc(env, l, req, sc, add)
+	r := runLibc(env, l, req, hintsFor(req.Network, false), sc, add)
 	fillLibc(p, r)
 	if r.eai != "" {
 		p.Error = "getaddrinfo(" + strconv.Quote(req.Name) + "): " + gaiText(l.Kind, r.eai)
