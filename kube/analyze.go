@@ -358,11 +358,11 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
 		ch.Message = fmt.Sprintf("%s is answered from /etc/hosts without DNS", n.Name)
 	default:
 		ch.Severity = report.Info
-		res := "gets an answer"
+		res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total), full)
 		if worst.Error != "" {
-			res = "fails: " + worst.Error
+			res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total), full, worst.Error)
 		}
-		ch.Message = fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it %s after %s%s", n.Name, cost.Queries, len(cost.Candidates), res, fmtDur(worst.Total), full)
+		ch.Message = fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it %s", n.Name, cost.Queries, len(cost.Candidates), res)
 	}
 	if ch.Severity == report.Info {
 		ch.Worst = summary(worst, true)

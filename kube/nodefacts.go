@@ -24,7 +24,9 @@ const (
 	PathResolvedUpstream = "/run/systemd/resolve/resolv.conf"
 	PathKubeletConfig    = "/var/lib/kubelet/config.yaml"
 	PathManifests        = "/etc/kubernetes/manifests"
-	PathDisableIPv6      = "/proc/sys/net/ipv6/conf/all/disable_ipv6"
+	// PathDisableIPv6 is read by the caller from a proc file system of the
+	// node's network namespace (not from the root).
+	PathDisableIPv6 = "sys/net/ipv6/conf/all/disable_ipv6"
 	// maxFactFile caps each file read into the facts.
 	maxFactFile = 1 << 20
 	// maxManifests caps the static pod manifests read.
@@ -62,8 +64,8 @@ type NodeFacts struct {
 	// StaticPods are the manifests under /etc/kubernetes/manifests.
 	StaticPods []FactFile `json:"static_pods"`
 	Interfaces []IfAddr   `json:"interfaces"`
-	// DisableIPv6 is net.ipv6.conf.all.disable_ipv6 ("0", "1") or empty
-	// when unknown.
+	// DisableIPv6 is net.ipv6.conf.all.disable_ipv6 ("0", "1"), "absent"
+	// when the kernel has no IPv6, or empty when unknown.
 	DisableIPv6 string `json:"disable_ipv6,omitempty"`
 	// Notes are problems met while collecting.
 	Notes []string `json:"notes,omitempty"`
@@ -90,9 +92,6 @@ func CollectNodeFacts(fsys fs.FS, name string, addrs []IfAddr) *NodeFacts {
 				}
 			}
 		}
-	}
-	if d := readFact(fsys, PathDisableIPv6); d.Content != "" {
-		nf.DisableIPv6 = strings.TrimSpace(d.Content)
 	}
 	dir, err := resolveIn(fsys, PathManifests)
 	if err == nil {
@@ -276,6 +275,8 @@ func (nf *NodeFacts) Apply(base Node) Node {
 		}
 	}
 	switch {
+	case nf.DisableIPv6 == "absent":
+		n.IPv6 = IPv6Absent
 	case nf.DisableIPv6 == "1":
 		n.IPv6 = IPv6Off
 	case len(nf.Interfaces) > 0 && !HasIPv6Loopback(nf.Interfaces):

@@ -33,13 +33,17 @@ Flags:
                     else this host's name)
   --ip-addr FILE    the interfaces as printed by 'ip -j addr' (default: this
                     host's, right when running in the node's network namespace)
+  --proc DIR        a proc file system of the node's network namespace, for
+                    net.ipv6.conf.all.disable_ipv6 (default /proc)
+  --compact         one line of JSON (for 'kubectl logs --tail=1')
   --out FILE        write the JSON to FILE (atomically) instead of stdout
   --repeat D        collect again every D until stopped (for a DaemonSet)
 `
 
 // runNode implements `nsscope node`.
 func runNode(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	var root, name, ipAddr, out string
+	var root, name, ipAddr, out, proc string
+	var compact bool
 	var repeat time.Duration
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -48,6 +52,8 @@ func runNode(ctx context.Context, args []string, stdio Stdio, env []string) erro
 	fs.StringVar(&ipAddr, "ip-addr", "", "")
 	fs.StringVar(&out, "out", "", "")
 	fs.DurationVar(&repeat, "repeat", 0, "")
+	fs.StringVar(&proc, "proc", "/proc", "")
+	fs.BoolVar(&compact, "compact", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdio.Err, nodeUsage)
@@ -69,7 +75,7 @@ func runNode(ctx context.Context, args []string, stdio Stdio, env []string) erro
 		return inputError(fmt.Errorf("--root %s: not a directory", root))
 	}
 	for {
-		if err := collectNode(root, name, ipAddr, out, stdio, env); err != nil {
+		if err := collectNode(nodeOpts{root, name, ipAddr, out, proc, compact}, stdio, env); err != nil {
 			return err
 		}
 		if repeat == 0 {
@@ -83,7 +89,14 @@ func runNode(ctx context.Context, args []string, stdio Stdio, env []string) erro
 	}
 }
 
-func collectNode(root, name, ipAddr, out string, stdio Stdio, env []string) error {
+// nodeOpts are the node verb's flags.
+type nodeOpts struct {
+	root, name, ipAddr, out, proc string
+	compact                       bool
+}
+
+func collectNode(o nodeOpts, stdio Stdio, env []string) error {
+	root, name, ipAddr, out := o.root, o.name, o.ipAddr, o.out
 	fsys := os.DirFS(root)
 	if name == "" {
 		name = nodeEnv(env, "NODE_NAME")
@@ -115,7 +128,22 @@ func collectNode(root, name, ipAddr, out string, stdio Stdio, env []string) erro
 		return fmt.Errorf("reading interface addresses: %w", err)
 	}
 	nf := kube.CollectNodeFacts(fsys, name, addrs)
-	data, err := json.MarshalIndent(nf, "", "  ")
+	if o.proc != "" {
+		if d, err := readLimited(filepath.Join(o.proc, kube.PathDisableIPv6), 64); err == nil {
+			nf.DisableIPv6 = strings.TrimSpace(string(d))
+		} else if !errors.Is(err, os.ErrNotExist) {
+			nf.Notes = append(nf.Notes, "disable_ipv6: "+err.Error())
+		} else {
+			nf.DisableIPv6 = "absent"
+			nf.Notes = append(nf.Notes, "no "+filepath.Join(o.proc, kube.PathDisableIPv6)+": IPv6 absent from the kernel (ipv6.disable=1)")
+		}
+	}
+	var data []byte
+	if o.compact {
+		data, err = json.Marshal(nf)
+	} else {
+		data, err = json.MarshalIndent(nf, "", "  ")
+	}
 	if err != nil {
 		return err
 	}
