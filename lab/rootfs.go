@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -266,4 +267,30 @@ func extractTar(r *rootFS, in io.Reader) error {
 			// Devices, FIFOs, PAX/GNU metadata entries: skipped.
 		}
 	}
+}
+
+// DirFS returns a file system rooted at dir that resolves every path and
+// symbolic link inside dir, as a program chrooted there would (absolute
+// links included). Files it opens are *os.File (io.ReaderAt).
+func DirFS(dir string) fs.FS { return dirFS(dir) }
+
+type dirFS string
+
+func (d dirFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	r, err := openRootFS(string(d))
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	fd, err := r.open(name, unix.O_RDONLY, 0)
+	if err != nil {
+		if err == unix.ENOENT {
+			err = fs.ErrNotExist
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }

@@ -109,6 +109,7 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 		if check, err = f.prog.check(spec); err != nil {
 			return inputError(err)
 		}
+		check.spec = spec
 	}
 	res, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(ctx, spec)
 	if err != nil {
@@ -238,10 +239,13 @@ func readInput(path string) ([]byte, error) {
 // labCheck is a --check in progress: the program and request described on
 // the command line, and the outcome once the run is done.
 type labCheck struct {
-	prog     model.Program
-	req      model.Request
-	scenario model.Scenario
-	out      labCheckOut
+	// fromBinary: no flag described the program; read it after the run.
+	fromBinary bool
+	spec       lab.Spec
+	prog       model.Program
+	req        model.Request
+	scenario   model.Scenario
+	out        labCheckOut
 }
 
 // labCheckOut is the --check part of the output.
@@ -253,6 +257,13 @@ type labCheckOut struct {
 // run predicts the run from the files the program actually saw, and
 // compares.
 func (c *labCheck) run(res *lab.Result) error {
+	if c.fromBinary {
+		prog, err := inspectProgram(c.spec, res)
+		if err != nil {
+			return inputError(err)
+		}
+		c.prog = prog
+	}
 	p, err := model.Predict(res.ModelEnv(), c.prog, c.req, c.scenario)
 	if err != nil {
 		return inputError(fmt.Errorf("--check: the model cannot predict this run: %w", err))

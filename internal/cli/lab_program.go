@@ -4,9 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 )
@@ -81,7 +84,69 @@ func (p *programFlags) program() (model.Program, error) {
 		prog.Impl = model.Impl(prog.Libc.Kind)
 		prog.Label = "C program, " + prog.Libc.String()
 	default:
-		return prog, errors.New("--check needs the program described: --go VERSION [--cgo on] [--tags netgo], or --libc glibc-VERSION|musl-VERSION for a C program")
+		return prog, errNoDescription
+	}
+	return prog, nil
+}
+
+// errNoDescription means no flag describes the program: it is read from
+// the binary after the run.
+var errNoDescription = errors.New("the program is not described")
+
+// inspectProgram describes the program that ran by reading its binary, for
+// --check without --go or --libc. The binary is read where the host can
+// see it: an --add source, the host's own root, or inside a directory
+// root; a program inside a tarball must be described by flags.
+func inspectProgram(spec lab.Spec, res *lab.Result) (model.Program, error) {
+	var (
+		bin  *inspect.Binary
+		err  error
+		fsys fs.FS
+	)
+	found := false
+	for _, a := range spec.Add {
+		if a.Dst == res.Program {
+			bin, err = inspect.Open(a.Src)
+			found = true
+		}
+	}
+	switch {
+	case found:
+	case spec.Root == "":
+		fsys = os.DirFS("/")
+		bin, err = inspect.Open(res.Program)
+	default:
+		st, serr := os.Stat(spec.Root)
+		if serr != nil || !st.IsDir() {
+			return model.Program{}, fmt.Errorf("--check: %s is inside the tarball %s; describe it with --go VERSION or --libc", res.Program, spec.Root)
+		}
+		fsys = lab.DirFS(spec.Root)
+		f, oerr := fsys.Open(strings.TrimPrefix(res.Program, "/"))
+		if oerr != nil {
+			return model.Program{}, fmt.Errorf("--check: read %s: %w", res.Program, oerr)
+		}
+		defer f.Close()
+		osf := f.(*os.File)
+		st, serr = osf.Stat()
+		if serr != nil {
+			return model.Program{}, serr
+		}
+		bin, err = inspect.Read(osf, st.Size())
+	}
+	if err != nil {
+		return model.Program{}, fmt.Errorf("--check: cannot read %s (%w); describe it with --go VERSION or --libc", res.Program, err)
+	}
+	var libc model.Libc
+	if fsys != nil {
+		if rels, _ := inspect.RootLibc(fsys); len(rels) > 0 {
+			if r := inspect.LibcFor(bin, rels); r != nil {
+				libc = r.Model()
+			}
+		}
+	}
+	prog, ok := bin.Program(libc)
+	if !ok {
+		return model.Program{}, fmt.Errorf("--check: %s is not a program the model covers (no Go version, no known libc); describe it with --go VERSION or --libc", res.Program)
 	}
 	return prog, nil
 }
@@ -89,9 +154,10 @@ func (p *programFlags) program() (model.Program, error) {
 // check prepares a --check for spec.
 func (p *programFlags) check(spec lab.Spec) (*labCheck, error) {
 	prog, err := p.program()
-	if err != nil {
+	if err != nil && err != errNoDescription {
 		return nil, err
 	}
+	fromBinary := err == errNoDescription
 	if p.name == "" {
 		return nil, errors.New("--check needs --name: the name the program resolves")
 	}
@@ -99,8 +165,9 @@ func (p *programFlags) check(spec lab.Spec) (*labCheck, error) {
 		return nil, fmt.Errorf("--deadline %s: want a positive duration", p.deadline)
 	}
 	return &labCheck{
-		prog:     prog,
-		req:      model.Request{Name: p.name, Network: p.network, Dial: p.dial, Port: p.port, Deadline: p.deadline},
-		scenario: spec.Scenario,
+		fromBinary: fromBinary,
+		prog:       prog,
+		req:        model.Request{Name: p.name, Network: p.network, Dial: p.dial, Port: p.port, Deadline: p.deadline},
+		scenario:   spec.Scenario,
 	}, nil
 }
