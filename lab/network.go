@@ -17,6 +17,17 @@ import (
 // out, so nothing sent to these addresses can leave it.
 // It returns lo's interface index.
 func setupNetwork(addrs []netip.Addr) (int, error) {
+	// Safety: the namespace must be a fresh one, holding lo and nothing
+	// else, so nothing can be routed out of it.
+	links, err := netlink.LinkList()
+	if err != nil {
+		return 0, fmt.Errorf("list interfaces: %w", err)
+	}
+	for _, l := range links {
+		if l.Attrs().Name != "lo" {
+			return 0, fmt.Errorf("refusing to run: the lab's network namespace has interface %s besides lo", l.Attrs().Name)
+		}
+	}
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return 0, fmt.Errorf("find lo: %w", err)
