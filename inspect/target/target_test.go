@@ -2,6 +2,7 @@ package target_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/target"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 )
@@ -425,5 +427,39 @@ func TestResolvesVia(t *testing.T) {
 	}
 	if len(prog.Resolves) != 0 || len(prog.ResolvesVia) != 1 || prog.ResolvesVia[0] != "libres.so (getaddrinfo)" || !prog.ResolvesNames() {
 		t.Errorf("prog: %v %v", prog.Resolves, prog.ResolvesVia)
+	}
+}
+
+// Inspecting a binary while its layer streams by (with the machine code
+// of Go binaries left out of the spool file) gives the same result as
+// inspecting the file itself.
+func TestStreamedInspectionMatchesFile(t *testing.T) {
+	t.Parallel()
+	files := map[string]ti.File{}
+	paths := map[string]string{
+		"bin/esbuild115": ti.Binary(t, ti.Esbuild115),
+		"bin/esbuild116": ti.Binary(t, ti.Esbuild116),
+		"bin/cgo":        ti.GoBuild(t, "", []string{"CGO_ENABLED=1"}),
+		"bin/stripped":   ti.GoBuild(t, "", []string{"CGO_ENABLED=0"}, "-ldflags=-s -w"),
+		"bin/pie":        ti.GoBuild(t, "", []string{"CGO_ENABLED=0"}, "-buildmode=pie"),
+	}
+	for p, src := range paths {
+		files[p] = ti.File{FromFile: src}
+	}
+	tg := open(t, writeTar(t, gzipBytes(t, ti.TarBytes(t, files))), target.Options{})
+	for p, src := range paths {
+		e, ok := tg.Lookup("/" + p)
+		if !ok || e.Binary == nil {
+			t.Fatalf("%s not inspected: %+v", p, e)
+		}
+		want, err := inspect.Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(e.Binary)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s: streamed\n%s\nfile\n%s", p, g, w)
+		}
 	}
 }
