@@ -92,9 +92,11 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		return nil, fmt.Errorf("start lab init: %w", runErr)
 	}
 	var rep initReply
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || runErr != nil {
+		// No reply, or the init did not exit cleanly after giving one (a
+		// crash, or the race detector in tests): its stderr says why.
 		msg := strings.TrimSpace(stderr.String())
-		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		if i := strings.IndexByte(msg, '\n'); i >= 0 && !strings.Contains(msg, "DATA RACE") {
 			msg = msg[:i]
 		}
 		return nil, fmt.Errorf("lab init failed (%v): %s", runErr, msg)
