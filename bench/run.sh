@@ -120,31 +120,38 @@ LAYERS=(out/layer1.tar.gz out/layer2.tar.gz out/layer3.tar.gz)
 measure() { # name, command...
 	local name=$1
 	shift
-	$TIME -f "$name %e %M" -a -o times.txt "$@" >/dev/null 2>&1 || echo "$name failed (exit $?)" >&2
+	$TIME -f "$name %e %M %U %S" -a -o times.txt "$@" >/dev/null 2>&1 || echo "$name exited non-zero" >&2
 }
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$RUNS"); do
 	log "round $r/$RUNS"
 	measure nsscope ./tools/nsscope inspect --all --format json --in image.tar
+	measure nsscope-scan ./tools/nsscope scan --runtime none --format json image.tar
 	measure syft env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q
 	measure syft-go-only env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q --override-default-catalogers go-module-binary-cataloger
 	measure gzip-dc sh -c "gzip -dc ${LAYERS[*]} >/dev/null"
 done
 
-python3 - "$UNCOMPRESSED" "$COMPRESSED" "$RUNS" <<'EOF' | tee results.md
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 - "$UNCOMPRESSED" "$COMPRESSED" "$RUNS" "$LOAD_BEFORE" "$LOAD_AFTER" <<'EOF' | tee results.md
 import statistics, sys, collections
 unc, comp, runs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-t = collections.defaultdict(list); m = collections.defaultdict(list)
+names = ("nsscope", "nsscope-scan", "syft", "syft-go-only", "gzip-dc")
+t = collections.defaultdict(list); m = collections.defaultdict(list); c = collections.defaultdict(list)
 for line in open("times.txt"):
     p = line.split()
-    if len(p) == 3 and p[0] in ("nsscope", "syft", "syft-go-only", "gzip-dc"):
-        t[p[0]].append(float(p[1])); m[p[0]].append(int(p[2]))
+    if len(p) == 5 and p[0] in names:
+        t[p[0]].append(float(p[1])); m[p[0]].append(int(p[2])); c[p[0]].append(float(p[3]) + float(p[4]))
 med = {k: statistics.median(v) for k, v in t.items()}
-print(f"image: {comp/1e6:.0f} MB docker save archive, {unc/1e6:.0f} MB uncompressed, 3 gzip layers; median of {runs} interleaved runs")
+print(f"image: {comp/1e6:.0f} MB docker save archive, {unc/1e6:.0f} MB uncompressed, 3 gzip layers; "
+      f"median of {runs} interleaved runs; load average before {sys.argv[4]}, after {sys.argv[5]}")
 print()
-print("| tool | median wall time | peak RSS (max) | nsscope speed-up |")
-print("|---|---|---|---|")
-for k in ("nsscope", "syft", "syft-go-only", "gzip-dc"):
+print("| command | median wall time | median CPU (user+sys) | peak RSS (max) | wall time / nsscope's |")
+print("|---|---|---|---|---|")
+for k in names:
     if k in med:
-        print(f"| {k} | {med[k]:.2f} s | {max(m[k])/1024:.0f} MB | {med[k]/med['nsscope']:.2f}x |")
+        print(f"| {k} | {med[k]:.2f} s | {statistics.median(c[k]):.2f} s | {max(m[k])/1024:.0f} MB | {med[k]/med['nsscope']:.2f}x |")
+print()
+print("all runs (wall s):", {k: t[k] for k in names if k in t})
 EOF
 cat compare.txt

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -431,22 +432,32 @@ func (t *Target) readLayers(ctx context.Context) error {
 	}
 	idx := make([]*layerIndex, len(t.layers))
 	errs := make([]error, len(t.layers))
-	sem := make(chan struct{}, workers)
+	// Largest layers first: with fewer cores than layers, the longest
+	// inflate should not be the one that starts last.
+	order := make([]int, len(t.layers))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return t.layers[order[a]].info.Size > t.layers[order[b]].info.Size })
+	queue := make(chan int, len(order))
+	for _, i := range order {
+		queue <- i
+	}
+	close(queue)
 	var lw sync.WaitGroup
-	for i, l := range t.layers {
+	for range min(workers, len(t.layers)) {
 		lw.Add(1)
 		go func() {
 			defer lw.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			idx[i], errs[i] = rd.readLayer(ctx, i, l)
-			if errs[i] != nil {
-				cancel()
+			for i := range queue {
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+					continue
+				}
+				idx[i], errs[i] = rd.readLayer(ctx, i, t.layers[i])
+				if errs[i] != nil {
+					cancel()
+				}
 			}
 		}()
 	}
