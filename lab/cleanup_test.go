@@ -2,6 +2,7 @@ package lab
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,8 +101,12 @@ func netnsNames() string {
 // namespace and every mount are gone, and no named netns appeared.
 func TestNothingOutlivesLab(t *testing.T) {
 	requireRoot(t)
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
-		t.Run(unixSignalName(sig), func(t *testing.T) {
+	for _, c := range []struct {
+		sig      syscall.Signal
+		rootless bool
+	}{{syscall.SIGKILL, false}, {syscall.SIGINT, false}, {syscall.SIGKILL, true}} {
+		sig := c.sig
+		t.Run(fmt.Sprintf("%s/rootless=%v", unixSignalName(sig), c.rootless), func(t *testing.T) {
 			t.Parallel()
 			tmp := t.TempDir()
 			spec := Spec{
@@ -111,6 +116,7 @@ func TestNothingOutlivesLab(t *testing.T) {
 				NSSwitch:    File{Missing: true},
 				Argv:        []string{"/bin/sleep", "60"},
 				TempDir:     tmp,
+				Rootless:    c.rootless,
 			}
 			spec.ResolvConf = File{Data: ResolvConf(spec.Nameservers, "", "timeout:30")}
 			js, _ := json.Marshal(spec)
