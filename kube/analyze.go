@@ -349,10 +349,10 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
 	switch {
 	case inHosts && worst.Queries > 0 && worst.Error != "":
 		ch.Severity = report.Critical
-		ch.Message = fmt.Sprintf("%s is in /etc/hosts but %s asks DNS first (order %s): with silent nameservers the dial fails after %s%s: %s", n.Name, progLabel(prog), worst.Order, fmtDur(worst.Total), full, worst.Error)
+		ch.Message = fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", n.Name, worst.Order, fmtDur(worst.Total), full, worst.Error)
 	case inHosts && worst.Queries > 0:
 		ch.Severity = report.Warning
-		ch.Message = fmt.Sprintf("%s is in /etc/hosts but %s asks DNS first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", n.Name, progLabel(prog), worst.Order, worst.Queries, fmtDur(worst.Total))
+		ch.Message = fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", n.Name, worst.Order, worst.Queries, fmtDur(worst.Total))
 	case inHosts:
 		ch.Severity = report.Info
 		ch.Message = fmt.Sprintf("%s is answered from /etc/hosts without DNS", n.Name)

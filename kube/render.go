@@ -136,9 +136,10 @@ func WriteChecks(w io.Writer, c *Container) error {
 			fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%s\t%s\n", ch.Name, progLabel(ch.Program), ch.Cost.Order, ch.Cost.Queries, worst, ch.Severity)
 		}
 		tw.Flush()
+		b.WriteString("    (QUERIES: DNS messages one lookup sends when every answer is NXDOMAIN; WORST CASE: every nameserver silent, within the caller's deadline)\n")
 		for _, ch := range c.Checks {
 			if ch.Severity > 0 {
-				fmt.Fprintf(&b, "  %s: %s\n", ch.Severity, ch.Message)
+				fmt.Fprintf(&b, "  %s: %s: %s\n", ch.Severity, progLabel(ch.Program), ch.Message)
 			}
 		}
 	}

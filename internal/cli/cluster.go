@@ -129,6 +129,11 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 	if err != nil {
 		return err
 	}
+	if factsDir != "" {
+		for i, a := range assumed {
+			assumed[i] = "nodes without --node-facts: " + a
+		}
+	}
 	imgFn, kv, apiProg, err := imageFlags.images()
 	if err != nil {
 		return err
