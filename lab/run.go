@@ -83,7 +83,7 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr}
 	runErr := cmd.run(ctx)
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("lab interrupted: %w", ctx.Err())
+		return nil, fmt.Errorf("interrupted: the run was stopped, nothing is left behind (%w)", ctx.Err())
 	}
 	if runErr != nil && cmd.started == false {
 		if errors.Is(runErr, unix.EPERM) || errors.Is(runErr, unix.EACCES) || errors.Is(runErr, unix.EINVAL) && spec.Rootless {
