@@ -290,6 +290,7 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 		if prog, ok := a.apiserver(r, pod, c, node, img); ok {
 			// The container runs kube-apiserver: that is the program.
 			programs = []model.Program{prog}
+			r.ImageInfo = "runs " + progLabel(prog)
 		}
 	}
 	env := r.Env(pod, c, img, node)
@@ -412,12 +413,12 @@ func APIServerImageNSSwitch(image string, v model.Version) (model.File, string) 
 	}
 	switch {
 	case official && !v.IsZero() && v.Less(model.V(1, 13, 0)):
-		return model.File{Path: "/etc/nsswitch.conf", Missing: true}, "official image before 1.13: busybox base without /etc/nsswitch.conf (kubernetes#69195)"
+		return model.File{Path: "/etc/nsswitch.conf", Origin: image + ":/etc/nsswitch.conf (absent)", Missing: true}, "official image before 1.13: busybox base without /etc/nsswitch.conf (kubernetes#69195)"
 	case official:
 		return model.File{Path: "/etc/nsswitch.conf", Origin: image + ":/etc/nsswitch.conf (assumed)", Data: []byte("hosts: files dns\n")},
 			"official image from 1.13: /etc/nsswitch.conf with \"hosts: files dns\" (kubernetes PRs #69238, #70245, #99015) [assumed, not inspected]"
 	}
-	return model.File{Path: "/etc/nsswitch.conf", Missing: true}, "image not inspected and not an official one: assumed without /etc/nsswitch.conf, the worst case (Alpine ≤ 3.15, scratch); pass --nsswitch to say otherwise"
+	return model.File{Path: "/etc/nsswitch.conf", Origin: image + ":/etc/nsswitch.conf (assumed absent)", Missing: true}, "image not inspected and not an official one: assumed without /etc/nsswitch.conf, the worst case (Alpine ≤ 3.15, scratch); pass --nsswitch to say otherwise"
 }
 
 func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) (model.Program, bool) {
