@@ -110,6 +110,7 @@ func TestServerBehaviours(t *testing.T) {
 	tests := []struct {
 		servers string
 		server  string // nameserver address, default 127.0.0.53
+		options string // more resolv.conf options
 		want    []string
 		addrs   string
 		err     string
@@ -126,11 +127,13 @@ func TestServerBehaviours(t *testing.T) {
 		{servers: "answer=127.0.0.9", want: []string{q("udp", "A", "answer"), q("udp", "AAAA", "nodata")}, addrs: "127.0.0.9", maxTime: 200 * time.Millisecond},
 		{servers: "answer=127.0.0.9/truncate", want: []string{q("tcp", "A", "answer"), q("tcp", "AAAA", "nodata"), q("udp", "A", "truncated"), q("udp", "AAAA", "truncated")}, addrs: "127.0.0.9", maxTime: 200 * time.Millisecond},
 		{servers: "delay=300ms", want: []string{q("udp", "A", "nxdomain"), q("udp", "AAAA", "nxdomain")}, err: "no such host", minTime: 300 * time.Millisecond, maxTime: 500 * time.Millisecond},
+		{servers: "refuse", options: "use-vc", want: []string{"tcp  refuse  " + ns, "tcp  refuse  " + ns}, err: "connection refused", maxTime: 200 * time.Millisecond},
+		{servers: "silent", options: "use-vc", want: []string{q("tcp", "A", "silent"), q("tcp", "AAAA", "silent")}, err: "timeout", minTime: time.Second, maxTime: 1200 * time.Millisecond},
 		{servers: "nxdomain", server: "192.0.2.53", want: []string{q("udp", "A", "nxdomain"), q("udp", "AAAA", "nxdomain")}, err: "no such host", maxTime: 200 * time.Millisecond},
 		{servers: "nxdomain", server: "2001:db8::53", want: []string{q("udp", "A", "nxdomain"), q("udp", "AAAA", "nxdomain")}, err: "no such host", maxTime: 200 * time.Millisecond},
 	}
 	for _, tc := range tests {
-		t.Run(tc.servers+"@"+tc.server, func(t *testing.T) {
+		t.Run(tc.servers+"@"+tc.server+"/"+tc.options, func(t *testing.T) {
 			t.Parallel()
 			server := ns
 			if tc.server != "" {
@@ -148,7 +151,7 @@ func TestServerBehaviours(t *testing.T) {
 			spec := Spec{
 				Nameservers: addrs,
 				Scenario:    sc,
-				ResolvConf:  File{Data: ResolvConf(addrs, "", "timeout:1 attempts:1")},
+				ResolvConf:  File{Data: ResolvConf(addrs, "", "timeout:1 attempts:1 "+tc.options)},
 				Hosts:       File{Data: []byte("127.0.0.1 localhost\n")},
 				NSSwitch:    File{Data: []byte("hosts: files dns\n")},
 				Argv:        []string{probe, "-name", name},

@@ -61,6 +61,15 @@ func (r *recorder) add(at time.Time, server netip.Addr, transport, client, actio
 	r.mu.Unlock()
 }
 
+// addQuery records a query built by the caller (a refused TCP connection,
+// which carries no message).
+func (r *recorder) addQuery(at time.Time, q Query) {
+	r.mu.Lock()
+	r.qs = append(r.qs, q)
+	r.ats = append(r.ats, at)
+	r.mu.Unlock()
+}
+
 // queries returns the queries in time order, with offsets from t0.
 func (r *recorder) queries(t0 time.Time) []Query {
 	r.mu.Lock()

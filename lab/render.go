@@ -33,7 +33,11 @@ func WriteTimeline(w io.Writer, res *Result) {
 	}
 	var evs []event
 	for _, q := range res.Queries {
-		evs = append(evs, event{q.Offset, fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, q.Name)})
+		name := q.Name
+		if name == "" {
+			name = "(connection refused before any message)"
+		}
+		evs = append(evs, event{q.Offset, fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, name)})
 	}
 	for _, l := range res.Output {
 		evs = append(evs, event{l.Offset, fmt.Sprintf("%s: %s", l.Stream, l.Text)})

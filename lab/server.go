@@ -48,7 +48,11 @@ func startServer(addr netip.Addr, b model.Behavior, rec *recorder) (*fakeServer,
 	s.pc = pc
 	s.udp = &dns.Server{PacketConn: pc, Handler: s, UDPSize: 65535,
 		DecorateReader: func(r dns.Reader) dns.Reader { return countingReader{r, &s.received} }}
-	s.tcp = &dns.Server{Listener: l, Handler: s}
+	// A real server keeps a TCP connection open while the client waits;
+	// miekg/dns would close it after a few idle seconds, which would end a
+	// client's wait on a silent server early.
+	keep := func() time.Duration { return time.Hour }
+	s.tcp = &dns.Server{Listener: l, Handler: s, ReadTimeout: time.Hour, IdleTimeout: keep}
 	go s.udp.ActivateAndServe() //nolint:errcheck // ends with Shutdown
 	go s.tcp.ActivateAndServe() //nolint:errcheck
 	return s, nil

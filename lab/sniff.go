@@ -87,6 +87,14 @@ func (s *sniffer) loop() {
 		if !ok || ll.Pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
+		if dst, client, ok := parseTCPSyn(buf[:n]); ok {
+			// A TCP connection to a refusing server is reset before any
+			// message is sent: record the attempt, without name or type.
+			if dst.Port() == 53 && s.targets[dst.Addr()] {
+				s.rec.addQuery(at, Query{Server: dst.Addr(), Transport: "tcp", Client: client, Action: "refuse"})
+			}
+			continue
+		}
 		dst, client, payload, ok := parseUDP(buf[:n])
 		if !ok || dst.Port() != 53 || !s.targets[dst.Addr()] {
 			continue
@@ -107,6 +115,36 @@ func (s *sniffer) stop() {
 		<-s.done
 		s.f.Close()
 	})
+}
+
+// parseTCPSyn recognises a TCP SYN (a connection attempt) and returns its
+// destination and source.
+func parseTCPSyn(p []byte) (dst netip.AddrPort, src string, ok bool) {
+	var sa, da netip.Addr
+	var tcp []byte
+	switch {
+	case len(p) >= 20 && p[0]>>4 == 4 && p[9] == unix.IPPROTO_TCP:
+		ihl := int(p[0]&0x0f) * 4
+		if ihl < 20 || len(p) < ihl+14 {
+			return dst, "", false
+		}
+		sa = netip.AddrFrom4([4]byte(p[12:16]))
+		da = netip.AddrFrom4([4]byte(p[16:20]))
+		tcp = p[ihl:]
+	case len(p) >= 54 && p[0]>>4 == 6 && p[6] == unix.IPPROTO_TCP:
+		sa = netip.AddrFrom16([16]byte(p[8:24]))
+		da = netip.AddrFrom16([16]byte(p[24:40]))
+		tcp = p[40:]
+	default:
+		return dst, "", false
+	}
+	const syn, ack = 0x02, 0x10
+	if tcp[13]&(syn|ack) != syn {
+		return dst, "", false
+	}
+	sport := binary.BigEndian.Uint16(tcp[0:2])
+	dport := binary.BigEndian.Uint16(tcp[2:4])
+	return netip.AddrPortFrom(da, dport), netip.AddrPortFrom(sa, sport).String(), true
 }
 
 // parseUDP reads an IPv4 or IPv6 packet carrying UDP (no IPv6 extension

@@ -19,6 +19,10 @@ type config struct {
 	Name     string        `json:"name"`
 	Network  string        `json:"network"`
 	Deadline time.Duration `json:"deadline,omitempty"`
+	// Options are extra resolv.conf options (single-request, use-vc).
+	Options []string `json:"options,omitempty"`
+	// Env are extra environment variables (LOCALDOMAIN, RES_OPTIONS).
+	Env []string `json:"env,omitempty"`
 }
 
 func (c config) String() string {
@@ -26,6 +30,12 @@ func (c config) String() string {
 		c.Program, c.NSSwitch, len(c.Search), c.Ndots, c.Attempts, strings.Join(c.Servers, ","), c.Name, c.Network)
 	if c.Deadline > 0 {
 		s += "/deadline=" + c.Deadline.String()
+	}
+	if len(c.Options) > 0 {
+		s += "/options=" + strings.Join(c.Options, ",")
+	}
+	if len(c.Env) > 0 {
+		s += "/env=" + strings.Join(c.Env, ",")
 	}
 	return s
 }
@@ -62,14 +72,23 @@ var programShare = []struct {
 	name string
 	n    int
 }{
-	{"go-static", 60},
-	{"go-cgo-glibc+netdns=cgo", 45},
-	{"go-cgo-glibc", 20},
-	{"go-cgo-musl+netdns=cgo", 45},
-	{"go-cgo-musl", 10},
-	{"esbuild-0.8.40", 30},
-	{"esbuild-0.11.23", 20},
+	{"go-static", 75},
+	{"go-cgo-glibc+netdns=cgo", 60},
+	{"go-cgo-glibc", 30},
+	{"go-cgo-musl+netdns=cgo", 55},
+	{"go-cgo-musl", 15},
+	{"esbuild-0.8.40", 35},
+	{"esbuild-0.11.23", 25},
 }
+
+// extraOptions and extraEnv are drawn for some cases: resolv.conf options
+// that change how queries are sent, and the variables that make Go hand
+// the lookup to the C library and that the C library applies. (rotate is
+// left out: glibc starts at a random server, and Go's A and AAAA queries
+// race for the rotation counter.)
+var extraOptions = [][]string{{"single-request"}, {"use-vc"}, {"single-request-reopen"}}
+
+var extraEnv = [][]string{{"LOCALDOMAIN="}, {"LOCALDOMAIN=corp.example"}, {"RES_OPTIONS=ndots:1"}}
 
 // maxBound is the longest a generated case may take (the suite must run in
 // minutes): cases above it get fewer search domains or attempts.
@@ -90,6 +109,11 @@ func (c config) bound() time.Duration {
 		n = 1
 	}
 	d := time.Duration(n*c.Attempts*silent) * time.Second * 2 // ×2: glibc's per-server waits exceed the timeout
+	for _, o := range c.Options {
+		if o == "single-request" || o == "use-vc" {
+			d *= 2 // A then AAAA one after the other; a TCP try can take two timeouts
+		}
+	}
 	if c.Deadline > 0 && c.Deadline < d {
 		d = c.Deadline
 	}
@@ -128,6 +152,12 @@ func generate() []config {
 			}
 			for range 1 + rng.IntN(3) {
 				c.Servers = append(c.Servers, pick(behaviours))
+			}
+			if rng.IntN(6) == 0 {
+				c.Options = extraOptions[rng.IntN(len(extraOptions))]
+			}
+			if rng.IntN(8) == 0 {
+				c.Env = extraEnv[rng.IntN(len(extraEnv))]
 			}
 			if strings.HasPrefix(ps.name, "esbuild") {
 				// esbuild resolves its --serve host with net.Listen("tcp").

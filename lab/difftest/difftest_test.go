@@ -218,14 +218,14 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 		}
 		sc.Servers = append(sc.Servers, beh)
 	}
-	opts := fmt.Sprintf("ndots:%d timeout:1 attempts:%d", c.Ndots, c.Attempts)
+	opts := strings.Join(append([]string{fmt.Sprintf("ndots:%d timeout:1 attempts:%d", c.Ndots, c.Attempts)}, c.Options...), " ")
 	spec := lab.Spec{
 		Root:        p.root,
 		Nameservers: servers,
 		Scenario:    sc,
 		ResolvConf:  lab.File{Data: lab.ResolvConf(servers, strings.Join(c.Search, " "), opts), Origin: "generated"},
 		Hosts:       lab.File{Data: []byte(hostsFile), Origin: "generated"},
-		Env:         append([]string{"PATH=" + lab.DefaultPath}, s.env...),
+		Env:         append(append([]string{"PATH=" + lab.DefaultPath}, s.env...), c.Env...),
 		Timeout:     c.bound() + 30*time.Second,
 	}
 	if c.NSSwitch == "missing" {
