@@ -83,7 +83,7 @@ func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
 func looksLikePath(s string) bool {
 	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") ||
 		strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".gz") || strings.HasSuffix(s, ".tgz") ||
-		strings.HasSuffix(s, ".zst") || !strings.ContainsAny(s, "/:@")
+		strings.HasSuffix(s, ".zst")
 }
 
 func (t *Target) makeTemp() error {
