@@ -49,6 +49,7 @@ Flags:
   --timeout D            give up on the API after D (default 2m)
 
 ` + kubeImageUsage + `
+` + kubeScanUsage + `
 ` + kubeNodeUsage + `
 Needs RBAC get/list on pods and nodes (deploy/rbac.yaml).
 
@@ -69,6 +70,7 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 		format, failOn              string
 		nodeFlags                   kubeNodeFlags
 		imageFlags                  kubeImageFlags
+		scanFlags                   kubeScanFlags
 	)
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -89,6 +91,7 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 	fs.StringVar(&failOn, "fail-on", report.Critical.String(), "")
 	nodeFlags.register(fs)
 	imageFlags.register(fs)
+	scanFlags.register(fs, false)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdio.Err, clusterUsage)
@@ -149,11 +152,14 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 		}
 		in.NodeFacts = facts
 	}
-	if !noCache {
-		if cache == "" {
-			cache = defaultCacheDir(env)
+	if scanFlags.enabled() {
+		in.Inspect = scanFlags.inspector()
+		if !noCache {
+			if cache == "" {
+				cache = defaultCacheDir(env)
+			}
+			in.Inspect = kube.CachedInspector(kube.Cache{Dir: cache}, in.Inspect)
 		}
-		_ = cache // the cache serves the image inspector (see Inspect below)
 	}
 
 	cctx, cancel := context.WithTimeout(ctx, timeout)

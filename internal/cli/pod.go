@@ -42,6 +42,9 @@ Flags:
   --fail-on S             exit 1 when a finding is at or above S (default critical)
 
 ` + kubeImageUsage + `
+` + kubeScanUsage + `  --cache DIR             image facts cache (default $XDG_CACHE_HOME/nsscope/images)
+  --no-cache              do not read or write the cache
+
 ` + kubeNodeUsage + `
 Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error or
 bad input (objects that cannot be read are named on stderr; the others are
@@ -74,6 +77,7 @@ type podFlags struct {
 	failOn   string
 	node     kubeNodeFlags
 	image    kubeImageFlags
+	scan     kubeScanFlags
 	set      map[string]bool
 }
 
@@ -88,6 +92,7 @@ func parsePodFlags(args []string, stderr io.Writer) (*podFlags, error) {
 	fs.StringVar(&f.failOn, "fail-on", report.Critical.String(), "")
 	f.node.register(fs)
 	f.image.register(fs)
+	f.scan.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, podUsage)
@@ -139,6 +144,18 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 	for _, e := range dec.Errors {
 		fmt.Fprintf(stdio.Err, "nsscope pod: %v\n", e)
 	}
+	var scanNotes []string
+	if f.scan.enabled() {
+		insp := f.scan.inspector()
+		if !f.scan.noCache {
+			dir := f.scan.cache
+			if dir == "" {
+				dir = defaultCacheDir(env)
+			}
+			insp = kube.CachedInspector(kube.Cache{Dir: dir}, insp)
+		}
+		imgFn, scanNotes = podImages(ctx, insp, dec.Workloads, imgFn)
+	}
 	opts := kube.Options{Deadline: f.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
 	if len(f.names) > 0 {
 		opts.Names = f.names
@@ -152,6 +169,7 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: kube.Rules(), Findings: kube.Findings(cs)}
 	rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.deadline))
 	rep.Notes = append(rep.Notes, dec.Skipped...)
+	rep.Notes = append(rep.Notes, scanNotes...)
 	for _, e := range dec.Errors {
 		rep.Notes = append(rep.Notes, "not read: "+e.Error())
 	}
