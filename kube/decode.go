@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -148,7 +149,7 @@ func Decode(name string, data []byte) *Decoded {
 		}
 		js, err := sigsyaml.YAMLToJSON(doc.text)
 		if err != nil {
-			d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("malformed YAML: %w", err)})
+			d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("malformed YAML: %w", fileLineError{err, doc.line - 1})})
 			continue
 		}
 		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
@@ -158,6 +159,28 @@ func Decode(name string, data []byte) *Decoded {
 	}
 	return d
 }
+
+// yamlLine finds the document-relative line in a YAML parser error.
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// fileLineError rewrites a YAML error's "line N" (counted from the start of
+// its document) to the line in the file.
+type fileLineError struct {
+	err    error
+	offset int
+}
+
+func (e fileLineError) Error() string {
+	return yamlLine.ReplaceAllStringFunc(e.err.Error(), func(m string) string {
+		n, err := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		if err != nil {
+			return m
+		}
+		return fmt.Sprintf("line %d", n+e.offset)
+	})
+}
+
+func (e fileLineError) Unwrap() error { return e.err }
 
 type yamlDoc struct {
 	n, line int
