@@ -80,6 +80,8 @@ var programShare = []struct {
 	{"go-cgo-musl", 15},
 	{"esbuild-0.8.40", 35},
 	{"esbuild-0.11.23", 25},
+	{"c-glibc", 35},
+	{"c-musl", 30},
 }
 
 // extraOptions and extraEnv are drawn for some cases: resolv.conf options
@@ -164,6 +166,10 @@ func generate() []config {
 				// esbuild resolves its --serve host with net.Listen("tcp").
 				c.Network = "tcp"
 				c.Name = pick([]string{"localhost", "localhost.", "foo", "myhost", "myhost.test", "foo.example.com"})
+			} else if strings.HasPrefix(ps.name, "c-") {
+				// The C probe calls getaddrinfo with the family of the
+				// network and no deadline (C has none).
+				c.Network = pick([]string{"ip", "ip4", "ip6"})
 			} else if rng.IntN(4) == 0 {
 				c.Deadline = []time.Duration{1500 * time.Millisecond, 2500 * time.Millisecond}[rng.IntN(2)]
 			}

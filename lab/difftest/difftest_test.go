@@ -121,6 +121,22 @@ func buildProbes(t *testing.T, dir string) probes {
 			p.paths[b.variant] = "/bin/probe-" + b.variant
 		}()
 	}
+	// The same lookup as a plain C program: gcc against glibc (dynamic),
+	// musl-gcc (static).
+	for _, c := range []struct{ variant, cc string }{{"c-glibc", "gcc"}, {"c-musl", "musl-gcc"}} {
+		args := []string{"-O2", "-o", filepath.Join(p.root, "bin", "probe-"+c.variant), filepath.Join(root, "lab", "testdata", "cprobe", "probe.c")}
+		if c.cc == "musl-gcc" {
+			args = append([]string{"-static"}, args...)
+		}
+		if _, err := exec.LookPath(c.cc); err != nil {
+			p.skipped[c.variant] = c.cc + " not installed"
+			continue
+		}
+		if msg, err := exec.Command(c.cc, args...).CombinedOutput(); err != nil {
+			t.Fatalf("build C probe with %s: %v: %s", c.cc, err, msg)
+		}
+		p.paths[c.variant] = "/bin/probe-" + c.variant
+	}
 	wg.Wait()
 	for _, v := range []string{"static", "cgo-glibc"} {
 		if why, bad := p.skipped[v]; bad {
@@ -155,6 +171,7 @@ type subject struct {
 	prog    model.Program
 	env     []string
 	esbuild bool
+	c       bool // the C probe: NAME NETWORK, no deadline
 }
 
 func (p probes) subject(key string) subject {
@@ -175,6 +192,10 @@ func (p probes) subject(key string) subject {
 		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl", true, musl)}
 	case "go-cgo-musl+netdns=cgo":
 		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl, netdns=cgo", true, musl), env: []string{"GODEBUG=netdns=cgo"}}
+	case "c-glibc":
+		return subject{binary: key, c: true, prog: model.Program{Label: "C program, glibc", Impl: model.ImplGlibc, Libc: glibc}}
+	case "c-musl":
+		return subject{binary: key, c: true, prog: model.Program{Label: "C program, musl", Impl: model.ImplMusl, Libc: musl}}
 	case "esbuild-0.8.40":
 		return subject{binary: key, esbuild: true, prog: model.Program{Label: "esbuild 0.8.40 (Go 1.15.7)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}}
 	case "esbuild-0.11.23":
@@ -234,10 +255,13 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 		spec.NSSwitch = lab.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
 	}
 	req := model.Request{Name: c.Name, Network: c.Network, Deadline: c.Deadline}
-	if s.esbuild {
+	switch {
+	case s.esbuild:
 		spec.Argv = []string{bin, "--serve=" + c.Name + ":8000"}
 		spec.Until = esbuildEnd
-	} else {
+	case s.c:
+		spec.Argv = []string{bin, c.Name, c.Network}
+	default:
 		spec.Argv = []string{bin, "-name", c.Name, "-net", c.Network, "-port", "7000"}
 		if c.Deadline > 0 {
 			spec.Argv = append(spec.Argv, "-timeout", c.Deadline.String())
