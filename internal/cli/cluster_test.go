@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/report/sarifcheck"
 )
 
 // fakeAPIServer serves pods and nodes on loopback the way the API server
@@ -132,5 +133,24 @@ current-context: shop
 				t.Errorf("%s not asked (asked %v)", tc.path, asked())
 			}
 		})
+	}
+}
+
+// TestKubeSARIF: pod and cluster SARIF validate against the official
+// SARIF 2.1.0 schema.
+func TestKubeSARIF(t *testing.T) {
+	t.Parallel()
+	sch := sarifcheck.Schema(t)
+	for _, args := range [][]string{
+		{"pod", "--format", "sarif", "-f", kt("incident", "kube-apiserver.yaml"), "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json")},
+		{"cluster", "--format", "sarif", "--pods-file", kt("cluster", "pods.json"), "--node-facts", kt("cluster", "facts"), "--no-cache"},
+	} {
+		out, stderr, code := podRun(t, "", args...)
+		if code != 1 {
+			t.Fatalf("%s: exit %d: %s", args[0], code, stderr)
+		}
+		if err := sarifcheck.Validate(sch, []byte(out)); err != nil {
+			t.Errorf("%s: %v", args[0], err)
+		}
 	}
 }
