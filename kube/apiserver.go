@@ -38,7 +38,7 @@ type APIServerFlags struct {
 // (or first argument) is the kube-apiserver binary, or its image is a
 // kube-apiserver image.
 func IsAPIServer(c *corev1.Container) bool {
-	for _, s := range append(append([]string(nil), c.Command...), c.Args...) {
+	for _, s := range argv(c) {
 		if path.Base(s) == "kube-apiserver" {
 			return true
 		}
@@ -59,13 +59,37 @@ func IsAPIServer(c *corev1.Container) bool {
 	return path.Base(name) == "kube-apiserver" || strings.HasPrefix(path.Base(name), "kube-apiserver-")
 }
 
+// argv is the container's command and args; a shell command line
+// ("sh -c 'exec kube-apiserver --bind-address=...'") is split into words
+// the way the shell would for these plain flags.
+func argv(c *corev1.Container) []string {
+	var out []string
+	all := append(append([]string(nil), c.Command...), c.Args...)
+	shell := len(all) > 2 && (path.Base(all[0]) == "sh" || path.Base(all[0]) == "bash") && all[1] == "-c"
+	for i, a := range all {
+		if shell && i >= 2 {
+			for _, w := range strings.Fields(a) {
+				if w != "exec" {
+					out = append(out, strings.Trim(w, `"'`))
+				}
+			}
+			continue
+		}
+		if shell && i < 2 {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // ParseAPIServerFlags reads --bind-address, --advertise-address and
 // --secure-port from the container's command and args, in both the
 // --flag=value and --flag value forms; the last occurrence wins, as with
 // pflag.
 func ParseAPIServerFlags(c *corev1.Container) (APIServerFlags, error) {
 	f := APIServerFlags{BindAddress: "0.0.0.0", SecurePort: DefaultSecurePort}
-	argv := append(append([]string(nil), c.Command...), c.Args...)
+	argv := argv(c)
 	for i := 0; i < len(argv); i++ {
 		a := argv[i]
 		if !strings.HasPrefix(a, "--") && !strings.HasPrefix(a, "-") {

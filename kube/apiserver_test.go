@@ -91,6 +91,10 @@ func TestParseAPIServerFlags(t *testing.T) {
 			t.Errorf("%q: no error", bad)
 		}
 	}
+	sh := &corev1.Container{Command: []string{"/bin/sh", "-c", "exec /usr/local/bin/kube-apiserver --bind-address=127.0.0.1 --secure-port 7443 \"$@\""}}
+	if f, err := ParseAPIServerFlags(sh); err != nil || !IsAPIServer(sh) || f.BindAddress != "127.0.0.1" || f.SecurePort != 7443 {
+		t.Errorf("sh -c: %+v %v %v", f, err, IsAPIServer(sh))
+	}
 	if !IsAPIServer(&corev1.Container{Image: "registry.k8s.io/kube-apiserver:v1.29.0"}) || IsAPIServer(&corev1.Container{Image: "nginx", Command: []string{"nginx"}}) {
 		t.Error("image-based detection")
 	}

@@ -147,8 +147,22 @@ func TestPodIncident(t *testing.T) {
 			}
 		})
 	}
+	// ClusterFirstWithHostNet does not help (§0.7): the cluster DNS is as
+	// silent, and the search list makes localhost four names.
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withHostNet := filepath.Join(t.TempDir(), "apiserver.yaml")
+	if err := os.WriteFile(withHostNet, []byte(strings.Replace(string(data), "  hostNetwork: true\n", "  hostNetwork: true\n  dnsPolicy: ClusterFirstWithHostNet\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := podRun(t, "", "apiserver", "-f", withHostNet, "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json"))
+	if code != 1 || !strings.Contains(out, "search kube-system.svc.cluster.local svc.cluster.local cluster.local") || !strings.Contains(out, "fails 30 s after start") || !strings.Contains(out, "DNS alone would take 40 s") {
+		t.Errorf("ClusterFirstWithHostNet: exit %d\n%s", code, out)
+	}
 	// apiserver without a manifest, 1.26: the start-up waits up to a minute.
-	out, _, code := podRun(t, "", "apiserver", "--kube-version", "1.26.3", "--go", "1.15", "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json"))
+	out, _, code = podRun(t, "", "apiserver", "--kube-version", "1.26.3", "--go", "1.15", "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json"))
 	if code != 1 || !strings.Contains(out, "fails 1 m") && !strings.Contains(out, "fails 60 s after start: Unable to perform initial IP and Port allocation check") {
 		t.Errorf("1.26: exit %d\n%s", code, out)
 	}
