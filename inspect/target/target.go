@@ -10,7 +10,7 @@
 //
 // The target is read once. While a layer streams by, every ELF file that
 // is executable (or is a C library) is inspected with package inspect, and
-// small configuration files (by default the files under /etc) are kept in
+// small configuration files (by default the files under /etc and /run) are kept in
 // memory; nothing is extracted to disk except, briefly, an ELF binary
 // being inspected, which is spooled to the target's private temporary
 // directory and removed straight after. Layers are read in parallel.
@@ -207,7 +207,7 @@ type Options struct {
 	// NoInspect turns off ELF inspection while reading.
 	NoInspect bool
 	// Keep reports whether the contents of a regular file should be kept
-	// in memory while its layer is read; default: every file under /etc.
+	// in memory while its layer is read; default KeepEtc (/etc and /run).
 	// Within Limits.MaxKeep and MaxKeepFile.
 	Keep func(path string, size int64) bool
 	// Parallel caps the layers read at once; default GOMAXPROCS.
@@ -223,8 +223,11 @@ type Options struct {
 // Options.Platform is empty.
 const DefaultPlatform = "linux/amd64"
 
-// KeepEtc is the default Options.Keep: files under /etc.
-func KeepEtc(p string, size int64) bool { return strings.HasPrefix(p, "/etc/") }
+// KeepEtc is the default Options.Keep: files under /etc, and under /run
+// where links such as /etc/resolv.conf → ../run/systemd/resolve/… lead.
+func KeepEtc(p string, size int64) bool {
+	return strings.HasPrefix(p, "/etc/") || strings.HasPrefix(p, "/run/")
+}
 
 // Errors callers may test for with errors.Is.
 var (
