@@ -9,11 +9,12 @@
 // way the kernel resolves them inside a container.
 //
 // The target is read once. While a layer streams by, every ELF file that
-// is executable (or is a C library) is inspected with package inspect, and
-// small configuration files (by default the files under /etc and /run) are kept in
-// memory; nothing is extracted to disk except, briefly, an ELF binary
-// being inspected, which is spooled to the target's private temporary
-// directory and removed straight after. Layers are read in parallel.
+// is executable, a C library or a shared library is inspected with package
+// inspect, and small configuration files (by default those under /etc and
+// /run) are kept in memory. Nothing is extracted to disk except, briefly,
+// an ELF binary being inspected: it is spooled to the target's private
+// temporary directory (without the machine code of Go binaries, which is
+// never read) and removed straight after. Layers are read in parallel.
 // Opening any other file later reads its layer again.
 //
 // Hostile input is bounded: entry counts, sizes and compression ratios are
