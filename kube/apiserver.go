@@ -418,9 +418,6 @@ func fmtDur(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
 
-// FmtDur is fmtDur for other packages' reports.
-func FmtDur(d time.Duration) string { return fmtDur(d) }
-
 // ProgramForAPIServer returns the program kube-apiserver of version v is:
 // a static Go binary (the server binaries are built with CGO_ENABLED=0)
 // built with the Go release of that Kubernetes release.

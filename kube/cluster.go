@@ -519,7 +519,7 @@ func ReadNodeFactsDir(dir string) (map[string]*NodeFacts, []error) {
 			errs = append(errs, fmt.Errorf("%s: %w", p, err))
 			continue
 		}
-		if prev, ok := out[nf.Node]; ok && prev != nil {
+		if _, ok := out[nf.Node]; ok {
 			errs = append(errs, fmt.Errorf("%s: a second report for node %s (the first one is kept)", p, nf.Node))
 			continue
 		}

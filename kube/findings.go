@@ -45,8 +45,8 @@ func Rules() []report.Rule {
 	}
 }
 
-// Findings turns analysed containers into report findings. loc names the
-// input for locations (a manifest path; empty uses each workload's source).
+// Findings turns analysed containers into report findings, located at
+// their workload's source.
 func Findings(cs []*Container) []report.Finding {
 	var out []report.Finding
 	for _, c := range cs {
@@ -123,9 +123,7 @@ func (c *Container) derivedReasons() []string {
 			out = append(out, fmt.Sprintf("/etc/resolv.conf %q: %s", l.Text, l.Reason))
 		}
 	}
-	if c.Hosts != nil && !c.Hosts.Managed {
-		out = append(out, "/etc/hosts: "+c.Hosts.Reason)
-	} else if c.Hosts != nil {
+	if c.Hosts != nil {
 		out = append(out, "/etc/hosts: "+c.Hosts.Reason)
 	}
 	for _, a := range c.Assumed {

@@ -195,16 +195,22 @@ func writeAPIServerText(w io.Writer, cs []*kube.Container, fixes map[string][]ku
 		if err := kube.WriteChecks(&b, c); err != nil {
 			return err
 		}
-		if c.Startup != nil && c.Startup.Fails {
-			b.WriteString("  remedies, each alone:\n")
-			for _, fx := range fixes[c.Subject] {
-				fmt.Fprintf(&b, "    - %s\n      → %s\n", fx.Description, fx.After.Summary)
-			}
-		}
+		writeRemedies(&b, c, fixes)
 	}
 	for _, a := range assumed {
 		fmt.Fprintf(&b, "assumed: %s\n", a)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRemedies lists the re-predicted remedies of a failing start-up.
+func writeRemedies(b *strings.Builder, c *kube.Container, fixes map[string][]kube.StartupFix) {
+	if c.Startup == nil || !c.Startup.Fails || len(fixes[c.Subject]) == 0 {
+		return
+	}
+	b.WriteString("  remedies, each alone:\n")
+	for _, fx := range fixes[c.Subject] {
+		fmt.Fprintf(b, "    - %s\n      → %s\n", fx.Description, fx.After.Summary)
+	}
 }

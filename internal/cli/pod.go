@@ -162,11 +162,23 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 	}
 	a := kube.NewAnalyzer(opts)
 	var cs []*kube.Container
+	fixes := map[string][]kube.StartupFix{}
 	for _, w := range dec.Workloads {
-		cs = append(cs, a.Workload(w, node)...)
+		wcs := a.Workload(w, node)
+		cs = append(cs, wcs...)
+		for _, c := range wcs {
+			if c.Startup != nil && c.Startup.Fails {
+				for k, v := range a.APIServerFixes(w, node) {
+					fixes[k] = v
+				}
+				break
+			}
+		}
 	}
 	target := strings.Join(f.files, ", ")
-	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: kube.Rules(), Findings: kube.Findings(cs)}
+	findings := kube.Findings(cs)
+	kube.AttachFixes(findings, fixes)
+	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: kube.Rules(), Findings: findings}
 	rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.deadline))
 	rep.Notes = append(rep.Notes, dec.Skipped...)
 	rep.Notes = append(rep.Notes, scanNotes...)
@@ -179,7 +191,7 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 	case "hosts":
 		err = kube.WriteHosts(stdio.Out, cs)
 	case "text":
-		err = writePodText(stdio.Out, cs, rep)
+		err = writePodText(stdio.Out, cs, rep, fixes)
 	default:
 		format, _ := report.ParseFormat(f.format)
 		err = report.Write(stdio.Out, rep, format, report.TextOptions{})
@@ -200,7 +212,7 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 	return nil
 }
 
-func writePodText(w io.Writer, cs []*kube.Container, rep *report.Report) error {
+func writePodText(w io.Writer, cs []*kube.Container, rep *report.Report, fixes map[string][]kube.StartupFix) error {
 	var b strings.Builder
 	for i, c := range cs {
 		if i > 0 {
@@ -212,6 +224,7 @@ func writePodText(w io.Writer, cs []*kube.Container, rep *report.Report) error {
 		if err := kube.WriteChecks(&b, c); err != nil {
 			return err
 		}
+		writeRemedies(&b, c, fixes)
 	}
 	if len(rep.Assumptions) > 0 {
 		b.WriteString("\nassumptions:\n")
