@@ -106,6 +106,11 @@ func runInit(req initRequest) (*Result, error) {
 			return nil, err
 		}
 	}
+	if rootDir != "/" {
+		if err := basicMounts(r); err != nil {
+			return nil, err
+		}
+	}
 	prog, err := findProgram(r, spec.Argv[0], envValue(spec.Env, "PATH", DefaultPath))
 	if err != nil {
 		return nil, err
@@ -389,6 +394,34 @@ func addFile(r *rootFS, a Add) error {
 	source := fmt.Sprintf("/proc/self/fd/%d", src.Fd())
 	if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("--add %s: bind mount: %w", a.Src, err)
+	}
+	return nil
+}
+
+// basicMounts gives a chroot what ordinary programs expect: the host's
+// /dev/null, /dev/zero, /dev/random and /dev/urandom bound in, and /proc
+// of the lab's own PID namespace. Both live in the private mount
+// namespace only.
+func basicMounts(r *rootFS) error {
+	for _, dev := range []string{"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"} {
+		f, err := r.create(dev, 0o666)
+		if err != nil {
+			return fmt.Errorf("prepare %s: %w", dev, err)
+		}
+		target := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+		err = unix.Mount(dev, target, "", unix.MS_BIND, "")
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("bind %s: %w", dev, err)
+		}
+	}
+	fd, err := r.dir("/proc")
+	if err != nil {
+		return fmt.Errorf("prepare /proc: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Mount("proc", fmt.Sprintf("/proc/self/fd/%d", fd), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
 	}
 	return nil
 }
