@@ -26,7 +26,7 @@ Examples:
   nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
       --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
   nsscope lab --root alpine.tar.gz --nsswitch missing --until http:// \
-      --check --go 1.15 --name localhost --net tcp -- /esbuild --serve=localhost:8000
+      --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000
 
 Flags:
 `

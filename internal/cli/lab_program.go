@@ -18,8 +18,8 @@ import (
 // it makes (the model cannot see inside the run).
 type programFlags struct {
 	goVersion, cgo, tags, libc, godebug string
-	name, network                       string
-	dial                                bool
+	preferGo, strictErrors              bool
+	name, network, op                   string
 	port                                int
 	deadline                            time.Duration
 }
@@ -30,9 +30,11 @@ func (p *programFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.tags, "tags", "", "--check: Go build tags that matter (netgo, netcgo), comma-separated")
 	fs.StringVar(&p.libc, "libc", "", "--check: the C library (glibc-2.36, musl-1.2.3); without --go the program is a C program calling getaddrinfo")
 	fs.StringVar(&p.godebug, "default-godebug", "", "--check: the Go binary's DefaultGODEBUG build setting")
+	fs.BoolVar(&p.preferGo, "prefer-go", false, "--check: the program's net.Resolver sets PreferGo")
+	fs.BoolVar(&p.strictErrors, "strict-errors", false, "--check: the program's net.Resolver sets StrictErrors")
 	fs.StringVar(&p.name, "name", "", "--check: the name the program resolves")
-	fs.StringVar(&p.network, "net", "ip", "--check: the network of the lookup: ip, ip4, ip6, tcp, tcp4, tcp6, udp...")
-	fs.BoolVar(&p.dial, "dial", false, "--check: the lookup is part of a Dial")
+	fs.StringVar(&p.network, "network", "ip", "--check: the network of the lookup: ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4, udp6")
+	fs.StringVar(&p.op, "op", "", "--check: dial, listen, lookup-ip or lookup-host (default: dial for tcp/udp, lookup-ip for ip)")
 	fs.IntVar(&p.port, "port", 0, "--check: the port dialled (display only)")
 	fs.DurationVar(&p.deadline, "deadline", 0, "--check: the caller's deadline for the lookup (dial timeout, context timeout)")
 }
@@ -79,6 +81,8 @@ func (p *programFlags) program() (model.Program, error) {
 			}
 		}
 		prog.Go.DefaultGODEBUG = p.godebug
+		prog.Go.PreferGo = p.preferGo
+		prog.Go.StrictErrors = p.strictErrors
 		prog.Label = "Go " + v.String()
 	case prog.Libc.Known():
 		prog.Impl = model.Impl(prog.Libc.Kind)
@@ -164,10 +168,23 @@ func (p *programFlags) check(spec lab.Spec) (*labCheck, error) {
 	if p.deadline < 0 {
 		return nil, fmt.Errorf("--deadline %s: want a positive duration", p.deadline)
 	}
+	op := p.op
+	if op == "" {
+		// As explain: a tcp or udp network means a dial, ip a LookupIP.
+		op = model.OpLookupIP
+		if strings.HasPrefix(p.network, "tcp") || strings.HasPrefix(p.network, "udp") {
+			op = model.OpDial
+		}
+	}
+	switch op {
+	case model.OpDial, model.OpListen, model.OpLookupIP, model.OpLookupHost:
+	default:
+		return nil, fmt.Errorf("--op %q: want dial, listen, lookup-ip or lookup-host", p.op)
+	}
 	return &labCheck{
 		fromBinary: fromBinary,
 		prog:       prog,
-		req:        model.Request{Name: p.name, Network: p.network, Dial: p.dial, Port: p.port, Deadline: p.deadline},
+		req:        model.Request{Name: p.name, Network: p.network, Op: op, Dial: op == model.OpDial, Port: p.port, Deadline: p.deadline},
 		scenario:   spec.Scenario,
 	}, nil
 }

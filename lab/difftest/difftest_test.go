@@ -254,11 +254,12 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 	} else {
 		spec.NSSwitch = lab.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
 	}
-	req := model.Request{Name: c.Name, Network: c.Network, Deadline: c.Deadline}
+	req := model.Request{Name: c.Name, Network: c.Network, Deadline: c.Deadline, Op: model.OpLookupIP}
 	switch {
 	case s.esbuild:
 		spec.Argv = []string{bin, "--serve=" + c.Name + ":8000"}
 		spec.Until = esbuildEnd
+		req.Op = model.OpListen // net.Listen("tcp", NAME:PORT)
 	case s.c:
 		spec.Argv = []string{bin, c.Name, c.Network}
 	default:
@@ -267,7 +268,7 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 			spec.Argv = append(spec.Argv, "-timeout", c.Deadline.String())
 		}
 		if strings.HasPrefix(c.Network, "tcp") {
-			req.Dial, req.Port = true, 7000
+			req.Op, req.Dial, req.Port = model.OpDial, true, 7000
 		}
 	}
 	res, err := lab.Runner{}.Run(ctx, spec)
