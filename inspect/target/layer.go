@@ -138,7 +138,7 @@ func decompress(r io.Reader, lim Limits, what string, progress func(int64)) (io.
 
 // layerIndex is what one pass over a layer produced.
 type layerIndex struct {
-	buf       []byte // copy buffer of the goroutine reading the layer
+	pool      chan []byte // spool buffers of the goroutine reading the layer
 	entries   []*node
 	opaque    []string // directories whose lower contents are hidden
 	whiteouts []string // paths deleted from lower layers
@@ -362,22 +362,24 @@ func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, 
 	if err != nil {
 		return fmt.Errorf("spooling %s: %w", n.Path, err)
 	}
-	if _, err := f.Write(h); err == nil {
-		buf := rd.copyBuf(li)
-		rest := io.LimitReader(tr, hdr.Size-int64(k))
-		if from, to, ok := goTextRange(h, hdr.Size); ok {
-			// The machine code of a Go binary is never read: leave a
-			// hole in the spool file instead of writing it.
-			if _, err = io.CopyBuffer(writerOnly{f}, io.LimitReader(rest, from-int64(k)), buf); err == nil {
-				if _, err = io.CopyBuffer(io.Discard, io.LimitReader(rest, to-from), buf); err == nil {
-					_, err = f.Seek(to, io.SeekStart)
-				}
+	w := newSpoolWriter(f, li)
+	w.write(h)
+	pos := int64(k)
+	if from, to, ok := goTextRange(h, hdr.Size); ok {
+		// The machine code of a Go binary is never read: leave a hole in
+		// the spool file instead of writing it.
+		if err = w.copyN(tr, from-pos); err == nil {
+			if _, err = io.CopyN(io.Discard, tr, to-from); err == nil {
+				w.seek(to)
+				pos = to
 			}
 		}
-		if err == nil {
-			// Large copies: one write per MiB rather than per 32 KiB.
-			_, err = io.CopyBuffer(writerOnly{f}, rest, buf)
-		}
+	}
+	if err == nil {
+		err = w.copyN(tr, hdr.Size-pos)
+	}
+	if werr := w.close(); err == nil {
+		err = werr
 	}
 	if err != nil {
 		name := f.Name()
@@ -646,16 +648,4 @@ func isSharedLib(p string) bool {
 		return false
 	}
 	return strings.HasPrefix(p, "/lib") || strings.HasPrefix(p, "/usr/lib") || strings.HasPrefix(p, "/usr/local/lib")
-}
-
-// writerOnly hides a file's ReadFrom so that io.CopyBuffer uses the
-// given buffer.
-type writerOnly struct{ io.Writer }
-
-// copyBuf returns the layer's copy buffer, made on first use.
-func (rd *reader) copyBuf(li *layerIndex) []byte {
-	if li.buf == nil {
-		li.buf = make([]byte, 1<<20)
-	}
-	return li.buf
 }
