@@ -181,6 +181,15 @@ func validate(spec *Spec) error {
 	if spec.Hostname == "" {
 		spec.Hostname = DefaultHostname
 	}
+	if spec.Root == "" && strings.Contains(spec.Argv[0], "/") && !filepath.IsAbs(spec.Argv[0]) {
+		// On the host's root a relative program path means what it means
+		// in the caller's shell.
+		abs, err := filepath.Abs(spec.Argv[0])
+		if err != nil {
+			return inputErrorf("program %s: %v", spec.Argv[0], err)
+		}
+		spec.Argv = append([]string{abs}, spec.Argv[1:]...)
+	}
 	if len(spec.Add) > 0 && spec.Root == "" {
 		return inputErrorf("--add needs --root: the host's own root is never written to")
 	}
