@@ -124,6 +124,8 @@ type Container struct {
 	Startup   *Startup  `json:"apiserver_startup,omitempty"`
 	StartErr  string    `json:"apiserver_error,omitempty"`
 	ImageInfo string    `json:"image_facts,omitempty"`
+	// node is the node the container was analysed on (for remedies).
+	node *Node
 }
 
 // Analyzer derives pod DNS and runs the model, remembering predictions it
@@ -224,7 +226,7 @@ func (a *Analyzer) Workload(w *Workload, node Node) []*Container {
 	}
 	for _, cc := range all {
 		c := cc.c
-		r := &Container{Subject: w.Namespace + "/" + pod.Name + "/" + c.Name, Workload: w, Name: c.Name, Image: c.Image, Init: cc.init, DNS: dns, PodIPs: ips}
+		r := &Container{Subject: w.Namespace + "/" + pod.Name + "/" + c.Name, Workload: w, Name: c.Name, Image: c.Image, Init: cc.init, DNS: dns, PodIPs: ips, node: &node}
 		if ipNote != "" {
 			r.Assumed = append(r.Assumed, ipNote)
 		}

@@ -284,6 +284,9 @@ type ClusterResult struct {
 	// included); Errors are images that could not be inspected.
 	Inspected int      `json:"inspected"`
 	Notes     []string `json:"notes,omitempty"`
+	// fixes are the remedies of failing kube-apiserver start-ups, by the
+	// container's subject.
+	fixes map[string][]StartupFix
 }
 
 // nodeFor returns the node a pod runs on: from the DaemonSet facts, else
@@ -423,6 +426,7 @@ func (a *Analyzer) Cluster(ctx context.Context, in ClusterInput) (*ClusterResult
 		sort.Strings(w.Nodes)
 		res.Workloads = append(res.Workloads, w)
 	}
+
 	// Static pods the DaemonSet found but the API does not list (no mirror
 	// pod yet) are checked too.
 	var names []string
@@ -446,7 +450,26 @@ func (a *Analyzer) Cluster(ctx context.Context, in ClusterInput) (*ClusterResult
 			res.Workloads = append(res.Workloads, w)
 		}
 	}
+	an.attachStartupFixes(res)
 	return res, nil
+}
+
+// attachStartupFixes re-predicts each failing kube-apiserver start-up with
+// the documented remedies.
+func (a *Analyzer) attachStartupFixes(res *ClusterResult) {
+	res.fixes = map[string][]StartupFix{}
+	for _, w := range res.Workloads {
+		for _, c := range w.Containers {
+			if c.Startup == nil || !c.Startup.Fails || c.node == nil || c.Workload == nil {
+				continue
+			}
+			for k, v := range a.APIServerFixes(c.Workload, *c.node) {
+				if k == c.Subject {
+					res.fixes[c.Subject] = v
+				}
+			}
+		}
+	}
 }
 
 // Report turns a cluster result into a report: findings per workload and
@@ -455,7 +478,9 @@ func (r *ClusterResult) Report(target string) *report.Report {
 	rep := &report.Report{Tool: "nsscope", Target: target, Rules: Rules(), Notes: r.Notes}
 	for _, w := range r.Workloads {
 		seen := map[string]bool{}
-		for _, f := range Findings(w.Containers) {
+		fs := Findings(w.Containers)
+		AttachFixes(fs, r.fixes)
+		for _, f := range fs {
 			parts := strings.SplitN(f.Subject, "/", 3)
 			cname := parts[len(parts)-1]
 			f.Subject = fmt.Sprintf("%s/%s/%s", w.Namespace, w.Name, cname)

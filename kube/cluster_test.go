@@ -282,6 +282,9 @@ func TestClusterRecorded(t *testing.T) {
 		if f.Subject == "kube-system/kube-apiserver-cp-2/kube-apiserver" && f.RuleID == RuleAPIServerLoopback && !strings.Contains(f.Message, "dials https://[::1]:6443") {
 			t.Errorf("cp-2: %s", f.Message)
 		}
+		if f.RuleID == RuleAPIServerLoopback && f.Severity == report.Critical && len(f.Fixes) != 4 {
+			t.Errorf("%s: %d remedies, want 4: %+v", f.Subject, len(f.Fixes), f.Fixes)
+		}
 	}
 	var buf strings.Builder
 	if err := report.WriteJSON(&buf, rep); err != nil {
