@@ -14,6 +14,9 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/target"
@@ -460,6 +463,35 @@ func TestStreamedInspectionMatchesFile(t *testing.T) {
 		w, _ := json.Marshal(want)
 		if string(g) != string(w) {
 			t.Errorf("%s: streamed\n%s\nfile\n%s", p, g, w)
+		}
+	}
+}
+
+// An OCI layout whose index points at another index (as `docker buildx`
+// writes them) is followed to the image for the platform.
+func TestNestedIndex(t *testing.T) {
+	t.Parallel()
+	mk := func(arch, marker string) v1.Image {
+		return ti.Image(t, ti.Config{Arch: arch}, ti.FileLayer(t, map[string]ti.File{"etc/arch": {Data: []byte(marker)}}))
+	}
+	var inner v1.ImageIndex = empty.Index
+	for _, img := range []v1.Image{mk("arm64", "B"), mk("amd64", "A")} {
+		cf, _ := img.ConfigFile()
+		inner = mutate.AppendManifests(inner, mutate.IndexAddendum{Add: img,
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: cf.Architecture}}})
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendIndex(inner); err != nil {
+		t.Fatal(err)
+	}
+	for plat, want := range map[string]string{"linux/amd64": "A", "linux/arm64": "B"} {
+		tg := open(t, dir, target.Options{Platform: plat})
+		if s, err := readFile(t, tg, "etc/arch"); err != nil || s != want {
+			t.Errorf("%s: %q %v", plat, s, err)
 		}
 	}
 }
