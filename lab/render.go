@@ -99,7 +99,11 @@ func describeSeen(f SeenFile) string {
 // WriteCheck prints a prediction next to the observation it was compared
 // with, and every difference.
 func WriteCheck(w io.Writer, prog model.Program, req model.Request, p *model.Prediction, cmp Comparison) {
-	fmt.Fprintf(w, "\ncheck: %s resolving %q (%s)\n", prog.Label, req.Name, netOrIP(req.Network))
+	how := netOrIP(req.Network)
+	if req.Op != "" {
+		how += ", " + req.Op
+	}
+	fmt.Fprintf(w, "\ncheck: %s resolving %q (%s)\n", prog.Label, req.Name, how)
 	answered := p.AnsweredFrom
 	if p.Error != "" {
 		answered += "; error: " + p.Error

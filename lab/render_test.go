@@ -68,7 +68,7 @@ func TestWriteTimeline(t *testing.T) {
 func TestWriteCheck(t *testing.T) {
 	res := incidentResult()
 	prog := model.Program{Label: "Go 1.15.7", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}
-	req := model.Request{Name: "localhost", Network: "tcp"}
+	req := model.Request{Name: "localhost", Network: "tcp", Op: model.OpListen}
 	pred := &model.Prediction{Resolver: "go", Order: "dns,files", AnsweredFrom: model.FromHosts, Total: 12 * time.Second}
 	for _, x := range res.Exchanges() {
 		x.Start = x.Start - 10*time.Millisecond
