@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -83,6 +85,53 @@ func TestLabBadInput(t *testing.T) {
 			}
 			if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
 				t.Errorf("left in the temp dir: %v", ents)
+			}
+		})
+	}
+}
+
+// TestLabCheck runs lab --check end to end on the static probe: a true
+// description of the program matches (exit 0), a false one (Go 1.15 on a
+// root without nsswitch.conf, which would ask DNS first) is a mismatch
+// (exit 1) with every difference printed.
+func TestLabCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create namespaces")
+	}
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe")
+	build := exec.Command("go", "build", "-o", probe, "./lab/testdata/probe")
+	build.Dir = filepath.Join("..", "..")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build probe: %v\n%s", err, out)
+	}
+	hosts := filepath.Join(dir, "hosts")
+	os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644)
+	goVer := strings.TrimPrefix(runtime.Version(), "go")
+	common := []string{"lab", "--tmp", dir, "--servers", "silent", "--nameservers", "1", "--options", "timeout:1 attempts:1",
+		"--hosts", hosts, "--nsswitch", "missing", "--check", "--name", "localhost", "--network", "ip"}
+	tests := []struct {
+		name   string
+		goVer  string
+		code   int
+		output []string
+	}{
+		{"true description", goVer, ExitOK, []string{"match: same exchanges in the same order"}},
+		{"Go 1.15 would ask DNS first", "1.15.7", ExitFindings, []string{"MISMATCH", "exchanges: predicted 2, observed 0", "total time: predicted 1.000s"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append(append([]string{}, common...), "--go", tc.goVer, "--", probe, "-name", "localhost")
+			code := Main(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, nil)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out.String(), errb.String())
+			}
+			for _, want := range tc.output {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
 			}
 		})
 	}
