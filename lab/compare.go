@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -75,6 +76,22 @@ type Observation struct {
 	Total time.Duration
 	// Succeeded tells whether the lookup succeeded; nil when unknown.
 	Succeeded *bool
+	// Debug are the "go package net: ..." lines a Go program printed
+	// (GODEBUG=netdns=...+2); nil when it printed none, and then not
+	// compared.
+	Debug []string
+}
+
+// DebugLines picks the lines of Go's resolver debug output from a run's
+// standard error; nil when there are none.
+func DebugLines(out []Line) []string {
+	var ls []string
+	for _, l := range out {
+		if l.Stream == "stderr" && strings.HasPrefix(l.Text, "go package net: ") {
+			ls = append(ls, l.Text)
+		}
+	}
+	return ls
 }
 
 // Comparison is the outcome of comparing a prediction with an observation.
@@ -109,7 +126,8 @@ func key(x model.Exchange) string {
 // within 25ms of each other form a burst compared as a set (A and AAAA sent
 // together, a fan-out to all servers); each burst must start within the
 // timing tolerance of its predicted start; the total must be within
-// Fidelity(predicted total); and success or failure must agree when known.
+// Fidelity(predicted total); success or failure must agree when known; and
+// Go's debug output, when the program printed it, must be the predicted.
 func Compare(p *model.Prediction, o Observation) Comparison {
 	pred := append([]model.Exchange(nil), p.Exchanges...)
 	sort.SliceStable(pred, func(i, j int) bool { return pred[i].Start < pred[j].Start })
@@ -173,6 +191,9 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) {
 	if absDur(o.Total-p.Total) > c.Tolerance {
 		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total), fmtDur(o.Total), c.Tolerance)
+	}
+	if o.Debug != nil && !slices.Equal(o.Debug, p.Debug) {
+		diff("debug output: predicted %q, observed %q", p.Debug, o.Debug)
 	}
 	if o.Succeeded != nil {
 		predOK := p.Error == ""

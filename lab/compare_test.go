@@ -16,7 +16,7 @@ func x(start time.Duration, server, typ, name string) model.Exchange {
 
 func TestCompare(t *testing.T) {
 	const s1, s2 = "127.0.0.53:53", "127.0.0.54:53"
-	pred := &model.Prediction{Total: 2 * time.Second, Exchanges: []model.Exchange{
+	pred := &model.Prediction{Total: 2 * time.Second, Debug: []string{"go package net: hostLookupOrder(a) = dns,files"}, Exchanges: []model.Exchange{
 		x(0, s1, "A", "a."), x(0, s1, "AAAA", "a."),
 		x(time.Second, s2, "A", "a."), x(time.Second, s2, "AAAA", "a."),
 	}}
@@ -54,6 +54,9 @@ func TestCompare(t *testing.T) {
 		}}, []string{"observed at +0.100s", "observed at +1.100s"}},
 		{"success agrees", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Succeeded: &yes}, nil},
 		{"failure differs", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Succeeded: &no}, []string{"predicted success"}},
+		{"debug output agrees", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Debug: []string{"go package net: hostLookupOrder(a) = dns,files"}}, nil},
+		{"debug output differs", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Debug: []string{"go package net: hostLookupOrder(a) = files,dns"}}, []string{"debug output: predicted"}},
+		{"no debug output printed", Observation{Total: 2 * time.Second, Exchanges: pred.Exchanges, Debug: []string{}}, []string{"debug output: predicted"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -271,7 +271,7 @@ func (c *labCheck) run(res *lab.Result) error {
 	c.out.Prediction = p
 	// The program does not say when its lookup starts: align the first
 	// exchanges, which takes its own start-up time out of the comparison.
-	obs := lab.Observation{Exchanges: res.Exchanges(), Total: res.Total, AnchorFirst: true}
+	obs := lab.Observation{Exchanges: res.Exchanges(), Total: res.Total, AnchorFirst: true, Debug: lab.DebugLines(res.Output)}
 	switch res.Ended {
 	case "until":
 		ok := true

@@ -182,24 +182,26 @@ func (p probes) subject(key string) subject {
 			Go: model.GoBuild{Version: p.goVer, Cgo: cgo, GoModVersion: p.goVer}}
 	}
 	switch key {
+	// Go programs run with the resolver's debug output on (level 2), which
+	// changes nothing else; it is compared with the prediction's.
 	case "go-static":
-		return subject{binary: "static", prog: goProg("probe, Go static", false, model.Libc{})}
+		return subject{binary: "static", prog: goProg("probe, Go static", false, model.Libc{}), env: []string{"GODEBUG=netdns=+2"}}
 	case "go-cgo-glibc":
-		return subject{binary: "cgo-glibc", prog: goProg("probe, Go cgo glibc", true, glibc)}
+		return subject{binary: "cgo-glibc", prog: goProg("probe, Go cgo glibc", true, glibc), env: []string{"GODEBUG=netdns=+2"}}
 	case "go-cgo-glibc+netdns=cgo":
-		return subject{binary: "cgo-glibc", prog: goProg("probe, Go cgo glibc, netdns=cgo", true, glibc), env: []string{"GODEBUG=netdns=cgo"}}
+		return subject{binary: "cgo-glibc", prog: goProg("probe, Go cgo glibc, netdns=cgo", true, glibc), env: []string{"GODEBUG=netdns=cgo+2"}}
 	case "go-cgo-musl":
-		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl", true, musl)}
+		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl", true, musl), env: []string{"GODEBUG=netdns=+2"}}
 	case "go-cgo-musl+netdns=cgo":
-		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl, netdns=cgo", true, musl), env: []string{"GODEBUG=netdns=cgo"}}
+		return subject{binary: "cgo-musl", prog: goProg("probe, Go cgo musl, netdns=cgo", true, musl), env: []string{"GODEBUG=netdns=cgo+2"}}
 	case "c-glibc":
 		return subject{binary: key, c: true, prog: model.Program{Label: "C program, glibc", Impl: model.ImplGlibc, Libc: glibc}}
 	case "c-musl":
 		return subject{binary: key, c: true, prog: model.Program{Label: "C program, musl", Impl: model.ImplMusl, Libc: musl}}
 	case "esbuild-0.8.40":
-		return subject{binary: key, esbuild: true, prog: model.Program{Label: "esbuild 0.8.40 (Go 1.15.7)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}}
+		return subject{binary: key, esbuild: true, env: []string{"GODEBUG=netdns=+2"}, prog: model.Program{Label: "esbuild 0.8.40 (Go 1.15.7)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}}
 	case "esbuild-0.11.23":
-		return subject{binary: key, esbuild: true, prog: model.Program{Label: "esbuild 0.11.23 (Go 1.16.3)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 16, 3)}}}
+		return subject{binary: key, esbuild: true, env: []string{"GODEBUG=netdns=+2"}, prog: model.Program{Label: "esbuild 0.11.23 (Go 1.16.3)", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 16, 3)}}}
 	}
 	panic("unknown program " + key)
 }
@@ -278,6 +280,14 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 	}
 	o.Observed = res
 	o.Obs = lab.Observation{Exchanges: res.Exchanges(), Total: res.Total}
+	if s.prog.Impl == model.ImplGo {
+		// Every Go case runs with GODEBUG=netdns=…+2 (see subject); what
+		// it prints is compared too, so an empty print is a difference.
+		o.Obs.Debug = lab.DebugLines(res.Output)
+		if o.Obs.Debug == nil {
+			o.Obs.Debug = []string{}
+		}
+	}
 	if s.esbuild {
 		// esbuild does not say when it starts resolving: align the first
 		// exchanges, which takes its start-up time out.
