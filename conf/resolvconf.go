@@ -109,6 +109,21 @@ func ParseResolvConf(d Dialect, file string, data []byte, o ResolvOptions) *Reso
 	}
 }
 
+// addNameserver applies the shared rules: the first three IP literals
+// count, the rest is ignored (and said so).
+func (rc *ResolvConf) addNameserver(field string, p Pos) {
+	if len(rc.Nameservers) >= MaxNameservers {
+		rc.Ignored = append(rc.Ignored, Note{p, "more than 3 nameservers: ignored"})
+		return
+	}
+	a, err := netip.ParseAddr(field)
+	if err != nil {
+		rc.Ignored = append(rc.Ignored, Note{p, "nameserver is not an IP address: ignored"})
+		return
+	}
+	rc.Nameservers = append(rc.Nameservers, Nameserver{a, p})
+}
+
 // EnsureRooted appends a dot to a name that lacks one.
 func EnsureRooted(s string) string {
 	if strings.HasSuffix(s, ".") {
@@ -131,19 +146,9 @@ func parseResolvGo(file string, data []byte, o ResolvOptions) *ResolvConf {
 		p := pos(file, l)
 		switch f[0] {
 		case "nameserver":
-			if len(f) < 2 {
-				continue
+			if len(f) > 1 {
+				rc.addNameserver(f[1], p)
 			}
-			if len(rc.Nameservers) >= MaxNameservers {
-				rc.Ignored = append(rc.Ignored, Note{p, "more than 3 nameservers: ignored"})
-				continue
-			}
-			a, err := netip.ParseAddr(f[1])
-			if err != nil {
-				rc.Ignored = append(rc.Ignored, Note{p, "nameserver is not an IP address: ignored"})
-				continue
-			}
-			rc.Nameservers = append(rc.Nameservers, Nameserver{a, p})
 		case "domain":
 			if len(f) > 1 {
 				rc.Search = []string{EnsureRooted(f[1])}
@@ -250,20 +255,9 @@ func parseResolvGlibc(file string, data []byte, o ResolvOptions) *ResolvConf {
 				rc.Search = rc.Search[:glibcOldMaxSrch]
 			}
 		case glibcKeyword(t, "nameserver"):
-			f := fieldsFunc(t[10:], isCSpace)
-			if len(f) == 0 {
-				continue
+			if f := fieldsFunc(t[10:], isCSpace); len(f) > 0 {
+				rc.addNameserver(f[0], p)
 			}
-			if len(rc.Nameservers) >= MaxNameservers {
-				rc.Ignored = append(rc.Ignored, Note{p, "more than 3 nameservers: ignored"})
-				continue
-			}
-			a, err := netip.ParseAddr(f[0])
-			if err != nil {
-				rc.Ignored = append(rc.Ignored, Note{p, "nameserver is not an IP address: ignored"})
-				continue
-			}
-			rc.Nameservers = append(rc.Nameservers, Nameserver{a, p})
 		case glibcKeyword(t, "options"):
 			applyGlibcOptions(rc, string(t[7:]), p)
 		case glibcKeyword(t, "sortlist"):
@@ -373,20 +367,9 @@ func parseResolvMusl(file string, data []byte, o ResolvOptions) *ResolvConf {
 				}
 			}
 		case strings.HasPrefix(s, "nameserver") && len(s) > 10 && isCSpace(s[10]):
-			if len(rc.Nameservers) >= MaxNameservers {
-				rc.Ignored = append(rc.Ignored, Note{p, "more than 3 nameservers: ignored"})
-				continue
+			if f := fieldsFunc(t[11:], isCSpace); len(f) > 0 {
+				rc.addNameserver(f[0], p)
 			}
-			f := fieldsFunc(t[11:], isCSpace)
-			if len(f) == 0 {
-				continue
-			}
-			a, err := netip.ParseAddr(f[0])
-			if err != nil {
-				rc.Ignored = append(rc.Ignored, Note{p, "nameserver is not an IP address: ignored"})
-				continue
-			}
-			rc.Nameservers = append(rc.Nameservers, Nameserver{a, p})
 		case (strings.HasPrefix(s, "domain") || strings.HasPrefix(s, "search")) && len(s) > 6 && isCSpace(s[6]):
 			if !searchSupported {
 				rc.Ignored = append(rc.Ignored, Note{p, "musl before 1.1.13 has no search support"})
