@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -76,10 +77,28 @@ type Observation struct {
 	Total time.Duration
 	// Succeeded tells whether the lookup succeeded; nil when unknown.
 	Succeeded *bool
+	// Error is the error text the program printed for the lookup ("" for
+	// none); nil when unknown, and then not compared. The local address
+	// and port of a socket ("read udp 127.0.0.1:53421->...") are compared
+	// as the model writes them, "<local>".
+	Error *string
 	// Debug are the "go package net: ..." lines a Go program printed
 	// (GODEBUG=netdns=...+2); nil when it printed none, and then not
 	// compared.
 	Debug []string
+}
+
+// localSocket matches the local end of a socket in Go's error texts.
+var localSocket = regexp.MustCompile(`\b(udp|tcp)[46]? (\[[0-9A-Fa-f:.%a-z]+\]|[0-9.]+):[0-9]+->`)
+
+// NormalizeError writes the local address and port of sockets in an error
+// text as the model does ("read udp <local>->127.0.0.53:53"): they change
+// on every run.
+func NormalizeError(s string) string {
+	return localSocket.ReplaceAllStringFunc(s, func(m string) string {
+		proto, _, _ := strings.Cut(m, " ")
+		return proto + " <local>->"
+	})
 }
 
 // DebugLines picks the lines of Go's resolver debug output from a run's
@@ -126,8 +145,9 @@ func key(x model.Exchange) string {
 // within 25ms of each other form a burst compared as a set (A and AAAA sent
 // together, a fan-out to all servers); each burst must start within the
 // timing tolerance of its predicted start; the total must be within
-// Fidelity(predicted total); success or failure must agree when known; and
-// Go's debug output, when the program printed it, must be the predicted.
+// Fidelity(predicted total); success or failure must agree when known; the
+// error text, when known, must be the predicted one; and Go's debug output,
+// when the program printed it, must be the predicted.
 func Compare(p *model.Prediction, o Observation) Comparison {
 	pred := append([]model.Exchange(nil), p.Exchanges...)
 	sort.SliceStable(pred, func(i, j int) bool { return pred[i].Start < pred[j].Start })
@@ -191,6 +211,9 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) {
 	if absDur(o.Total-p.Total) > c.Tolerance {
 		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total), fmtDur(o.Total), c.Tolerance)
+	}
+	if o.Error != nil && NormalizeError(*o.Error) != p.Error {
+		diff("error text: predicted %q, observed %q", p.Error, *o.Error)
 	}
 	if o.Debug != nil && !slices.Equal(o.Debug, p.Debug) {
 		diff("debug output: predicted %q, observed %q", p.Debug, o.Debug)

@@ -79,6 +79,18 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+func TestNormalizeError(t *testing.T) {
+	for in, want := range map[string]string{
+		"lookup foo on 127.0.0.53:53: read udp 127.0.0.1:53421->127.0.0.53:53: i/o timeout": "lookup foo on 127.0.0.53:53: read udp <local>->127.0.0.53:53: i/o timeout",
+		"read udp [2001:db8::53]:60650->[2001:db8::53]:53: i/o timeout":                     "read udp <local>->[2001:db8::53]:53: i/o timeout",
+		"dial tcp4: lookup foo: no such host":                                               "dial tcp4: lookup foo: no such host",
+	} {
+		if got := NormalizeError(in); got != want {
+			t.Errorf("NormalizeError(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestFidelity(t *testing.T) {
 	for _, tc := range []struct{ in, want time.Duration }{
 		{0, 50 * time.Millisecond}, {time.Second, 50 * time.Millisecond}, {12 * time.Second, 360 * time.Millisecond}, {120 * time.Second, 3600 * time.Millisecond},

@@ -303,6 +303,14 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 			return o
 		}
 		o.Obs.Succeeded = &ok
+		// esbuild prints " > error: listen tcp: lookup ...".
+		errText := ""
+		for _, l := range res.Output {
+			if _, after, found := strings.Cut(l.Text, "error: "); found && errText == "" {
+				errText = after
+			}
+		}
+		o.Obs.Error = &errText
 	} else {
 		var pr struct {
 			Start   int64  `json:"start_unix_ns"`
@@ -320,6 +328,13 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 			return o
 		}
 		o.Obs.Total = time.Duration(pr.Elapsed)
+		errText := pr.Err
+		if s.c && errText != "" {
+			// The C probe prints gai_strerror's text; the model writes a
+			// C program's failure as getaddrinfo("NAME"): TEXT.
+			errText = fmt.Sprintf("getaddrinfo(%q): %s", c.Name, errText)
+		}
+		o.Obs.Error = &errText
 		o.Obs.LookupStart = time.Unix(0, pr.Start).Sub(res.Started)
 		ok := pr.Err == ""
 		o.Obs.Succeeded = &ok
