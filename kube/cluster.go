@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -331,17 +332,8 @@ func (a *Analyzer) Cluster(ctx context.Context, in ClusterInput) (*ClusterResult
 	res := &ClusterResult{Images: GroupByImage(in.Pods)}
 	facts := map[string]*ImageFacts{}
 	if in.Inspect != nil {
-		for _, g := range res.Images {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			res.Inspected++
-			f, err := in.Inspect(ctx, g.Key, g.Ref)
-			if err != nil {
-				res.Notes = append(res.Notes, fmt.Sprintf("image %s (%s) not inspected: %v", g.Ref, g.Key, err))
-				continue
-			}
-			facts[g.Key] = f
+		if err := inspectAll(ctx, in.Inspect, res, facts); err != nil {
+			return nil, err
 		}
 	}
 	nodes := map[string]*corev1.Node{}
@@ -470,6 +462,48 @@ func (a *Analyzer) attachStartupFixes(res *ClusterResult) {
 			}
 		}
 	}
+}
+
+// InspectParallel is how many images are inspected at once (fetching
+// dominates, so a few in flight help).
+const InspectParallel = 4
+
+// inspectAll asks for the facts of every image group, InspectParallel at
+// a time; failures become notes, in group order.
+func inspectAll(ctx context.Context, insp Inspector, res *ClusterResult, facts map[string]*ImageFacts) error {
+	type result struct {
+		f   *ImageFacts
+		err error
+	}
+	results := make([]result, len(res.Images))
+	sem := make(chan struct{}, InspectParallel)
+	var wg sync.WaitGroup
+	for i, g := range res.Images {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f, err := insp(ctx, g.Key, g.Ref)
+			results[i] = result{f, err}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, g := range res.Images {
+		res.Inspected++
+		if r := results[i]; r.err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("image %s (%s) not inspected: %v", g.Ref, g.Key, r.err))
+		} else if r.f != nil {
+			facts[g.Key] = r.f
+		}
+	}
+	return nil
 }
 
 // Report turns a cluster result into a report: findings per workload and
