@@ -25,7 +25,7 @@ program's output and the total time. Nothing outlives the run.
 Examples:
   nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
       --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
-  nsscope lab --root alpine.tar.gz --nsswitch missing --until http:// \
+  nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
       --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000
 
 Flags:
