@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -206,11 +205,11 @@ func hostAddrs() ([]kube.IfAddr, error) {
 	return out, nil
 }
 
+// readNodeFile reads a node file named by a flag; a missing file is an
+// error (a typo is likelier than a node without the file; the library
+// models the kubelet's failure for the latter).
 func readNodeFile(path string) (kube.NodeFile, error) {
 	data, err := readLimited(path, maxNodeFileBytes)
-	if errors.Is(err, os.ErrNotExist) {
-		return kube.NodeFile{Path: path, Missing: true}, nil
-	}
 	if err != nil {
 		return kube.NodeFile{}, err
 	}
