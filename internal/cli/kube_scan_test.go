@@ -39,7 +39,7 @@ func TestPodImageScan(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte(fmt.Sprintf(scanDeployment, "nsscope.test/app:1")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	node := []string{"--node-resolv-conf", kt("nodes", "typical.conf"), "--ip-addr", kt("ip-addr-ipv6-on.json"), "--no-cache"}
+	node := []string{"--node-resolv-conf", kubeTD("nodes", "typical.conf"), "--ip-addr", kubeTD("ip-addr-ipv6-on.json"), "--no-cache"}
 
 	out, stderr, code := podRun(t, "", append([]string{"pod", "-f", manifest, "--format", "json", "--image-source", "nsscope.test/app:1=" + writeDockerTarball(t, go115)}, node...)...)
 	rep := podFinding(t, out, stderr, code, 1)
@@ -100,7 +100,7 @@ func TestClusterImageCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
-	args := []string{"cluster", "--pods-file", pods, "--cache", cache, "--format", "json", "--node-resolv-conf", kt("nodes", "typical.conf")}
+	args := []string{"cluster", "--pods-file", pods, "--cache", cache, "--format", "json", "--node-resolv-conf", kubeTD("nodes", "typical.conf")}
 	out, stderr, code := podRun(t, "", append(args, "--image-source", "nsscope.test/app:1="+tarball)...)
 	rep := podFinding(t, out, stderr, code, 1)
 	if rep.Findings[0].RuleID != "NSS001" {

@@ -35,7 +35,7 @@ func fakeNodeRoot(t *testing.T) (root, proc string) {
 	}
 	w("etc/hostname", "cp-9\n")
 	w("var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDNS: [10.96.0.10]\nclusterDomain: cluster.local\nresolvConf: /run/systemd/resolve/resolv.conf\n")
-	data, err := os.ReadFile(kt("incident", "kube-apiserver.yaml"))
+	data, err := os.ReadFile(kubeTD("incident", "kube-apiserver.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestNodeToCluster(t *testing.T) {
 	t.Parallel()
 	root, proc := fakeNodeRoot(t)
 	facts := t.TempDir()
-	out, stderr, code := podRun(t, "", "node", "--root", root, "--proc", proc, "--ip-addr", kt("ip-addr-ipv6-off.json"), "--out", filepath.Join(facts, "cp-9.json"))
+	out, stderr, code := podRun(t, "", "node", "--root", root, "--proc", proc, "--ip-addr", kubeTD("ip-addr-ipv6-off.json"), "--out", filepath.Join(facts, "cp-9.json"))
 	if code != 0 || out != "" {
 		t.Fatalf("node: exit %d, stdout %q, stderr %s", code, out, stderr)
 	}
@@ -85,7 +85,7 @@ func TestNodeToCluster(t *testing.T) {
 		t.Errorf("a link out of the root was followed: %+v", ns)
 	}
 	// Compact output is one line.
-	out, _, code = podRun(t, "", "node", "--root", root, "--proc", proc, "--name", "x", "--ip-addr", kt("ip-addr-ipv6-off.json"), "--compact")
+	out, _, code = podRun(t, "", "node", "--root", root, "--proc", proc, "--name", "x", "--ip-addr", kubeTD("ip-addr-ipv6-off.json"), "--compact")
 	if code != 0 || strings.Count(out, "\n") != 1 {
 		t.Errorf("compact: exit %d, %d lines", code, strings.Count(out, "\n"))
 	}
@@ -136,7 +136,7 @@ func TestNodeAndClusterBadInput(t *testing.T) {
 		{"cluster: pods-file and context", []string{"cluster", "--pods-file", bad, "--context", "c"}, "contradict"},
 		{"cluster: bad facts", []string{"cluster", "--pods-file", bad, "--node-facts", bad}, "schema_version 99"},
 		{"cluster: no kubeconfig", []string{"cluster", "--kubeconfig", filepath.Join(dir, "none"), "--no-cache"}, "kubeconfig"},
-		{"cluster: pods-file not pods", []string{"cluster", "--pods-file", kt("resolvconf", "none-policy.yaml"), "--node-facts", filepath.Join(dir, "nothing")}, "--node-facts"},
+		{"cluster: pods-file not pods", []string{"cluster", "--pods-file", kubeTD("resolvconf", "none-policy.yaml"), "--node-facts", filepath.Join(dir, "nothing")}, "--node-facts"},
 		{"cluster: bad format", []string{"cluster", "--format", "xml"}, "--format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

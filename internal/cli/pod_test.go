@@ -22,12 +22,12 @@ func podRun(t *testing.T, stdin string, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-func kt(p ...string) string { return filepath.Join(append([]string{kubeTestdata}, p...)...) }
+func kubeTD(p ...string) string { return filepath.Join(append([]string{kubeTestdata}, p...)...) }
 
 // nodeArgs are the flags that pin the node so results do not depend on
 // this machine.
-func nodeArgs(conf string) []string {
-	return []string{"--node-resolv-conf", kt("nodes", conf), "--node-hosts", kt("nodes", "hosts-typical"), "--ip-addr", kt("ip-addr-ipv6-on.json")}
+func podNodeArgs(conf string) []string {
+	return []string{"--node-resolv-conf", kubeTD("nodes", conf), "--node-hosts", kubeTD("nodes", "hosts-typical"), "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}
 }
 
 // TestPodResolvConfGolden runs `nsscope pod --format resolvconf` on every
@@ -36,7 +36,7 @@ func nodeArgs(conf string) []string {
 func TestPodResolvConfGolden(t *testing.T) {
 	t.Parallel()
 	rc := func(manifest, conf string, extra ...string) []string {
-		a := append([]string{"pod", "--format", "resolvconf", "-f", kt("resolvconf", manifest)}, nodeArgs(conf)...)
+		a := append([]string{"pod", "--format", "resolvconf", "-f", kubeTD("resolvconf", manifest)}, podNodeArgs(conf)...)
 		return append(a, extra...)
 	}
 	for _, tc := range []struct {
@@ -63,9 +63,9 @@ func TestPodResolvConfGolden(t *testing.T) {
 		{"no-cluster-dns", rc("cluster-first.yaml", "typical.conf", "--cluster-dns", "")},
 		{"no-cluster-domain", rc("cluster-first.yaml", "typical.conf", "--cluster-domain", "")},
 		{"two-cluster-dns", rc("cluster-first.yaml", "typical.conf", "--cluster-dns", "10.96.0.10,fd00::a")},
-		{"resolv-conf-empty", []string{"pod", "--format", "resolvconf", "-f", kt("resolvconf", "default-policy.yaml"), "--node-resolv-conf=", "--node-ip", "10.0.0.10,fd00::10", "--ip-addr", kt("ip-addr-ipv6-on.json")}},
+		{"resolv-conf-empty", []string{"pod", "--format", "resolvconf", "-f", kubeTD("resolvconf", "default-policy.yaml"), "--node-resolv-conf=", "--node-ip", "10.0.0.10,fd00::10", "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}},
 		{"node-file-bad-nameserver", rc("cluster-first.yaml", "bad-nameserver.conf")},
-		{"all-cases-multi", []string{"pod", "--format", "resolvconf", "-f", kt("resolvconf", "cluster-first.yaml"), "-f", kt("resolvconf", "hostnet-cluster-first.yaml"), "--ip-addr", kt("ip-addr-ipv6-on.json"), "--node-resolv-conf", kt("nodes", "typical.conf")}},
+		{"all-cases-multi", []string{"pod", "--format", "resolvconf", "-f", kubeTD("resolvconf", "cluster-first.yaml"), "-f", kubeTD("resolvconf", "hostnet-cluster-first.yaml"), "--ip-addr", kubeTD("ip-addr-ipv6-on.json"), "--node-resolv-conf", kubeTD("nodes", "typical.conf")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -105,9 +105,9 @@ func podGolden(t *testing.T, path, got string) {
 // apiserver`: it fails at 30 s, and each documented fix makes it safe.
 func TestPodIncident(t *testing.T) {
 	t.Parallel()
-	manifest := kt("incident", "kube-apiserver.yaml")
+	manifest := kubeTD("incident", "kube-apiserver.yaml")
 	base := func(conf, ip string) []string {
-		return []string{"-f", manifest, "--node-resolv-conf", kt("nodes", conf), "--node-hosts", kt("nodes", "hosts-typical"), "--ip-addr", kt(ip)}
+		return []string{"-f", manifest, "--node-resolv-conf", kubeTD("nodes", conf), "--node-hosts", kubeTD("nodes", "hosts-typical"), "--ip-addr", kubeTD(ip)}
 	}
 	nss := filepath.Join(t.TempDir(), "nsswitch.conf")
 	if err := os.WriteFile(nss, []byte("hosts: files dns\n"), 0o644); err != nil {
@@ -157,12 +157,12 @@ func TestPodIncident(t *testing.T) {
 	if err := os.WriteFile(withHostNet, []byte(strings.Replace(string(data), "  hostNetwork: true\n", "  hostNetwork: true\n  dnsPolicy: ClusterFirstWithHostNet\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := podRun(t, "", "apiserver", "-f", withHostNet, "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json"))
+	out, _, code := podRun(t, "", "apiserver", "-f", withHostNet, "--node-resolv-conf", kubeTD("nodes", "incident-3-silent.conf"), "--ip-addr", kubeTD("ip-addr-ipv6-off.json"))
 	if code != 1 || !strings.Contains(out, "search kube-system.svc.cluster.local svc.cluster.local cluster.local") || !strings.Contains(out, "fails 30 s after start") || !strings.Contains(out, "DNS alone would take 40 s") {
 		t.Errorf("ClusterFirstWithHostNet: exit %d\n%s", code, out)
 	}
 	// apiserver without a manifest, 1.26: the start-up waits up to a minute.
-	out, _, code = podRun(t, "", "apiserver", "--kube-version", "1.26.3", "--go", "1.15", "--node-resolv-conf", kt("nodes", "incident-3-silent.conf"), "--ip-addr", kt("ip-addr-ipv6-off.json"))
+	out, _, code = podRun(t, "", "apiserver", "--kube-version", "1.26.3", "--go", "1.15", "--node-resolv-conf", kubeTD("nodes", "incident-3-silent.conf"), "--ip-addr", kubeTD("ip-addr-ipv6-off.json"))
 	if code != 1 || !strings.Contains(out, "fails 1 m") && !strings.Contains(out, "fails 60 s after start: Unable to perform initial IP and Port allocation check") {
 		t.Errorf("1.26: exit %d\n%s", code, out)
 	}
@@ -206,14 +206,14 @@ func TestPodBadInput(t *testing.T) {
 		{"bad gate", "", []string{"pod", "-f", mixed, "--expanded-dns-config", "maybe"}, 2, "--expanded-dns-config", ""},
 		{"bad deadline", "", []string{"pod", "-f", mixed, "--deadline", "-1s"}, 2, "--deadline", ""},
 		{"bad image source", "", []string{"pod", "-f", mixed, "--image-source", "noequals"}, 2, "REF=TARGET", ""},
-		{"mixed: errors named, rest reported", "", []string{"pod", "--format", "resolvconf", "-f", mixed, "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2,
+		{"mixed: errors named, rest reported", "", []string{"pod", "--format", "resolvconf", "-f", mixed, "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}, 2,
 			"mixed.yaml:6 (document 2): malformed YAML", "# default/ok/c\n"},
 		{"stdin list with a broken item", `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"c"}]}},{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"},"spec":{"containers":7}}]}`,
-			[]string{"pod", "--format", "resolvconf", "-f", "-", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, `<stdin> items[1]: Pod "b": cannot decode`, "# default/a/c\n"},
-		{"nothing in it", "# empty\n", []string{"pod", "-f", "-", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, "no pods or workloads", ""},
-		{"apiserver without kube-apiserver", "", []string{"apiserver", "-f", kt("resolvconf", "cluster-first.yaml"), "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, "no kube-apiserver container", ""},
+			[]string{"pod", "--format", "resolvconf", "-f", "-", "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}, 2, `<stdin> items[1]: Pod "b": cannot decode`, "# default/a/c\n"},
+		{"nothing in it", "# empty\n", []string{"pod", "-f", "-", "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}, 2, "no pods or workloads", ""},
+		{"apiserver without kube-apiserver", "", []string{"apiserver", "-f", kubeTD("resolvconf", "cluster-first.yaml"), "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}, 2, "no kube-apiserver container", ""},
 		{"apiserver flags with -f", "", []string{"apiserver", "-f", mixed, "--bind-address", "1.2.3.4"}, 2, "cannot be combined with -f", ""},
-		{"apiserver without version", "", []string{"apiserver", "--ip-addr", kt("ip-addr-ipv6-on.json")}, 2, "--kube-version", ""},
+		{"apiserver without version", "", []string{"apiserver", "--ip-addr", kubeTD("ip-addr-ipv6-on.json")}, 2, "--kube-version", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -256,7 +256,7 @@ spec:
         - {name: KUBERNETES_SERVICE_HOST, value: 10.96.0.1}
         - {name: GREETING, value: hello}
 `
-	out, stderr, code := podRun(t, in, "pod", "-f", "-", "--go", "1.21", "--nsswitch", "missing", "--ip-addr", kt("ip-addr-ipv6-on.json"), "--node-resolv-conf", kt("nodes", "typical.conf"))
+	out, stderr, code := podRun(t, in, "pod", "-f", "-", "--go", "1.21", "--nsswitch", "missing", "--ip-addr", kubeTD("ip-addr-ipv6-on.json"), "--node-resolv-conf", kubeTD("nodes", "typical.conf"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
