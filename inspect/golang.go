@@ -173,6 +173,10 @@ func searchNames(f *elf.File, r io.ReaderAt, size int64, b *Binary, patterns ...
 	return "the file (no function or symbol table section)", found
 }
 
+// searchPrefix is the prefix length searchStream checks first for longer
+// patterns.
+const searchPrefix = 7
+
 // searchStream reports which patterns occur in r, reading it once in
 // chunks with an overlap so that matches across chunk boundaries count.
 func searchStream(r io.Reader, patterns [][]byte) ([]bool, error) {
@@ -190,8 +194,26 @@ func searchStream(r io.Reader, patterns [][]byte) ([]bool, error) {
 	for left > 0 {
 		n, err := io.ReadFull(r, buf[keep:keep+chunk])
 		win := buf[:keep+n]
+		// Patterns sharing a prefix (the two cgo wrappers) are looked
+		// for only where the prefix occurs, which in most binaries is
+		// nowhere: one scan instead of one per pattern.
+		prefixSeen := map[string]bool{}
 		for i, p := range patterns {
-			if !found[i] && bytes.Contains(win, p) {
+			if found[i] {
+				continue
+			}
+			if len(p) > searchPrefix {
+				k := string(p[:searchPrefix])
+				seen, ok := prefixSeen[k]
+				if !ok {
+					seen = bytes.Contains(win, p[:searchPrefix])
+					prefixSeen[k] = seen
+				}
+				if !seen {
+					continue
+				}
+			}
+			if bytes.Contains(win, p) {
 				found[i] = true
 				left--
 			}
