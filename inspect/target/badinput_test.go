@@ -252,3 +252,16 @@ func FuzzLayer(f *testing.F) {
 		}
 	})
 }
+
+// An ELF file above the inspection limit is skipped with a note, not
+// spooled.
+func TestInspectLimit(t *testing.T) {
+	t.Parallel()
+	tg := open(t, writeTar(t, ti.TarBytes(t, map[string]ti.File{
+		"bin/big": {FromFile: ti.Binary(t, ti.Esbuild116)},
+	})), target.Options{Limits: target.Limits{MaxInspect: 1 << 20}})
+	e, ok := tg.Lookup("/bin/big")
+	if !ok || e.Binary != nil || !strings.Contains(e.InspectErr, "inspection limit") || !hasNote(tg, "inspection limit") {
+		t.Errorf("entry %+v notes %v", e, tg.Notes())
+	}
+}

@@ -159,7 +159,7 @@ type Limits struct {
 	// the layer is taken for a decompression bomb.
 	MaxRatio  int64
 	BombFloor int64
-	// MaxInspect caps the size of an ELF file inspected (default 4 GiB);
+	// MaxInspect caps the size of an ELF file inspected (default 2 GiB);
 	// larger ones are skipped with a note.
 	MaxInspect int64
 	// MaxKeep caps the bytes of file contents kept in memory (default
@@ -182,7 +182,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxLayerSize, 64<<30)
 	def(&l.MaxRatio, 100)
 	def(&l.BombFloor, 1<<30)
-	def(&l.MaxInspect, 4<<30)
+	def(&l.MaxInspect, 2<<30)
 	def(&l.MaxKeep, 64<<20)
 	def(&l.MaxKeepFile, 1<<20)
 	def(&l.MaxMetadata, 8<<20)
