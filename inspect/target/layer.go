@@ -488,12 +488,12 @@ func (t *Target) readLayers(ctx context.Context) error {
 func (t *Target) merge(idx []*layerIndex) {
 	for _, li := range idx {
 		for _, d := range li.opaque {
-			if n := t.lookup(d); n != nil && n.kids != nil {
+			if n := t.dirNode(d); n != nil {
 				clear(n.kids)
 			}
 		}
 		for _, w := range li.whiteouts {
-			if parent := t.lookup(path.Dir(w)); parent != nil && parent.kids != nil {
+			if parent := t.dirNode(path.Dir(w)); parent != nil {
 				delete(parent.kids, path.Base(w))
 			}
 		}
@@ -506,7 +506,10 @@ func (t *Target) merge(idx []*layerIndex) {
 // add puts n into the tree, creating missing parent directories.
 func (t *Target) add(n *node) {
 	if n.hardlink != "" {
-		target := t.lookup(n.hardlink)
+		var target *node
+		if r, err := t.resolve(n.hardlink, false); err == nil {
+			target = t.lookup(r)
+		}
 		if target == nil || !target.Mode.IsRegular() {
 			t.notes = append(t.notes, fmt.Sprintf("hard link %s → %s: target missing or not a regular file: skipped", n.Path, n.hardlink))
 			return
@@ -517,24 +520,47 @@ func (t *Target) add(n *node) {
 	}
 	parent := t.root
 	comps := components(n.Path)
-	for i, c := range comps[:len(comps)-1] {
+	for _, c := range comps[:len(comps)-1] {
 		next := parent.kids[c]
+		if next != nil && next.Mode&fs.ModeSymlink != 0 {
+			// A link to a directory on the way (/lib → usr/lib in a
+			// merged-/usr image): the entry lands where it leads, as when
+			// a container runtime unpacks the layer.
+			if d := t.dirNode(path.Join(parent.Path, c)); d != nil {
+				parent = d
+				continue
+			}
+		}
 		if next == nil || next.kids == nil {
 			// Missing, or a non-directory in the way (the tar has a file
 			// and then entries below it): a directory replaces it.
-			next = newDir("/" + strings.Join(comps[:i+1], "/"))
+			next = newDir(path.Join(parent.Path, c))
 			next.Layer = n.Layer
 			parent.kids[c] = next
 		}
 		parent = next
 	}
 	name := comps[len(comps)-1]
+	n.Path = path.Join(parent.Path, name)
 	if old := parent.kids[name]; old != nil && old.kids != nil && n.kids != nil {
 		// A directory over a directory keeps what is below it.
 		old.Mode, old.Layer = n.Mode, n.Layer
 		return
 	}
 	parent.kids[name] = n
+}
+
+// dirNode returns the directory at p, following symbolic links inside
+// the root, or nil.
+func (t *Target) dirNode(p string) *node {
+	r, err := t.resolve(p, true)
+	if err != nil {
+		return nil
+	}
+	if n := t.lookup(r); n != nil && n.kids != nil {
+		return n
+	}
+	return nil
 }
 
 // open returns the contents of a regular file node: kept bytes, the host

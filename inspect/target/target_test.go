@@ -495,3 +495,30 @@ func TestNestedIndex(t *testing.T) {
 		}
 	}
 }
+
+// Entries below a link to a directory land where the link leads, as when
+// a runtime unpacks the layer (merged /usr: /lib → usr/lib).
+func TestEntriesThroughLinkedDirectory(t *testing.T) {
+	t.Parallel()
+	l1 := ti.FileLayer(t, map[string]ti.File{
+		"usr/lib/x/libc.so.6": {Data: []byte("libc")},
+		"usr/lib/x/old":       {Data: []byte("old")},
+		"lib":                 {Link: "usr/lib"},
+	})
+	l2 := ti.FileLayer(t, map[string]ti.File{
+		"lib/x/new":     {Data: []byte("new")},
+		"lib/x/.wh.old": {},
+	})
+	tg := open(t, ti.OCILayout(t, t.TempDir(), ti.Image(t, ti.Config{}, l1, l2)), target.Options{})
+	if e, ok := tg.Lookup("/lib"); !ok || e.Link != "usr/lib" {
+		t.Errorf("/lib is no longer a link: %+v", e)
+	}
+	for name, want := range map[string]string{"usr/lib/x/new": "new", "lib/x/new": "new", "lib/x/libc.so.6": "libc"} {
+		if s, err := readFile(t, tg, name); err != nil || s != want {
+			t.Errorf("%s: %q %v", name, s, err)
+		}
+	}
+	if _, err := readFile(t, tg, "usr/lib/x/old"); err == nil {
+		t.Error("a whiteout through a linked directory was ignored")
+	}
+}
