@@ -18,9 +18,8 @@ WORK=${WORK:-/tmp/nsscope-bench}
 SYFT_VERSION=${SYFT_VERSION:-v1.57.1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=${PKGS:-"golang-1.19-go rclone restic hugo gh git-lfs containerd runc age etcd-server caddy kubernetes-client micro fzf"}
-BASE_ROOTFS=${BASE_ROOTFS:-$ROOT/../shared/data/rootfs/busybox-glibc-amd64-rootfs.tar.gz}
 
-mkdir -p "$WORK"/{debs,tools,layer1,layer2,layer3,out}
+mkdir -p "$WORK"/{debs,base,tools,layer1,layer2,layer3,out}
 cd "$WORK"
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -39,8 +38,12 @@ if [ ! -f image.tar ]; then
 	log "downloading Debian packages with Go binaries: $PKGS"
 	(cd debs && apt-get download $PKGS >/dev/null 2>&1 || apt-get download $PKGS)
 
-	log "layer 1: Debian glibc busybox root + the Go toolchain package"
-	tar -xzf "$BASE_ROOTFS" -C layer1
+	log "layer 1: a Debian base (the Priority: required packages and their dependencies) + the Go toolchain package"
+	apt-cache dumpavail | awk '/^Package:/ {p = $2} /^Priority: required/ {print p}' | sort -u >base/required.txt
+	apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances \
+		$(cat base/required.txt) 2>/dev/null | grep -E '^[a-z0-9]' | sort -u >base/packages.txt
+	(cd base && apt-get download $(cat packages.txt) >/dev/null 2>&1 || apt-get download $(cat packages.txt))
+	for d in base/*.deb; do dpkg-deb -x "$d" layer1; done
 	for d in debs/golang-*.deb; do dpkg-deb -x "$d" layer1; done
 
 	log "layer 2: the other packages"
