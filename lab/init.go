@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,6 +130,7 @@ func runInit(req initRequest) (*Result, error) {
 		Hosts:       seeFile(r, "/etc/hosts", spec.Hosts.Origin),
 		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch.Origin),
 		MDNSAllow:   seeFile(r, "/etc/mdns.allow", ""),
+		NSSModules:  nssModules(r),
 	}
 
 	rec := &recorder{}
@@ -424,6 +426,37 @@ func basicMounts(r *rootFS) error {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
 	return nil
+}
+
+// libDirs are where glibc looks for NSS modules (its trusted directories
+// on the architectures nsscope knows).
+var libDirs = []string{"/lib", "/lib64", "/usr/lib", "/usr/lib64",
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu"}
+
+// nssModules lists the NSS service modules present in the root.
+func nssModules(r *rootFS) []string {
+	seen := map[string]bool{}
+	for _, d := range libDirs {
+		fd, err := r.open(d, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		if err != nil {
+			continue
+		}
+		f := os.NewFile(uintptr(fd), d)
+		ents, _ := f.ReadDir(-1)
+		f.Close()
+		for _, e := range ents {
+			name, ok := strings.CutPrefix(e.Name(), "libnss_")
+			if mod, ok2 := strings.CutSuffix(name, ".so.2"); ok && ok2 && mod != "" {
+				seen[mod] = true
+			}
+		}
+	}
+	var mods []string
+	for m := range seen {
+		mods = append(mods, m)
+	}
+	sort.Strings(mods)
+	return mods
 }
 
 // seeFile reads back what the program will see at p.
