@@ -263,29 +263,46 @@ type MainProcess struct {
 // defaultPath is the PATH a container runtime sets when the image has none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// Main works out which executable the image's main process runs. A shell
-// form command ("/bin/sh -c ...") names the shell: the caller decides what
-// to make of the command string. ok is false when the image has no
-// command (directories, rootfs tarballs, images without Entrypoint/Cmd).
+// Main works out which executable the image's main process runs:
+// argv[0] looked up in the image's PATH (or taken as a path), links
+// resolved inside the root. A shell-form command ("/bin/sh -c 'exec app
+// --flag'") names the program of its simple command when there is one —
+// that program, not the shell, does the lookups — and the shell otherwise.
+// ok is false when the image has no command (directories, rootfs tarballs,
+// images without Entrypoint/Cmd).
 func (t *Target) Main() (m MainProcess, ok bool) {
 	argv := t.config.Argv()
 	if len(argv) == 0 {
 		return MainProcess{Via: "the image has no Entrypoint or Cmd"}, false
 	}
 	m.Argv = argv
-	name := argv[0]
+	name, prefix := argv[0], ""
+	if len(argv) >= 3 && isShell(argv[0]) && argv[1] == "-c" {
+		if word, ok := simpleCommand(argv[2]); ok {
+			name = word
+			prefix = fmt.Sprintf("%s -c runs %s; ", argv[0], word)
+		} else {
+			prefix = fmt.Sprintf("%s -c with a command that is not a simple one: the shell; ", argv[0])
+		}
+	}
+	m.Path, m.Entry, m.Via = t.locate(name)
+	m.Via = prefix + m.Via
+	return m, true
+}
+
+// locate finds the executable for a command name as execvp does, in the
+// image's PATH (the runtime default when unset) or as a path relative to
+// the working directory.
+func (t *Target) locate(name string) (string, *Entry, string) {
 	var candidates []string
+	var via string
 	if strings.Contains(name, "/") {
 		p := name
 		if !path.IsAbs(p) {
-			wd := t.config.WorkingDir
-			if wd == "" {
-				wd = "/"
-			}
-			p = path.Join(wd, p)
+			p = path.Join("/", t.config.WorkingDir, p)
 		}
 		candidates = []string{p}
-		m.Via = "argv[0] " + name
+		via = "argv[0] " + name
 	} else {
 		pathVar, set := t.config.Getenv("PATH")
 		if !set {
@@ -300,7 +317,7 @@ func (t *Target) Main() (m MainProcess, ok bool) {
 			}
 			candidates = append(candidates, path.Join("/", dir, name))
 		}
-		m.Via = "PATH=" + pathVar
+		via = "PATH=" + pathVar
 	}
 	for _, c := range candidates {
 		r, err := t.Resolve(c)
@@ -311,17 +328,43 @@ func (t *Target) Main() (m MainProcess, ok bool) {
 		if !found || !e.Mode.IsRegular() {
 			continue
 		}
-		m.Path = r
-		m.Entry = &e
 		if r != c {
-			m.Via += fmt.Sprintf(": %s, a link to %s", c, r)
-		} else {
-			m.Via += ": " + c
+			return r, &e, fmt.Sprintf("%s: %s, a link to %s", via, c, r)
 		}
-		return m, true
+		return r, &e, via + ": " + c
 	}
-	m.Via = fmt.Sprintf("%s: %s not found in the image", m.Via, name)
-	return m, true
+	return "", nil, fmt.Sprintf("%s: %s not found in the image", via, name)
+}
+
+// isShell reports a POSIX shell as argv[0] of a shell-form command.
+func isShell(p string) bool {
+	switch path.Base(p) {
+	case "sh", "bash", "ash", "dash", "busybox":
+		return true
+	}
+	return false
+}
+
+// simpleCommand returns the program of a shell command string that is a
+// single simple command ("exec app --flag", "FOO=1 app"), and false for
+// anything with shell syntax (pipes, lists, expansions, quotes).
+func simpleCommand(cmd string) (string, bool) {
+	if strings.ContainsAny(cmd, ";|&$`'\"\\<>(){}*?[]\n#~") {
+		return "", false
+	}
+	words := strings.Fields(cmd)
+	for len(words) > 0 {
+		w := words[0]
+		switch {
+		case w == "exec":
+			words = words[1:]
+		case strings.Contains(w, "=") && !strings.HasPrefix(w, "="):
+			words = words[1:]
+		default:
+			return w, true
+		}
+	}
+	return "", false
 }
 
 // Description says what was opened.

@@ -522,3 +522,27 @@ func TestEntriesThroughLinkedDirectory(t *testing.T) {
 		t.Error("a whiteout through a linked directory was ignored")
 	}
 }
+
+// A shell-form command names the program of its simple command; anything
+// more complex names the shell.
+func TestMainShellForm(t *testing.T) {
+	t.Parallel()
+	base := ti.RootfsLayer(t, ti.Rootfs(t, ti.Alpine316))
+	app := ti.FileLayer(t, map[string]ti.File{"usr/local/bin/app": {FromFile: ti.Binary(t, ti.Esbuild116)}})
+	for _, c := range []struct {
+		cmd  string
+		want string
+	}{
+		{"exec app --version", "/usr/local/bin/app"},
+		{"FOO=1 app", "/usr/local/bin/app"},
+		{"app | tee /tmp/log", "/bin/busybox"},
+		{"exec missing", ""},
+	} {
+		img := ti.Image(t, ti.Config{Cmd: []string{"/bin/sh", "-c", c.cmd}}, base, app)
+		tg := open(t, ti.OCILayout(t, t.TempDir(), img), target.Options{})
+		m, ok := tg.Main()
+		if !ok || m.Path != c.want || !strings.Contains(m.Via, "/bin/sh -c") {
+			t.Errorf("%q: %+v", c.cmd, m)
+		}
+	}
+}
