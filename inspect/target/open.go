@@ -75,6 +75,9 @@ func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
 		if t.desc.Kind == KindRootfsTar && t.desc.Compression != "none" && looksLikeImageArchive(t.root) {
 			return nil, fmt.Errorf("%s: a %s-compressed image archive (docker save or OCI layout); decompress it first", spec, t.desc.Compression)
 		}
+		if _, err := t.Programs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return t, nil

@@ -58,14 +58,15 @@ type Target struct {
 	opts   Options
 	limits Limits
 
-	tmp    string        // private temporary directory
-	layers []layerSource // for re-reading entries that were not kept
-	hostFS *os.Root      // directory targets
-	mu     sync.Mutex    // guards notes after Open
-	libcMu sync.Mutex    // guards libc, libcOK
-	viaMu  sync.Mutex    // guards Binary.ResolvesVia
-	libc   []inspect.LibcRelease
-	libcOK bool
+	tmp     string        // private temporary directory
+	layers  []layerSource // for re-reading entries that were not kept
+	hostFS  *os.Root      // directory targets
+	mu      sync.Mutex    // guards notes after Open
+	libcMu  sync.Mutex    // guards libc, libcOK
+	viaMu   sync.Mutex    // guards Binary.ResolvesVia and viaDone
+	viaDone bool
+	libc    []inspect.LibcRelease
+	libcOK  bool
 }
 
 // components splits a slash path into its non-empty components.
@@ -218,9 +219,15 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 	}
 	t.viaMu.Lock()
 	defer t.viaMu.Unlock()
+	// Image targets compute the library evidence once, in Open; from then
+	// on entries are only read.
+	fill := !t.viaDone
+	if t.hostFS == nil {
+		t.viaDone = true
+	}
 	var out []Entry
 	for _, n := range cands {
-		if n.Binary != nil && n.Binary.Go == nil && len(n.Binary.Resolves) == 0 && len(n.Binary.ResolvesVia) == 0 && len(n.Binary.Needed) > 0 {
+		if fill && n.Binary != nil && n.Binary.Go == nil && len(n.Binary.Resolves) == 0 && len(n.Binary.ResolvesVia) == 0 && len(n.Binary.Needed) > 0 {
 			n.Binary.ResolvesVia = t.resolvesVia(n.Binary)
 		}
 		if n.Binary != nil || n.InspectErr != "" {
