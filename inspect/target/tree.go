@@ -48,8 +48,11 @@ func newDir(p string) *node {
 	return &node{Entry: Entry{Path: p, Mode: fs.ModeDir | 0o755}, kids: map[string]*node{}}
 }
 
-// Target is an opened target. It is safe for concurrent use once Open
-// has returned.
+// Target is an opened target. An image or tarball target is read-only
+// once Open has returned and safe for concurrent use. A directory target
+// inspects files lazily (each once, safely), but its Programs fills
+// Binary.ResolvesVia: do not call it while other goroutines read the same
+// entries.
 type Target struct {
 	desc   Description
 	config Config
