@@ -300,9 +300,12 @@ func writeInspectText(w io.Writer, r inspectResult) {
 		if g.Main.Path != "" {
 			fmt.Fprintf(w, "  main module:    %s %s\n", g.Main.Path, g.Main.Version)
 		}
-		if len(g.Settings) == 0 {
+		switch {
+		case len(g.Settings) == 0 && strings.HasPrefix(g.VersionEvidence, "build info"):
 			fmt.Fprintf(w, "  build settings: none recorded (Go before 1.18)\n")
-		} else {
+		case len(g.Settings) == 0:
+			fmt.Fprintf(w, "  build settings: unknown (no readable build info)\n")
+		default:
 			fmt.Fprintf(w, "  CGO_ENABLED:    %s\n", orText(g.CgoEnabled, "not recorded"))
 			fmt.Fprintf(w, "  -tags:          %s\n", orText(strings.Join(g.Tags, ","), "none"))
 			if g.Ldflags != "" {
