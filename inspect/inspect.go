@@ -186,9 +186,10 @@ func (b *Binary) ResolvesNames() bool {
 // the model does not cover (a static C program with an unknown libc, a Go
 // binary without a readable version).
 func (b *Binary) Program(libc model.Libc) (p model.Program, ok bool) {
-	if b.Libc != "" && libc.Kind != b.Libc {
-		// The root's library is another one than the binary needs
-		// (e.g. a glibc binary on Alpine): keep only the kind.
+	if b.Libc != "" && (libc.Kind != b.Libc || b.Static) {
+		// The root's library is another one than the binary uses (a
+		// glibc binary on Alpine, or a static binary carrying its own
+		// copy): keep only the kind.
 		libc = model.Libc{Kind: b.Libc}
 	}
 	if b.Go != nil {
@@ -286,6 +287,9 @@ func Read(r io.ReaderAt, size int64) (b *Binary, err error) {
 	b.Class = "ELF" + b.Class
 	readLinking(f, sr, b)
 	readGo(f, sr, size, b)
+	if b.Static && b.Libc == "" && (b.Go == nil || b.Go.CgoResolver.Value) {
+		readStaticLibc(f, b)
+	}
 	readLibcRelease(f, b)
 	return b, nil
 }

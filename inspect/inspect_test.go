@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -284,4 +285,30 @@ func FuzzRead(f *testing.F) {
 			t.Fatal("nil binary without error")
 		}
 	})
+}
+
+// glibc linked statically is recognised by its own strings; the root's
+// glibc is then not the one the binary uses.
+func TestStaticGlibc(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "p.c")
+	os.WriteFile(src, []byte("#include <netdb.h>\nint main(int c, char **v) { struct addrinfo *r; return getaddrinfo(v[1], 0, 0, &r); }\n"), 0o644)
+	bin := filepath.Join(dir, "p")
+	if out, err := exec.Command("gcc", "-static", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Skipf("static link impossible here: %v %s", err, out)
+	}
+	b, err := inspect.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Static || b.Libc != "glibc" || !strings.Contains(b.LibcEvidence, "statically linked") {
+		t.Errorf("static %v libc %q (%s)", b.Static, b.Libc, b.LibcEvidence)
+	}
+	if l := inspect.LibcFor(b, []inspect.LibcRelease{{Kind: "glibc", Version: "2.36"}}); l != nil {
+		t.Errorf("the root's glibc was taken for a static binary's: %+v", l)
+	}
 }

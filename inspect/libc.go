@@ -199,9 +199,13 @@ func RootLibc(fsys fs.FS) ([]LibcRelease, error) {
 }
 
 // LibcFor picks, among the libraries of a root, the one the binary uses:
-// the one of its kind. It returns nil when the root has none of that kind
-// (or the binary's kind is unknown).
+// the one of its kind. It returns nil when the root has none of that kind,
+// when the binary's kind is unknown, and for a static binary (which
+// carries its own copy).
 func LibcFor(b *Binary, root []LibcRelease) *LibcRelease {
+	if b.Static {
+		return nil
+	}
 	for i := range root {
 		if b.Libc != "" && root[i].Kind == b.Libc {
 			return &root[i]
@@ -229,3 +233,27 @@ func isLibcPath(name string) bool {
 // libc.musl-*.so.1). Image readers use it to decide which non-executable
 // ELF files to inspect.
 func IsLibcPath(name string) bool { return isLibcPath(name) }
+
+// glibcStaticMarkers are strings only glibc puts into a program it is
+// linked into statically.
+var glibcStaticMarkers = [][]byte{[]byte("GLIBC_TUNABLES"), []byte("Fatal glibc error")}
+
+// readStaticLibc recognises glibc linked statically into a binary by
+// strings of its own in .rodata. (musl leaves no such reliable mark.)
+func readStaticLibc(f *elf.File, b *Binary) {
+	s := f.Section(".rodata")
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return
+	}
+	found, err := searchStream(io.LimitReader(s.Open(), maxLibcScan), glibcStaticMarkers)
+	if err != nil {
+		return
+	}
+	for i, ok := range found {
+		if ok {
+			b.Libc = "glibc"
+			b.LibcEvidence = fmt.Sprintf("statically linked; %q in .rodata", glibcStaticMarkers[i])
+			return
+		}
+	}
+}
