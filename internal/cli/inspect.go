@@ -122,7 +122,7 @@ func runInspect(ctx context.Context, args []string, stdio Stdio, env []string) e
 	}
 	var results []inspectResult
 	if f.in != "" {
-		results, err = inspectInTarget(ctx, f, paths, env)
+		results, err = inspectInTarget(ctx, f, paths, env, stdio.Err)
 	} else {
 		results, err = inspectHostFiles(f, paths)
 	}
@@ -186,7 +186,9 @@ func inspectHostFiles(f *inspectFlags, paths []string) ([]inspectResult, error) 
 	return out, nil
 }
 
-func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env []string) ([]inspectResult, error) {
+// inspectInTarget inspects paths inside the target; the target's notes
+// (entries skipped, damage found) go to stderr.
+func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env []string, stderr io.Writer) ([]inspectResult, error) {
 	opts := target.Options{Platform: f.platform, Insecure: f.insecure, TempDir: envValue(env, "TMPDIR")}
 	// Only the files asked for need to be looked at; the reader inspects
 	// every executable anyway, which costs little more.
@@ -195,6 +197,9 @@ func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env [
 		return nil, inputError(err)
 	}
 	defer tg.Close()
+	for _, n := range tg.Notes() {
+		fmt.Fprintf(stderr, "nsscope inspect: note: %s\n", n)
+	}
 	root := tg.Description().Spec
 	libc := tg.Libc()
 	mainPath := ""

@@ -79,7 +79,27 @@ func TestInspectErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q on one line", c.args, code, errText, c.want)
 		}
 	}
-	out, errText, code := runInspectCLI(t, "-h")
+	// A truncated image: one line, exit 2.
+	full, err := os.ReadFile(ti.Rootfs(t, ti.Alpine316))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.tar.gz")
+	os.WriteFile(cut, full[:len(full)/2], 0o644)
+	if _, errText, code := runInspectCLI(t, "--all", "--in", cut); code != ExitUsage || !strings.Contains(errText, "unexpected EOF") || strings.Count(errText, "\n") != 1 {
+		t.Errorf("truncated: exit %d %q", code, errText)
+	}
+	// Skipped entries are noted on stderr; the results are on stdout.
+	hostile := filepath.Join(dir, "hostile.tar")
+	os.WriteFile(hostile, ti.TarBytes(t, map[string]ti.File{
+		"../../escape":      {Data: []byte("x")},
+		"usr/local/bin/app": {FromFile: ti.Binary(t, ti.Esbuild116)},
+	}), 0o644)
+	out, errText, code := runInspectCLI(t, "--in", hostile, "/usr/local/bin/app")
+	if code != 0 || !strings.Contains(errText, "leaves the root: skipped") || !strings.Contains(out, "go1.16.3") {
+		t.Errorf("hostile: exit %d stderr %q", code, errText)
+	}
+	out, errText, code = runInspectCLI(t, "-h")
 	if code != 0 || out != "" || !strings.Contains(errText, "Usage: nsscope inspect") {
 		t.Errorf("-h: %d %q", code, errText)
 	}
