@@ -17,7 +17,11 @@ RUNS=${RUNS:-5}
 WORK=${WORK:-/tmp/nsscope-bench}
 SYFT_VERSION=${SYFT_VERSION:-v1.57.1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PKGS=${PKGS:-"golang-1.19-go rclone restic hugo gh git-lfs containerd runc age etcd-server caddy kubernetes-client micro fzf"}
+# The distribution's Go toolchain package (golang-1.19-go on Debian 12) and
+# packages that ship Go programs; names missing from the distribution are
+# skipped, and the script checks that at least 20 Go binaries result.
+GO_TOOLCHAIN=${GO_TOOLCHAIN:-$(apt-cache depends golang-go 2>/dev/null | awk '/Depends: golang-1\./ {print $2; exit}')}
+PKGS=${PKGS:-"$GO_TOOLCHAIN rclone restic hugo gh git-lfs containerd runc age etcd-server caddy kubernetes-client micro fzf"}
 
 mkdir -p "$WORK"/{debs,base,tools,layer1,layer2,layer3,out}
 cd "$WORK"
@@ -36,7 +40,9 @@ TIME=/usr/bin/time
 # --- the image ---------------------------------------------------------------
 if [ ! -f image.tar ]; then
 	log "downloading Debian packages with Go binaries: $PKGS"
-	(cd debs && apt-get download $PKGS >/dev/null 2>&1 || apt-get download $PKGS)
+	for p in $PKGS; do
+		(cd debs && apt-get download "$p" >/dev/null 2>&1) || log "package $p not available: skipped"
+	done
 
 	log "layer 1: a Debian base (the Priority: required packages and their dependencies) + the Go toolchain package"
 	apt-cache dumpavail | awk '/^Package:/ {p = $2} /^Priority: required/ {print p}' | sort -u >base/required.txt
@@ -114,6 +120,8 @@ print(f"syft Go binaries: {len(syft)}; nsscope Go binaries: {len(ns)}")
 print("only syft:", sorted(syft - ns))
 print("only nsscope:", sorted(ns - syft))
 print("SAME" if syft == ns else "DIFFERENT")
+if len(ns) < 20:
+    print(f"WARNING: only {len(ns)} Go binaries; the benchmark wants at least 20")
 EOF
 cat compare.txt >&2
 
