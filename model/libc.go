@@ -433,10 +433,8 @@ chain:
 			var a []netip.Addr
 			var h string
 			var cands []string
-			for i, qtypes := range hints.glibcPasses() {
-				if i > 0 && g.errno != "" {
-					break // a timed-out or refused first search is final (UNAVAIL)
-				}
+			for _, qtypes := range hints.glibcPasses() {
+
 				var e time.Duration
 				var pa []netip.Addr
 				g.t = t
@@ -460,11 +458,14 @@ chain:
 				status, herr = nssNotFound, h
 			}
 			add(Step{Key: "dns", Value: status, Reason: fmt.Sprintf("res_search asked %d name(s); h_errno %s, errno %s", len(cands), orDash(h), orDash(g.errno)), Source: sp})
+		case s.Name == "myhostname" && !env.hasNSSModule("myhostname"):
+			status = nssUnavail
+			add(Step{Key: "myhostname", Value: "unavail", Reason: "libnss_myhostname is not installed in this root: glibc skips the source", Source: sp})
 		case s.Name == "myhostname":
-			if isLocalhostName(strings.TrimSuffix(req.Name, ".")) {
+			if isLocalhostName(strings.TrimSuffix(req.Name, ".")) || strings.EqualFold(strings.TrimSuffix(req.Name, "."), env.Hostname) {
 				a := hints.filter([]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")})
 				status, res.addrs, res.from = nssSuccess, a, "myhostname"
-				add(Step{Key: "myhostname", Value: joinAddrs(a), Reason: "nss-myhostname answers localhost names (if libnss_myhostname is installed)", Source: sp})
+				add(Step{Key: "myhostname", Value: joinAddrs(a), Reason: "nss-myhostname answers localhost names and the host's own name", Source: sp})
 			} else {
 				status = nssNotFound
 			}
@@ -657,10 +658,16 @@ func predictMusl(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, a
 	}
 	hosts := parseHostsFile(conf.Musl, env.Hosts, conf.HostsOptions{})
 	name := req.Name
-	if a, lines := hosts.Lookup(name); len(hints.filter(a)) > 0 {
-		a = hints.filter(a)
-		res.addrs, res.from = a, FromHosts
-		add(Step{Key: "files", Value: joinAddrs(a), Reason: "/etc/hosts has the name (musl matches it case-sensitively, as a whole word)", Source: confPos(lines[0])})
+	if a, lines := hosts.Lookup(name); len(a) > 0 {
+		if f := hints.filter(a); len(f) > 0 {
+			res.addrs, res.from = f, FromHosts
+			add(Step{Key: "files", Value: joinAddrs(f), Reason: "/etc/hosts has the name (musl matches it case-sensitively, as a whole word)", Source: confPos(lines[0])})
+			return res
+		}
+		// The name is there, but only with the other family: musl's
+		// name_from_hosts returns EAI_NONAME and DNS is never asked.
+		add(Step{Key: "files", Value: "wrong family", Reason: "/etc/hosts has the name only with addresses of the other family (" + hints.String() + "): musl fails at once, without DNS", Source: confPos(lines[0])})
+		res.from, res.eai = FromNone, "EAI_NONAME"
 		return res
 	}
 	add(Step{Key: "files", Value: "notfound", Reason: "/etc/hosts has no line for " + strconv.Quote(name), Source: filePos(env.Hosts)})

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"github.com/nsscope/nsscope/version"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -126,6 +127,19 @@ type Env struct {
 	// the call fails.
 	Hostname    string `json:"hostname,omitempty"`
 	HostnameErr bool   `json:"hostname_error,omitempty"`
+	// NSSModules lists the glibc NSS services whose modules the root has
+	// beyond the built-in files and dns ("myhostname", "mdns4_minimal",
+	// ...). Nil means unknown: a listed myhostname source is then assumed
+	// installed (distributions that list it ship it).
+	NSSModules []string `json:"nss_modules,omitempty"`
+}
+
+// hasNSSModule reports whether glibc can load the service's module.
+func (e Env) hasNSSModule(name string) bool {
+	if e.NSSModules == nil {
+		return true
+	}
+	return slices.Contains(e.NSSModules, name)
 }
 
 // Request is one name lookup made by the program.
