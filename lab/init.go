@@ -75,7 +75,9 @@ func runInit(req initRequest) (*Result, error) {
 	}
 	// Everything the run writes lives in this tmpfs, which vanishes with
 	// the mount namespace however the lab ends.
-	if err := unix.Mount("tmpfs", req.Work, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
+	// strictatime: every read of a file sets its access time, which is how
+	// the timeline shows when the program read its configuration files.
+	if err := unix.Mount("tmpfs", req.Work, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, "mode=0700"); err != nil {
 		return nil, fmt.Errorf("mount tmpfs on %s: %w", req.Work, err)
 	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -111,6 +113,10 @@ func runInit(req initRequest) (*Result, error) {
 		if err := basicMounts(r); err != nil {
 			return nil, err
 		}
+	}
+	pinned, err := pinFiles(r, req.Work)
+	if err != nil {
+		return nil, err
 	}
 	prog, err := findProgram(r, spec.Argv[0], envValue(spec.Env, "PATH", DefaultPath))
 	if err != nil {
@@ -193,6 +199,7 @@ func runInit(req initRequest) (*Result, error) {
 	}
 	out := &output{until: until, matched: make(chan time.Time, 1)}
 	res.Setup = time.Since(start)
+	resetReads(pinned)
 	t0 := time.Now()
 	res.Started = t0
 	if err := cmd.Start(); err != nil {
@@ -247,6 +254,7 @@ func runInit(req initRequest) (*Result, error) {
 		return nil, fmt.Errorf("wait for %s: %w", prog, waitErr)
 	}
 	res.Output = out.lines()
+	res.FileEvents = lastReads(r, t0)
 	for _, s := range servers {
 		s.drain(200 * time.Millisecond)
 	}

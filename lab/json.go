@@ -97,3 +97,27 @@ func (c Comparison) MarshalJSON() ([]byte, error) {
 		Tolerance      float64 `json:"tolerance_seconds"`
 	}{plain(c), seconds(c.PredictedTotal), seconds(c.ObservedTotal), seconds(c.Tolerance)})
 }
+
+// MarshalJSON writes the offset as seconds.
+func (e FileEvent) MarshalJSON() ([]byte, error) {
+	type plain FileEvent
+	return json.Marshal(struct {
+		Offset float64 `json:"offset_seconds"`
+		plain
+	}{seconds(e.Offset), plain(e)})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (e *FileEvent) UnmarshalJSON(b []byte) error {
+	type plain FileEvent
+	var v struct {
+		Offset float64 `json:"offset_seconds"`
+		plain
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = FileEvent(v.plain)
+	e.Offset = fromSeconds(v.Offset)
+	return nil
+}

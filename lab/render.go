@@ -39,6 +39,9 @@ func WriteTimeline(w io.Writer, res *Result) {
 		}
 		evs = append(evs, event{q.Offset, fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, name)})
 	}
+	for _, e := range res.FileEvents {
+		evs = append(evs, event{e.Offset, "last read of " + e.Path})
+	}
 	for _, l := range res.Output {
 		evs = append(evs, event{l.Offset, fmt.Sprintf("%s: %s", l.Stream, l.Text)})
 	}

@@ -42,7 +42,8 @@ func incidentResult() *Result {
 		Hosts:      SeenFile{Path: "/etc/hosts", Data: "127.0.0.1\tlocalhost localhost.localdomain\n::1\t\tlocalhost localhost.localdomain\n"},
 		Ended:      "until", ExitCode: -1, Signal: "SIGKILL",
 		Total: 12*time.Second + 19*time.Millisecond, Setup: 63 * time.Millisecond,
-		Output: []Line{{Offset: 12*time.Second + 19*time.Millisecond, Stream: "stderr", Text: " > http://127.0.0.1:8000/"}},
+		Output:     []Line{{Offset: 12*time.Second + 19*time.Millisecond, Stream: "stderr", Text: " > http://127.0.0.1:8000/"}},
+		FileEvents: []FileEvent{{Offset: 7 * time.Millisecond, Path: "/etc/resolv.conf"}, {Offset: 12*time.Second + 18*time.Millisecond, Path: "/etc/hosts"}},
 	}
 	for _, a := range ns {
 		r.Servers = append(r.Servers, Server{Addr: a, Behavior: "silent"})

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -136,6 +137,13 @@ func TestRootTarball(t *testing.T) {
 	}
 	if res.Ended != "until" || len(res.Queries) != 0 {
 		t.Errorf("ended %q with %d queries, want the URL at once (Go 1.16 reads /etc/hosts first)", res.Ended, len(res.Queries))
+	}
+	var opened []string
+	for _, e := range res.FileEvents {
+		opened = append(opened, e.Path)
+	}
+	if !slices.Contains(opened, "/etc/hosts") || slices.Contains(opened, "/etc/nsswitch.conf") {
+		t.Errorf("files opened: %v, want /etc/hosts (and no nsswitch.conf: there is none)", opened)
 	}
 	if !res.NSSwitch.Missing || !strings.Contains(res.Hosts.Data, "localhost") || res.Program != "/usr/local/bin/esbuild" {
 		t.Errorf("program %s saw nsswitch %+v, hosts %q", res.Program, res.NSSwitch, res.Hosts.Data)

@@ -102,6 +102,9 @@ type Result struct {
 	Queries []Query `json:"queries"`
 	// Output is the program's output, line by line.
 	Output []Line `json:"output"`
+	// FileEvents say when the program last read /etc/resolv.conf,
+	// /etc/nsswitch.conf and /etc/hosts (those it read), in time order.
+	FileEvents []FileEvent `json:"file_events"`
 	// Program is the resolved path of Argv[0] inside the root and
 	// Interpreter its ELF interpreter ("" for static binaries).
 	Program     string   `json:"program"`
