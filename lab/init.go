@@ -459,7 +459,7 @@ func nssModules(r *rootFS) []string {
 			}
 		}
 	}
-	var mods []string
+	mods := []string{} // known, even when empty
 	for m := range seen {
 		mods = append(mods, m)
 	}

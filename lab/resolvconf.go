@@ -75,6 +75,9 @@ func (r *Result) ModelEnv() model.Env {
 		MDNSAllow:  file(r.MDNSAllow),
 		Vars:       map[string]string{},
 		Hostname:   r.Hostname,
+		// What the root has is known: an empty list means no module
+		// beyond glibc's built-in files and dns (nil would mean unknown).
+		NSSModules: append([]string{}, r.NSSModules...),
 	}
 	for _, kv := range r.Env {
 		k, v, _ := strings.Cut(kv, "=")

@@ -121,7 +121,7 @@ type Result struct {
 	// (libnss_NAME.so.2 in its library directories: "files", "dns",
 	// "mdns4_minimal", ...), sorted; glibc 2.36 also has files and dns
 	// built in. A source in nsswitch.conf without its module is skipped.
-	NSSModules []string `json:"nss_modules,omitempty"`
+	NSSModules []string `json:"nss_modules"`
 	// Ended says how the run ended: "exit", "until" (output matched
 	// Spec.Until; the program was then killed) or "timeout".
 	Ended string `json:"ended"`
