@@ -85,8 +85,8 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("interrupted: the run was stopped, nothing is left behind (%w)", ctx.Err())
 	}
-	if runErr != nil && cmd.started == false {
-		if errors.Is(runErr, unix.EPERM) || errors.Is(runErr, unix.EACCES) || errors.Is(runErr, unix.EINVAL) && spec.Rootless {
+	if runErr != nil && !cmd.started {
+		if errors.Is(runErr, unix.EPERM) || errors.Is(runErr, unix.EACCES) || (errors.Is(runErr, unix.EINVAL) && spec.Rootless) {
 			return nil, inputErrorf("cannot create the lab's namespaces (%v): run as root, or allow user namespaces (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)", runErr)
 		}
 		return nil, fmt.Errorf("start lab init: %w", runErr)
