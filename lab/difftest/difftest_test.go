@@ -432,4 +432,9 @@ func TestDifferential(t *testing.T) {
 		})
 	}
 	t.Logf("compared %d configurations: %d match, %d mismatch", ran, matched, ran-matched)
+	if os.Getenv("CI") == "true" && ran < minConfigs {
+		// In CI every probe must build and ../shared/data must be there:
+		// the suite's promise is at least minConfigs real comparisons.
+		t.Errorf("only %d configurations were compared in CI, want at least %d (missing musl-tools or ../shared/data?)", ran, minConfigs)
+	}
 }
