@@ -159,6 +159,8 @@ type glibcSim struct {
 	errno string
 	// t is when the next search starts.
 	t time.Duration
+	// single is single-request(-reopen); useVC is use-vc.
+	single, useVC bool
 }
 
 // perServerWait is res_send's wait for the server at index ns (§D.3).
@@ -177,38 +179,60 @@ func (g *glibcSim) perServerWait(ns int) time.Duration {
 // res_send. It returns the h_errno-like outcome.
 func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Duration, string, []netip.Addr) {
 	gotsomewhere, servfail := false, false
+	tr := "udp"
+	if g.useVC {
+		tr = "tcp"
+	}
 	for a := 1; a <= g.attempts; a++ {
 		for ns := range g.servers {
 			wait := g.perServerWait(ns)
 			b := g.sc.For(ns)
 			var addrs []netip.Addr
-			worst := reply{}
 			outcomes := map[string]bool{}
 			var after time.Duration
-			for _, q := range qtypes {
-				r := serverReply(b, q, "udp", wait, true)
-				g.ex = append(g.ex, Exchange{Start: t, End: t + r.after, Server: g.servers[ns], Name: name, Type: q, Transport: "udp", Attempt: a, Outcome: r.outcome})
+			send := func(at time.Duration, q string) reply {
+				r := serverReply(b, q, tr, wait, true)
+				g.ex = append(g.ex, Exchange{Start: at, End: at + r.after, Server: g.servers[ns], Name: name, Type: q, Transport: tr, Attempt: a, Outcome: r.outcome})
 				if r.outcome == OutTruncated {
 					r2 := serverReply(b, q, "tcp", wait, true)
-					g.ex = append(g.ex, Exchange{Start: t + r.after, End: t + r.after + r2.after, Server: g.servers[ns], Name: name, Type: q, Transport: "tcp", Attempt: a, Outcome: r2.outcome})
+					g.ex = append(g.ex, Exchange{Start: at + r.after, End: at + r.after + r2.after, Server: g.servers[ns], Name: name, Type: q, Transport: "tcp", Attempt: a, Outcome: r2.outcome})
 					r2.after += r.after
 					r = r2
 				}
-				outcomes[r.outcome] = true
-				addrs = append(addrs, r.addrs...)
-				after = max(after, r.after)
-				worst = r
+				return r
 			}
-			_ = worst
+			if g.single && len(qtypes) > 1 {
+				// single-request: A first; AAAA only once A has a reply,
+				// to the same server (observed in the lab).
+				r := send(t, qtypes[0])
+				outcomes[r.outcome] = true
+				addrs, after = append(addrs, r.addrs...), r.after
+				if r.outcome == OutNXDomain || r.outcome == OutNoData || r.outcome == OutAnswer {
+					r2 := send(t+r.after, qtypes[1])
+					outcomes[r2.outcome] = true
+					addrs, after = append(addrs, r2.addrs...), r.after+r2.after
+				}
+			} else {
+				for _, q := range qtypes {
+					r := send(t, q)
+					outcomes[r.outcome] = true
+					addrs = append(addrs, r.addrs...)
+					after = max(after, r.after)
+				}
+			}
 			switch {
 			case outcomes[OutRefused]:
-				g.errno = "ECONNREFUSED"
 				continue
 			case outcomes[OutTimeout]:
 				gotsomewhere = true
 				t += wait
 				continue
 			case outcomes[OutServFail] || outcomes[OutRcodeRef]:
+				if g.useVC {
+					// Over TCP the SERVFAIL answer itself is returned: no
+					// other server, no other attempt (observed in the lab).
+					return t + after, "SERVFAIL", nil
+				}
 				servfail = true
 				t += after
 				continue
@@ -402,10 +426,14 @@ func predictGlibc(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, 
 		res.notes = append(res.notes, "rotate: glibc 2.26+ starts at a random server; modelled as the first")
 	}
 	if rc.SingleRequest.On {
-		res.notes = append(res.notes, "single-request: glibc sends A then AAAA on the same socket; modelled with the same per-server waits")
+		add(Step{Key: "single-request", Value: "on", Reason: "A first; AAAA only after the A reply, to the server that gave it", Source: confPos(rc.SingleRequest.Pos)})
+	}
+	if rc.UseVC.On {
+		add(Step{Key: "use-vc", Value: "on", Reason: "queries over TCP only; a SERVFAIL answer ends the query", Source: confPos(rc.UseVC.Pos)})
+		res.notes = append(res.notes, "use-vc with a server that accepts the connection but never answers: glibc waits with no timeout (seen in the lab); the model assumes the per-server wait")
 	}
 	hosts := parseHostsFile(conf.Glibc, env.Hosts, conf.HostsOptions{})
-	g := &glibcSim{servers: servers, sc: sc, timeout: timeout, attempts: attempts}
+	g := &glibcSim{servers: servers, sc: sc, timeout: timeout, attempts: attempts, single: rc.SingleRequest.On, useVC: rc.UseVC.On}
 	res.srv = servers
 	var t time.Duration
 	status := nssNotFound
@@ -487,6 +515,8 @@ chain:
 	switch herr {
 	case "TRY_AGAIN":
 		res.eai = "EAI_AGAIN"
+	case "NO_DATA":
+		res.eai = "EAI_NODATA"
 	default:
 		res.eai = "EAI_NONAME"
 	}
