@@ -55,4 +55,33 @@ func TestLabFindings(t *testing.T) {
 			t.Errorf("queries=%d candidates=%v", p.Queries, p.Candidates)
 		}
 	})
+	glibcC := Program{Impl: ImplGlibc, Libc: Libc{Kind: "glibc", Version: V(2, 36, 0)}}
+	t.Run("glibc use-vc: TCP, SERVFAIL answer ends the query (164)", func(t *testing.T) {
+		p, _ := Predict(cgoEnv(kube+"nameserver 127.0.0.53\noptions ndots:14 use-vc\n", hostsLocal), cgoGlibc,
+			Request{Name: "foo.example.com", Network: "tcp4", Dial: true}, sc(ServFail))
+		if p.Queries != 4 || p.Exchanges[0].Transport != "tcp" {
+			t.Errorf("queries=%d %+v", p.Queries, p.Exchanges)
+		}
+	})
+	t.Run("glibc single-request: AAAA after the A reply, same server (129)", func(t *testing.T) {
+		p, _ := Predict(cgoEnv("nameserver 127.0.0.53\nnameserver 127.0.0.54\noptions single-request\n", hostsLocal), cgoGlibc,
+			Request{Name: "localhost.", Network: "ip"}, Scenario{Servers: []Behavior{{Kind: Refuse}, {Kind: NXDomain, Delay: 200 * time.Millisecond}}})
+		if p.Queries != 3 || p.Total != 400*time.Millisecond || p.Exchanges[2].Type != "AAAA" || p.Exchanges[2].Start != 200*time.Millisecond {
+			t.Errorf("queries=%d total=%s %+v", p.Queries, p.Total, p.Exchanges)
+		}
+	})
+	t.Run("glibc: a refusing first server does not make errno stick (156)", func(t *testing.T) {
+		e := cgoEnv("nameserver 127.0.0.53\nnameserver 127.0.0.54\n", hostsLocal)
+		e.Vars["LOCALDOMAIN"] = "corp.example"
+		p, _ := Predict(e, glibcC, Request{Name: "foo.example.com"}, Scenario{Servers: []Behavior{{Kind: Refuse}, {Kind: NXDomain}}})
+		if p.Error != `getaddrinfo("foo.example.com"): Name or service not known` || len(p.Candidates) != 2 {
+			t.Errorf("err=%q candidates=%v", p.Error, p.Candidates)
+		}
+	})
+	t.Run("glibc NODATA everywhere: EAI_NODATA (323)", func(t *testing.T) {
+		p, _ := Predict(cgoEnv(kube+"nameserver 127.0.0.53\noptions ndots:12\n", hostsLocal), glibcC, Request{Name: "kubernetes.default", Network: "ip6"}, sc(NoData))
+		if p.Error != `getaddrinfo("kubernetes.default"): No address associated with hostname` {
+			t.Errorf("err=%q", p.Error)
+		}
+	})
 }
