@@ -46,6 +46,7 @@ func FuzzNameservers(f *testing.F) {
 	})
 }
 
+// FuzzParseUDP feeds packets to both packet parsers of the sniffer.
 func FuzzParseUDP(f *testing.F) {
 	q := new(dns.Msg)
 	q.SetQuestion("localhost.", dns.TypeA)
@@ -54,10 +55,14 @@ func FuzzParseUDP(f *testing.F) {
 	f.Add(v4)
 	f.Add([]byte{0x60})
 	f.Add([]byte{})
+	f.Add(append([]byte{0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 53}, make([]byte, 20)...))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		dst, _, payload, ok := parseUDP(p)
 		if ok && (!dst.IsValid() || len(payload) > len(p)) {
 			t.Fatalf("bad parse of %x", p)
+		}
+		if dst, _, ok := parseTCPSyn(p); ok && !dst.IsValid() {
+			t.Fatalf("bad TCP parse of %x", p)
 		}
 	})
 }
