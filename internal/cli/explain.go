@@ -61,11 +61,11 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 	fs.SetOutput(io.Discard)
 	var (
 		root, resolvConf, nsswitch, hosts, hostname string
-		goVer, cgo, tags, defGodebug, libc          string
 		network, op, servers, format                string
 		deadline                                    time.Duration
-		preferGo, strict, debug                     bool
+		debug                                       bool
 		envs                                        multiFlag
+		build                                       buildFlags
 	)
 	fs.StringVar(&root, "root", "", "")
 	fs.StringVar(&resolvConf, "resolv-conf", "", "")
@@ -73,13 +73,7 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 	fs.StringVar(&hosts, "hosts", "", "")
 	fs.StringVar(&hostname, "hostname", "", "")
 	fs.Var(&envs, "env", "")
-	fs.StringVar(&goVer, "go", "", "")
-	fs.StringVar(&cgo, "cgo", "", "")
-	fs.StringVar(&tags, "tags", "", "")
-	fs.StringVar(&defGodebug, "default-godebug", "", "")
-	fs.BoolVar(&preferGo, "prefer-go", false, "")
-	fs.BoolVar(&strict, "strict-errors", false, "")
-	fs.StringVar(&libc, "libc", "", "")
+	build.register(fs)
 	fs.StringVar(&network, "network", "ip", "")
 	fs.StringVar(&op, "op", "", "")
 	fs.DurationVar(&deadline, "deadline", 0, "")
@@ -107,19 +101,21 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 	if deadline < 0 {
 		return usageErrorf("--deadline %s: must not be negative", deadline)
 	}
-	progs, err := explainPrograms(goVer, cgo, tags, defGodebug, libc, preferGo, strict)
-	if err != nil {
+	var progs []model.Program
+	prog, err := build.program()
+	switch {
+	case err == nil:
+		progs = []model.Program{prog}
+	case err != errNoDescription:
 		return err
 	}
 	sc, err := lab.ParseServers(servers)
 	if err != nil {
 		return usageErrorf("--servers: %v", err)
 	}
-	if op == "" {
-		op = model.OpDial
-		if strings.HasPrefix(network, "ip") {
-			op = model.OpLookupIP
-		}
+	op = defaultOp(op, network)
+	if err := checkOp(op); err != nil {
+		return err
 	}
 
 	src := sysenv.Host()
@@ -178,72 +174,4 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 		return explain.WriteJSON(stdio.Out, res)
 	}
 	return explain.WriteText(stdio.Out, res, explain.TextOptions{Debug: debug})
-}
-
-// explainPrograms turns the program flags into programs (none: typical).
-func explainPrograms(goVer, cgo, tags, defGodebug, libc string, preferGo, strict bool) ([]model.Program, error) {
-	var l model.Libc
-	if libc != "" {
-		kind, ver, _ := strings.Cut(libc, "-")
-		if kind != "glibc" && kind != "musl" {
-			return nil, usageErrorf("--libc %q: want glibc-VERSION or musl-VERSION", libc)
-		}
-		l.Kind = kind
-		if ver != "" {
-			v, err := model.ParseVersion(ver)
-			if err != nil {
-				return nil, usageErrorf("--libc %q: %v", libc, err)
-			}
-			l.Version = v
-		}
-	}
-	if goVer == "" {
-		for f, v := range map[string]string{"--cgo": cgo, "--tags": tags, "--default-godebug": defGodebug} {
-			if v != "" {
-				return nil, usageErrorf("%s needs --go VERSION", f)
-			}
-		}
-		if preferGo || strict {
-			return nil, usageErrorf("--prefer-go and --strict-errors need --go VERSION")
-		}
-		if l.Known() {
-			return []model.Program{{Impl: model.Impl(l.Kind), Libc: l}}, nil
-		}
-		return nil, nil
-	}
-	v, err := model.ParseVersion(goVer)
-	if err != nil {
-		return nil, usageErrorf("--go: %v", err)
-	}
-	b := model.GoBuild{Version: v, DefaultGODEBUG: defGodebug, PreferGo: preferGo, StrictErrors: strict}
-	switch cgo {
-	case "", "off", "0", "false":
-	case "on", "1", "true":
-		b.Cgo = true
-	default:
-		return nil, usageErrorf("--cgo %q: want on or off", cgo)
-	}
-	for _, t := range strings.FieldsFunc(tags, func(r rune) bool { return r == ',' || r == ' ' }) {
-		switch t {
-		case "netgo":
-			b.NetgoTag = true
-		case "netcgo":
-			b.NetcgoTag = true
-		default:
-			// Other tags do not change name resolution.
-		}
-	}
-	if b.NetgoTag && b.Cgo {
-		return nil, usageErrorf("--tags netgo and --cgo on contradict each other: the netgo tag compiles the cgo resolver out")
-	}
-	if b.NetcgoTag && !b.Cgo {
-		return nil, usageErrorf("--tags netcgo needs --cgo on")
-	}
-	if l.Known() && !b.Cgo {
-		return nil, usageErrorf("--libc with --go needs --cgo on (a Go binary without cgo never calls the C library)")
-	}
-	if v.Less(model.MinGo) || model.MaxGo.Less(v) {
-		return nil, usageErrorf("--go %s: outside the modelled range 1.10–1.27", v)
-	}
-	return []model.Program{{Impl: model.ImplGo, Go: b, Libc: l}}, nil
 }

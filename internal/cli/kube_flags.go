@@ -267,8 +267,12 @@ const kubeImageUsage = `Programs in the containers (default: typical programs si
 
 // images returns the ImageFunc and the apiserver overrides.
 func (k *kubeImageFlags) images() (kube.ImageFunc, model.Version, *model.Program, error) {
-	progs, err := explainPrograms(k.goVer, k.cgo, "", "", k.libc, false, false)
-	if err != nil {
+	var progs []model.Program
+	prog, err := (&buildFlags{goVersion: k.goVer, cgo: k.cgo, libc: k.libc}).program()
+	switch {
+	case err == nil:
+		progs = []model.Program{prog}
+	case err != errNoDescription:
 		return nil, model.Version{}, nil, err
 	}
 	source := "programs from --go/--libc"
