@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"github.com/nsscope/nsscope/model"
 	"testing"
 	"time"
 )
@@ -22,7 +23,7 @@ func BenchmarkLabOverhead(b *testing.B) {
 		{"rootless", true, "silent"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			sc, err := ParseServers(bc.servers)
+			sc, err := model.ParseScenario(bc.servers)
 			if err != nil {
 				b.Fatal(err)
 			}

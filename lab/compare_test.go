@@ -101,43 +101,6 @@ func TestFidelity(t *testing.T) {
 	}
 }
 
-func TestParseBehavior(t *testing.T) {
-	tests := []struct {
-		in, want, err string
-	}{
-		{in: "silent", want: "silent"},
-		{in: " nxdomain ", want: "nxdomain"},
-		{in: "delay=2s", want: "nxdomain/delay=2s"},
-		{in: "truncate", want: "nxdomain/truncate"},
-		{in: "answer=127.0.0.9+::9/delay=100ms/truncate", want: "answer=127.0.0.9+::9/delay=100ms/truncate"},
-		{in: "answer=::ffff:127.0.0.9", want: "answer=127.0.0.9"},
-		{in: "answer", err: "needs addresses"},
-		{in: "answer=foo", err: "is not an IP address"},
-		{in: "silent/delay=1s", err: "never replies"},
-		{in: "refuse/truncate", err: "never replies"},
-		{in: "nxdomain/servfail", err: "both"},
-		{in: "delay=0s", err: "not a duration"},
-		{in: "bogus", err: "unknown item"},
-		{in: "", err: "empty"},
-	}
-	for _, tc := range tests {
-		b, err := ParseBehavior(tc.in)
-		switch {
-		case tc.err != "":
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseBehavior(%q) error %v, want %q", tc.in, err, tc.err)
-			}
-		case err != nil:
-			t.Errorf("ParseBehavior(%q): %v", tc.in, err)
-		case FormatBehavior(b) != tc.want:
-			t.Errorf("ParseBehavior(%q) = %s, want %s", tc.in, FormatBehavior(b), tc.want)
-		}
-	}
-	if _, err := ParseServers("silent,silent,silent,silent"); err == nil {
-		t.Error("four behaviours accepted")
-	}
-}
-
 // TestRespond checks the reply each behaviour builds, over UDP and TCP.
 func TestRespond(t *testing.T) {
 	q := func(typ uint16) *dns.Msg {
@@ -146,7 +109,7 @@ func TestRespond(t *testing.T) {
 		return m
 	}
 	beh := func(s string) model.Behavior {
-		b, err := ParseBehavior(s)
+		b, err := model.ParseBehavior(s)
 		if err != nil {
 			t.Fatal(err)
 		}

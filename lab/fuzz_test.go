@@ -11,28 +11,6 @@ import (
 	"github.com/miekg/dns"
 )
 
-func FuzzParseServers(f *testing.F) {
-	for _, s := range []string{"silent", "silent,nxdomain,answer=127.0.0.9", "answer=127.0.0.9+::9/delay=2s/truncate",
-		"delay=1s", "truncate", "refuse,refused,nodata", "answer=", "silent/delay=1s", ",", "answer=1.2.3.4+", "delay=-1s"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		sc, err := ParseServers(s)
-		if err != nil {
-			return
-		}
-		// Whatever parses must render back to something that parses to
-		// the same scenario.
-		again, err := ParseServers(FormatScenario(sc))
-		if err != nil {
-			t.Fatalf("%q -> %q does not parse: %v", s, FormatScenario(sc), err)
-		}
-		if FormatScenario(again) != FormatScenario(sc) {
-			t.Fatalf("%q: %q != %q", s, FormatScenario(again), FormatScenario(sc))
-		}
-	})
-}
-
 func FuzzNameservers(f *testing.F) {
 	for _, s := range []string{"nameserver 10.0.0.1\nnameserver ::1\n", "nameserver fe80::1%eth0\n", "nameserver\n", "nameserver bogus\n# nameserver 1.1.1.1\n", "\x00nameserver 1.2.3.4"} {
 		f.Add([]byte(s))

@@ -144,7 +144,7 @@ func runInit(req initRequest) (*Result, error) {
 	var refused []netip.Addr
 	for i, a := range spec.Nameservers {
 		b := spec.Scenario.For(i)
-		res.Servers = append(res.Servers, Server{Addr: a, Behavior: FormatBehavior(b)})
+		res.Servers = append(res.Servers, Server{Addr: a, Behavior: b.String()})
 		if b.Kind == model.Refuse {
 			refused = append(refused, a)
 		}

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"github.com/nsscope/nsscope/model"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -143,7 +144,7 @@ func TestServerBehaviours(t *testing.T) {
 			for i, w := range tc.want {
 				want[i] = strings.Replace(w, " "+ns, " "+server, 1)
 			}
-			sc, err := ParseServers(tc.servers)
+			sc, err := model.ParseScenario(tc.servers)
 			if err != nil {
 				t.Fatal(err)
 			}

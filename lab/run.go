@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // Runner starts lab runs by re-executing a binary as the namespace init.
@@ -157,10 +159,10 @@ func validate(spec *Spec) error {
 	}
 	n := len(spec.Nameservers)
 	if n == 0 {
-		return inputErrorf("resolv.conf lists no nameserver: the lab needs 1 to %d to stand in for", MaxServers)
+		return inputErrorf("resolv.conf lists no nameserver: the lab needs 1 to %d to stand in for", model.MaxNameservers)
 	}
-	if n > MaxServers {
-		return inputErrorf("resolv.conf lists %d nameservers: resolvers use only the first %d, and the lab mirrors 1 to %d; remove the extra ones", n, MaxServers, MaxServers)
+	if n > model.MaxNameservers {
+		return inputErrorf("resolv.conf lists %d nameservers: resolvers use only the first %d, and the lab mirrors 1 to %d; remove the extra ones", n, model.MaxNameservers, model.MaxNameservers)
 	}
 	seen := map[netip.Addr]bool{}
 	for _, a := range spec.Nameservers {

@@ -24,7 +24,7 @@ type File struct {
 // Spec is one lab run.
 type Spec struct {
 	// Nameservers are the fake servers' addresses, in resolv.conf order
-	// (1 to MaxServers). Addresses outside 127.0.0.0/8 and ::1 are added
+	// (1 to model.MaxNameservers). Addresses outside 127.0.0.0/8 and ::1 are added
 	// to lo inside the network namespace, where nothing else can see them.
 	Nameservers []netip.Addr `json:"nameservers"`
 	// Scenario is how each server behaves (see model.Scenario.For).

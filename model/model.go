@@ -189,26 +189,6 @@ type Behavior struct {
 	Truncate bool `json:"truncate,omitempty"`
 }
 
-func (b Behavior) String() string {
-	s := string(b.Kind)
-	if b.Kind == Answer && len(b.Addrs) > 0 {
-		s = "answer="
-		for i, a := range b.Addrs {
-			if i > 0 {
-				s += "+"
-			}
-			s += a.String()
-		}
-	}
-	if b.Delay > 0 {
-		s += fmt.Sprintf(",delay=%s", b.Delay)
-	}
-	if b.Truncate {
-		s += ",truncate"
-	}
-	return s
-}
-
 // Scenario says how each nameserver behaves, in nameserver order. A
 // scenario with one behaviour applies it to every server; servers past the
 // end of a longer list are Silent.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/explain"
-	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/sysenv"
 )
@@ -109,7 +108,7 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 	case err != errNoDescription:
 		return err
 	}
-	sc, err := lab.ParseServers(servers)
+	sc, err := model.ParseScenario(servers)
 	if err != nil {
 		return usageErrorf("--servers: %v", err)
 	}

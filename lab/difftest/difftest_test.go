@@ -234,7 +234,7 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 	servers := lab.DefaultNameservers(len(c.Servers))
 	var sc model.Scenario
 	for _, b := range c.Servers {
-		beh, err := lab.ParseBehavior(b)
+		beh, err := model.ParseBehavior(b)
 		if err != nil {
 			o.Err = err.Error()
 			return o

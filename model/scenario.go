@@ -1,4 +1,4 @@
-package lab
+package model
 
 import (
 	"errors"
@@ -6,15 +6,13 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/nsscope/nsscope/model"
 )
 
-// MaxServers is the number of nameservers every resolver modelled uses
-// (glibc MAXNS, musl MAXNS, Go's first three); the lab runs 1 to MaxServers.
-const MaxServers = 3
+// MaxNameservers is the number of nameservers every resolver modelled uses
+// (glibc MAXNS, musl MAXNS, Go's first three).
+const MaxNameservers = 3
 
-// ParseServers parses the --servers syntax: one server description for all
+// ParseScenario parses the --servers syntax: one server description for all
 // servers, or a comma-separated list in nameserver order. A description is
 // one or more items joined by '/':
 //
@@ -29,33 +27,33 @@ const MaxServers = 3
 //	truncate          set TC=1 on UDP replies; TCP gets the real reply (alone: NXDOMAIN)
 //
 // e.g. "silent", "silent,nxdomain,answer=127.0.0.9", "answer=127.0.0.9/delay=2s".
-func ParseServers(s string) (model.Scenario, error) {
+func ParseScenario(s string) (Scenario, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return model.Scenario{}, errors.New("empty server behaviour")
+		return Scenario{}, errors.New("empty server behaviour")
 	}
-	var sc model.Scenario
+	var sc Scenario
 	for _, part := range strings.Split(s, ",") {
 		b, err := ParseBehavior(part)
 		if err != nil {
-			return model.Scenario{}, err
+			return Scenario{}, err
 		}
 		sc.Servers = append(sc.Servers, b)
 	}
-	if len(sc.Servers) > MaxServers {
-		return model.Scenario{}, fmt.Errorf("%d server behaviours given; at most %d nameservers are used", len(sc.Servers), MaxServers)
+	if len(sc.Servers) > MaxNameservers {
+		return Scenario{}, fmt.Errorf("%d server behaviours given; at most %d nameservers are used", len(sc.Servers), MaxNameservers)
 	}
 	return sc, nil
 }
 
-// ParseBehavior parses one server description (see [ParseServers]).
-func ParseBehavior(s string) (model.Behavior, error) {
-	var b model.Behavior
+// ParseBehavior parses one server description (see [ParseScenario]).
+func ParseBehavior(s string) (Behavior, error) {
+	var b Behavior
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return b, errors.New("empty server behaviour (want silent, refuse, nxdomain, servfail, refused, nodata, answer=ADDR, delay=DUR or truncate)")
 	}
-	setKind := func(k model.BehaviorKind) error {
+	setKind := func(k BehaviorKind) error {
 		if b.Kind != "" {
 			return fmt.Errorf("server behaviour %q: both %s and %s", s, b.Kind, k)
 		}
@@ -70,9 +68,9 @@ func ParseBehavior(s string) (model.Behavior, error) {
 			if hasVal {
 				return b, fmt.Errorf("server behaviour %q: %s takes no value", s, key)
 			}
-			err = setKind(model.BehaviorKind(key))
+			err = setKind(BehaviorKind(key))
 		case "answer":
-			if err = setKind(model.Answer); err != nil {
+			if err = setKind(Answer); err != nil {
 				break
 			}
 			if val == "" {
@@ -105,22 +103,22 @@ func ParseBehavior(s string) (model.Behavior, error) {
 	}
 	if b.Kind == "" {
 		// delay=DUR or truncate alone: the reply they modify is NXDOMAIN.
-		b.Kind = model.NXDomain
+		b.Kind = NXDomain
 	}
-	if (b.Kind == model.Silent || b.Kind == model.Refuse) && (b.Delay > 0 || b.Truncate) {
+	if (b.Kind == Silent || b.Kind == Refuse) && (b.Delay > 0 || b.Truncate) {
 		return b, fmt.Errorf("server behaviour %q: a %s server never replies, so delay and truncate make no sense", s, b.Kind)
 	}
 	return b, nil
 }
 
-// FormatBehavior renders b in the --servers syntax, so that
-// ParseBehavior(FormatBehavior(b)) == b.
-func FormatBehavior(b model.Behavior) string {
+// String renders b in the --servers syntax, so that
+// ParseBehavior(b.String()) == b.
+func (b Behavior) String() string {
 	s := string(b.Kind)
 	if b.Kind == "" {
-		s = string(model.Silent)
+		s = string(Silent)
 	}
-	if b.Kind == model.Answer {
+	if b.Kind == Answer {
 		parts := make([]string, len(b.Addrs))
 		for i, a := range b.Addrs {
 			parts[i] = a.String()
@@ -136,11 +134,11 @@ func FormatBehavior(b model.Behavior) string {
 	return s
 }
 
-// FormatScenario renders sc in the --servers syntax.
-func FormatScenario(sc model.Scenario) string {
+// String renders sc in the --servers syntax.
+func (sc Scenario) String() string {
 	parts := make([]string, len(sc.Servers))
 	for i, b := range sc.Servers {
-		parts[i] = FormatBehavior(b)
+		parts[i] = b.String()
 	}
 	return strings.Join(parts, ",")
 }
