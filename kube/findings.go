@@ -5,44 +5,33 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/scan"
 )
 
 // Rule IDs of pod and cluster findings. The lookup rules share scan's IDs
 // (NSS001-NSS005) so that a finding means the same whichever verb made it.
 const (
-	RuleDNSFirstFails     = "NSS001" // critical: a hosts name goes to DNS first and fails
-	RuleDNSFirst          = "NSS002" // warning: a hosts name goes to DNS first, slowly
-	RuleUnknown           = "NSS003" // warning: the model cannot predict
-	RuleHostsFirst        = "NSS004" // info
-	RuleDNSOnly           = "NSS005" // info
-	RuleAPIServerLoopback = "NSS101" // kube-apiserver's loopback client and its start-up
-	RulePodRejected       = "NSS102" // the kubelet cannot build the pod's DNS config
-	RuleDNSConfigForming  = "NSS103" // the kubelet cut nameservers or search paths
+	RuleDNSFirstFails     = scan.RuleDNSFirstFails // critical: a hosts name goes to DNS first and fails
+	RuleDNSFirst          = scan.RuleDNSFirst      // warning: a hosts name goes to DNS first, slowly
+	RuleUnknown           = scan.RuleUnknown       // warning: the model cannot predict
+	RuleHostsFirst        = scan.RuleHostsFirst    // info
+	RuleDNSOnly           = scan.RuleDNSOnly       // info
+	RuleAPIServerLoopback = "NSS101"               // kube-apiserver's loopback client and its start-up
+	RulePodRejected       = "NSS102"               // the kubelet cannot build the pod's DNS config
+	RuleDNSConfigForming  = "NSS103"               // the kubelet cut nameservers or search paths
 )
 
 // Rules describes the rules of pod and cluster findings.
 func Rules() []report.Rule {
-	return []report.Rule{
-		{ID: RuleDNSFirstFails, Name: "HostsNameViaDNSFails",
-			Short: "A name that /etc/hosts answers goes to DNS first, and with silent nameservers the lookup reaches the deadline or fails before /etc/hosts is read.",
-			Help:  "Make /etc/hosts come first: add `hosts: files dns` to the image's /etc/nsswitch.conf, rebuild Go programs with Go 1.16 or later, or dial the address literal."},
-		{ID: RuleDNSFirst, Name: "HostsNameViaDNSFirst",
-			Short: "A name that /etc/hosts answers goes to DNS first; with silent nameservers the lookup is slow but ends within the deadline.",
-			Help:  "Make /etc/hosts come first (`hosts: files dns` in /etc/nsswitch.conf) so the lookup costs no DNS at all."},
-		{ID: RuleUnknown, Name: "ResolverOutcomeUnknown",
-			Short: "The resolver model cannot predict this program."},
-		{ID: RuleHostsFirst, Name: "HostsFirst",
-			Short: "/etc/hosts answers the name without any DNS query."},
-		{ID: RuleDNSOnly, Name: "NameNeedsDNS",
-			Short: "The name is not in /etc/hosts: only DNS can answer it; the finding gives the queries one lookup costs and the worst case."},
-		{ID: RuleAPIServerLoopback, Name: "APIServerLoopbackLookup",
+	return append(scan.Rules(),
+		report.Rule{ID: RuleAPIServerLoopback, Name: "APIServerLoopbackLookup",
 			Short: "kube-apiserver's own loopback client dials \"localhost\" and the lookup outlasts client-go's 30 s dial timeout: the apiserver dies at start with \"Unable to perform initial IP allocation check\".",
 			Help:  "Put ::1 back on lo (net.ipv6.conf.all.disable_ipv6=0), add `hosts: files dns` to the image's /etc/nsswitch.conf, use a kube-apiserver built with Go 1.16+ (Kubernetes 1.21+), bind to a concrete address, or keep at most 2 nameservers in the node's resolv.conf."},
-		{ID: RulePodRejected, Name: "PodDNSConfigRejected",
+		report.Rule{ID: RulePodRejected, Name: "PodDNSConfigRejected",
 			Short: "The kubelet cannot read or parse its --resolv-conf file, so it does not start the pod."},
-		{ID: RuleDNSConfigForming, Name: "DNSConfigForming",
+		report.Rule{ID: RuleDNSConfigForming, Name: "DNSConfigForming",
 			Short: "The kubelet dropped nameservers or search paths to fit its limits (event DNSConfigForming or MissingClusterDNS)."},
-	}
+	)
 }
 
 // Findings turns analysed containers into report findings, located at
