@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/nsscope/nsscope/report"
 )
 
 // Exit codes of every verb.
@@ -72,6 +74,22 @@ func inputError(err error) error {
 		return nil
 	}
 	return &ExitError{Code: ExitUsage, Err: err}
+}
+
+// errHelp is returned by a verb's flag parser after it printed the usage
+// for -h: exit 0, nothing more printed (see Main).
+var errHelp = &ExitError{Code: ExitOK}
+
+// writeReport renders rep and turns findings at or above threshold into
+// errFindings; scan, dockerfile and cluster end this way.
+func writeReport(w io.Writer, rep *report.Report, format report.Format, opts report.TextOptions, threshold report.Severity) error {
+	if err := report.Write(w, rep, format, opts); err != nil {
+		return err
+	}
+	if rep.Fails(threshold) {
+		return errFindings
+	}
+	return nil
 }
 
 // errFindings is returned by verbs whose result crosses --fail-on; it prints

@@ -226,13 +226,7 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 	if outFormat == report.FormatText {
 		fmt.Fprintf(stdio.Out, "# %d pod(s) in %d workload(s), %d image(s)\n", len(in.Pods), len(res.Workloads), len(res.Images))
 	}
-	if err := report.Write(stdio.Out, rep, outFormat, report.TextOptions{Verbose: verbose}); err != nil {
-		return err
-	}
-	if rep.Fails(th) {
-		return errFindings
-	}
-	return nil
+	return writeReport(stdio.Out, rep, outFormat, report.TextOptions{Verbose: verbose}, th)
 }
 
 // clusterClient builds a clientset from the kubeconfig (or the in-cluster

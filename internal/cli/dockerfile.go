@@ -112,7 +112,7 @@ func parseDockerfileFlags(args []string, stderr io.Writer) (*dockerfileFlags, st
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, dockerfileUsage)
-			return nil, "", &ExitError{Code: ExitOK}
+			return nil, "", errHelp
 		}
 		return nil, "", usageErrorf("%v (run 'nsscope dockerfile -h')", err)
 	}
@@ -145,10 +145,6 @@ func parseDockerfileFlags(args []string, stderr io.Writer) (*dockerfileFlags, st
 func runDockerfile(ctx context.Context, args []string, stdio Stdio, env []string) error {
 	f, file, err := parseDockerfileFlags(args, stdio.Err)
 	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) && ee.Code == ExitOK {
-			return nil
-		}
 		return err
 	}
 	rt, err := f.runtimeAssumption()

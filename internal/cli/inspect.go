@@ -91,7 +91,7 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectFlags, []string
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, inspectUsage)
-			return nil, nil, &ExitError{Code: ExitOK}
+			return nil, nil, errHelp
 		}
 		return nil, nil, usageErrorf("%v (run 'nsscope inspect -h')", err)
 	}
@@ -114,10 +114,6 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectFlags, []string
 func runInspect(ctx context.Context, args []string, stdio Stdio, env []string) error {
 	f, paths, err := parseInspectFlags(args, stdio.Err)
 	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) && ee.Code == ExitOK && ee.Err == nil {
-			return nil
-		}
 		return err
 	}
 	var results []inspectResult

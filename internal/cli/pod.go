@@ -96,7 +96,7 @@ func parsePodFlags(args []string, stderr io.Writer) (*podFlags, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, podUsage)
-			return nil, &ExitError{Code: ExitOK}
+			return nil, errHelp
 		}
 		return nil, usageErrorf("%v (run 'nsscope pod -h')", err)
 	}
@@ -123,10 +123,6 @@ func parsePodFlags(args []string, stderr io.Writer) (*podFlags, error) {
 func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error {
 	f, err := parsePodFlags(args, stdio.Err)
 	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) && ee.Code == ExitOK {
-			return nil
-		}
 		return err
 	}
 	node, assumed, err := f.node.node(f.set)

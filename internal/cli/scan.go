@@ -113,7 +113,7 @@ func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, erro
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, scanUsage)
-			return nil, nil, &ExitError{Code: ExitOK}
+			return nil, nil, errHelp
 		}
 		return nil, nil, usageErrorf("%v (run 'nsscope scan -h')", err)
 	}
@@ -142,10 +142,6 @@ func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, erro
 func runScan(ctx context.Context, args []string, stdio Stdio, env []string) error {
 	f, rest, err := parseScanFlags(args, stdio.Err)
 	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) && ee.Code == ExitOK {
-			return nil
-		}
 		return err
 	}
 	rt, err := f.runtimeAssumption()
@@ -179,13 +175,7 @@ func runScan(ctx context.Context, args []string, stdio Stdio, env []string) erro
 		return inputError(err)
 	}
 	rep.Version = toolVersion()
-	if err := report.Write(stdio.Out, rep, format, report.TextOptions{Verbose: f.verbose}); err != nil {
-		return err
-	}
-	if rep.Fails(threshold) {
-		return errFindings
-	}
-	return nil
+	return writeReport(stdio.Out, rep, format, report.TextOptions{Verbose: f.verbose}, threshold)
 }
 
 // runtimeAssumption turns the runtime flags into scan.Runtime, reading
