@@ -2,16 +2,15 @@ package lab
 
 import (
 	"encoding/json"
-	"math"
 	"time"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // Durations are written to JSON as seconds (a float) under names ending in
 // _seconds, as everywhere in nsscope.
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
-
-func fromSeconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 // MarshalJSON writes the offset as seconds.
 func (q Query) MarshalJSON() ([]byte, error) {
@@ -33,7 +32,7 @@ func (q *Query) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*q = Query(v.plain)
-	q.Offset = fromSeconds(v.Offset)
+	q.Offset = model.FromSeconds(v.Offset)
 	return nil
 }
 
@@ -57,7 +56,7 @@ func (l *Line) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*l = Line(v.plain)
-	l.Offset = fromSeconds(v.Offset)
+	l.Offset = model.FromSeconds(v.Offset)
 	return nil
 }
 
@@ -83,7 +82,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Result(v.plain)
-	r.Total, r.Setup = fromSeconds(v.Total), fromSeconds(v.Setup)
+	r.Total, r.Setup = model.FromSeconds(v.Total), model.FromSeconds(v.Setup)
 	return nil
 }
 
@@ -118,6 +117,6 @@ func (e *FileEvent) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*e = FileEvent(v.plain)
-	e.Offset = fromSeconds(v.Offset)
+	e.Offset = model.FromSeconds(v.Offset)
 	return nil
 }

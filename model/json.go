@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -10,7 +11,9 @@ import (
 
 func secs(d time.Duration) float64 { return d.Seconds() }
 
-func fromSecs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+// FromSeconds is the inverse of time.Duration.Seconds, rounded to the
+// nanosecond; every JSON reader of *_seconds fields uses it.
+func FromSeconds(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
 
 // MarshalJSON writes start and end as seconds.
 func (e Exchange) MarshalJSON() ([]byte, error) {
@@ -34,7 +37,7 @@ func (e *Exchange) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*e = Exchange(v.plain)
-	e.Start, e.End = fromSecs(v.Start), fromSecs(v.End)
+	e.Start, e.End = FromSeconds(v.Start), FromSeconds(v.End)
 	return nil
 }
 
@@ -58,7 +61,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Request(v.plain)
-	r.Deadline = fromSecs(v.Deadline)
+	r.Deadline = FromSeconds(v.Deadline)
 	return nil
 }
 
@@ -82,7 +85,7 @@ func (b *Behavior) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*b = Behavior(v.plain)
-	b.Delay = fromSecs(v.Delay)
+	b.Delay = FromSeconds(v.Delay)
 	return nil
 }
 
@@ -108,6 +111,6 @@ func (p *Prediction) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*p = Prediction(v.plain)
-	p.DNS, p.Total = fromSecs(v.DNS), fromSecs(v.Total)
+	p.DNS, p.Total = FromSeconds(v.DNS), FromSeconds(v.Total)
 	return nil
 }

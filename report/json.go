@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"time"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // JSONSchema is the JSON Schema (draft 2020-12) of the document WriteJSON
@@ -75,7 +75,7 @@ func (f *Fix) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*f = Fix(v.plain)
-	f.After = fromSeconds(v.After)
+	f.After = model.FromSeconds(v.After)
 	return nil
 }
 
@@ -99,8 +99,6 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*f = Finding(v.plain)
-	f.Time = fromSeconds(v.Time)
+	f.Time = model.FromSeconds(v.Time)
 	return nil
 }
-
-func fromSeconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
