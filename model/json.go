@@ -94,9 +94,10 @@ func (p Prediction) MarshalJSON() ([]byte, error) {
 	type plain Prediction
 	return json.Marshal(struct {
 		plain
-		DNS   float64 `json:"dns_seconds"`
-		Total float64 `json:"total_seconds"`
-	}{plain(p), secs(p.DNS), secs(p.Total)})
+		DNS     float64 `json:"dns_seconds"`
+		Total   float64 `json:"total_seconds"`
+		Timeout float64 `json:"timeout_seconds,omitempty"`
+	}{plain(p), secs(p.DNS), secs(p.Total), secs(p.Timeout)})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -104,13 +105,14 @@ func (p *Prediction) UnmarshalJSON(b []byte) error {
 	type plain Prediction
 	var v struct {
 		plain
-		DNS   float64 `json:"dns_seconds"`
-		Total float64 `json:"total_seconds"`
+		DNS     float64 `json:"dns_seconds"`
+		Total   float64 `json:"total_seconds"`
+		Timeout float64 `json:"timeout_seconds,omitempty"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*p = Prediction(v.plain)
-	p.DNS, p.Total = FromSeconds(v.DNS), FromSeconds(v.Total)
+	p.DNS, p.Total, p.Timeout = FromSeconds(v.DNS), FromSeconds(v.Total), FromSeconds(v.Timeout)
 	return nil
 }

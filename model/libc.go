@@ -22,8 +22,12 @@ type libcResult struct {
 	cands []string
 	ex    []Exchange
 	srv   []string
-	steps []Step
-	notes []string
+	// timeout, attempts, single as in Prediction.
+	timeout  time.Duration
+	attempts int
+	single   bool
+	steps    []Step
+	notes    []string
 }
 
 // gaiText is gai_strerror of each C library.
@@ -434,7 +438,7 @@ func predictGlibc(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, 
 	}
 	hosts := parseHostsFile(conf.Glibc, env.Hosts, conf.HostsOptions{})
 	g := &glibcSim{servers: servers, sc: sc, timeout: timeout, attempts: attempts, single: rc.SingleRequest.On, useVC: rc.UseVC.On}
-	res.srv = servers
+	res.srv, res.timeout, res.attempts, res.single = servers, g.perServerWait(0), attempts, rc.SingleRequest.On
 	var t time.Duration
 	status := nssNotFound
 	herr := "HOST_NOT_FOUND"
@@ -721,7 +725,7 @@ func predictMusl(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, a
 	add(Step{Key: "attempts", Value: strconv.Itoa(attempts), Reason: optWhy(rc.Attempts.Pos, "default 2"), Source: confPos(rc.Attempts.Pos)})
 	add(Step{Key: "ndots", Value: strconv.Itoa(rc.Ndots.Value), Reason: optWhy(rc.Ndots.Pos, "default 1"), Source: confPos(rc.Ndots.Pos)})
 	m := &muslSim{servers: servers, sc: sc, timeout: timeout, attempts: attempts, v: v}
-	res.srv = servers
+	res.srv, res.timeout, res.attempts = servers, timeout, attempts
 	qtypes := hints.muslTypes()
 	var t time.Duration
 	var cands []string

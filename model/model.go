@@ -276,9 +276,15 @@ type Prediction struct {
 	// Candidates are the rooted names DNS would be asked, in order (also
 	// when DNS is never reached).
 	Candidates []string `json:"candidates"`
-	// Servers are the nameservers in use ("ip:53").
-	Servers   []string   `json:"servers"`
-	Exchanges []Exchange `json:"exchanges"`
+	// Servers are the nameservers in use ("ip:53"); Timeout and Attempts
+	// are the resolver's per-exchange wait (glibc: the first server's) and
+	// its rounds over them, after defaults and caps; SingleRequest says A
+	// and AAAA are asked one after the other.
+	Servers       []string      `json:"servers"`
+	Timeout       time.Duration `json:"-"`
+	Attempts      int           `json:"attempts,omitempty"`
+	SingleRequest bool          `json:"single_request,omitempty"`
+	Exchanges     []Exchange    `json:"exchanges"`
 	// Queries counts DNS messages sent.
 	Queries int `json:"queries"`
 	// DNS is the time spent in DNS; Total the time until the lookup (or

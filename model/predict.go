@@ -290,7 +290,7 @@ func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.Res
 	v := b.Version
 	hosts := parseHostsFile(conf.Go, env.Hosts, conf.HostsOptions{Version: v})
 	cfg := goDNSConfig(env, rc, b, c.dbg, add)
-	p.Servers = cfg.servers
+	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = cfg.servers, cfg.timeout, cfg.attempts, cfg.single
 	cands := goNameList(req.Name, cfg, v)
 	p.Candidates = cands
 	qtypes := goQtypes(req.Network, v)
@@ -439,7 +439,7 @@ func fillLibc(p *Prediction, r libcResult) {
 	p.Order = r.order
 	p.Candidates = r.cands
 	p.Exchanges = r.ex
-	p.Servers = r.srv
+	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = r.srv, r.timeout, r.attempts, r.single
 	p.Notes = append(p.Notes, r.notes...)
 	p.DNS = 0
 	for _, e := range r.ex {

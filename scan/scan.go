@@ -494,18 +494,10 @@ func goFormula(p *model.Prediction, worst time.Duration) string {
 	if p.Resolver != "go" {
 		return ""
 	}
-	var attempts int
-	var timeout time.Duration
-	for _, st := range p.Steps {
-		switch st.Key {
-		case "attempts":
-			fmt.Sscan(st.Value, &attempts)
-		case "timeout":
-			timeout, _ = time.ParseDuration(st.Value)
-		case "single-request":
-			return ""
-		}
+	if p.SingleRequest {
+		return ""
 	}
+	attempts, timeout := p.Attempts, p.Timeout
 	n, c := len(p.Servers), len(p.Candidates)
 	if attempts <= 0 || timeout <= 0 || n == 0 || c == 0 {
 		return ""
