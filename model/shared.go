@@ -256,8 +256,8 @@ type shareSim struct {
 	// connected is set once a lookup has answered (with reuse).
 	connected bool
 	events    eventQueue
-	seq     int
-	reqs    []shareReq
+	seq       int
+	reqs      []shareReq
 	// current is the lookup the group holds for the name (-1: none);
 	// waiters lists the open requests per lookup; ended marks lookups
 	// that are over.
