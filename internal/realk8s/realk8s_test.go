@@ -1,0 +1,152 @@
+package realk8s
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
+)
+
+// TestMain lets the test binary serve as the lab's namespace init.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == lab.InitArg {
+		os.Exit(lab.InitMain(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+// require returns the apiserver and etcd binaries, or skips (fails when
+// CI=true, where .ci/run provides them).
+func require(t *testing.T, version string) (bin, etcd string) {
+	t.Helper()
+	bin, err := Binary(version)
+	if err == nil {
+		etcd, err = EtcdBinary()
+	}
+	if err == nil && os.Geteuid() != 0 {
+		err = errors.New("the real apiserver runs in the lab as root (it writes the lab's disable_ipv6)")
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return bin, etcd
+}
+
+// Configurations of point 2 of issue 9: IPv6 on/off, 1-3 silent
+// nameservers, timeout/attempts, search lists with ndots, "hosts: dns
+// files", and the TAB-separated hosts line Go 1.21+ reads as "dns".
+var configs = []Config{
+	{Name: "incident", Nameservers: 3, NSSwitch: "hosts: dns files\n"},
+	{Name: "ipv6-on", Nameservers: 3, IPv6: true, NSSwitch: "hosts: dns files\n"},
+	{Name: "files-dns", Nameservers: 3, NSSwitch: "hosts: files dns\n"},
+	{Name: "1-server", Nameservers: 1, NSSwitch: "hosts: dns files\n"},
+	{Name: "2-servers", Nameservers: 2, NSSwitch: "hosts: dns files\n"},
+	{Name: "timeout-3-attempts-1", Nameservers: 3, NSSwitch: "hosts: dns files\n", Options: "timeout:3 attempts:1"},
+	{Name: "attempts-3", Nameservers: 3, NSSwitch: "hosts: dns files\n", Options: "attempts:3"},
+	{Name: "search-ndots-5", Nameservers: 3, NSSwitch: "hosts: dns files\n", Search: "svc.cluster.local cluster.local", Options: "ndots:5 timeout:2 attempts:1"},
+	{Name: "search-ndots-5-incident", Nameservers: 3, NSSwitch: "hosts: dns files\n", Search: "kube-system.svc.cluster.local svc.cluster.local cluster.local", Options: "ndots:5"},
+	{Name: "tab-hosts-line", Nameservers: 3, NSSwitch: "hosts: files\tdns\n"},
+}
+
+// parallel is how many apiservers run at once, and stagger how far apart
+// they start: each needs a few seconds of CPU to start, then mostly waits
+// for DNS, so staggered runs do not slow each other's start.
+const (
+	parallel = 3
+	stagger  = 12 * time.Second
+)
+
+// TestRealAPIServerStartup runs the real kube-apiserver v1.37.2 in each
+// configuration and compares its start-up with kube.PredictStartup.
+func TestRealAPIServerStartup(t *testing.T) {
+	const version = "1.37.2"
+	bin, etcd := require(t, version)
+	goV, err := GoVersion(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := model.V(1, 37, 2)
+	sem := make(chan struct{}, parallel)
+	gate := make(chan struct{}, 1)
+	for _, c := range configs {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			gate <- struct{}{}
+			time.AfterFunc(stagger, func() { <-gate })
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			r, err := Start(ctx, bin, etcd, c, Options{Runner: lab.Runner{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Predict(kv, goV, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds())
+			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
+			if diffs := Compare(p.Result, r); len(diffs) > 0 {
+				t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(p.Reasons, "\n  "))
+			}
+		})
+	}
+}
+
+func TestSameLog(t *testing.T) {
+	for _, tt := range []struct {
+		pred, real string
+		want       bool
+	}{
+		{"", "", true},
+		{"x: y", "", false},
+		{`error deleting old lease: Delete "https://localhost:6443/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/apiserver-…": context deadline exceeded`,
+			`"error deleting old lease" err="Delete \"https://localhost:6443/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/apiserver-y6vn\": context deadline exceeded" lease="kube-system/apiserver-y6vn"`, true},
+		{`failed to fetch openapi paths: Get "https://localhost:6443/openapi/v3": dial tcp: lookup localhost: i/o timeout`,
+			`"Unhandled Error" err="failed to fetch openapi paths: Get \"https://localhost:6443/openapi/v3\": dial tcp: lookup localhost: i/o timeout" logger="UnhandledError"`, true},
+		{`PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`,
+			`PostStartHook "rbac/bootstrap-roles" failed: unable to initialize roles: timed out waiting for the condition`, false},
+		{`error deleting old lease: Delete "x": context deadline exceeded`, `"error deleting old lease" err="Delete \"x\": dial tcp: lookup localhost on 127.0.0.55:53: i/o timeout"`, false},
+	} {
+		if got := SameLog(tt.pred, tt.real); got != tt.want {
+			t.Errorf("SameLog(%q, %q) = %v", tt.pred, tt.real, got)
+		}
+	}
+}
+
+func TestTolerance(t *testing.T) {
+	if Tolerance(30*time.Second) != 6*time.Second || Tolerance(100*time.Second) != 12*time.Second {
+		t.Error(Tolerance(30*time.Second), Tolerance(100*time.Second))
+	}
+}
+
+func TestReadKlog(t *testing.T) {
+	res := &lab.Result{Output: []lab.Line{
+		{Offset: time.Second, Text: markStart},
+		{Offset: 2 * time.Second, Text: `E1201 10:47:23.869967      22 options.go:205] The manifest file is empty, ignoring.`},
+		{Offset: 3 * time.Second, Text: `E1201 10:47:35.553862      22 controller.go:119] "error deleting old lease" err="Delete \"https://localhost:6443/x\": context deadline exceeded"`},
+		{Offset: 61 * time.Second, Text: `F1201 11:04:24.761928      26 hooks.go:203] PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`},
+		{Offset: 62 * time.Second, Text: markExit + " 255"},
+	}, Queries: []lab.Query{{Offset: 2 * time.Second}}}
+	r, err := Read(Config{}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != kube.OutcomeExits || r.Time != 61*time.Second || r.Queries[0].Offset != time.Second ||
+		!strings.HasPrefix(r.Fatal, "PostStartHook") || !strings.HasPrefix(r.FirstError, `"error deleting old lease"`) {
+		t.Errorf("%+v", r)
+	}
+	if _, err := Read(Config{}, &lab.Result{}); err == nil {
+		t.Error("a run without the start marker must be an error")
+	}
+}
