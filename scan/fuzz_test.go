@@ -6,6 +6,7 @@ import (
 	"testing/fstest"
 
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // FuzzNSSwitchFix: whatever nsswitch.conf holds, the fix never panics,
@@ -88,7 +89,7 @@ func FuzzRun(f *testing.F) {
 		if name == "" {
 			name = "localhost"
 		}
-		rep, err := Run(Input{Root: root, Runtime: Runtime{Kind: None}, Programs: progs, Names: []string{name}})
+		rep, err := Run(Input{Root: sysenv.FS{FS: root}, Runtime: Runtime{Kind: None}, Programs: progs, Names: []string{name}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/sysenv"
 	"github.com/nsscope/nsscope/report"
 )
 
@@ -218,7 +219,7 @@ func TestRunVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := Run(Input{Target: "t", Root: tt.root, Programs: []Program{tt.prog}, Names: tt.names,
+			rep, err := Run(Input{Target: "t", Root: sysenv.FS{FS: tt.root}, Programs: []Program{tt.prog}, Names: tt.names,
 				Runtime: Runtime{Kind: Kubernetes}, Predict: fakeModel})
 			if err != nil {
 				t.Fatal(err)
@@ -260,7 +261,7 @@ func TestRunVerdicts(t *testing.T) {
 // drop that fix.
 func TestFixesAreComputed(t *testing.T) {
 	root := fstest.MapFS{"etc/hosts": {Data: []byte("127.0.0.1\tlocalhost\n")}}
-	in := Input{Root: root, Programs: []Program{{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}},
+	in := Input{Root: sysenv.FS{FS: root}, Programs: []Program{{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}},
 		Runtime: Runtime{Kind: Kubernetes}}
 	in.Predict = fakeModel
 	rep, err := Run(in)
@@ -298,10 +299,10 @@ func TestRunInputErrors(t *testing.T) {
 	if _, err := Run(Input{}); err == nil {
 		t.Error("no root accepted")
 	}
-	if _, err := Run(Input{Root: fstest.MapFS{}, Runtime: Runtime{Kind: "lxc"}}); err == nil {
+	if _, err := Run(Input{Root: sysenv.FS{FS: fstest.MapFS{}}, Runtime: Runtime{Kind: "lxc"}}); err == nil {
 		t.Error("unknown runtime accepted")
 	}
-	rep, err := Run(Input{Root: fstest.MapFS{}, Env: []string{"GODEBUG=netdns=go", "PATH=/bin"}, Predict: fakeModel})
+	rep, err := Run(Input{Root: sysenv.FS{FS: fstest.MapFS{}}, Env: []string{"GODEBUG=netdns=go", "PATH=/bin"}, Predict: fakeModel})
 	if err != nil {
 		t.Fatal(err)
 	}
