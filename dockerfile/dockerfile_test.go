@@ -217,15 +217,14 @@ func TestSedSubstitute(t *testing.T) {
 }
 
 func TestUnifiedDiff(t *testing.T) {
-	lines := strings.Split("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl", "\n")
+	src := []byte("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n")
 	edits := []Edit{{Line: 2, Insert: []string{"new"}}, {Line: 12, Delete: 1, Insert: []string{"L"}}}
 	want := "--- a/Dockerfile\n+++ b/Dockerfile\n" +
 		"@@ -1,4 +1,5 @@\n a\n+new\n b\n c\n d\n" +
 		"@@ -9,4 +10,4 @@\n i\n j\n k\n-l\n+L\n"
-	if got := UnifiedDiff("Dockerfile", lines, edits); got != want {
+	if got := UnifiedDiff("Dockerfile", src, edits); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	src := []byte(strings.Join(lines, "\n") + "\n")
 	if got := string(Apply(src, edits)); got != "a\nnew\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nL\n" {
 		t.Errorf("Apply = %q", got)
 	}
@@ -233,7 +232,7 @@ func TestUnifiedDiff(t *testing.T) {
 	if got := string(Apply(crlf, []Edit{{Line: 2, Insert: []string{"RUN x"}}})); got != "FROM a\r\nRUN x\r\nRUN b\r\n" {
 		t.Errorf("CRLF Apply = %q", got)
 	}
-	if UnifiedDiff("x", lines, nil) != "" {
+	if UnifiedDiff("x", src, nil) != "" {
 		t.Error("diff without edits")
 	}
 }
