@@ -3,7 +3,6 @@ package dockerfile
 import (
 	"fmt"
 	"strings"
-	"testing/fstest"
 	"time"
 
 	"github.com/nsscope/nsscope/model"
@@ -66,9 +65,9 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		progs = append(progs, scanProgram(p))
 	}
 	run := func(nss NSSwitch) (*report.Report, error) {
-		root := fstest.MapFS{}
+		root := imageFiles{}
 		if nss.Kind == NSSPresent {
-			root["etc/nsswitch.conf"] = &fstest.MapFile{Data: nss.Data, Mode: 0o644}
+			root["etc/nsswitch.conf"] = nss.Data
 		}
 		return scan.Run(scan.Input{
 			Target:   f.Name,
