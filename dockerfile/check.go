@@ -39,7 +39,7 @@ type Result struct {
 
 // Diff returns the unified diff of r.Edits ("" when there are none).
 func (r *Result) Diff() string {
-	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Lines, r.Edits)
+	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Source, r.Edits)
 }
 
 // Check analyses f, grades every program of the final

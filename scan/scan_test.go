@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -98,6 +101,39 @@ func TestRuntimeFiles(t *testing.T) {
 	}
 }
 
+// gitApply applies diff with `git apply` in a root that holds cur and
+// checks the result is want.
+func gitApply(t *testing.T, cur model.File, diff string, want []byte) {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Log("git not installed: the diff is not applied")
+		return
+	}
+	root := t.TempDir()
+	p := filepath.Join(root, filepath.FromSlash(cur.Path))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !cur.Missing {
+		if err := os.WriteFile(p, cur.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(git, "apply", "-")
+	cmd.Dir, cmd.Stdin = root, strings.NewReader(diff)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v: %s", err, out)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("after git apply %q, want %q", got, want)
+	}
+}
+
 func TestNSSwitchFix(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -107,13 +143,16 @@ func TestNSSwitchFix(t *testing.T) {
 		wantDiff string
 	}{
 		{"missing", model.File{Path: "/etc/nsswitch.conf", Missing: true}, "hosts: files dns\n", "the file is missing",
-			"--- /dev/null\n+++ /etc/nsswitch.conf\n@@ -0,0 +1 @@\n+hosts: files dns\n"},
+			"--- /dev/null\n+++ b/etc/nsswitch.conf\n@@ -0,0 +1 @@\n+hosts: files dns\n"},
 		{"dns first", model.File{Path: "/etc/nsswitch.conf", Data: []byte("passwd: files\nhosts:   dns files\n")},
 			"passwd: files\nhosts: files dns\n", "change line 2",
-			"--- /etc/nsswitch.conf\n+++ /etc/nsswitch.conf\n@@ -2 +2 @@\n-hosts:   dns files\n+hosts: files dns\n"},
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1,2 +1,2 @@\n passwd: files\n-hosts:   dns files\n+hosts: files dns\n"},
 		{"no hosts line, no final newline", model.File{Path: "/etc/nsswitch.conf", Data: []byte("passwd: files")},
 			"passwd: files\nhosts: files dns\n", "no hosts line",
-			"--- /etc/nsswitch.conf\n+++ /etc/nsswitch.conf\n@@ -1,0 +2 @@\n+hosts: files dns\n"},
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1 +1,2 @@\n-passwd: files\n\\ No newline at end of file\n+passwd: files\n+hosts: files dns\n"},
+		{"two hosts lines", model.File{Path: "/etc/nsswitch.conf", Data: []byte("hosts: \nhosts:")},
+			"hosts: files dns\n", "delete the 1 later hosts lines",
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1,2 +1 @@\n-hosts: \n+hosts: files dns\n-hosts:\n\\ No newline at end of file\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +166,7 @@ func TestNSSwitchFix(t *testing.T) {
 			if diff != tt.wantDiff {
 				t.Errorf("diff\n%s\nwant\n%s", diff, tt.wantDiff)
 			}
+			gitApply(t, tt.cur, diff, next.Data)
 		})
 	}
 }
