@@ -164,9 +164,12 @@ func (t *tracker) query(at time.Time, transport string, client, server netip.Add
 	} else {
 		p.rk.client = client.Addr()
 	}
-	// The same question while an earlier one still waits: a retry.
+	// The same question while an earlier one still waits: a retry. A
+	// resend at the earlier one's timeout is the resolver's next attempt
+	// after giving up, not a retry while waiting (a tenth of the timeout
+	// absorbs the capture's timestamp jitter).
 	for _, q := range t.byQ[p.rk] {
-		if q.x.Retried == 0 && at.After(q.x.Time) {
+		if q.x.Retried == 0 && at.After(q.x.Time) && at.Before(q.deadline.Add(-q.x.Timeout/10)) {
 			q.x.Retried = at.Sub(q.x.Time)
 		}
 	}
