@@ -33,11 +33,11 @@ func (e *envFlags) register(fs *pflag.FlagSet) {
 // explainFlags are the parsed flags of the explain verb.
 type explainFlags struct {
 	envFlags
-	build   buildFlags
-	network string
-	op      string
-	servers string
-	debug   bool
+	build    buildFlags
+	network  string
+	op       string
+	servers  string
+	debug    bool
 	report   reportFlags
 	deadline time.Duration
 }

@@ -219,4 +219,3 @@ func targetError(err error) error {
 	}
 	return inputError(err)
 }
-
