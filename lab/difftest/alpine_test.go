@@ -44,9 +44,9 @@ type alpineRoot struct {
 
 // alpineSetup is what the Alpine suite runs with.
 type alpineSetup struct {
-	roots   map[string]alpineRoot // by release
-	probe   string                // the dynamic musl C probe on the host
-	skipped map[string]string     // release or "probe" -> why not
+	roots   map[string]alpineRoot    // by release
+	probe   string                   // the dynamic musl C probe on the host
+	skipped map[string]string        // release or "probe" -> why not
 	startup map[string]time.Duration // program key -> measured start-up
 }
 
