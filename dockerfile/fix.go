@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nsscope/nsscope/internal/unidiff"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -34,30 +35,11 @@ var goFixed = model.V(1, 16, -1)
 // Edit is one change to the Dockerfile: Delete lines starting at Line
 // (1-based) are replaced by Insert. A pure insertion has Delete 0 and puts
 // Insert before Line (Line = len(lines)+1 appends).
-type Edit struct {
-	Line   int
-	Delete int
-	Insert []string
-}
+type Edit = unidiff.Edit
 
 // Apply returns src with the edits applied. Edits must not overlap.
 func Apply(src []byte, edits []Edit) []byte {
-	lines := splitLines(src)
-	nl := "\n"
-	if strings.Contains(string(src), "\r\n") {
-		nl = "\r\n"
-	}
-	es := append([]Edit(nil), edits...)
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Line > es[j].Line })
-	for _, e := range es {
-		at := min(max(e.Line-1, 0), len(lines))
-		end := min(at+e.Delete, len(lines))
-		lines = slices.Concat(lines[:at:at], e.Insert, lines[end:])
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return []byte(strings.Join(lines, nl) + nl)
+	return unidiff.Apply(src, edits)
 }
 
 // addEdit appends e unless an identical edit is there.
@@ -70,107 +52,11 @@ func addEdit(es []Edit, e Edit) []Edit {
 	return append(es, e)
 }
 
-// UnifiedDiff renders the edits against lines as a unified diff with three
-// lines of context ("" when there are no edits).
-func UnifiedDiff(name string, lines []string, edits []Edit) string {
-	if len(edits) == 0 {
-		return ""
-	}
-	type dl struct {
-		kind byte // ' ', '-', '+'
-		text string
-	}
-	es := append([]Edit(nil), edits...)
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
-	var seq []dl
-	i := 0 // next old line index (0-based)
-	for _, e := range es {
-		at := min(max(e.Line-1, 0), len(lines))
-		for ; i < at; i++ {
-			seq = append(seq, dl{' ', lines[i]})
-		}
-		for k := 0; k < e.Delete && i < len(lines); k++ {
-			seq = append(seq, dl{'-', lines[i]})
-			i++
-		}
-		for _, s := range e.Insert {
-			seq = append(seq, dl{'+', s})
-		}
-	}
-	for ; i < len(lines); i++ {
-		seq = append(seq, dl{' ', lines[i]})
-	}
-	const ctx = 3
-	var b strings.Builder
-	// Relative paths get git's a/ and b/ prefixes (git apply, patch -p1);
-	// absolute ones are written as they are (patch -p0).
-	if strings.HasPrefix(name, "/") {
-		fmt.Fprintf(&b, "--- %s\n+++ %s\n", name, name)
-	} else {
-		fmt.Fprintf(&b, "--- a/%s\n+++ b/%s\n", name, name)
-	}
-	for start := 0; start < len(seq); {
-		// Find the next change.
-		first := -1
-		for k := start; k < len(seq); k++ {
-			if seq[k].kind != ' ' {
-				first = k
-				break
-			}
-		}
-		if first < 0 {
-			break
-		}
-		// Extend the hunk while changes are within 2*ctx lines.
-		last := first
-		for k := first; k < len(seq); k++ {
-			if seq[k].kind != ' ' {
-				last = k
-			} else if k-last > 2*ctx {
-				break
-			}
-		}
-		lo, hi := max(first-ctx, start), min(last+ctx, len(seq)-1)
-		oldStart, newStart := 1, 1
-		for k := 0; k < lo; k++ {
-			if seq[k].kind != '+' {
-				oldStart++
-			}
-			if seq[k].kind != '-' {
-				newStart++
-			}
-		}
-		oldLen, newLen := 0, 0
-		for k := lo; k <= hi; k++ {
-			if seq[k].kind != '+' {
-				oldLen++
-			}
-			if seq[k].kind != '-' {
-				newLen++
-			}
-		}
-		if oldLen == 0 {
-			oldStart--
-		}
-		if newLen == 0 {
-			newStart--
-		}
-		fmt.Fprintf(&b, "@@ -%s +%s @@\n", hunkRange(oldStart, oldLen), hunkRange(newStart, newLen))
-		for k := lo; k <= hi; k++ {
-			b.WriteByte(seq[k].kind)
-			b.WriteString(seq[k].text)
-			b.WriteByte('\n')
-		}
-		start = hi + 1
-	}
-	return b.String()
-}
-
-func hunkRange(start, n int) string {
-	if n == 1 {
-		return fmt.Sprint(start)
-	}
-	return fmt.Sprintf("%d,%d", start, n)
+// UnifiedDiff renders the edits of the Dockerfile src, named name, as a
+// unified diff with three lines of context ("" when there are no edits).
+// A relative name gets git's a/ and b/ prefixes (git apply, patch -p1).
+func UnifiedDiff(name string, src []byte, edits []Edit) string {
+	return unidiff.Diff(name, name, src, edits)
 }
 
 // candidateFix is a Dockerfile change with its description.
@@ -296,7 +182,7 @@ func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt C
 			Description:  c.desc,
 			After:        after.Time,
 			AfterQueries: after.Queries,
-			Diff:         UnifiedDiff(f.Name, f.Lines, c.edits),
+			Diff:         UnifiedDiff(f.Name, f.Source, c.edits),
 		}, after.Severity})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].sev < out[j].sev })

@@ -43,11 +43,10 @@ func (s *StageState) testNSSwitch(w []string) tri {
 }
 
 // nssEffects applies what command i of a RUN does to /etc/nsswitch.conf.
-func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, runs tri) {
+func (s *StageState) nssEffects(a *Analysis, in Instr, c simpleCmd, runs tri) {
 	if runs == triFalse {
 		return
 	}
-	c := cmds[i]
 	name := a.File.Name
 	where := fmt.Sprintf("%s:%d", name, in.Line)
 	w := c.Words
@@ -56,7 +55,7 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 		if path.Clean(r.Target) != NSSwitchPath {
 			continue
 		}
-		content, ok := commandOutput(cmds, i)
+		content, ok := commandOutput(c)
 		s.write(where, in.Line, content, ok, r.Append, runs, strings.Join(w, " "))
 	}
 	if len(w) == 0 {
@@ -76,15 +75,7 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 				appendMode = true
 			}
 			if path.Clean(x) == NSSwitchPath {
-				var content string
-				var ok bool
-				switch {
-				case c.HasIn:
-					content, ok = c.In, true
-				case i > 0 && cmds[i-1].Next == opPipe:
-					content, ok = commandOutput(cmds, i-1)
-				}
-				s.write(where, in.Line, content, ok, appendMode, runs, "tee")
+				s.write(where, in.Line, c.In, c.HasIn, appendMode, runs, "tee")
 			}
 		}
 	case "rm", "unlink":
@@ -135,11 +126,10 @@ var knownNSSCommand = map[string]bool{
 	"echo": true, "printf": true, "getent": true, "chmod": true, "chown": true,
 }
 
-// commandOutput returns what command i prints, when nsscope can tell.
-func commandOutput(cmds []simpleCmd, i int) (string, bool) {
-	c := cmds[i]
+// commandOutput returns what a command prints, when nsscope can tell.
+func commandOutput(c simpleCmd) (string, bool) {
 	if len(c.Words) == 0 {
-		return "", false
+		return "", true // "> file" alone empties the file
 	}
 	switch c.Words[0] {
 	case "echo":
@@ -149,9 +139,6 @@ func commandOutput(cmds []simpleCmd, i int) (string, bool) {
 	case "cat":
 		if c.HasIn && len(c.Words) == 1 {
 			return c.In, true
-		}
-		if len(c.Words) == 1 && i > 0 && cmds[i-1].Next == opPipe {
-			return commandOutput(cmds, i-1)
 		}
 	}
 	return "", false
