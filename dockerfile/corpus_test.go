@@ -75,11 +75,11 @@ func TestCorpus(t *testing.T) {
 	if err != nil || len(dirs) < 30 {
 		t.Fatalf("corpus: %d cases, want at least 30 (%v)", len(dirs), err)
 	}
-		for _, dir := range dirs {
+	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			c := loadCase(t, dir)
-						f, err := Parse("Dockerfile", c.contents)
+			f, err := Parse("Dockerfile", c.contents)
 			if err != nil {
 				t.Fatal(err)
 			}
