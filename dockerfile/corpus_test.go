@@ -232,7 +232,7 @@ func TestIncidentTimes(t *testing.T) {
 	if len(fd.Fixes) == 0 || fd.Fixes[0].After != 0 || fd.Fixes[0].AfterQueries != 0 {
 		t.Errorf("first fix %+v, want 0 s and no queries after", fd.Fixes)
 	}
-	if !strings.Contains(res.Diff(), "+"+fixRunIfMissing+"\n") {
+	if !strings.Contains(res.Diff(), "+"+fixRun+"\n") {
 		t.Errorf("diff does not add the workaround line:\n%s", res.Diff())
 	}
 }
