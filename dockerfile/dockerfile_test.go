@@ -2,7 +2,6 @@ package dockerfile
 
 import (
 	"errors"
-	"io/fs"
 	"mvdan.cc/sh/v3/syntax"
 	"strings"
 	"testing"
@@ -447,19 +446,3 @@ func FuzzCheck(f *testing.F) {
 	})
 }
 
-func TestImageFiles(t *testing.T) {
-	m := imageFiles{"etc/nsswitch.conf": []byte("hosts: files dns\n")}
-	data, err := fs.ReadFile(m, "etc/nsswitch.conf")
-	if err != nil || string(data) != "hosts: files dns\n" {
-		t.Errorf("read %q, %v", data, err)
-	}
-	if st, err := fs.Stat(m, "etc/nsswitch.conf"); err != nil || st.Name() != "nsswitch.conf" || st.Size() != 17 {
-		t.Errorf("stat %v, %v", st, err)
-	}
-	if _, err := m.Open("etc/resolv.conf"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing file: %v", err)
-	}
-	if _, err := m.Open("/etc/nsswitch.conf"); err == nil {
-		t.Error("an invalid path opened")
-	}
-}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nsscope/nsscope/conf"
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // FuzzNSSwitchFix: whatever nsswitch.conf holds, the fix never panics,
@@ -104,7 +105,7 @@ func FuzzRun(f *testing.F) {
 		if name == "" {
 			name = "localhost"
 		}
-		rep, err := Run(Input{Root: root, Runtime: Runtime{Kind: None}, Programs: progs, Names: []string{name}})
+		rep, err := Run(Input{Root: sysenv.FS{FS: root}, Runtime: Runtime{Kind: None}, Programs: progs, Names: []string{name}})
 		if err != nil {
 			t.Fatal(err)
 		}

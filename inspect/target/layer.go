@@ -570,7 +570,7 @@ func (t *Target) open(n *node) (content, error) {
 		return memContent{bytes.NewReader(n.data)}, nil
 	}
 	if t.hostFS != nil {
-		f, err := t.hostFS.Open(n.host)
+		f, err := openRegularIn(t.hostFS, n.host)
 		if err != nil {
 			return nil, err
 		}

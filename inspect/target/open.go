@@ -17,6 +17,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nsscope/nsscope/inspect"
 )
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -51,6 +53,8 @@ func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
 		} else if err := t.openDir(spec); err != nil {
 			return nil, err
 		}
+	case statErr == nil && !st.Mode().IsRegular():
+		return nil, inspect.CheckRegular(spec, st.Mode())
 	case statErr == nil:
 		if err := t.openFile(ctx, spec); err != nil {
 			return nil, err
@@ -101,7 +105,7 @@ func (t *Target) makeTemp() error {
 // openFile opens a tarball: a root filesystem, or an image archive (docker
 // save or OCI layout tar), told apart by their top-level metadata files.
 func (t *Target) openFile(ctx context.Context, p string) error {
-	f, err := os.Open(p)
+	f, err := inspect.OpenRegular(p)
 	if err != nil {
 		return err
 	}
@@ -137,7 +141,7 @@ func (t *Target) openFile(ctx context.Context, p string) error {
 	st, _ := os.Stat(p)
 	t.layers = []layerSource{{
 		info: Layer{Size: st.Size()},
-		open: func(context.Context) (io.ReadCloser, error) { return os.Open(p) },
+		open: func(context.Context) (io.ReadCloser, error) { return inspect.OpenRegular(p) },
 	}}
 	return nil
 }
@@ -345,7 +349,7 @@ func (b archiveBlobs) open(d v1.Hash) (io.ReadCloser, int64, error) {
 type dirBlobs struct{ root *os.Root }
 
 func (b dirBlobs) open(d v1.Hash) (io.ReadCloser, int64, error) {
-	f, err := b.root.Open(filepath.Join("blobs", d.Algorithm, d.Hex))
+	f, err := openRegularIn(b.root, filepath.Join("blobs", d.Algorithm, d.Hex))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -378,7 +382,7 @@ func (t *Target) openOCIDir(ctx context.Context, dir string) error {
 }
 
 func readRootFile(root *os.Root, n string, limit int64) ([]byte, error) {
-	f, err := root.Open(n)
+	f, err := openRegularIn(root, n)
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,9 @@ type Description struct {
 	Platform string `json:"platform,omitempty"`
 	// Compression of a rootfs tarball: "gzip", "zstd" or "none".
 	Compression string `json:"compression,omitempty"`
+	// NotRoot marks a directory that is not a root filesystem (no /etc,
+	// /usr, /bin, /sbin or /lib): a plain directory of programs.
+	NotRoot bool `json:"not_root,omitempty"`
 	// Layers lists the image layers, bottom first.
 	Layers []Layer `json:"layers,omitempty"`
 }
@@ -240,6 +243,8 @@ var (
 	ErrLimit = errors.New("limit exceeded")
 	// ErrLoop: too many symbolic links while resolving a path.
 	ErrLoop = errors.New("too many levels of symbolic links")
+	// ErrNotDir: a component on the way of a path is not a directory.
+	ErrNotDir = errors.New("not a directory")
 	// ErrEmpty: the image has no layers or the root has no files.
 	ErrEmpty = errors.New("empty image")
 )

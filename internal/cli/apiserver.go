@@ -153,7 +153,7 @@ func runAPIServer(ctx context.Context, args []string, stdio Stdio, env []string)
 	}
 	findings := kube.Findings(cs)
 	kube.AttachFixes(findings, fixes)
-	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: kube.Rules(), Findings: findings}
+	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	if format == "json" {
 		err = report.WriteJSON(stdio.Out, rep)
 	} else {
