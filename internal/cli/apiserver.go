@@ -140,7 +140,7 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	}
 	findings := kube.Findings(cs)
 	kube.AttachFixes(findings, fixes)
-	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: kube.Rules(), Findings: findings}
+	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	out := a.output(f.report.output)
 	if f.report.format == "json" {
 		err = report.WriteJSON(out, rep)

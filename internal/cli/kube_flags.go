@@ -198,15 +198,15 @@ func hostAddrs() ([]kube.IfAddr, error) {
 // readNodeFile reads a node file named by a flag; a missing file is an
 // error (a typo is likelier than a node without the file; the library
 // models the kubelet's failure for the latter).
-func (a *app) readNodeFile(flag, path string) (kube.NodeFile, error) {
+func (a *app) readNodeFile(flag, path string) (model.File, error) {
 	data, err := a.readArg(flag, path, maxNodeFileBytes)
 	if err != nil {
-		return kube.NodeFile{}, err
+		return model.File{}, err
 	}
 	if path == "-" {
 		path = "standard input"
 	}
-	return kube.NodeFile{Path: path, Data: data}, nil
+	return model.File{Path: path, Data: data}, nil
 }
 
 // readLimited reads a file, refusing one larger than limit.

@@ -140,7 +140,7 @@ func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
 	}
 	findings := kube.Findings(cs)
 	kube.AttachFixes(findings, fixes)
-	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: kube.Rules(), Findings: findings}
+	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.lookup.deadline))
 	rep.Notes = append(rep.Notes, dec.Skipped...)
 	rep.Notes = append(rep.Notes, scanNotes...)
