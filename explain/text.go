@@ -94,7 +94,11 @@ func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 	if len(p.Exchanges) == 0 {
 		fmt.Fprintln(w, "Timeline: no DNS query")
 	} else {
-		fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
+		if p.QueriesRange != nil {
+			fmt.Fprintf(w, "Timeline (%s DNS queries, a race; the longest run shown)\n", QueriesText(p))
+		} else {
+			fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
+		}
 		fmt.Fprintf(w, "  %8s  %-22s %-8s %-4s %s\n", "t (s)", "server", "query", "via", "name, attempt: outcome")
 		for _, g := range groupExchanges(p.Exchanges) {
 			fmt.Fprintf(w, "  %8.3f  %s\n", g.start.Seconds(), g.text)
@@ -135,7 +139,7 @@ func groupExchanges(ex []model.Exchange) []exGroup {
 		end := e.End
 		if i+1 < len(ex) {
 			n := ex[i+1]
-			if n.Start == e.Start && n.Server == e.Server && n.Name == e.Name && n.Attempt == e.Attempt && n.Outcome == e.Outcome && n.Transport == e.Transport && n.Type != e.Type {
+			if n.Start == e.Start && n.Race == e.Race && n.Server == e.Server && n.Name == e.Name && n.Attempt == e.Attempt && n.Outcome == e.Outcome && n.Transport == e.Transport && n.Type != e.Type {
 				typ += "+" + n.Type
 				end = max(end, n.End)
 				i++
@@ -144,6 +148,9 @@ func groupExchanges(ex []model.Exchange) []exGroup {
 		text := fmt.Sprintf("%-22s %-8s %-4s %s  attempt %d: %s", e.Server, typ, e.Transport, e.Name, e.Attempt, e.Outcome)
 		if end > e.Start {
 			text += fmt.Sprintf(" at %.3f", end.Seconds())
+		}
+		if e.Race != "" {
+			text += " (race: " + e.Race + ")"
 		}
 		out = append(out, exGroup{e.Start, text})
 	}
