@@ -3,46 +3,37 @@ package lab
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 
+	inetns "github.com/nsscope/nsscope/internal/netns"
 	"github.com/nsscope/nsscope/model"
 )
 
-// childInit waits for the init of a lab this process started after the
-// ones in skip, and returns its PID.
-func childInit(t *testing.T, skip map[int]bool, done <-chan struct{}) int {
+// childInit waits for the init of a lab this process started and returns
+// its PID.
+func childInit(t *testing.T, done <-chan struct{}) int {
 	t.Helper()
-	me := strconv.Itoa(os.Getpid())
 	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		select {
 		case <-done:
 			t.Fatal("the lab ended before its init was seen")
 		default:
 		}
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil || skip[pid] {
-				continue
-			}
-			st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			i := bytes.LastIndexByte(st, ')')
-			if i < 0 {
-				continue
-			}
-			if f := strings.Fields(string(st[i+1:])); len(f) < 2 || f[1] != me {
-				continue
-			}
-			if cl, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); bytes.Contains(cl, []byte(InitArg)) {
-				return pid
+		for _, p := range procs(t) {
+			if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid)); p.ppid == os.Getpid() && bytes.Contains(cl, []byte(InitArg)) {
+				return p.pid
 			}
 		}
 	}
@@ -72,7 +63,7 @@ func upstreamLab(t *testing.T, b string) (string, []netip.AddrPort, func() *Resu
 		defer close(done)
 		res, runErr = Runner{}.Run(context.Background(), spec)
 	}()
-	pid := childInit(t, nil, done)
+	pid := childInit(t, done)
 	var ups []netip.AddrPort
 	for _, a := range ns {
 		ups = append(ups, netip.AddrPortFrom(a, 53))
@@ -209,5 +200,52 @@ func TestTraceRelaysAnswers(t *testing.T) {
 	}
 	if !gotAddr || res.ExitCode != 0 {
 		t.Errorf("getent did not get the relayed answer: %+v", res.Output)
+	}
+}
+
+// TestTraceSIGKILL: a trace whose nsscope is killed with SIGKILL leaves
+// no veth end and no forwarder address in the host namespace.
+func TestTraceSIGKILL(t *testing.T) {
+	requireRoot(t)
+	hostNS, ups, _ := upstreamLab(t, "silent")
+	spec := Spec{Hosts: File{Keep: true}, NSSwitch: File{Keep: true}, Env: []string{"PATH=" + DefaultPath},
+		Argv: []string{"/bin/sleep", "300"}, Timeout: 5 * time.Minute}
+	if err := PrepareTrace(&spec, ups, hostNS, ""); err != nil {
+		t.Fatal(err)
+	}
+	spec.ResolvConf = File{Data: ResolvConf(spec.Nameservers, "", "")}
+	b, _ := json.Marshal(spec)
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), envRunSpec+"="+string(b))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck
+	links := func() []string {
+		var names []string
+		inetns.Do(hostNS, func() error { //nolint:errcheck
+			ls, err := netlink.LinkList()
+			for _, l := range ls {
+				if strings.HasPrefix(l.Attrs().Name, "nsst") {
+					names = append(names, l.Attrs().Name)
+				}
+			}
+			return err
+		})
+		return names
+	}
+	for end := time.Now().Add(time.Minute); len(links()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the trace's veth never appeared")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL) //nolint:errcheck
+	cmd.Wait()                          //nolint:errcheck
+	// The kernel removes the pair once the namespace is gone, which it
+	// does in the background: wait for it, however long.
+	for end := time.Now().Add(time.Minute); len(links()) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("left behind after SIGKILL: %v", links())
+		}
 	}
 }
