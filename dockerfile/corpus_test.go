@@ -75,11 +75,11 @@ func TestCorpus(t *testing.T) {
 	if err != nil || len(dirs) < 30 {
 		t.Fatalf("corpus: %d cases, want at least 30 (%v)", len(dirs), err)
 	}
-		for _, dir := range dirs {
+	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			c := loadCase(t, dir)
-						f, err := Parse("Dockerfile", c.contents)
+			f, err := Parse("Dockerfile", c.contents)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func TestIncidentTimes(t *testing.T) {
 	if len(fd.Fixes) == 0 || fd.Fixes[0].After != 0 || fd.Fixes[0].AfterQueries != 0 {
 		t.Errorf("first fix %+v, want 0 s and no queries after", fd.Fixes)
 	}
-	if !strings.Contains(res.Diff(), "+"+fixRunIfMissing+"\n") {
+	if !strings.Contains(res.Diff(), "+"+fixRun+"\n") {
 		t.Errorf("diff does not add the workaround line:\n%s", res.Diff())
 	}
 }

@@ -236,11 +236,11 @@ func TestEchoPrintf(t *testing.T) {
 }
 
 func TestSedSubstitute(t *testing.T) {
-	got, ok := sedSubstitute([]string{"-i", "s/^hosts:.*/hosts: files dns/", "/etc/nsswitch.conf"}, []byte("passwd: files\nhosts: dns files\n"))
+	got, ok := sedSubstitute("s/^hosts:.*/hosts: files dns/", []byte("passwd: files\nhosts: dns files\n"))
 	if !ok || string(got) != "passwd: files\nhosts: files dns\n" {
 		t.Errorf("sed = %q %v", got, ok)
 	}
-	if _, ok := sedSubstitute([]string{"-i", `s/\(a\)/b/`, "f"}, nil); ok {
+	if _, ok := sedSubstitute(`s/\(a\)/b/`, nil); ok {
 		t.Error("a back-reference expression was applied")
 	}
 }
@@ -327,6 +327,14 @@ func TestNSSwitchFollowing(t *testing.T) {
 		{"debian:11", "> /etc/nsswitch.conf", NSSPresent, ""},
 		{"alpine:3.12", "cat <<EOF | tee /etc/nsswitch.conf >/dev/null\nhosts: files dns\nEOF", NSSPresent, "files dns"},
 		{"alpine:3.12", "if true; then", NSSMissing, ""},
+		// The fix nsscope writes, on each kind of base.
+		{"alpine:3.12", fixRun[4:], NSSPresent, "files dns"},
+		{"alpine:3.17", fixRun[4:], NSSPresent, "files dns"},
+		{"registry.example/x:1", fixRun[4:], NSSPresent, "files dns"},
+		{"alpine:3.17", "echo 'hosts: dns files' > /etc/nsswitch.conf\nRUN " + fixRun[4:], NSSPresent, "files dns"},
+		{"debian:11", "echo 'hosts: dns' >> /etc/nsswitch.conf\nRUN " + fixRun[4:], NSSPresent, "files dns"},
+		{"registry.example/x:1", "sed -i '/^hosts: dns/d' /etc/nsswitch.conf; echo 'hosts: files' >> /etc/nsswitch.conf", NSSUnknown, ""},
+		{"alpine:3.12", "sed -i '/^hosts/d' /etc/nsswitch.conf", NSSMissing, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.run, func(t *testing.T) {

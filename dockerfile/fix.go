@@ -11,15 +11,28 @@ import (
 	"github.com/nsscope/nsscope/report"
 )
 
-// The Dockerfile lines the fixes add. The RUN form is the workaround the
-// official images used (docker-library/docker#84, golang#217); it fails
-// the build if the file exists, so it is only offered where the file is
-// known to be missing, and the "|| " form is used where that is unknown.
-const (
-	fixRunIfMissing = "RUN [ ! -e /etc/nsswitch.conf ] && echo 'hosts: files dns' > /etc/nsswitch.conf"
-	fixRunUnknown   = "RUN [ -e /etc/nsswitch.conf ] || echo 'hosts: files dns' > /etc/nsswitch.conf"
-	fixRunRewrite   = "RUN sed -i 's/^hosts:.*/hosts: files dns/' /etc/nsswitch.conf"
-)
+// fixRun is the RUN line the nsswitch fix adds to images with a shell. It
+// gives the image exactly one hosts line, `hosts: files dns`, whatever the
+// base image has, and succeeds in every case (proven by
+// TestFixRunsInRealImages in chroots of real Alpine and busybox roots):
+//
+//   - no file (Alpine before 3.16.3, busybox musl): sed fails quietly and
+//     printf creates the file;
+//   - a file with `hosts: files dns` (Alpine 3.16.3+, Debian): the line is
+//     replaced by the same line;
+//   - a file with `hosts: dns files` or `hosts: dns`: the fix is needed
+//     (Go and glibc ask DNS first, so localhost waits on the nameservers),
+//     and the line is replaced;
+//   - several hosts lines: all go, because Go concatenates them and glibc
+//     uses the first, so only one line means the same to both.
+//
+// The other lines of the file are kept. printf starts with a line end so
+// that a file whose last line has none is not glued to the new line (a
+// blank line means nothing in nsswitch.conf). The workaround the official
+// images used, `[ ! -e /etc/nsswitch.conf ] && echo ... >`, is not used:
+// it exits 1, failing the build, once the base image has the file (Alpine
+// 3.16.3 and later), and `[ -e ... ] ||` keeps a dns-first file unfixed.
+const fixRun = `RUN sed -i '/^[[:space:]]*hosts[[:space:]]*:/d' /etc/nsswitch.conf 2>/dev/null; printf '\nhosts: files dns\n' >> /etc/nsswitch.conf`
 
 // fixCopyHeredoc is the fix for images without a shell (scratch,
 // distroless): COPY needs no shell, and the here-document needs no file in
@@ -94,15 +107,9 @@ func nssFix(a *Analysis) candidateFix {
 		e.Insert = fixCopyHeredoc()
 		desc = fmt.Sprintf("write /etc/nsswitch.conf with `hosts: files dns` %s using a COPY here-document: %s has no shell for RUN, COPY needs none and the file needs no place in the build context (here-documents need BuildKit: Docker 23+, or `# syntax=docker/dockerfile:1.4`; without it, commit an nsswitch.conf holding that line next to the Dockerfile and COPY it)",
 			where, final.Image.Ref)
-	case n.Kind == NSSMissing:
-		e.Insert = []string{fixRunIfMissing}
-		desc = fmt.Sprintf("add `%s` %s", fixRunIfMissing, where)
-	case n.Kind == NSSPresent:
-		e.Insert = []string{fixRunRewrite}
-		desc = fmt.Sprintf("set the hosts line to `hosts: files dns` %s: `%s`", where, fixRunRewrite)
 	default:
-		e.Insert = []string{fixRunUnknown}
-		desc = fmt.Sprintf("add `%s` %s (it keeps a file the base image may already have)", fixRunUnknown, where)
+		e.Insert = []string{fixRun}
+		desc = fmt.Sprintf("make `hosts: files dns` the only hosts line of /etc/nsswitch.conf %s: `%s` (it works whether or not the base image has the file, and keeps its other lines)", where, fixRun)
 	}
 	if final.Shell && !isRoot(user) {
 		e.Insert = append(append([]string{"USER root"}, e.Insert...), "USER "+user)

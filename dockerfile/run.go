@@ -13,26 +13,30 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// run follows one RUN instruction.
-func (s *StageState) run(a *Analysis, in Instr) {
-	script := ""
+// runScript is the shell script a RUN instruction runs.
+func runScript(in Instr) string {
 	switch {
 	case in.JSON:
 		// RUN ["sh", "-c", "..."] runs a script; other exec forms run one
 		// program with these arguments.
 		if len(in.Args) >= 3 && (strings.HasSuffix(in.Args[0], "sh") || strings.HasSuffix(in.Args[0], "bash")) && in.Args[1] == "-c" {
-			script = in.Args[2]
-		} else {
-			script = shellQuoteAll(in.Args)
+			return in.Args[2]
 		}
+		return shellQuoteAll(in.Args)
 	case isHeredocScript(in):
 		// RUN <<EOF: the here-document is the script the shell runs.
+		script := ""
 		for _, h := range in.Heredocs {
 			script += h.Content + "\n"
 		}
-	default:
-		script = scriptWithHeredocs(strings.Join(in.Args, " "), in.Heredocs)
+		return script
 	}
+	return scriptWithHeredocs(strings.Join(in.Args, " "), in.Heredocs)
+}
+
+// run follows one RUN instruction.
+func (s *StageState) run(a *Analysis, in Instr) {
+	script := runScript(in)
 	f, err := parseScript(script)
 	if err != nil {
 		where := fmt.Sprintf("%s:%d", a.File.Name, in.Line)

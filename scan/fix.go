@@ -79,6 +79,7 @@ func (s *scanner) fixes(o outcome, name string) []report.Fix {
 			After:        pred.Total,
 			AfterQueries: pred.Queries,
 			Diff:         c.diff,
+			Predict:      pred,
 		}, sev})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -41,7 +41,9 @@ type Section struct {
 	// Fixes are remedies, each with the chart it predicts (before/after
 	// beside the section's first chart).
 	Fixes []Fix
-	Notes []string
+	// Related are the decisive lines ("etc/resolv.conf:3: …").
+	Related []string
+	Notes   []string
 }
 
 // Step is a decision with its reason and the file and line that caused it.
@@ -51,7 +53,9 @@ type Step struct{ Key, Value, Reason, Source string }
 type Fix struct {
 	Text   string
 	Effect string
-	After  *Chart
+	// Diff is the change as a unified diff, shown verbatim.
+	Diff  string
+	After *Chart
 }
 
 // Table lists findings.
@@ -183,6 +187,7 @@ ol.steps { padding-left: 1.4rem; } ol.steps li { margin: .2rem 0; }
 .fix { border: 1px solid var(--grid); border-radius: .4rem; padding: .5rem .7rem; }
 .controls { margin: .8rem 0; display: flex; gap: 1rem; flex-wrap: wrap; align-items: center; }
 .controls label { white-space: nowrap; }
+pre { background: var(--panel); padding: .5rem; overflow-x: auto; }
 figure { margin: .5rem 0 1rem; } figcaption { color: var(--muted); font-size: .85em; }
 @media print { .controls { display: none; } body { max-width: none; margin: 0; } h2 { break-before: auto; } figure, .fix { break-inside: avoid; } }
 `
@@ -241,7 +246,8 @@ const pageTemplate = `<!DOCTYPE html>
 {{range .Charts}}<figure>{{svg .}}<figcaption>{{with .Title}}{{.}}: {{end}}{{nexch .}} DNS exchange(s) over {{seconds .}} s</figcaption></figure>
 {{end}}
 {{with .Steps}}<h3>Why</h3><ol class="steps">{{range .}}<li><b>{{.Key}}</b> {{inline .Value}} — {{inline .Reason}}{{with .Source}} <span class="src">[{{.}}]</span>{{end}}</li>{{end}}</ol>{{end}}
-{{with .Fixes}}<h3>Fixes, each predicted</h3><div class="fixes">{{range .}}<div class="fix"><p>{{inline .Text}}{{with .Effect}} → <b>{{inline .}}</b>{{end}}</p>{{with .After}}<figure>{{svg .}}<figcaption>after the fix</figcaption></figure>{{end}}</div>{{end}}</div>{{end}}
+{{with .Fixes}}<h3>Fixes, each predicted</h3><div class="fixes">{{range .}}<div class="fix"><p>{{inline .Text}}{{with .Effect}} → <b>{{inline .}}</b>{{end}}</p>{{with .Diff}}<pre>{{.}}</pre>{{end}}{{with .After}}<figure>{{svg .}}<figcaption>after the fix</figcaption></figure>{{end}}</div>{{end}}</div>{{end}}
+{{with .Related}}<h3>Decided by</h3><ul>{{range .}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}
 {{range .Notes}}<p class="src">Note: {{inline .}}</p>{{end}}
 </section>
 {{end}}

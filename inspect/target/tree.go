@@ -68,9 +68,9 @@ type Target struct {
 	treeMu  sync.Mutex    // guards the lazily read tree of a directory target
 	progs   []Entry       // a directory target's programs, once walked
 	progsOK bool
-	mu      sync.Mutex    // guards notes after Open
-	libcMu  sync.Mutex    // guards libc, libcOK
-	viaMu   sync.Mutex    // guards Binary.ResolvesVia and viaDone
+	mu      sync.Mutex // guards notes after Open
+	libcMu  sync.Mutex // guards libc, libcOK
+	viaMu   sync.Mutex // guards Binary.ResolvesVia and viaDone
 	viaDone bool
 	libc    []inspect.LibcRelease
 	libcOK  bool
