@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	inetns "github.com/nsscope/nsscope/internal/netns"
+	"github.com/nsscope/nsscope/model"
 )
 
 // Trace turns a lab run into a trace (Spec.Trace). Make it with
@@ -547,4 +548,40 @@ func (t *tracer) stop() {
 		fw.mu.Unlock()
 	}
 	t.conns.Wait()
+}
+
+// TraceScenario reads, from what the upstreams did in a trace, how each
+// nameserver behaved, in the model's terms: the first reply's kind, or
+// silent when none ever came. It is the scenario --check predicts with.
+func TraceScenario(res *Result) model.Scenario {
+	var sc model.Scenario
+	for _, s := range res.Servers {
+		b := model.Behavior{Kind: model.Silent}
+		for _, q := range res.Queries {
+			if q.Server != s.Addr || q.Action == "silent" {
+				continue
+			}
+			if q.Action == "truncated" {
+				b.Truncate = true
+				continue
+			}
+			b.Kind = actionKinds[q.Action]
+			if b.Kind == model.Answer && q.Relay != nil {
+				for _, a := range q.Relay.Answers {
+					if ip, err := netip.ParseAddr(strings.TrimSpace(a)); err == nil {
+						b.Addrs = append(b.Addrs, ip)
+					}
+				}
+			}
+			break
+		}
+		sc.Servers = append(sc.Servers, b)
+	}
+	return sc
+}
+
+// actionKinds maps a recorded action to the behaviour that causes it.
+var actionKinds = map[string]model.BehaviorKind{
+	"refuse": model.Refuse, "nxdomain": model.NXDomain, "servfail": model.ServFail,
+	"refused": model.Refused, "nodata": model.NoData, "answer": model.Answer,
 }
