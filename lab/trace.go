@@ -358,7 +358,7 @@ func (fw *forwarder) record(at time.Time, transport, client string, m *dns.Msg) 
 
 // settle records what the upstream did with query i: its reply (nil for
 // none) after latency, or the error that ended the relay.
-func (fw *forwarder) settle(i int, reply *dns.Msg, latency time.Duration, err error) {
+func (fw *forwarder) settle(i int, transport string, reply *dns.Msg, latency time.Duration, err error) {
 	rel := &Relay{Upstream: fw.upstream.String()}
 	action := "silent"
 	switch {
@@ -369,8 +369,13 @@ func (fw *forwarder) settle(i int, reply *dns.Msg, latency time.Duration, err er
 			rel.Answers = append(rel.Answers, strings.TrimPrefix(rr.String(), rr.Header().String()))
 		}
 		action = replyAction(reply)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ECONNREFUSED) && transport == "tcp":
+		// The client's connection is closed at once: it sees the refusal.
 		action, rel.Error = "refuse", "connection refused"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		// ICMP port unreachable cannot be passed on from user space: the
+		// client hears nothing and waits, as with a silent server.
+		rel.Error = "upstream refused (ICMP port unreachable); the client was not told"
 	case err != nil && !isTimeout(err):
 		rel.Error = err.Error()
 	}
@@ -436,27 +441,27 @@ func (fw *forwarder) relayUDP(i int, at time.Time, raw []byte, client net.Addr) 
 	defer fw.tr.conns.Done()
 	c, err := fw.dial("udp")
 	if err != nil {
-		fw.settle(i, nil, 0, err)
+		fw.settle(i, "udp", nil, 0, err)
 		return
 	}
 	defer c.Close()
 	if _, err := c.Write(raw); err != nil {
-		fw.settle(i, nil, 0, err)
+		fw.settle(i, "udp", nil, 0, err)
 		return
 	}
 	c.SetReadDeadline(at.Add(fw.tr.relay)) //nolint:errcheck
 	buf := make([]byte, 65535)
 	n, err := c.Read(buf)
 	if err != nil {
-		fw.settle(i, nil, 0, err)
+		fw.settle(i, "udp", nil, 0, err)
 		return
 	}
 	reply := new(dns.Msg)
 	if err := reply.Unpack(buf[:n]); err != nil {
-		fw.settle(i, nil, 0, fmt.Errorf("bad reply: %w", err))
+		fw.settle(i, "udp", nil, 0, fmt.Errorf("bad reply: %w", err))
 		return
 	}
-	fw.settle(i, reply, time.Since(at), nil)
+	fw.settle(i, "udp", reply, time.Since(at), nil)
 	fw.pc.WriteTo(buf[:n], client) //nolint:errcheck // the client may be gone
 }
 
@@ -489,7 +494,7 @@ func (fw *forwarder) relayTCP(c net.Conn) {
 		if up == nil {
 			uc, err := fw.dial("tcp")
 			if err != nil {
-				fw.settle(i, nil, 0, err)
+				fw.settle(i, "tcp", nil, 0, err)
 				return
 			}
 			defer uc.Close()
@@ -497,15 +502,15 @@ func (fw *forwarder) relayTCP(c net.Conn) {
 		}
 		up.SetDeadline(at.Add(fw.tr.relay)) //nolint:errcheck
 		if err := up.WriteMsg(m); err != nil {
-			fw.settle(i, nil, 0, err)
+			fw.settle(i, "tcp", nil, 0, err)
 			return
 		}
 		reply, err := up.ReadMsg()
 		if err != nil {
-			fw.settle(i, nil, 0, err)
+			fw.settle(i, "tcp", nil, 0, err)
 			return
 		}
-		fw.settle(i, reply, time.Since(at), nil)
+		fw.settle(i, "tcp", reply, time.Since(at), nil)
 		if err := client.WriteMsg(reply); err != nil {
 			return
 		}
