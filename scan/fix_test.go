@@ -10,6 +10,7 @@ import (
 	"github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // TestFixAppliesToRealRoots proves scan's nsswitch fix on real root file
@@ -48,7 +49,7 @@ func TestFixAppliesToRealRoots(t *testing.T) {
 				}
 			}
 			grade := func() *report.Report {
-				rep, err := Run(Input{Target: root, Root: os.DirFS(root), Programs: []Program{prog}, Runtime: Runtime{Kind: Kubernetes}})
+				rep, err := Run(Input{Target: root, Root: sysenv.FS{FS: os.DirFS(root)}, Programs: []Program{prog}, Runtime: Runtime{Kind: Kubernetes}})
 				if err != nil {
 					t.Fatal(err)
 				}
