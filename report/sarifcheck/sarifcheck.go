@@ -6,8 +6,8 @@ package sarifcheck
 
 import (
 	"bytes"
-	"strings"
 	_ "embed"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
