@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/report"
 )
 
 // Facts about what kube-apiserver does with its loopback client while it
@@ -68,24 +69,15 @@ const (
 
 // Start-up outcomes.
 const (
-	OutcomeReady = "ready"
-	OutcomeExits = "exits"
+	OutcomeReady = report.StartupReady
+	OutcomeExits = report.StartupExits
 )
 
 // StartupResult is the start-up in the terms of the real apiserver's run:
 // whether /readyz answers ok or the process exits, when (from the
 // process's start), how many DNS messages it sends until then, and the
 // first fatal (or, when it gets ready, error) line it prints.
-type StartupResult struct {
-	Outcome    string        `json:"outcome"`
-	Time       time.Duration `json:"-"` // JSON: seconds
-	DNSQueries int           `json:"dns_queries"`
-	Log        string        `json:"log"`
-	// Also are other fatal lines due at the same instant: which of them
-	// the apiserver prints is up to its goroutines (the two bootstrap
-	// polls end together).
-	Also []string `json:"also,omitempty"`
-}
+type StartupResult = report.Startup
 
 // loopbackUser is a part of kube-apiserver that uses the loopback client
 // while it starts: a model.Client, and how its replies decide the
@@ -320,14 +312,21 @@ func (b *bootstrapPoll) verdict(rs []model.Reply) userVerdict {
 		line: fmt.Sprintf("PostStartHook %q failed: %s: timed out waiting for the condition", b.hook, b.msg)}
 }
 
+// firstFailure is the first request that failed because of DNS (its
+// deadline passed or the lookup failed); a refused connect before the
+// server listens is retried quietly.
 func firstFailure(rs []model.Reply) *model.Reply {
 	for i := range rs {
-		if !rs[i].OK {
+		if !rs[i].OK && rs[i].Err != refused {
 			return &rs[i]
 		}
 	}
 	return nil
 }
+
+// refused is the error of a request whose lookup answered before the
+// server listened (model.ShareOptions.AcceptFrom).
+const refused = "connect: connection refused"
 
 // firstOK is the first success; waited says that it, or a failure
 // before it, had to wait for a lookup.

@@ -71,8 +71,8 @@ type Config struct {
 	Name string
 	// Nameservers silent fake servers (1 to 3).
 	Nameservers int
-	// IPv6 leaves ::1 on lo; off sets disable_ipv6 in the lab's network
-	// namespace before the apiserver starts.
+	// IPv6 leaves ::1 on lo; off has the lab set disable_ipv6 in its
+	// network namespace before the apiserver starts.
 	IPv6 bool
 	// NSSwitch is /etc/nsswitch.conf; Search and Options go into the
 	// generated resolv.conf. /etc/hosts has localhost for both families.
@@ -113,15 +113,11 @@ const (
 	markAddrs = "NSSCOPE-IPJSON "
 )
 
-// wrapper runs inside the lab, as root in its namespaces: it turns IPv6
-// off when asked, starts etcd on loopback with its data in the run's
+// wrapper runs inside the lab, as root in its namespaces: it starts etcd on loopback with its data in the run's
 // directory, then the apiserver, and polls /readyz until it answers ok or
 // the apiserver exits.
 const wrapper = `#!/bin/sh
-D=$1; BIN=$2; ETCD=$3; V6=$4; GRACE=$5
-if [ "$V6" = off ]; then
-  for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 1 > "$f"; done
-fi
+D=$1; BIN=$2; ETCD=$3; GRACE=$4
 echo "` + markAddrs + `$(ip -j addr show)"
 "$ETCD" --name lab --data-dir "$D/etcd" --listen-client-urls http://127.0.0.1:2379 \
   --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
@@ -179,9 +175,9 @@ func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, er
 	if err := writeFiles(dir); err != nil {
 		return nil, err
 	}
-	v6 := "off"
+	v6 := lab.IPv6Off
 	if c.IPv6 {
-		v6 = "on"
+		v6 = lab.IPv6On
 	}
 	ns := lab.DefaultNameservers(c.Nameservers)
 	spec := lab.Spec{
@@ -190,7 +186,8 @@ func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, er
 		ResolvConf:  lab.File{Data: lab.ResolvConf(ns, c.Search, c.Options), Origin: "realk8s"},
 		Hosts:       lab.File{Data: []byte(Hosts), Origin: "realk8s"},
 		NSSwitch:    lab.File{Data: []byte(c.NSSwitch), Origin: "realk8s"},
-		Argv:        []string{"/bin/sh", filepath.Join(dir, "run.sh"), dir, bin, etcd, v6, fmt.Sprintf("%.1f", o.Grace.Seconds())},
+		IPv6:        v6,
+		Argv:        []string{"/bin/sh", filepath.Join(dir, "run.sh"), dir, bin, etcd, fmt.Sprintf("%.1f", o.Grace.Seconds())},
 		Env:         []string{"PATH=" + lab.DefaultPath},
 		Timeout:     o.Timeout,
 		TempDir:     o.TempDir,
