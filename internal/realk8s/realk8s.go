@@ -99,6 +99,9 @@ type Run struct {
 	// chain (its first loopback request follows) and "Serving securely"
 	// (its post-start hooks start): how fast this machine is.
 	Admission, Serving time.Duration
+	// Created is when the priority-class hook logged its first created
+	// class: its first loopback request has just succeeded.
+	Created time.Duration
 	// Addrs are lo's addresses as the apiserver saw them.
 	Addrs []kube.IfAddr
 	// Lab is the whole lab result.
@@ -246,6 +249,8 @@ func Read(c Config, res *lab.Result) (*Run, error) {
 			r.Outcome, r.Time = kube.OutcomeExits, l.Offset-t0
 		case r.Serving == 0 && started && strings.Contains(text, "Serving securely on"):
 			r.Serving = l.Offset - t0
+		case r.Created == 0 && started && strings.Contains(text, "created PriorityClass"):
+			r.Created = l.Offset - t0
 		case r.Admission == 0 && started && strings.Contains(text, "mutating admission controller(s) successfully"):
 			r.Admission = l.Offset - t0
 		case strings.HasPrefix(text, "F") && klogHeader.MatchString(text) && r.Fatal == "":
@@ -286,10 +291,11 @@ func GoVersion(bin string) (model.Version, error) {
 }
 
 // Machine is the start-up speed this run showed, for the model: when the
-// apiserver logged its admission chain and started serving, with the
-// times after that scaled by how much slower than kube.DefaultMachine it
-// started (the same work on a busier machine). DNS plays no part in
-// either mark.
+// apiserver logged its admission chain and started serving, the time from
+// serving to ready scaled by how much slower than kube.DefaultMachine it
+// started, and the time from its first successful loopback request (the
+// first priority class created) to ready. DNS decides none of these: it
+// decides when that first request succeeds, which the model predicts.
 func (r *Run) Machine() kube.Machine {
 	m := kube.DefaultMachine()
 	if r.Serving <= 0 {
@@ -303,6 +309,9 @@ func (r *Run) Machine() kube.Machine {
 	if k > 1 {
 		m.ReadyAfterServing = time.Duration(float64(m.ReadyAfterServing) * k)
 		m.ReadyAfterConnect = time.Duration(float64(m.ReadyAfterConnect) * k)
+	}
+	if r.Outcome == kube.OutcomeReady && r.Created > 0 && r.Time > r.Created {
+		m.ReadyAfterConnect = r.Time - r.Created
 	}
 	return m
 }

@@ -98,7 +98,7 @@ func TestRealAPIServerStartup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds())
+			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s, first priority class at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds(), r.Created.Seconds())
 			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
 			if diffs := Compare(p.Result, r); len(diffs) > 0 {
 				t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(p.Reasons, "\n  "))
