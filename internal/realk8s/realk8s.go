@@ -114,13 +114,23 @@ const (
 	markReady = "NSSCOPE-APISERVER-READY"
 	markExit  = "NSSCOPE-APISERVER-EXIT"
 	markAddrs = "NSSCOPE-IPJSON "
+	// markClient ends the output of Options.Client.
+	markClient = "NSSCOPE-CLIENT-EXIT"
+)
+
+// Server is the apiserver's URL inside the lab, and AdminTokenFile the
+// file (in the run's directory, which Options.Client gets as its last
+// argument) holding a bearer token of a system:masters user.
+const (
+	Server         = "https://127.0.0.1:6443"
+	AdminTokenFile = "admin-token"
 )
 
 // wrapper runs inside the lab, as root in its namespaces: it starts etcd on loopback with its data in the run's
 // directory, then the apiserver, and polls /readyz until it answers ok or
 // the apiserver exits.
 const wrapper = `#!/bin/sh
-D=$1; BIN=$2; ETCD=$3; GRACE=$4
+D=$1; BIN=$2; ETCD=$3; GRACE=$4; shift 4
 echo "` + markAddrs + `$(ip -j addr show)"
 "$ETCD" --name lab --data-dir "$D/etcd" --listen-client-urls http://127.0.0.1:2379 \
   --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
@@ -137,11 +147,14 @@ echo "` + markStart + `"
   --advertise-address=10.250.0.1 --cert-dir="$D/certs" \
   --service-account-key-file="$D/sa.pub" --service-account-signing-key-file="$D/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-  --service-cluster-ip-range=10.96.0.0/16 --authorization-mode=RBAC --anonymous-auth=true 2>&1 &
+  --service-cluster-ip-range=10.96.0.0/16 --authorization-mode=RBAC --anonymous-auth=true \
+  --token-auth-file="$D/tokens.csv" 2>&1 &
 A=$!
 while kill -0 $A 2>/dev/null; do
   if [ "$(curl -sk --max-time 1 https://127.0.0.1:6443/readyz 2>/dev/null)" = ok ]; then
-    echo "` + markReady + `"; sleep "$GRACE"; kill $A $E; exit 0
+    echo "` + markReady + `"
+    if [ $# -gt 0 ]; then "$@" "$D"; echo "` + markClient + ` $?"; fi
+    sleep "$GRACE"; kill $A $E; exit 0
   fi
   sleep 0.2
 done
@@ -160,6 +173,10 @@ type Options struct {
 	Grace, Timeout time.Duration
 	// TempDir holds the run's directory ("" = os.TempDir).
 	TempDir string
+	// Client, if set, is a program run inside the lab once /readyz
+	// answers ok, with the run's directory as its last argument; its
+	// output is part of Run.Lab.Output.
+	Client []string
 }
 
 // Start runs the apiserver bin with etcd in the lab configured by c.
@@ -190,7 +207,7 @@ func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, er
 		Hosts:       lab.File{Data: []byte(Hosts), Origin: "realk8s"},
 		NSSwitch:    lab.File{Data: []byte(c.NSSwitch), Origin: "realk8s"},
 		IPv6:        v6,
-		Argv:        []string{"/bin/sh", filepath.Join(dir, "run.sh"), dir, bin, etcd, fmt.Sprintf("%.1f", o.Grace.Seconds())},
+		Argv:        append([]string{"/bin/sh", filepath.Join(dir, "run.sh"), dir, bin, etcd, fmt.Sprintf("%.1f", o.Grace.Seconds())}, o.Client...),
 		Env:         []string{"PATH=" + lab.DefaultPath},
 		Timeout:     o.Timeout,
 		TempDir:     o.TempDir,
@@ -211,10 +228,17 @@ func writeFiles(dir string) error {
 	if err != nil {
 		return err
 	}
+	tok := make([]byte, 16)
+	if _, err := rand.Read(tok); err != nil {
+		return err
+	}
+	token := fmt.Sprintf("%x", tok)
 	files := map[string][]byte{
-		"run.sh": []byte(wrapper),
-		"sa.key": pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
-		"sa.pub": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
+		"run.sh":       []byte(wrapper),
+		"tokens.csv":   []byte(token + ",nsscope-admin,nsscope-admin,system:masters\n"),
+		AdminTokenFile: []byte(token),
+		"sa.key":       pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
+		"sa.pub":       pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
