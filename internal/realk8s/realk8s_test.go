@@ -105,7 +105,8 @@ var configsBefore125 = []struct {
 	Config
 	lane int
 }{
-	{Config{Name: "attempts-3", Nameservers: 3, NSSwitch: "hosts: dns files\n", Options: "attempts:3"}, 1},
+	// Rounds 4 s apart: the exit, 30 s after serving, falls between two.
+	{Config{Name: "timeout-4-attempts-3", Nameservers: 3, NSSwitch: "hosts: dns files\n", Options: "timeout:4 attempts:3"}, 1},
 	{Config{Name: "ipv6-on", Nameservers: 3, IPv6: true, NSSwitch: "hosts: dns files\n"}, 0},
 	{Config{Name: "1-server", Nameservers: 1, NSSwitch: "hosts: dns files\n"}, 0},
 	{Config{Name: "2-servers", Nameservers: 2, NSSwitch: "hosts: dns files\n"}, 0},
