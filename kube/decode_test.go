@@ -211,7 +211,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := Decode("fuzz", data)
-		node := TypicalNode()
+		node := testNode()
 		a := NewAnalyzer(Options{})
 		for _, w := range d.Workloads {
 			if w.Pod == nil || w.Name == "" || len(w.Pod.Spec.Containers) == 0 {

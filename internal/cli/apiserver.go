@@ -102,7 +102,8 @@ func runAPIServer(ctx context.Context, args []string, stdio Stdio, env []string)
 	if err != nil {
 		return err
 	}
-	imgFn, kv, apiProg, err := imageFlags.images()
+	imgSpec, apiProg, err := imageFlags.images()
+	kv := imgSpec.KubeVersion
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func runAPIServer(ctx context.Context, args []string, stdio Stdio, env []string)
 	for _, e := range dec.Errors {
 		fmt.Fprintf(stdio.Err, "nsscope apiserver: %v\n", e)
 	}
-	opts := kube.Options{Names: []string{}, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	opts := kube.Options{Names: []string{}, Predict: model.Predict, Image: imgSpec.Images(nil, nil), APIServerVersion: kv, APIServerProgram: apiProg}
 	a := kube.NewAnalyzer(opts)
 	var cs []*kube.Container
 	fixes := map[string][]kube.StartupFix{}

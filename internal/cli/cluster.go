@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -125,9 +126,7 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 		return usageErrorf("--deadline and --timeout want positive durations")
 	}
 	factsDir, nodeFlags.nodeFacts = nodeFlags.nodeFacts, ""
-	if !set["ip-addr"] {
-		nodeFlags.typicalAddrs = true
-	}
+	nodeFlags.remote = true
 	defNode, assumed, err := nodeFlags.node(set)
 	if err != nil {
 		return err
@@ -137,7 +136,7 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 			assumed[i] = "nodes without --node-facts: " + a
 		}
 	}
-	imgFn, kv, apiProg, err := imageFlags.images()
+	imgSpec, apiProg, err := imageFlags.images()
 	if err != nil {
 		return err
 	}
@@ -152,13 +151,14 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 		}
 		in.NodeFacts = facts
 	}
+	var insp kubeio.Inspector
 	if scanFlags.enabled() {
-		in.Inspect = scanFlags.inspector()
+		insp = scanFlags.inspector()
 		if !noCache {
 			if cache == "" {
 				cache = defaultCacheDir(env)
 			}
-			in.Inspect = kube.CachedInspector(kube.Cache{Dir: cache}, in.Inspect)
+			insp = kubeio.CachedInspector(kubeio.Cache{Dir: cache}, insp)
 		}
 	}
 
@@ -200,20 +200,20 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 		} else {
 			namespace = ""
 		}
-		in.Pods, err = kube.ListPods(cctx, cs, namespace)
+		in.Pods, err = kubeio.ListPods(cctx, cs, namespace)
 		if err != nil {
 			return err
 		}
-		in.Nodes, err = kube.ListNodes(cctx, cs)
+		in.Nodes, err = kubeio.ListNodes(cctx, cs)
 		if err != nil {
 			fmt.Fprintf(stdio.Err, "nsscope cluster: %v (nodes unknown: the defaults apply)\n", err)
 		}
 	}
-	opts := kube.Options{Deadline: deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	opts := kube.Options{Deadline: deadline, Predict: model.Predict, APIServerVersion: imgSpec.KubeVersion, APIServerProgram: apiProg}
 	if len(names) > 0 {
 		opts.Names = names
 	}
-	res, err := kube.NewAnalyzer(opts).Cluster(cctx, in)
+	res, err := kubeio.Cluster(cctx, opts, imgSpec, insp, in)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) e
 	rep.Version = toolVersion()
 	rep.Assumptions = append(assumed, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", deadline))
 	if len(in.NodeFacts) == 0 {
-		rep.Assumptions = append(rep.Assumptions, "no --node-facts: every node is taken to be nsscope's typical node (with the Node objects' IPs and kubelet versions)")
+		rep.Assumptions = append(rep.Assumptions, "no --node-facts: each node's resolver file and /etc/hosts are unknown (the Node objects give IPs and kubelet versions)")
 	}
 	if outFormat == report.FormatText {
 		fmt.Fprintf(stdio.Out, "# %d pod(s) in %d workload(s), %d image(s)\n", len(in.Pods), len(res.Workloads), len(res.Images))
@@ -268,7 +268,7 @@ func readNodeFacts(p string) (map[string]*kube.NodeFacts, []error) {
 		return nil, []error{err}
 	}
 	if st.IsDir() {
-		return kube.ReadNodeFactsDir(p)
+		return kubeio.ReadNodeFactsDir(p)
 	}
 	data, err := readLimited(p, 64<<20)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/nsscope/nsscope/dockerfile"
+	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
 )
@@ -94,9 +95,9 @@ func parseDockerfileFlags(args []string, stderr io.Writer) (*dockerfileFlags, st
 	fs := flag.NewFlagSet("dockerfile", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.runtime, "runtime", string(scan.Kubernetes), "")
-	fs.StringVar(&f.namespace, "namespace", scan.DefaultNamespace, "")
-	fs.StringVar(&f.clusterDomain, "cluster-domain", scan.DefaultClusterDomain, "")
-	fs.StringVar(&f.clusterDNS, "cluster-dns", scan.DefaultClusterDNS, "")
+	fs.StringVar(&f.namespace, "namespace", kube.DefaultNamespace, "")
+	fs.StringVar(&f.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "")
+	fs.StringVar(&f.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "")
 	fs.StringVar(&f.resolvConf, "resolv-conf", "", "")
 	fs.StringVar(&f.hosts, "hosts", "", "")
 	fs.Var(&f.names, "name", "")

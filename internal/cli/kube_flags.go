@@ -4,14 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -31,17 +29,17 @@ type kubeNodeFlags struct {
 	ipAddr         string
 	ipv6           string
 	nodeFacts      string
-	// typicalAddrs keeps the typical node's interfaces instead of this
-	// host's when --ip-addr is not given (cluster: the node is elsewhere).
-	typicalAddrs bool
+	// remote says the node is elsewhere (cluster): this host's files and
+	// interfaces are not read.
+	remote bool
 }
 
 func (k *kubeNodeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.TypicalClusterDNS, "")
+	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "")
 	fs.StringVar(&k.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "")
 	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "")
 	fs.StringVar(&k.nodeHosts, "node-hosts", "", "")
-	fs.StringVar(&k.nodeIPs, "node-ip", kube.TypicalNodeIP, "")
+	fs.StringVar(&k.nodeIPs, "node-ip", "", "")
 	fs.StringVar(&k.kubeletVersion, "kubelet-version", "", "")
 	fs.StringVar(&k.expanded, "expanded-dns-config", "", "")
 	fs.StringVar(&k.ipAddr, "ip-addr", "", "")
@@ -49,14 +47,14 @@ func (k *kubeNodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.nodeFacts, "node-facts", "", "")
 }
 
-const kubeNodeUsage = `Node and kubelet (default: nsscope's typical node, see docs/kube.md):
+const kubeNodeUsage = `Node and kubelet (default: this host's files, interfaces and disable_ipv6; cluster: unknown):
   --cluster-dns IP[,IP]   kubelet --cluster-dns ("" = none: ClusterFirst falls back to Default)
                           (default 10.96.0.10)
   --cluster-domain D      kubelet --cluster-domain (default cluster.local)
   --node-resolv-conf FILE the node file kubelet --resolv-conf names; --node-resolv-conf=""
-                          means kubelet --resolv-conf="" (default: one nameserver, one search domain)
+                          means kubelet --resolv-conf="" (default: the kubelet's choice on this host)
   --node-hosts FILE       the node's /etc/hosts (hostNetwork pods get it)
-  --node-ip IP[,IP]       the node's IPs (default 10.0.0.10)
+  --node-ip IP[,IP]       the node's IPs (default: this host's)
   --kubelet-version V     picks the search limits: 6 paths/256 chars before 1.26 (ExpandedDNSConfig
                           alpha 1.22, on by default 1.26, GA 1.28), 32/2048 after (default: current)
   --expanded-dns-config true|false   the feature gate, overriding the version's default
@@ -68,141 +66,96 @@ const kubeNodeUsage = `Node and kubelet (default: nsscope's typical node, see do
 
 // node builds the node from the flags. set tells which flags were given.
 func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
-	n := kube.TypicalNode()
-	var assumed []string
+	spec := kubeio.NodeSpec{Missing: "give --node-facts, or --node-resolv-conf and --node-hosts"}
 	if k.nodeFacts != "" {
 		data, err := readLimited(k.nodeFacts, maxNodeFileBytes)
 		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--node-facts: %w", err))
+			return kube.Node{}, nil, inputError(fmt.Errorf("--node-facts: %w", err))
 		}
-		nf, err := kube.ParseNodeFacts(data)
-		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--node-facts %s: %w", k.nodeFacts, err))
+		if spec.Facts, err = kube.ParseNodeFacts(data); err != nil {
+			return kube.Node{}, nil, inputError(fmt.Errorf("--node-facts %s: %w", k.nodeFacts, err))
 		}
-		n = nf.Apply(n)
-	} else {
-		if !set["node-resolv-conf"] {
-			assumed = append(assumed, "node resolv.conf: nsscope's typical node (one nameserver 10.0.0.2, search node.internal); pass --node-resolv-conf")
-		}
-		if !set["node-hosts"] {
-			assumed = append(assumed, "node /etc/hosts: nsscope's typical node (localhost on 127.0.0.1 and ::1); pass --node-hosts")
-		}
+	} else if !k.remote {
+		spec.Host = &kubeio.Host{Root: "/", Proc: "/proc"}
 	}
-	if set["cluster-dns"] || k.nodeFacts == "" {
-		n.Kubelet.ClusterDNS = nil
+	if set["cluster-dns"] {
+		spec.ClusterDNSSet = true
 		for _, s := range splitList(k.clusterDNS) {
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				return n, nil, usageErrorf("--cluster-dns %q: not an IP address", s)
+				return kube.Node{}, nil, usageErrorf("--cluster-dns %q: not an IP address", s)
 			}
-			n.Kubelet.ClusterDNS = append(n.Kubelet.ClusterDNS, a)
+			spec.ClusterDNS = append(spec.ClusterDNS, a)
 		}
 	}
-	n.Kubelet.ClusterDomain = strings.TrimSuffix(k.clusterDomain, ".")
+	if set["cluster-domain"] {
+		d := strings.TrimSuffix(k.clusterDomain, ".")
+		spec.ClusterDomain = &d
+	}
 	if set["node-resolv-conf"] {
 		if k.nodeResolvConf == "" {
-			n.Kubelet.ResolvConfDisabled = true
+			spec.ResolvConfDisabled = true
 		} else {
 			f, err := readNodeFile(k.nodeResolvConf)
 			if err != nil {
-				return n, nil, inputError(fmt.Errorf("--node-resolv-conf: %w", err))
+				return kube.Node{}, nil, inputError(fmt.Errorf("--node-resolv-conf: %w", err))
 			}
-			n.Kubelet.ResolvConf = f
+			spec.ResolvConf = &f
 		}
 	}
 	if set["node-hosts"] {
 		f, err := readNodeFile(k.nodeHosts)
 		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--node-hosts: %w", err))
+			return kube.Node{}, nil, inputError(fmt.Errorf("--node-hosts: %w", err))
 		}
-		n.Hosts = f
+		spec.Hosts = &f
 	}
-	if set["node-ip"] || k.nodeFacts == "" {
-		n.IPs, n.Kubelet.NodeIPs = nil, nil
-		for _, s := range splitList(k.nodeIPs) {
-			a, err := netip.ParseAddr(s)
-			if err != nil {
-				return n, nil, usageErrorf("--node-ip %q: not an IP address", s)
-			}
-			n.IPs = append(n.IPs, a.String())
-			n.Kubelet.NodeIPs = append(n.Kubelet.NodeIPs, a)
+	for _, s := range splitList(k.nodeIPs) {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return kube.Node{}, nil, usageErrorf("--node-ip %q: not an IP address", s)
 		}
+		spec.NodeIPs = append(spec.NodeIPs, a)
 	}
 	if k.kubeletVersion != "" {
 		v, err := model.ParseVersion(strings.TrimPrefix(k.kubeletVersion, "v"))
 		if err != nil {
-			return n, nil, usageErrorf("--kubelet-version: %v", err)
+			return kube.Node{}, nil, usageErrorf("--kubelet-version: %v", err)
 		}
-		n.Kubelet.Version = v
+		spec.KubeletVersion = v
 	}
 	switch strings.ToLower(k.expanded) {
 	case "":
 	case "true", "on", "1":
 		t := true
-		n.Kubelet.ExpandedDNSConfig = &t
+		spec.ExpandedDNSConfig = &t
 	case "false", "off", "0":
 		f := false
-		n.Kubelet.ExpandedDNSConfig = &f
+		spec.ExpandedDNSConfig = &f
 	default:
-		return n, nil, usageErrorf("--expanded-dns-config %q: want true or false", k.expanded)
+		return kube.Node{}, nil, usageErrorf("--expanded-dns-config %q: want true or false", k.expanded)
 	}
-	switch {
-	case k.ipAddr != "":
+	if k.ipAddr != "" {
 		data, err := readLimited(k.ipAddr, maxNodeFileBytes)
 		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--ip-addr: %w", err))
+			return kube.Node{}, nil, inputError(fmt.Errorf("--ip-addr: %w", err))
 		}
-		as, err := kube.ParseIPJSON(data)
-		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--ip-addr %s: %w", k.ipAddr, err))
+		if spec.Addrs, err = kube.ParseIPJSON(data); err != nil {
+			return kube.Node{}, nil, inputError(fmt.Errorf("--ip-addr %s: %w", k.ipAddr, err))
 		}
-		n.Addrs = as
-	case k.nodeFacts == "" && !k.typicalAddrs:
-		as, err := hostAddrs()
-		if err != nil {
-			return n, nil, inputError(fmt.Errorf("reading this host's interface addresses: %w", err))
-		}
-		n.Addrs = as
-		assumed = append(assumed, "interface addresses: this host's ("+kube.FormatAddrs(as)+"); pass --ip-addr or --ipv6")
 	}
 	if k.ipv6 != "" {
 		st, err := kube.ParseIPv6State(k.ipv6)
 		if err != nil {
-			return n, nil, usageErrorf("--ipv6: %v", err)
+			return kube.Node{}, nil, usageErrorf("--ipv6: %v", err)
 		}
-		n.IPv6 = st
-	} else if !kube.HasIPv6Loopback(n.Addrs) {
-		n.IPv6 = kube.IPv6Off
+		spec.IPv6 = st
+	}
+	n, assumed, err := spec.Node()
+	if err != nil {
+		return n, nil, inputError(err)
 	}
 	return n, assumed, nil
-}
-
-// hostAddrs reads this host's interface addresses, in interface order.
-func hostAddrs() ([]kube.IfAddr, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, err
-	}
-	var out []kube.IfAddr
-	for _, ifc := range ifs {
-		as, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range as {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			ip, ok := netip.AddrFromSlice(ipn.IP)
-			if !ok {
-				continue
-			}
-			ones, _ := ipn.Mask.Size()
-			out = append(out, kube.IfAddr{Interface: ifc.Name, Prefix: netip.PrefixFrom(ip.Unmap(), ones)})
-		}
-	}
-	return out, nil
 }
 
 // readNodeFile reads a node file named by a flag; a missing file is an
@@ -255,7 +208,8 @@ func (k *kubeImageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.kubeVersion, "kube-version", "", "")
 }
 
-const kubeImageUsage = `Programs in the containers (default: typical programs side by side):
+const kubeImageUsage = `Programs in the containers (default: the inspected image's; an image not
+inspected is reported as unknown, with what a static Go <= 1.15 binary would do):
   --go VERSION            a Go program built with this Go (1.10 to 1.27)
   --cgo on|off            cgo resolver compiled in (default off)
   --libc KIND-VERSION     glibc-2.31 or musl-1.2.3 (alone: a C program; with --go --cgo on:
@@ -265,61 +219,38 @@ const kubeImageUsage = `Programs in the containers (default: typical programs si
   --kube-version V        kube-apiserver's version (default: from its image tag)
 `
 
-// images returns the ImageFunc and the apiserver overrides.
-func (k *kubeImageFlags) images() (kube.ImageFunc, model.Version, *model.Program, error) {
-	var progs []model.Program
+// images returns what the flags say about the images and the apiserver
+// overrides.
+func (k *kubeImageFlags) images() (kube.ImageSpec, *model.Program, error) {
+	var spec kube.ImageSpec
 	prog, err := (&buildFlags{goVersion: k.goVer, cgo: k.cgo, libc: k.libc}).program()
 	switch {
 	case err == nil:
-		progs = []model.Program{prog}
+		spec.Programs, spec.Source = []model.Program{prog}, "programs from --go/--libc"
 	case err != errNoDescription:
-		return nil, model.Version{}, nil, err
+		return spec, nil, err
 	}
-	source := "programs from --go/--libc"
-	if len(progs) == 0 {
-		var l model.Libc
-		progs = model.Typical(l)
-		source = "typical programs (no --go/--libc)"
-	}
-	var kv model.Version
 	if k.kubeVersion != "" {
-		kv, err = model.ParseVersion(strings.TrimPrefix(k.kubeVersion, "v"))
-		if err != nil {
-			return nil, kv, nil, usageErrorf("--kube-version: %v", err)
+		if spec.KubeVersion, err = model.ParseVersion(strings.TrimPrefix(k.kubeVersion, "v")); err != nil {
+			return spec, nil, usageErrorf("--kube-version: %v", err)
 		}
 	}
 	var apiProg *model.Program
 	if k.goVer != "" {
-		apiProg = &progs[0]
+		apiProg = &spec.Programs[0]
 	}
-	var nss model.File
-	nssGiven := k.nsswitch != ""
 	switch k.nsswitch {
-	case "", "missing":
-		nss = model.File{Path: "/etc/nsswitch.conf", Origin: "image:/etc/nsswitch.conf (absent)", Missing: true}
+	case "":
+	case "missing":
+		spec.NSSwitch = &model.File{Path: model.PathNSSwitch, Origin: "image:/etc/nsswitch.conf (absent)", Missing: true}
 	default:
 		data, err := readLimited(k.nsswitch, maxNodeFileBytes)
 		if err != nil {
-			return nil, kv, nil, inputError(fmt.Errorf("--nsswitch: %w", err))
+			return spec, nil, inputError(fmt.Errorf("--nsswitch: %w", err))
 		}
-		nss = model.File{Path: "/etc/nsswitch.conf", Origin: k.nsswitch, Data: data}
+		spec.NSSwitch = &model.File{Path: model.PathNSSwitch, Origin: k.nsswitch, Data: data}
 	}
-	fn := func(pod *corev1.Pod, c *corev1.Container) kube.Image {
-		img := kube.Image{NSSwitch: nss, Programs: progs, Source: source}
-		if kube.IsAPIServer(c) && !nssGiven {
-			v := kv
-			if v.IsZero() {
-				v, _ = kube.VersionFromImage(c.Image)
-			}
-			f, why := kube.APIServerImageNSSwitch(c.Image, v)
-			img.NSSwitch = f
-			img.Assumed = append(img.Assumed, why)
-		} else if !nssGiven {
-			img.Assumed = append(img.Assumed, "image /etc/nsswitch.conf: assumed absent (image not inspected), the worst case; pass --nsswitch")
-		}
-		return img
-	}
-	return fn, kv, apiProg, nil
+	return spec, apiProg, nil
 }
 
 // flagsSet returns the names of the flags given on the command line.

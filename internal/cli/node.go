@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 )
 
 const nodeUsage = `Usage: nsscope node [flags]
@@ -124,10 +125,10 @@ func collectNode(o nodeOpts, stdio Stdio, env []string) error {
 		if err != nil {
 			return inputError(fmt.Errorf("--ip-addr %s: %w", ipAddr, err))
 		}
-	} else if addrs, err = hostAddrs(); err != nil {
+	} else if addrs, err = kubeio.HostAddrs(); err != nil {
 		return fmt.Errorf("reading interface addresses: %w", err)
 	}
-	nf := kube.CollectNodeFacts(fsys, name, addrs)
+	nf := kubeio.CollectNodeFacts(fsys, name, addrs)
 	if o.proc != "" {
 		if d, err := readLimited(filepath.Join(o.proc, kube.PathDisableIPv6), 64); err == nil {
 			nf.DisableIPv6 = strings.TrimSpace(string(d))

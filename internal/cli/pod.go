@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -129,7 +130,7 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 	if err != nil {
 		return err
 	}
-	imgFn, kv, apiProg, err := f.image.images()
+	imgSpec, apiProg, err := f.image.images()
 	if err != nil {
 		return err
 	}
@@ -141,6 +142,7 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 		fmt.Fprintf(stdio.Err, "nsscope pod: %v\n", e)
 	}
 	var scanNotes []string
+	imgFn := imgSpec.Images(nil, nil)
 	if f.scan.enabled() {
 		insp := f.scan.inspector()
 		if !f.scan.noCache {
@@ -148,11 +150,13 @@ func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error
 			if dir == "" {
 				dir = defaultCacheDir(env)
 			}
-			insp = kube.CachedInspector(kube.Cache{Dir: dir}, insp)
+			insp = kubeio.CachedInspector(kubeio.Cache{Dir: dir}, insp)
 		}
-		imgFn, scanNotes = podImages(ctx, insp, dec.Workloads, imgFn)
+		if imgFn, scanNotes, err = kubeio.WorkloadImages(ctx, insp, dec.Workloads, imgSpec); err != nil {
+			return err
+		}
 	}
-	opts := kube.Options{Deadline: f.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	opts := kube.Options{Deadline: f.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: imgSpec.KubeVersion, APIServerProgram: apiProg}
 	if len(f.names) > 0 {
 		opts.Names = f.names
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/inspect/target"
+	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
@@ -97,9 +98,9 @@ func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, erro
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.runtime, "runtime", string(scan.Kubernetes), "")
-	fs.StringVar(&f.namespace, "namespace", scan.DefaultNamespace, "")
-	fs.StringVar(&f.clusterDomain, "cluster-domain", scan.DefaultClusterDomain, "")
-	fs.StringVar(&f.clusterDNS, "cluster-dns", scan.DefaultClusterDNS, "")
+	fs.StringVar(&f.namespace, "namespace", kube.DefaultNamespace, "")
+	fs.StringVar(&f.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "")
+	fs.StringVar(&f.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "")
 	fs.BoolVar(&f.hostNetwork, "host-network", false, "")
 	fs.StringVar(&f.resolvConf, "resolv-conf", "", "")
 	fs.StringVar(&f.hosts, "hosts", "", "")
