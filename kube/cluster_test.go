@@ -26,4 +26,3 @@ func TestOwnerOf(t *testing.T) {
 		}
 	}
 }
-

@@ -27,4 +27,3 @@ func FuzzResolveIn(f *testing.F) {
 		_ = readFact(fsys, p)
 	})
 }
-
