@@ -98,7 +98,6 @@ type nodeOpts struct {
 
 func collectNode(o nodeOpts, stdio Stdio, env []string) error {
 	root, name, ipAddr, out := o.root, o.name, o.ipAddr, o.out
-	fsys := os.DirFS(root)
 	if name == "" {
 		name = nodeEnv(env, "NODE_NAME")
 	}
@@ -115,29 +114,18 @@ func collectNode(o nodeOpts, stdio Stdio, env []string) error {
 		name = h
 	}
 	var addrs []kube.IfAddr
-	var err error
 	if ipAddr != "" {
-		data, rerr := readLimited(ipAddr, maxNodeFileBytes)
-		if rerr != nil {
-			return inputError(fmt.Errorf("--ip-addr: %w", rerr))
-		}
-		addrs, err = kube.ParseIPJSON(data)
+		data, err := readLimited(ipAddr, maxNodeFileBytes)
 		if err != nil {
+			return inputError(fmt.Errorf("--ip-addr: %w", err))
+		}
+		if addrs, err = kube.ParseIPJSON(data); err != nil {
 			return inputError(fmt.Errorf("--ip-addr %s: %w", ipAddr, err))
 		}
-	} else if addrs, err = kubeio.HostAddrs(); err != nil {
-		return fmt.Errorf("reading interface addresses: %w", err)
 	}
-	nf := kubeio.CollectNodeFacts(fsys, name, addrs)
-	if o.proc != "" {
-		if d, err := readLimited(filepath.Join(o.proc, kube.PathDisableIPv6), 64); err == nil {
-			nf.DisableIPv6 = strings.TrimSpace(string(d))
-		} else if !errors.Is(err, os.ErrNotExist) {
-			nf.Notes = append(nf.Notes, "disable_ipv6: "+err.Error())
-		} else {
-			nf.DisableIPv6 = "absent"
-			nf.Notes = append(nf.Notes, "no "+filepath.Join(o.proc, kube.PathDisableIPv6)+": IPv6 absent from the kernel (ipv6.disable=1)")
-		}
+	nf, err := kubeio.Host{Root: root, Proc: o.proc, Name: name, Addrs: addrs}.Facts()
+	if err != nil {
+		return inputError(err)
 	}
 	var data []byte
 	if o.compact {
