@@ -3,12 +3,12 @@ package dockerfile
 import (
 	"fmt"
 	"strings"
-	"testing/fstest"
 	"time"
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // CheckOptions steer Check.
@@ -39,7 +39,7 @@ type Result struct {
 
 // Diff returns the unified diff of r.Edits ("" when there are none).
 func (r *Result) Diff() string {
-	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Lines, r.Edits)
+	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Source, r.Edits)
 }
 
 // Check analyses f, grades every program of the final
@@ -66,9 +66,9 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		progs = append(progs, scanProgram(p))
 	}
 	run := func(nss NSSwitch) (*report.Report, error) {
-		root := fstest.MapFS{}
+		var root sysenv.Files
 		if nss.Kind == NSSPresent {
-			root["etc/nsswitch.conf"] = &fstest.MapFile{Data: nss.Data, Mode: 0o644}
+			root = sysenv.Files{{Path: model.PathNSSwitch, Data: nss.Data}}
 		}
 		return scan.Run(scan.Input{
 			Target:   f.Name,

@@ -15,6 +15,22 @@ import (
 type TextOptions struct {
 	// Debug adds what GODEBUG=netdns=…+2 prints, for Go programs.
 	Debug bool
+	// Color paints the verdicts (ANSI escapes: FAILS red, SLOW yellow, OK
+	// green), for a terminal.
+	Color bool
+}
+
+// paint colours a verdict word for a terminal; the column alignment of
+// the side-by-side table is kept because the escapes end each row.
+func (o TextOptions) paint(word string) string {
+	if !o.Color {
+		return word
+	}
+	code := map[string]string{"FAILS": "1;31", "SLOW": "1;33", "OK": "32"}[word]
+	if code == "" {
+		return word
+	}
+	return "\x1b[" + code + "m" + word + "\x1b[0m"
 }
 
 // WriteText renders the result for people: the environment, a summary
@@ -57,7 +73,7 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 		fmt.Fprintln(tw, "  PROGRAM\tRESOLVER\tORDER\tQUERIES\tTIME\tVERDICT")
 		for _, p := range r.Predictions {
 			word, _ := Verdict(p)
-			res := word
+			res := o.paint(word)
 			if p.Error != "" {
 				res += ": " + p.Error
 			} else {
@@ -109,7 +125,7 @@ func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 	}
 	fmt.Fprintf(w, "Result after %s (DNS %s): %s\n", secs(p.Total), secs(p.DNS), res)
 	word, why := Verdict(p)
-	fmt.Fprintf(w, "Verdict: %s — %s\n", word, why)
+	fmt.Fprintf(w, "Verdict: %s — %s\n", o.paint(word), why)
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "Note: %s\n", n)
 	}

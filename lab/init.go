@@ -83,6 +83,9 @@ func runInit(req initRequest) (*Result, error) {
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return nil, fmt.Errorf("set host name: %w", err)
 	}
+	if err := setIPv6(spec.IPv6); err != nil {
+		return nil, err
+	}
 	ifindex, err := setupNetwork(spec.Nameservers)
 	if err != nil {
 		return nil, err
@@ -132,6 +135,7 @@ func runInit(req initRequest) (*Result, error) {
 		Argv:        spec.Argv,
 		Env:         spec.Env,
 		Hostname:    spec.Hostname,
+		IPv6:        readIPv6(),
 		ResolvConf:  seeFile(r, "/etc/resolv.conf", spec.ResolvConf.Origin),
 		Hosts:       seeFile(r, "/etc/hosts", spec.Hosts.Origin),
 		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch.Origin),

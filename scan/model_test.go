@@ -8,6 +8,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // TestRunWithModel runs the verdicts on the real model for the cases the
@@ -64,7 +65,7 @@ func TestRunWithModel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := Run(Input{Target: "test", Root: tt.root, Runtime: tt.rt, Names: tt.names,
+			rep, err := Run(Input{Target: "test", Root: sysenv.FS{FS: tt.root}, Runtime: tt.rt, Names: tt.names,
 				Programs: []Program{{Path: "/app", Main: true, Variants: []Variant{{Program: tt.prog}}}}})
 			if err != nil {
 				t.Fatal(err)

@@ -17,14 +17,13 @@
 // "after" time comes from re-running the model with the fix applied.
 //
 // The package is pure apart from reading the target's files through the
-// fs.FS it is given: the runtime's files are built from the assumptions in
-// [Runtime], and the model does no I/O.
+// sysenv.Reader it is given: the runtime's files are built from the
+// assumptions in [Runtime], and the model does no I/O.
 package scan
 
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // DefaultDeadline is client-go's dial timeout, the deadline that turned a
@@ -73,10 +73,11 @@ type PredictFunc func(model.Env, model.Program, model.Request, model.Scenario) (
 type Input struct {
 	// Target names what is scanned, for the report.
 	Target string
-	// Root is the target's file system, rooted at its "/" (paths without
-	// a leading slash); symbolic links must resolve inside it. Only the
-	// /etc files that steer resolution are read.
-	Root fs.FS
+	// Root reads the target's own configuration files (a sysenv.Source
+	// for a root or image, sysenv.Files for files known in memory). Only
+	// the /etc files that steer resolution are read, and of those only the
+	// ones the runtime does not replace.
+	Root sysenv.Reader
 	// Programs are the binaries that resolve names (see [Program]).
 	Programs []Program
 	// Env is the image's configured environment ("KEY=value"): GODEBUG,
@@ -110,23 +111,15 @@ func Run(in Input) (*report.Report, error) {
 	if in.Predict == nil {
 		in.Predict = model.Predict
 	}
-	targetResolv, err := readFile(in.Root, "/etc/resolv.conf")
+	nss, err := in.Root.File(model.PathNSSwitch)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scan: %w", err)
 	}
-	targetHosts, err := readFile(in.Root, "/etc/hosts")
+	mdns, err := in.Root.File(model.PathMDNSAllow)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scan: %w", err)
 	}
-	nss, err := readFile(in.Root, "/etc/nsswitch.conf")
-	if err != nil {
-		return nil, err
-	}
-	mdns, err := readFile(in.Root, "/etc/mdns.allow")
-	if err != nil {
-		return nil, err
-	}
-	rf, err := in.Runtime.apply(targetResolv, targetHosts)
+	rf, err := runtimeFiles(in.Runtime, in.Root)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
@@ -173,27 +166,30 @@ func Run(in Input) (*report.Report, error) {
 	return rep, nil
 }
 
-// readFile reads one /etc file of the target as the model's File: missing
-// files are a behaviour (Missing), other read errors are recorded.
-func readFile(root fs.FS, p string) (model.File, error) {
-	f := model.File{Path: p}
-	data, err := fs.ReadFile(root, strings.TrimPrefix(p, "/"))
-	switch {
-	case err == nil:
-		f.Data = data
-	case errors.Is(err, fs.ErrNotExist):
-		f.Missing = true
-	case errors.Is(err, fs.ErrPermission):
-		f.ReadErr, f.PermissionDenied = "permission denied", true
-	default:
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "is a directory") {
-			f.ReadErr = "is a directory"
-			return f, nil
-		}
-		return f, fmt.Errorf("scan: reading %s: %w", p, err)
+// passThrough marks, in the files handed to the runtime, the target's own
+// copy: the runtime returns it unchanged when it does not replace the file.
+const passThrough = "\x00the target's own file"
+
+// runtimeFiles decides the resolv.conf and hosts the programs see, and
+// reads the target's own copy only where the runtime passes it through:
+// a file the runtime replaces is never read (a damaged or hostile
+// /etc/resolv.conf in an image run by the kubelet does not matter).
+func runtimeFiles(rt Runtime, root sysenv.Reader) (files, error) {
+	resolv := model.File{Path: model.PathResolvConf, Origin: passThrough}
+	hosts := model.File{Path: model.PathHosts, Origin: passThrough}
+	rf, err := rt.apply(resolv, hosts)
+	if err != nil {
+		return rf, err
 	}
-	return f, nil
+	for _, f := range []*model.File{&rf.resolv, &rf.hosts} {
+		if f.Origin != passThrough {
+			continue
+		}
+		if *f, err = root.File(f.Path); err != nil {
+			return rf, err
+		}
+	}
+	return rf, nil
 }
 
 func nssAssumption(f model.File) string {

@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -8,6 +11,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 func TestClassify(t *testing.T) {
@@ -97,6 +101,39 @@ func TestRuntimeFiles(t *testing.T) {
 	}
 }
 
+// gitApply applies diff with `git apply` in a root that holds cur and
+// checks the result is want.
+func gitApply(t *testing.T, cur model.File, diff string, want []byte) {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Log("git not installed: the diff is not applied")
+		return
+	}
+	root := t.TempDir()
+	p := filepath.Join(root, filepath.FromSlash(cur.Path))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !cur.Missing {
+		if err := os.WriteFile(p, cur.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(git, "apply", "-")
+	cmd.Dir, cmd.Stdin = root, strings.NewReader(diff)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v: %s", err, out)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("after git apply %q, want %q", got, want)
+	}
+}
+
 func TestNSSwitchFix(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -106,13 +143,16 @@ func TestNSSwitchFix(t *testing.T) {
 		wantDiff string
 	}{
 		{"missing", model.File{Path: "/etc/nsswitch.conf", Missing: true}, "hosts: files dns\n", "the file is missing",
-			"--- /dev/null\n+++ /etc/nsswitch.conf\n@@ -0,0 +1 @@\n+hosts: files dns\n"},
+			"--- /dev/null\n+++ b/etc/nsswitch.conf\n@@ -0,0 +1 @@\n+hosts: files dns\n"},
 		{"dns first", model.File{Path: "/etc/nsswitch.conf", Data: []byte("passwd: files\nhosts:   dns files\n")},
 			"passwd: files\nhosts: files dns\n", "change line 2",
-			"--- /etc/nsswitch.conf\n+++ /etc/nsswitch.conf\n@@ -2 +2 @@\n-hosts:   dns files\n+hosts: files dns\n"},
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1,2 +1,2 @@\n passwd: files\n-hosts:   dns files\n+hosts: files dns\n"},
 		{"no hosts line, no final newline", model.File{Path: "/etc/nsswitch.conf", Data: []byte("passwd: files")},
 			"passwd: files\nhosts: files dns\n", "no hosts line",
-			"--- /etc/nsswitch.conf\n+++ /etc/nsswitch.conf\n@@ -1,0 +2 @@\n+hosts: files dns\n"},
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1 +1,2 @@\n-passwd: files\n\\ No newline at end of file\n+passwd: files\n+hosts: files dns\n"},
+		{"two hosts lines", model.File{Path: "/etc/nsswitch.conf", Data: []byte("hosts: \nhosts:")},
+			"hosts: files dns\n", "delete the 1 later hosts lines",
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1,2 +1 @@\n-hosts: \n+hosts: files dns\n-hosts:\n\\ No newline at end of file\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +166,7 @@ func TestNSSwitchFix(t *testing.T) {
 			if diff != tt.wantDiff {
 				t.Errorf("diff\n%s\nwant\n%s", diff, tt.wantDiff)
 			}
+			gitApply(t, tt.cur, diff, next.Data)
 		})
 	}
 }
@@ -218,7 +259,7 @@ func TestRunVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := Run(Input{Target: "t", Root: tt.root, Programs: []Program{tt.prog}, Names: tt.names,
+			rep, err := Run(Input{Target: "t", Root: sysenv.FS{FS: tt.root}, Programs: []Program{tt.prog}, Names: tt.names,
 				Runtime: Runtime{Kind: Kubernetes}, Predict: fakeModel})
 			if err != nil {
 				t.Fatal(err)
@@ -260,7 +301,7 @@ func TestRunVerdicts(t *testing.T) {
 // drop that fix.
 func TestFixesAreComputed(t *testing.T) {
 	root := fstest.MapFS{"etc/hosts": {Data: []byte("127.0.0.1\tlocalhost\n")}}
-	in := Input{Root: root, Programs: []Program{{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}},
+	in := Input{Root: sysenv.FS{FS: root}, Programs: []Program{{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}},
 		Runtime: Runtime{Kind: Kubernetes}}
 	in.Predict = fakeModel
 	rep, err := Run(in)
@@ -298,10 +339,10 @@ func TestRunInputErrors(t *testing.T) {
 	if _, err := Run(Input{}); err == nil {
 		t.Error("no root accepted")
 	}
-	if _, err := Run(Input{Root: fstest.MapFS{}, Runtime: Runtime{Kind: "lxc"}}); err == nil {
+	if _, err := Run(Input{Root: sysenv.FS{FS: fstest.MapFS{}}, Runtime: Runtime{Kind: "lxc"}}); err == nil {
 		t.Error("unknown runtime accepted")
 	}
-	rep, err := Run(Input{Root: fstest.MapFS{}, Env: []string{"GODEBUG=netdns=go", "PATH=/bin"}, Predict: fakeModel})
+	rep, err := Run(Input{Root: sysenv.FS{FS: fstest.MapFS{}}, Env: []string{"GODEBUG=netdns=go", "PATH=/bin"}, Predict: fakeModel})
 	if err != nil {
 		t.Fatal(err)
 	}

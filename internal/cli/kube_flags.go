@@ -1,12 +1,14 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/kube/kubeio"
@@ -34,43 +36,32 @@ type kubeNodeFlags struct {
 	remote bool
 }
 
-func (k *kubeNodeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "")
-	fs.StringVar(&k.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "")
-	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "")
-	fs.StringVar(&k.nodeHosts, "node-hosts", "", "")
-	fs.StringVar(&k.nodeIPs, "node-ip", "", "")
-	fs.StringVar(&k.kubeletVersion, "kubelet-version", "", "")
-	fs.StringVar(&k.expanded, "expanded-dns-config", "", "")
-	fs.StringVar(&k.ipAddr, "ip-addr", "", "")
-	fs.StringVar(&k.ipv6, "ipv6", "", "")
-	fs.StringVar(&k.nodeFacts, "node-facts", "", "")
+// kubeNodeGroup is the help title of the node flags.
+const kubeNodeGroup = "Node and kubelet (default: this host's files, interfaces and disable_ipv6; cluster: unknown unless --node-facts-dir)"
+
+func (k *kubeNodeFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "kubelet --cluster-dns, `IP[,IP]` (\"\" = none: ClusterFirst falls back to Default)")
+	fs.StringVar(&k.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "kubelet --cluster-domain `DOMAIN`")
+	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "the node `FILE` kubelet --resolv-conf names (- for stdin); --node-resolv-conf=\"\" means kubelet --resolv-conf=\"\" (default: the kubelet's choice on this host)")
+	fs.StringVar(&k.nodeHosts, "node-hosts", "", "the node's /etc/hosts `FILE` (hostNetwork pods get it)")
+	fs.StringVar(&k.nodeIPs, "node-ip", "", "the node's `IP[,IP]` (default: this host's)")
+	fs.StringVar(&k.kubeletVersion, "kubelet-version", "", "kubelet `VERSION`: picks the search limits, 6 paths/256 chars before 1.26 (ExpandedDNSConfig alpha 1.22, on by default 1.26, GA 1.28), 32/2048 after (default: current)")
+	fs.StringVar(&k.expanded, "expanded-dns-config", "", "`true|false`: the feature gate, overriding the version's default")
+	fs.StringVar(&k.ipAddr, "ip-addr", "", "the node's interfaces, a `FILE` as printed by 'ip -j addr' (default: this host's)")
+	fs.StringVar(&k.ipv6, "ipv6", "", "`on|off|absent`: off is disable_ipv6=1 (no ::1); absent: kernel booted with ipv6.disable=1")
+	fs.StringVar(&k.nodeFacts, "node-facts", "", "one node's facts, a `FILE` as printed by 'nsscope node' (resolv.conf, hosts, interfaces); flags above still override")
 }
 
-const kubeNodeUsage = `Node and kubelet (default: this host's files, interfaces and disable_ipv6; cluster: unknown):
-  --cluster-dns IP[,IP]   kubelet --cluster-dns ("" = none: ClusterFirst falls back to Default)
-                          (default 10.96.0.10)
-  --cluster-domain D      kubelet --cluster-domain (default cluster.local)
-  --node-resolv-conf FILE the node file kubelet --resolv-conf names; --node-resolv-conf=""
-                          means kubelet --resolv-conf="" (default: the kubelet's choice on this host)
-  --node-hosts FILE       the node's /etc/hosts (hostNetwork pods get it)
-  --node-ip IP[,IP]       the node's IPs (default: this host's)
-  --kubelet-version V     picks the search limits: 6 paths/256 chars before 1.26 (ExpandedDNSConfig
-                          alpha 1.22, on by default 1.26, GA 1.28), 32/2048 after (default: current)
-  --expanded-dns-config true|false   the feature gate, overriding the version's default
-  --ip-addr FILE          the node's interfaces as printed by 'ip -j addr' (default: this host's)
-  --ipv6 on|off|absent    off: disable_ipv6=1 (no ::1); absent: kernel booted with ipv6.disable=1
-  --node-facts FILE       a node's facts as printed by 'nsscope node' (resolv.conf, hosts,
-                          interfaces); flags above still override
-`
-
 // node builds the node from the flags. set tells which flags were given.
-func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
+func (k *kubeNodeFlags) node(a *app, set map[string]bool) (kube.Node, []string, error) {
 	spec := kubeio.NodeSpec{Missing: "give --node-facts, or --node-resolv-conf and --node-hosts"}
 	if k.nodeFacts != "" {
-		data, err := readLimited(k.nodeFacts, maxNodeFileBytes)
+		if st, err := os.Stat(k.nodeFacts); err == nil && st.IsDir() {
+			return kube.Node{}, nil, usageErrorf("--node-facts %s: a directory; --node-facts takes one node's file (cluster reads a directory with --node-facts-dir)", k.nodeFacts)
+		}
+		data, err := a.readArg("--node-facts", k.nodeFacts, maxNodeFileBytes)
 		if err != nil {
-			return kube.Node{}, nil, inputError(fmt.Errorf("--node-facts: %w", err))
+			return kube.Node{}, nil, err
 		}
 		if spec.Facts, err = kube.ParseNodeFacts(data); err != nil {
 			return kube.Node{}, nil, inputError(fmt.Errorf("--node-facts %s: %w", k.nodeFacts, err))
@@ -96,17 +87,17 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 		if k.nodeResolvConf == "" {
 			spec.ResolvConfDisabled = true
 		} else {
-			f, err := readNodeFile(k.nodeResolvConf)
+			f, err := a.readNodeFile("--node-resolv-conf", k.nodeResolvConf)
 			if err != nil {
-				return kube.Node{}, nil, inputError(fmt.Errorf("--node-resolv-conf: %w", err))
+				return kube.Node{}, nil, err
 			}
 			spec.ResolvConf = &f
 		}
 	}
 	if set["node-hosts"] {
-		f, err := readNodeFile(k.nodeHosts)
+		f, err := a.readNodeFile("--node-hosts", k.nodeHosts)
 		if err != nil {
-			return kube.Node{}, nil, inputError(fmt.Errorf("--node-hosts: %w", err))
+			return kube.Node{}, nil, err
 		}
 		spec.Hosts = &f
 	}
@@ -120,7 +111,7 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 	if k.kubeletVersion != "" {
 		v, err := model.ParseVersion(strings.TrimPrefix(k.kubeletVersion, "v"))
 		if err != nil {
-			return kube.Node{}, nil, usageErrorf("--kubelet-version: %v", err)
+			return kube.Node{}, nil, usageErrorf("--kubelet-version %s: %v", k.kubeletVersion, err)
 		}
 		spec.KubeletVersion = v
 	}
@@ -136,9 +127,9 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 		return kube.Node{}, nil, usageErrorf("--expanded-dns-config %q: want true or false", k.expanded)
 	}
 	if k.ipAddr != "" {
-		data, err := readLimited(k.ipAddr, maxNodeFileBytes)
+		data, err := a.readArg("--ip-addr", k.ipAddr, maxNodeFileBytes)
 		if err != nil {
-			return kube.Node{}, nil, inputError(fmt.Errorf("--ip-addr: %w", err))
+			return kube.Node{}, nil, err
 		}
 		if spec.Addrs, err = kube.ParseIPJSON(data); err != nil {
 			return kube.Node{}, nil, inputError(fmt.Errorf("--ip-addr %s: %w", k.ipAddr, err))
@@ -147,7 +138,7 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 	if k.ipv6 != "" {
 		st, err := kube.ParseIPv6State(k.ipv6)
 		if err != nil {
-			return kube.Node{}, nil, usageErrorf("--ipv6: %v", err)
+			return kube.Node{}, nil, usageErrorf("--ipv6 %s: %v", k.ipv6, err)
 		}
 		spec.IPv6 = st
 	}
@@ -161,10 +152,13 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 // readNodeFile reads a node file named by a flag; a missing file is an
 // error (a typo is likelier than a node without the file; the library
 // models the kubelet's failure for the latter).
-func readNodeFile(path string) (model.File, error) {
-	data, err := readLimited(path, maxNodeFileBytes)
+func (a *app) readNodeFile(flag, path string) (model.File, error) {
+	data, err := a.readArg(flag, path, maxNodeFileBytes)
 	if err != nil {
 		return model.File{}, err
+	}
+	if path == "-" {
+		path = "standard input"
 	}
 	return model.File{Path: path, Data: data}, nil
 }
@@ -193,37 +187,27 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// kubeImageFlags describe what is known about the containers' images.
+// kubeImageFlags describe what is known about the containers' images:
+// the program flags (one group with explain's) and the image's files.
 type kubeImageFlags struct {
-	goVer, cgo, libc string
-	nsswitch         string
-	kubeVersion      string
+	build       buildFlags
+	nsswitch    string
+	kubeVersion string
 }
 
-func (k *kubeImageFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.goVer, "go", "", "")
-	fs.StringVar(&k.cgo, "cgo", "", "")
-	fs.StringVar(&k.libc, "libc", "", "")
-	fs.StringVar(&k.nsswitch, "nsswitch", "", "")
-	fs.StringVar(&k.kubeVersion, "kube-version", "", "")
-}
+// kubeImageGroup is the help title of the image-content flags.
+const kubeImageGroup = "Images' contents (when not inspected)"
 
-const kubeImageUsage = `Programs in the containers (default: the inspected image's; an image not
-inspected is reported as unknown, with what a static Go <= 1.15 binary would do):
-  --go VERSION            a Go program built with this Go (1.10 to 1.27)
-  --cgo on|off            cgo resolver compiled in (default off)
-  --libc KIND-VERSION     glibc-2.31 or musl-1.2.3 (alone: a C program; with --go --cgo on:
-                          the library the cgo resolver calls)
-  --nsswitch FILE|missing the images' /etc/nsswitch.conf (default: missing, the worst case;
-                          official kube-apiserver images 1.13+ are taken to have "files dns")
-  --kube-version V        kube-apiserver's version (default: from its image tag)
-`
+func (k *kubeImageFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&k.nsswitch, "nsswitch", "", "the images' /etc/nsswitch.conf `FILE`, or \"missing\" (default: missing, the worst case; official kube-apiserver images 1.13+ are taken to have \"files dns\")")
+	fs.StringVar(&k.kubeVersion, "kube-version", "", "kube-apiserver's `VERSION` (default: from its image tag)")
+}
 
 // images returns what the flags say about the images and the apiserver
 // overrides.
-func (k *kubeImageFlags) images() (kube.ImageSpec, *model.Program, error) {
+func (k *kubeImageFlags) images(a *app) (kube.ImageSpec, *model.Program, error) {
 	var spec kube.ImageSpec
-	prog, err := (&buildFlags{goVersion: k.goVer, cgo: k.cgo, libc: k.libc}).program()
+	prog, err := k.build.program()
 	switch {
 	case err == nil:
 		spec.Programs, spec.Source = []model.Program{prog}, "programs from --go/--libc"
@@ -232,11 +216,11 @@ func (k *kubeImageFlags) images() (kube.ImageSpec, *model.Program, error) {
 	}
 	if k.kubeVersion != "" {
 		if spec.KubeVersion, err = model.ParseVersion(strings.TrimPrefix(k.kubeVersion, "v")); err != nil {
-			return spec, nil, usageErrorf("--kube-version: %v", err)
+			return spec, nil, usageErrorf("--kube-version %s: %v", k.kubeVersion, err)
 		}
 	}
 	var apiProg *model.Program
-	if k.goVer != "" {
+	if k.build.goVersion != "" {
 		apiProg = &spec.Programs[0]
 	}
 	switch k.nsswitch {
@@ -244,18 +228,18 @@ func (k *kubeImageFlags) images() (kube.ImageSpec, *model.Program, error) {
 	case "missing":
 		spec.NSSwitch = &model.File{Path: model.PathNSSwitch, Origin: "image:/etc/nsswitch.conf (absent)", Missing: true}
 	default:
-		data, err := readLimited(k.nsswitch, maxNodeFileBytes)
+		f, err := a.confFile("--nsswitch", k.nsswitch, model.PathNSSwitch, true)
 		if err != nil {
-			return spec, nil, inputError(fmt.Errorf("--nsswitch: %w", err))
+			return spec, nil, err
 		}
-		spec.NSSwitch = &model.File{Path: model.PathNSSwitch, Origin: k.nsswitch, Data: data}
+		spec.NSSwitch = f
 	}
 	return spec, apiProg, nil
 }
 
 // flagsSet returns the names of the flags given on the command line.
-func flagsSet(fs *flag.FlagSet) map[string]bool {
+func flagsSet(cmd *cobra.Command) map[string]bool {
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cmd.Flags().Visit(func(f *pflag.Flag) { set[f.Name] = true })
 	return set
 }
