@@ -110,10 +110,16 @@ type Container struct {
 	Checks     []Check   `json:"checks,omitempty"`
 	Startup    *Startup  `json:"apiserver_startup,omitempty"`
 	StartErr   string    `json:"apiserver_error,omitempty"`
+	// InputErr is a fault in the manifest itself (a kube-apiserver flag
+	// that kube-apiserver would refuse): bad input, not a prediction.
+	InputErr string `json:"input_error,omitempty"`
 	ImageInfo  string    `json:"image_facts,omitempty"`
 	// node is the node the container was analysed on (for remedies).
 	node *Node
 }
+
+// MaxMemo caps the predictions an Analyzer remembers.
+const MaxMemo = 4096
 
 // Analyzer derives pod DNS and runs the model, remembering predictions it
 // has already made (clusters repeat the same environment many times).
@@ -144,6 +150,12 @@ func (a *Analyzer) predict(env model.Env, prog model.Program, req model.Request,
 		return e.p, e.err
 	}
 	p, perr := a.opts.Predict(env, prog, req, sc)
+	if len(a.memo) >= MaxMemo {
+		// A long stream of pods repeats few environments but each pod's
+		// own /etc/hosts line makes a new key: start over rather than
+		// grow with the input.
+		clear(a.memo)
+	}
 	a.memo[k] = &memoEntry{p, perr}
 	return p, perr
 }
@@ -166,6 +178,34 @@ func memoKey(env model.Env, prog model.Program, req model.Request, sc model.Scen
 	}
 	fmt.Fprintf(h, "|%s|%v|%+v|%+v|%d|%+v", env.Hostname, env.HostnameErr, prog, req, req.Deadline, sc)
 	return string(h.Sum(nil))
+}
+
+// Check analyses workload w on node: its containers, their findings with
+// the documented remedies of a failing kube-apiserver start-up attached,
+// and those remedies by container subject.
+func (a *Analyzer) Check(w *Workload, node Node) ([]*Container, []report.Finding, map[string][]StartupFix) {
+	cs := a.Workload(w, node)
+	fixes := map[string][]StartupFix{}
+	for _, c := range cs {
+		if c.Startup != nil && c.Startup.Fails {
+			fixes = a.APIServerFixes(w, node)
+			break
+		}
+	}
+	fs := Findings(cs)
+	AttachFixes(fs, fixes)
+	return cs, fs, fixes
+}
+
+// InputErrors are the faults in the manifests of cs (see Container.InputErr).
+func InputErrors(cs []*Container) []string {
+	var out []string
+	for _, c := range cs {
+		if c.InputErr != "" {
+			out = append(out, c.InputErr)
+		}
+	}
+	return out
 }
 
 // PodIPs returns the pod's IPs: its status, the node's for hostNetwork
@@ -430,6 +470,7 @@ func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container,
 	flags, err := ParseAPIServerFlags(c)
 	if err != nil {
 		r.StartErr = err.Error()
+		r.InputErr = fmt.Sprintf("%s: container %s: %v", r.Workload.Source, c.Name, err)
 		return model.Program{}, false
 	}
 	v := a.opts.APIServerVersion

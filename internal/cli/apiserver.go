@@ -95,7 +95,7 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	}
 	var dec *kube.Decoded
 	if len(files) > 0 {
-		dec, err = a.readManifests(files)
+		dec, err = a.readManifests(files, nil)
 		if err != nil {
 			return err
 		}
@@ -154,8 +154,12 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if len(dec.Errors) > 0 {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above)", len(dec.Errors))}
+	bad := kube.InputErrors(cs)
+	for _, e := range bad {
+		fmt.Fprintf(a.stdio.Err, "nsscope apiserver: %s\n", e)
+	}
+	if len(dec.Errors) > 0 || len(bad) > 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read or are not valid (named above)", len(dec.Errors)+len(bad))}
 	}
 	if rep.Fails(f.report.threshold()) {
 		return errFindings

@@ -181,7 +181,7 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 // names the target.
 func (f *clusterFlags) pods(ctx context.Context, a *app, in *kube.ClusterInput) (string, error) {
 	if f.podsFile != "" {
-		dec, err := a.readManifests([]string{f.podsFile})
+		dec, err := a.readManifests([]string{f.podsFile}, nil)
 		if err != nil {
 			return "", err
 		}
