@@ -112,8 +112,8 @@ type Container struct {
 	StartErr   string    `json:"apiserver_error,omitempty"`
 	// InputErr is a fault in the manifest itself (a kube-apiserver flag
 	// that kube-apiserver would refuse): bad input, not a prediction.
-	InputErr string `json:"input_error,omitempty"`
-	ImageInfo  string    `json:"image_facts,omitempty"`
+	InputErr  string `json:"input_error,omitempty"`
+	ImageInfo string `json:"image_facts,omitempty"`
 	// node is the node the container was analysed on (for remedies).
 	node *Node
 }
