@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -451,20 +452,8 @@ func summary(p *model.Prediction, keepSteps bool) *model.Prediction {
 	return &c
 }
 
-func progLabel(p model.Program) string {
-	if p.Label != "" {
-		return p.Label
-	}
-	switch p.Impl {
-	case model.ImplGo:
-		s := "Go " + p.Go.Version.String()
-		if p.Go.Cgo {
-			return s + " (cgo)"
-		}
-		return s + " (static)"
-	}
-	return p.Libc.String()
-}
+// progLabel is the one label a program has in every verb.
+func progLabel(p model.Program) string { return explain.Label(p) }
 
 func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) (model.Program, bool) {
 	flags, err := ParseAPIServerFlags(c)

@@ -15,9 +15,6 @@ const NodeFactsVersion = 1
 
 // Node file paths `nsscope node` reads (inside --root).
 const (
-	PathResolvConf       = "/etc/resolv.conf"
-	PathHosts            = "/etc/hosts"
-	PathNSSwitch         = "/etc/nsswitch.conf"
 	PathResolvedUpstream = "/run/systemd/resolve/resolv.conf"
 	PathKubeletConfig    = "/var/lib/kubelet/config.yaml"
 	PathManifests        = "/etc/kubernetes/manifests"
@@ -108,15 +105,15 @@ func (nf *NodeFacts) ResolvConfChoice() (path string, disabled bool, why string)
 		}
 		return *k.ResolvConf, false, "the kubelet config " + PathKubeletConfig + " sets resolvConf: " + *k.ResolvConf
 	}
-	if nf.Kubelet == nil && onlyResolvedStub(nf.Files[PathResolvConf].Content) {
+	if nf.Kubelet == nil && onlyResolvedStub(nf.Files[model.PathResolvConf].Content) {
 		if up, ok := nf.Files[PathResolvedUpstream]; ok && !up.Missing && up.Error == "" {
-			return PathResolvedUpstream, false, PathResolvConf + " only lists systemd-resolved's stub " + ResolvedStub + " and there is no kubelet config: kubeadm configures the kubelet with systemd-resolved's upstream file " + PathResolvedUpstream
+			return PathResolvedUpstream, false, model.PathResolvConf + " only lists systemd-resolved's stub " + ResolvedStub + " and there is no kubelet config: kubeadm configures the kubelet with systemd-resolved's upstream file " + PathResolvedUpstream
 		}
 	}
 	if nf.Kubelet != nil {
-		return PathResolvConf, false, "the kubelet config sets no resolvConf: the kubelet's default " + PathResolvConf
+		return model.PathResolvConf, false, "the kubelet config sets no resolvConf: the kubelet's default " + model.PathResolvConf
 	}
-	return PathResolvConf, false, "no kubelet config: the kubelet's default --resolv-conf " + PathResolvConf
+	return model.PathResolvConf, false, "no kubelet config: the kubelet's default --resolv-conf " + model.PathResolvConf
 }
 
 // onlyResolvedStub reports whether a resolv.conf's nameservers are all
@@ -163,7 +160,7 @@ func (nf *NodeFacts) Apply(base Node) Node {
 		n.Kubelet.ResolvConf = nf.nodeFile(rc)
 	}
 	n.Kubelet.ResolvConfUnknown = ""
-	n.Hosts, n.HostsUnknown = nf.nodeFile(PathHosts), ""
+	n.Hosts, n.HostsUnknown = nf.nodeFile(model.PathHosts), ""
 	if len(nf.Interfaces) > 0 {
 		n.Addrs = nf.Interfaces
 		n.IPs = nil

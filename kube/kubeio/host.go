@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/model"
 )
 
 // HostAddrs reads this host's interface addresses, in interface order (the
@@ -128,7 +129,7 @@ func FactsAssumptions(nf *kube.NodeFacts, where string) []string {
 	} else {
 		out = append(out, fmt.Sprintf("node resolver file: %s's %s (%s)%s", where, rc, why, factState(nf.Files[rc])))
 	}
-	out = append(out, fmt.Sprintf("node /etc/hosts: %s's %s%s", where, kube.PathHosts, factState(nf.Files[kube.PathHosts])))
+	out = append(out, fmt.Sprintf("node /etc/hosts: %s's %s%s", where, model.PathHosts, factState(nf.Files[model.PathHosts])))
 	out = append(out, fmt.Sprintf("interface addresses: %s's (%s)", where, kube.FormatAddrs(nf.Interfaces)))
 	if nf.DisableIPv6 != "" {
 		out = append(out, fmt.Sprintf("net.ipv6.conf.all.disable_ipv6: %s (%s's)", nf.DisableIPv6, where))

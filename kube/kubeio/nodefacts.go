@@ -13,6 +13,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/model"
 )
 
 // Limits of what is read from a node.
@@ -31,7 +32,7 @@ const (
 // knows whether it runs in the node's network namespace).
 func CollectNodeFacts(fsys fs.FS, name string, addrs []kube.IfAddr) *kube.NodeFacts {
 	nf := &kube.NodeFacts{SchemaVersion: kube.NodeFactsVersion, Node: name, Files: map[string]kube.FactFile{}, Interfaces: addrs, StaticPods: []kube.FactFile{}}
-	for _, p := range []string{kube.PathResolvConf, kube.PathHosts, kube.PathNSSwitch, kube.PathResolvedUpstream, kube.PathKubeletConfig} {
+	for _, p := range []string{model.PathResolvConf, model.PathHosts, model.PathNSSwitch, kube.PathResolvedUpstream, kube.PathKubeletConfig} {
 		nf.Files[p] = readFact(fsys, p)
 	}
 	if kc := nf.Files[kube.PathKubeletConfig]; kc.Content != "" {
