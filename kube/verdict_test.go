@@ -129,3 +129,25 @@ func TestChecksTableScenarios(t *testing.T) {
 		t.Errorf("row %q, want NXDOMAIN %d then SILENT %d queries", row, ch.Cost.Queries, ch.Worst.Queries)
 	}
 }
+
+// TestStartupHalfDeadline: a kube-apiserver start-up that survives but
+// spends half the dial timeout or more in DNS is a warning, not safe.
+func TestStartupHalfDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		dial time.Duration
+		want report.Severity
+	}{
+		{10 * time.Second, report.Info},
+		{LoopbackDialTimeout / 2, report.Warning},
+		{25 * time.Second, report.Warning},
+	} {
+		c := &Container{Subject: "kube-system/kube-apiserver/kube-apiserver",
+			Startup: &Startup{Loopback: Loopback{Host: "localhost", Lookup: true}, DialTime: tc.dial, Summary: "safe: localhost resolves"}}
+		for _, f := range Findings([]*Container{c}) {
+			if f.RuleID == report.RuleAPIServerLoopback && f.Severity != tc.want {
+				t.Errorf("dial %s: %s, want %s (%s)", tc.dial, f.Severity, tc.want, f.Message)
+			}
+		}
+	}
+}
