@@ -27,7 +27,9 @@ func TestInspectCancel(t *testing.T) {
 		time.AfterFunc(200*time.Millisecond, cancel)
 		var out, errb bytes.Buffer
 		done := make(chan int)
-		go func() { done <- Main(ctx, args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, []string{"TMPDIR=" + t.TempDir()}) }()
+		go func() {
+			done <- Main(ctx, args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, []string{"TMPDIR=" + t.TempDir()})
+		}()
 		select {
 		case code := <-done:
 			if code == ExitOK || !strings.Contains(errb.String(), "context canceled") {
