@@ -12,7 +12,7 @@ import (
 )
 
 // SchemaVersion is the version of the JSON document written by WriteJSON.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Input is what to explain.
 type Input struct {
@@ -25,6 +25,8 @@ type Input struct {
 	Scenario model.Scenario
 	// Libc is the environment's C library (informational).
 	Libc model.Libc
+	// ToolVersion is the nsscope version the JSON document names.
+	ToolVersion string
 }
 
 // Result is the answer for every program.

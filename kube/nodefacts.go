@@ -12,6 +12,7 @@ import (
 
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -214,7 +215,7 @@ func resolveIn(fsys fs.FS, p string) (string, error) {
 func ParseNodeFacts(data []byte) (*NodeFacts, error) {
 	var nf NodeFacts
 	if err := json.Unmarshal(data, &nf); err != nil {
-		return nil, fmt.Errorf("not nsscope node facts: %w", err)
+		return nil, fmt.Errorf("not nsscope node facts: %w", jsonstyle.Describe(err))
 	}
 	if nf.SchemaVersion != NodeFactsVersion {
 		return nil, fmt.Errorf("node facts schema_version %d, want %d", nf.SchemaVersion, NodeFactsVersion)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/kube"
 )
 
@@ -140,11 +141,19 @@ func collectNode(a *app, o nodeOpts) error {
 			nf.Notes = append(nf.Notes, "no "+filepath.Join(o.proc, kube.PathDisableIPv6)+": IPv6 absent from the kernel (ipv6.disable=1)")
 		}
 	}
+	// The facts with the tool and version every nsscope document names
+	// (the schema version is the facts' own).
+	jsonstyle.FillLists(nf)
+	doc := struct {
+		*kube.NodeFacts
+		Tool    string `json:"tool"`
+		Version string `json:"version"`
+	}{nf, jsonstyle.Tool, toolVersion()}
 	var data []byte
 	if o.compact {
-		data, err = json.Marshal(nf)
+		data, err = json.Marshal(doc)
 	} else {
-		data, err = json.MarshalIndent(nf, "", "  ")
+		data, err = json.MarshalIndent(doc, "", "  ")
 	}
 	if err != nil {
 		return err

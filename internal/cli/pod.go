@@ -157,7 +157,7 @@ func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
 		err = writePodText(out, cs, rep, fixes)
 	default:
 		format, _ := report.ParseFormat(f.report.format)
-		err = report.Write(out, rep, format, report.TextOptions{})
+		err = report.Write(out, prepareReport(rep), format, report.TextOptions{})
 	}
 	if err != nil {
 		return err
