@@ -49,6 +49,14 @@ type Spec struct {
 	// IPv6 sets the namespace's disable_ipv6 (all, default and lo)
 	// before the program starts; IPv6Default leaves the kernel's.
 	IPv6 IPv6 `json:"ipv6,omitempty"`
+	// Caps are the capabilities the program keeps (names as ParseCap
+	// reads them); none by default. See the containment notes in
+	// contain.go.
+	Caps []string `json:"caps,omitempty"`
+	// Allow lifts groups of the system calls the lab refuses (the names
+	// of SeccompGroups: "setns", "unshare", "mount", "bpf", "ptrace",
+	// "kexec", "modules", "reboot"), for a test that needs one.
+	Allow []string `json:"allow,omitempty"`
 	// Until, if set, is a regular expression: the run ends (and its total
 	// time is taken) when a line of the program's output matches it.
 	Until string `json:"until,omitempty"`
@@ -56,6 +64,10 @@ type Spec struct {
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Rootless runs the lab in a user namespace (automatic when not root).
 	Rootless bool `json:"rootless,omitempty"`
+	// TmpfsSize bounds the run's tmpfs, which holds an unpacked --root,
+	// the overlays' private layers and the lab's copies of the watched
+	// files; zero means DefaultTmpfsSize.
+	TmpfsSize int64 `json:"tmpfs_size,omitempty"`
 	// TempDir is where the run's private directory is made ("" = os.TempDir).
 	TempDir string `json:"temp_dir,omitempty"`
 }
@@ -69,6 +81,16 @@ type Add struct {
 
 // DefaultTimeout bounds a run when Spec.Timeout is zero.
 const DefaultTimeout = 10 * time.Minute
+
+// DefaultTmpfsSize bounds the run's tmpfs when Spec.TmpfsSize is zero.
+const DefaultTmpfsSize = 1 << 30
+
+func (s Spec) tmpfsSize() int64 {
+	if s.TmpfsSize > 0 {
+		return s.TmpfsSize
+	}
+	return DefaultTmpfsSize
+}
 
 // DefaultHostname is the lab's host name unless told otherwise.
 const DefaultHostname = "nsscope-lab"
