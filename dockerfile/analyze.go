@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -265,8 +266,8 @@ func newStageState(a *Analysis, st *Stage, meta map[string]string, opt Options) 
 		s.NSSwitch = p.NSSwitch
 		s.Shell, s.CC, s.CCFrom = p.Shell, p.CC, p.CCFrom
 		s.Go, s.GoFrom = p.Go, p.GoFrom
-		maps(s.Env, p.Env)
-		maps(s.GoEnv, p.GoEnv)
+		maps.Copy(s.Env, p.Env)
+		maps.Copy(s.GoEnv, p.GoEnv)
 		s.Builds = append(s.Builds, p.Builds...)
 		s.Programs = append(s.Programs, p.Programs...)
 		s.Workdir = p.Workdir
@@ -309,17 +310,11 @@ func findStageByName(a *Analysis, ref string) *StageState {
 	return nil
 }
 
-func maps(dst, src map[string]string) {
-	for k, v := range src {
-		dst[k] = v
-	}
-}
-
 // vars returns the variables a RUN sees: ARGs, then ENV (ENV wins).
 func (s *StageState) vars() map[string]string {
 	m := make(map[string]string, len(s.Args)+len(s.Env))
-	maps(m, s.Args)
-	maps(m, s.Env)
+	maps.Copy(m, s.Args)
+	maps.Copy(m, s.Env)
 	return m
 }
 

@@ -3,12 +3,12 @@ package dockerfile
 import (
 	"fmt"
 	"strings"
-	"testing/fstest"
 	"time"
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // CheckOptions steer Check.
@@ -39,7 +39,7 @@ type Result struct {
 
 // Diff returns the unified diff of r.Edits ("" when there are none).
 func (r *Result) Diff() string {
-	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Lines, r.Edits)
+	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Source, r.Edits)
 }
 
 // Check analyses f, grades every program of the final
@@ -66,9 +66,9 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		progs = append(progs, scanProgram(p))
 	}
 	run := func(nss NSSwitch) (*report.Report, error) {
-		root := fstest.MapFS{}
+		var root sysenv.Files
 		if nss.Kind == NSSPresent {
-			root["etc/nsswitch.conf"] = &fstest.MapFile{Data: nss.Data, Mode: 0o644}
+			root = sysenv.Files{{Path: model.PathNSSwitch, Data: nss.Data}}
 		}
 		return scan.Run(scan.Input{
 			Target:   f.Name,
@@ -217,7 +217,7 @@ func mergeUnknown(missing, present *report.Report, final *StageState) *report.Re
 		if fm.Severity == fp.Severity {
 			f.Reasons = append(f.Reasons, why+"; the verdict is the same with and without the file")
 		} else {
-			f.RuleID = scan.RuleUnknown
+			f.RuleID = report.RuleUnknown
 			f.Severity = max(report.Warning, min(fm.Severity, fp.Severity))
 			f.Message = fmt.Sprintf("outcome depends on the base image (run `nsscope scan` on the built image): %s without /etc/nsswitch.conf, %s with `hosts: files dns`; described: the worst case, %s", fm.Severity, fp.Severity, fm.Message)
 			f.Reasons = append(f.Reasons, why+"; build the image and run `nsscope scan` on it")

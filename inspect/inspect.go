@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/nsscope/nsscope/model"
@@ -230,7 +229,7 @@ func (b *Binary) Program(libc model.Libc) (p model.Program, ok bool) {
 
 // Open inspects the ELF file at path.
 func Open(path string) (*Binary, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -238,9 +237,6 @@ func Open(path string) (*Binary, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	b, err := Read(f, st.Size())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing/fstest"
 
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // BenchmarkRun measures the verdicts alone (no target reading): 100
@@ -18,7 +19,7 @@ func BenchmarkRun(b *testing.B) {
 		progs = append(progs, Program{Path: fmt.Sprintf("/bin/p%d", i),
 			Variants: []Variant{{Program: model.Program{Impl: model.ImplGo, Go: model.GoBuild{Version: v}}}}})
 	}
-	in := Input{Root: root, Programs: progs, Runtime: Runtime{Kind: Kubernetes}}
+	in := Input{Root: sysenv.FS{FS: root}, Programs: progs, Runtime: Runtime{Kind: Kubernetes}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Run(in); err != nil {

@@ -17,14 +17,13 @@
 // "after" time comes from re-running the model with the fix applied.
 //
 // The package is pure apart from reading the target's files through the
-// fs.FS it is given: the runtime's files are built from the assumptions in
-// [Runtime], and the model does no I/O.
+// sysenv.Reader it is given: the runtime's files are built from the
+// assumptions in [Runtime], and the model does no I/O.
 package scan
 
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // DefaultDeadline is client-go's dial timeout, the deadline that turned a
@@ -73,10 +73,11 @@ type PredictFunc func(model.Env, model.Program, model.Request, model.Scenario) (
 type Input struct {
 	// Target names what is scanned, for the report.
 	Target string
-	// Root is the target's file system, rooted at its "/" (paths without
-	// a leading slash); symbolic links must resolve inside it. Only the
-	// /etc files that steer resolution are read.
-	Root fs.FS
+	// Root reads the target's own configuration files (a sysenv.Source
+	// for a root or image, sysenv.Files for files known in memory). Only
+	// the /etc files that steer resolution are read, and of those only the
+	// ones the runtime does not replace.
+	Root sysenv.Reader
 	// Programs are the binaries that resolve names (see [Program]).
 	Programs []Program
 	// Env is the image's configured environment ("KEY=value"): GODEBUG,
@@ -92,34 +93,6 @@ type Input struct {
 	Notes []string
 	// Predict replaces the model (tests); nil means model.Predict.
 	Predict PredictFunc
-}
-
-// Rule IDs of scan findings.
-const (
-	RuleDNSFirstFails = "NSS001" // critical
-	RuleDNSFirst      = "NSS002" // warning
-	RuleUnknown       = "NSS003" // warning
-	RuleHostsFirst    = "NSS004" // info
-	RuleDNSOnly       = "NSS005" // info
-)
-
-// Rules describes the rules scan findings use.
-func Rules() []report.Rule {
-	return []report.Rule{
-		{ID: RuleDNSFirstFails, Name: "HostsNameViaDNSFails",
-			Short: "A name that /etc/hosts answers goes to DNS first, and with silent nameservers the lookup reaches the deadline or fails before /etc/hosts is read.",
-			Help:  "Make /etc/hosts come first: add `hosts: files dns` to /etc/nsswitch.conf, rebuild Go programs with Go 1.16 or later, or dial the address literal."},
-		{ID: RuleDNSFirst, Name: "HostsNameViaDNSFirst",
-			Short: "A name that /etc/hosts answers goes to DNS first; with silent nameservers the lookup is slow but still ends within the deadline.",
-			Help:  "Make /etc/hosts come first (`hosts: files dns` in /etc/nsswitch.conf) so the lookup costs no DNS at all."},
-		{ID: RuleUnknown, Name: "ResolverOutcomeUnknown",
-			Short: "The outcome depends on something the binary does not tell, or that the model does not cover.",
-			Help:  "Check the listed variants; give the missing fact (e.g. rebuild with recorded build settings) or apply the fix of the worst variant."},
-		{ID: RuleHostsFirst, Name: "HostsFirst",
-			Short: "/etc/hosts answers the name without any DNS query."},
-		{ID: RuleDNSOnly, Name: "NameNeedsDNS",
-			Short: "The name is not in /etc/hosts: only DNS can answer it."},
-	}
 }
 
 // Run computes the verdicts. It fails only on bad input (an unknown
@@ -138,23 +111,15 @@ func Run(in Input) (*report.Report, error) {
 	if in.Predict == nil {
 		in.Predict = model.Predict
 	}
-	targetResolv, err := readFile(in.Root, "/etc/resolv.conf")
+	nss, err := in.Root.File(model.PathNSSwitch)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scan: %w", err)
 	}
-	targetHosts, err := readFile(in.Root, "/etc/hosts")
+	mdns, err := in.Root.File(model.PathMDNSAllow)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scan: %w", err)
 	}
-	nss, err := readFile(in.Root, "/etc/nsswitch.conf")
-	if err != nil {
-		return nil, err
-	}
-	mdns, err := readFile(in.Root, "/etc/mdns.allow")
-	if err != nil {
-		return nil, err
-	}
-	rf, err := in.Runtime.apply(targetResolv, targetHosts)
+	rf, err := runtimeFiles(in.Runtime, in.Root)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
@@ -170,7 +135,7 @@ func Run(in Input) (*report.Report, error) {
 		Tool:        "nsscope",
 		Target:      in.Target,
 		Assumptions: rf.assumptions,
-		Rules:       Rules(),
+		Rules:       report.LookupRules(),
 		Notes:       in.Notes,
 	}
 	rep.Assumptions = append(rep.Assumptions, nssAssumption(nss))
@@ -201,27 +166,30 @@ func Run(in Input) (*report.Report, error) {
 	return rep, nil
 }
 
-// readFile reads one /etc file of the target as the model's File: missing
-// files are a behaviour (Missing), other read errors are recorded.
-func readFile(root fs.FS, p string) (model.File, error) {
-	f := model.File{Path: p}
-	data, err := fs.ReadFile(root, strings.TrimPrefix(p, "/"))
-	switch {
-	case err == nil:
-		f.Data = data
-	case errors.Is(err, fs.ErrNotExist):
-		f.Missing = true
-	case errors.Is(err, fs.ErrPermission):
-		f.ReadErr, f.PermissionDenied = "permission denied", true
-	default:
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "is a directory") {
-			f.ReadErr = "is a directory"
-			return f, nil
-		}
-		return f, fmt.Errorf("scan: reading %s: %w", p, err)
+// passThrough marks, in the files handed to the runtime, the target's own
+// copy: the runtime returns it unchanged when it does not replace the file.
+const passThrough = "\x00the target's own file"
+
+// runtimeFiles decides the resolv.conf and hosts the programs see, and
+// reads the target's own copy only where the runtime passes it through:
+// a file the runtime replaces is never read (a damaged or hostile
+// /etc/resolv.conf in an image run by the kubelet does not matter).
+func runtimeFiles(rt Runtime, root sysenv.Reader) (files, error) {
+	resolv := model.File{Path: model.PathResolvConf, Origin: passThrough}
+	hosts := model.File{Path: model.PathHosts, Origin: passThrough}
+	rf, err := rt.apply(resolv, hosts)
+	if err != nil {
+		return rf, err
 	}
-	return f, nil
+	for _, f := range []*model.File{&rf.resolv, &rf.hosts} {
+		if f.Origin != passThrough {
+			continue
+		}
+		if *f, err = root.File(f.Path); err != nil {
+			return rf, err
+		}
+	}
+	return rf, nil
 }
 
 func nssAssumption(f model.File) string {
@@ -280,7 +248,7 @@ func (s *scanner) evaluate(v Variant, name string) outcome {
 	o := outcome{v: v}
 	o.pred, o.err = s.predict(s.env, v.Program, s.request(name), silent())
 	if o.err != nil {
-		o.severity, o.rule = report.Warning, RuleUnknown
+		o.severity, o.rule = report.Warning, report.RuleUnknown
 		return o
 	}
 	o.hostsAnswers = s.hostsAnswers(v.Program, name)
@@ -310,15 +278,15 @@ func (s *scanner) hostsAnswers(p model.Program, name string) bool {
 func classify(p *model.Prediction, hostsAnswers bool, deadline time.Duration) (report.Severity, string) {
 	switch {
 	case !hostsAnswers:
-		return report.Info, RuleDNSOnly
+		return report.Info, report.RuleDNSOnly
 	case p.Queries == 0 && (p.AnsweredFrom == model.FromHosts || p.Error == ""):
 		// No DNS at all: /etc/hosts answered (or no lookup was needed,
 		// as for an address literal).
-		return report.Info, RuleHostsFirst
+		return report.Info, report.RuleHostsFirst
 	case p.DeadlineExceeded || p.Total >= deadline || p.AnsweredFrom != model.FromHosts:
-		return report.Critical, RuleDNSFirstFails
+		return report.Critical, report.RuleDNSFirstFails
 	default:
-		return report.Warning, RuleDNSFirst
+		return report.Warning, report.RuleDNSFirst
 	}
 }
 
@@ -332,7 +300,7 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 		Reasons:  append([]string(nil), p.Facts...),
 	}
 	if len(p.Variants) == 0 {
-		f.RuleID, f.Severity = RuleUnknown, report.Warning
+		f.RuleID, f.Severity = report.RuleUnknown, report.Warning
 		why := p.Unknown
 		if why == "" {
 			why = "the binary's resolver could not be determined"
@@ -354,7 +322,7 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 	}
 	o := outs[worst]
 	if o.err != nil {
-		f.RuleID, f.Severity = RuleUnknown, report.Warning
+		f.RuleID, f.Severity = report.RuleUnknown, report.Warning
 		f.Message = "outcome unknown: the model cannot describe this program: " + o.err.Error()
 		f.Reasons = append(f.Reasons, "model: "+o.err.Error())
 		return f
@@ -373,7 +341,7 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 	}
 	f.Related = related(o.pred)
 	if differ(outs) {
-		f.RuleID, f.Severity = RuleUnknown, report.Warning
+		f.RuleID, f.Severity = report.RuleUnknown, report.Warning
 		f.Message = "outcome depends on what the binary does not tell: " + variantsSummary(outs) + "; described: the worst case, " + message(o, s.deadline)
 	}
 	if o.severity > report.Info {
@@ -408,16 +376,16 @@ func variantsSummary(outs []outcome) string {
 func message(o outcome, deadline time.Duration) string {
 	p := o.pred
 	switch o.rule {
-	case RuleHostsFirst:
+	case report.RuleHostsFirst:
 		return fmt.Sprintf("answered from /etc/hosts with no DNS query (%s, order %s)", p.Resolver, p.Order)
-	case RuleDNSOnly:
+	case report.RuleDNSOnly:
 		if p.Queries == 0 {
 			return fmt.Sprintf("not in /etc/hosts and no DNS query is sent (%s, order %s)%s", p.Resolver, p.Order, errSuffix(p))
 		}
 		return fmt.Sprintf("not in /etc/hosts: only DNS can answer; with silent nameservers it gives up after %s, %d queries%s", report.Duration(p.Total), p.Queries, errSuffix(p))
-	case RuleDNSFirst:
+	case report.RuleDNSFirst:
 		return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries, %s, then /etc/hosts answers within the %s deadline", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), report.Duration(deadline))
-	case RuleDNSFirstFails:
+	case report.RuleDNSFirstFails:
 		switch {
 		case p.DeadlineExceeded:
 			un := ""

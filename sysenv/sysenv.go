@@ -1,7 +1,10 @@
 // Package sysenv builds the model's environment (model.Env) from a real
-// place: this host, a root filesystem (directory or tarball, read through
-// inspect/target, so symbolic links stay inside it), and overrides given
-// as files. It is the only bridge between files on disk and the pure model.
+// place: this host, a root filesystem or image (a directory, a tarball, a
+// docker save archive, an OCI layout or a registry image, all read through
+// inspect/target, so symbolic links stay inside the root), and files given
+// on the command line. It is the one bridge between files on disk and the
+// pure model: every verb that reads a configuration file reads it here,
+// with the same size limit and the same refusal of FIFOs and devices.
 package sysenv
 
 import (
@@ -19,175 +22,275 @@ import (
 	"github.com/nsscope/nsscope/model"
 )
 
-// maxFile caps what is read of one configuration file.
-const maxFile = 1 << 20
+// MaxFileSize is the largest configuration file nsscope reads, wherever it
+// comes from (a root, an image, a flag). A larger file is an input error
+// naming the file and this limit, never a truncated read.
+const MaxFileSize = 4 << 20
 
-// Source is where the environment's files come from.
+// ErrTooLarge marks a configuration file over MaxFileSize.
+var ErrTooLarge = errors.New("configuration file too large")
+
+// Reader reads the configuration files of a program's root.
+type Reader interface {
+	// File reads the file at the absolute path p ("/etc/hosts") as the
+	// program would find it. A missing file, a directory, a link loop or
+	// a permission error is a model.File that says so (the program meets
+	// the same condition); a file nsscope refuses to read — larger than
+	// MaxFileSize, a FIFO, a socket or a device — is an error.
+	File(p string) (model.File, error)
+}
+
+// Source is a root whose files make the environment.
 type Source struct {
 	// Label describes it ("this host", "alpine.tar.gz").
 	Label string
-	fsys  fs.FS
-	close func() error
+	t     *target.Target
+	err   error // opening failed (Host only)
 	// prefix for citations ("alpine.tar.gz:" or "").
 	prefix string
-	libc   []inspect.LibcRelease
+	host   bool
 }
+
+var _ Reader = (*Source)(nil)
 
 // Close releases the source.
 func (s *Source) Close() error {
-	if s.close != nil {
-		return s.close()
+	if s.t != nil {
+		return s.t.Close()
 	}
 	return nil
 }
 
 // Host is this machine's root.
 func Host() *Source {
-	return &Source{Label: "this host", fsys: os.DirFS("/")}
+	s := &Source{Label: "this host", host: true}
+	s.t, s.err = target.Open(context.Background(), "/", target.Options{NoInspect: true})
+	return s
 }
 
-// Root opens a root filesystem: a directory or a tarball (.tar, .tar.gz,
-// .tar.zst), never modified and never extracted beyond /etc.
+// Root opens a root filesystem or image: a directory, a tarball (.tar,
+// .tar.gz, .tar.zst), a docker save archive, an OCI layout or a registry
+// reference, told apart as every verb tells them apart (target.Open).
+// Nothing is extracted; of a tarball or image only /etc, /run and the C
+// libraries are kept.
 func Root(ctx context.Context, spec string) (*Source, error) {
-	st, err := os.Stat(spec)
-	if err != nil {
-		return nil, fmt.Errorf("--root %s: %w", spec, err)
-	}
-	if st.IsDir() {
-		// A directory: resolve links inside it with the target reader only
-		// for what we read; os.Root confines every access to the tree.
-		r, err := os.OpenRoot(spec)
-		if err != nil {
-			return nil, fmt.Errorf("--root %s: %w", spec, err)
-		}
-		return &Source{Label: spec, fsys: confinedFS{r}, close: r.Close, prefix: strings.TrimSuffix(spec, "/")}, nil
-	}
 	t, err := target.Open(ctx, spec, target.Options{NoInspect: true, Keep: func(p string, size int64) bool {
-		return strings.HasPrefix(p, "/etc/") || inspect.IsLibcPath(p)
+		return target.KeepEtc(p, size) || inspect.IsLibcPath(p)
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("--root %s: %w", spec, err)
 	}
-	return &Source{Label: filepath.Base(spec), fsys: t.FS(), close: t.Close, prefix: filepath.Base(spec) + ":", libc: t.Libc()}, nil
+	return FromTarget(t, filepath.Base(strings.TrimSuffix(spec, "/"))), nil
 }
 
-// confinedFS reads a directory tree through os.Root, interpreting absolute
-// symbolic links relative to the tree (as a chroot would).
-type confinedFS struct{ r *os.Root }
+// FromTarget reads the environment of an opened target; label names it
+// in citations ("alpine.tar.gz:/etc/hosts"), and an empty label cites the
+// paths inside the target alone ("/etc/hosts"). Closing the source closes
+// t.
+func FromTarget(t *target.Target, label string) *Source {
+	s := &Source{Label: label, t: t}
+	if label != "" {
+		s.prefix = label + ":"
+	}
+	return s
+}
 
-func (c confinedFS) Open(name string) (fs.File, error) {
-	p, err := c.resolve(name, 0)
+// Target is the opened target the source reads.
+func (s *Source) Target() *target.Target { return s.t }
+
+// File reads one file of the root (see [Reader]).
+func (s *Source) File(p string) (model.File, error) {
+	f := model.File{Path: p}
+	if s.prefix != "" {
+		f.Origin = s.prefix + p
+	}
+	if s.err != nil {
+		return f, s.err
+	}
+	return readIn(s.t.FS(), f)
+}
+
+// readIn reads f.Path from fsys into f.
+func readIn(fsys fs.FS, f model.File) (model.File, error) {
+	name := strings.TrimPrefix(f.Path, "/")
+	st, err := fs.Stat(fsys, name)
 	if err != nil {
-		return nil, err
+		return fileErr(f, err)
 	}
-	return c.r.Open(p)
-}
-
-func (c confinedFS) resolve(name string, depth int) (string, error) {
-	if depth > 40 {
-		return "", &fs.PathError{Op: "open", Path: name, Err: errors.New("too many levels of symbolic links")}
+	if st.IsDir() {
+		f.ReadErr = "is a directory"
+		return f, nil
 	}
-	parts := strings.Split(name, "/")
-	cur := ""
-	for i, part := range parts {
-		next := filepath.Join(cur, part)
-		fi, err := c.r.Lstat(next)
-		if err != nil {
-			return next, nil // let Open report it
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			link, err := c.r.Readlink(next)
-			if err != nil {
-				return "", err
-			}
-			var base string
-			if strings.HasPrefix(link, "/") {
-				base = strings.TrimPrefix(filepath.Clean(link), "/")
-			} else {
-				base = filepath.Join(cur, link)
-			}
-			base = filepath.Clean(base)
-			if base == ".." || strings.HasPrefix(base, "../") {
-				base = strings.TrimLeft(strings.ReplaceAll(base, "../", ""), ".")
-			}
-			rest := strings.Join(parts[i+1:], "/")
-			if rest != "" {
-				base = filepath.Join(base, rest)
-			}
-			return c.resolve(strings.TrimPrefix(base, "/"), depth+1)
-		}
-		cur = next
+	if err := inspect.CheckRegular(f.Name(), st.Mode()); err != nil {
+		return f, err
 	}
-	return cur, nil
-}
-
-// file reads one /etc file into a model.File.
-func (s *Source) file(path string) model.File {
-	f := model.File{Path: path, Origin: s.prefix + path}
-	if s.prefix == "" {
-		f.Origin = ""
+	if st.Size() > MaxFileSize {
+		return f, tooLarge(f.Name(), st.Size())
 	}
-	r, err := s.fsys.Open(strings.TrimPrefix(path, "/"))
+	r, err := fsys.Open(name)
 	if err != nil {
 		return fileErr(f, err)
 	}
 	defer r.Close()
-	if st, err := r.Stat(); err == nil && st.IsDir() {
-		f.ReadErr = "is a directory"
-		return f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxFile))
+	data, err := readBounded(r, f.Name())
 	if err != nil {
-		return fileErr(f, err)
+		return f, err
 	}
 	f.Data = data
-	return f
+	return f, nil
 }
 
-func fileErr(f model.File, err error) model.File {
+func tooLarge(name string, size int64) error {
+	if size < 0 {
+		return fmt.Errorf("%s: larger than the %d-byte limit for a configuration file: %w", name, MaxFileSize, ErrTooLarge)
+	}
+	return fmt.Errorf("%s: %d bytes, larger than the %d-byte limit for a configuration file: %w", name, size, MaxFileSize, ErrTooLarge)
+}
+
+// readBounded reads r whole, refusing more than MaxFileSize.
+func readBounded(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(name, -1)
+	}
+	return data, nil
+}
+
+// fileErr records what a program meets when it opens the file: ENOENT,
+// EACCES, ELOOP and the like are conditions the model knows; anything
+// else is an error of the input.
+func fileErr(f model.File, err error) (model.File, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		f.Missing = true
 	case errors.Is(err, fs.ErrPermission):
 		f.ReadErr, f.PermissionDenied = "permission denied", true
+	case errors.Is(err, target.ErrLoop):
+		f.ReadErr = "too many levels of symbolic links"
+	case errors.Is(err, target.ErrNotDir):
+		f.ReadErr = "not a directory"
+	case errors.Is(err, inspect.ErrNotRegular):
+		return f, fmt.Errorf("%s: %w", f.Name(), err)
 	default:
-		f.ReadErr = err.Error()
+		return f, fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	return f
+	return f, nil
 }
 
-// Env reads the environment's files. Hostname comes from /etc/hostname of
-// a root, or from the kernel for this host.
+// ReadEnv reads the environment's files. Hostname comes from /etc/hostname
+// of a root, or from the kernel for this host. A file nsscope refuses to
+// read (see [Reader]) is an error.
+func (s *Source) ReadEnv() (model.Env, error) { return s.env(true) }
+
+// Env is ReadEnv for callers that cannot report an error yet: a file
+// nsscope refuses to read is recorded as unreadable (ReadErr) instead.
+//
+// Deprecated: use ReadEnv, which makes a refused file an input error.
 func (s *Source) Env() model.Env {
-	env := model.Env{
-		ResolvConf: s.file(model.PathResolvConf),
-		NSSwitch:   s.file(model.PathNSSwitch),
-		Hosts:      s.file(model.PathHosts),
-		MDNSAllow:  s.file(model.PathMDNSAllow),
-		Vars:       map[string]string{},
+	env, _ := s.env(false)
+	return env
+}
+
+func (s *Source) env(strict bool) (model.Env, error) {
+	env := model.Env{Vars: map[string]string{}}
+	read := func(p string) (model.File, error) {
+		f, err := s.File(p)
+		if err != nil && !strict {
+			f.ReadErr, err = err.Error(), nil
+		}
+		return f, err
 	}
-	if s.prefix == "" {
+	for _, f := range []struct {
+		p   string
+		dst *model.File
+	}{
+		{model.PathResolvConf, &env.ResolvConf},
+		{model.PathNSSwitch, &env.NSSwitch},
+		{model.PathHosts, &env.Hosts},
+		{model.PathMDNSAllow, &env.MDNSAllow},
+	} {
+		file, err := read(f.p)
+		if err != nil {
+			return env, err
+		}
+		*f.dst = file
+	}
+	if s.host {
 		if h, err := os.Hostname(); err == nil {
 			env.Hostname = h
 		} else {
 			env.HostnameErr = true
 		}
-	} else if hn := s.file("/etc/hostname"); len(hn.Data) > 0 {
-		env.Hostname = strings.TrimSpace(string(hn.Data))
+		return env, nil
 	}
-	return env
+	hn, err := read("/etc/hostname")
+	if err != nil {
+		return env, err
+	}
+	env.Hostname = strings.TrimSpace(string(hn.Data))
+	return env, nil
 }
 
 // Libc returns the C library found in the source (zero if none or unknown).
 func (s *Source) Libc() model.Libc {
-	rels := s.libc
-	if rels == nil {
-		rels, _ = inspect.RootLibc(s.fsys)
+	if s.t == nil {
+		return model.Libc{}
 	}
-	for _, r := range rels {
+	for _, r := range s.t.Libc() {
 		return r.Model()
 	}
 	return model.Libc{}
+}
+
+// FS is a Reader over any fs.FS rooted at the program's "/" (names without
+// the leading slash); Label, when set, prefixes citations. Symbolic links
+// are followed as the fs.FS follows them: use a Source for a root whose
+// links must stay inside it.
+type FS struct {
+	FS    fs.FS
+	Label string
+}
+
+// File reads the file at p (see [Reader]).
+func (r FS) File(p string) (model.File, error) {
+	f := model.File{Path: p}
+	if r.Label != "" {
+		f.Origin = r.Label + ":" + p
+	}
+	return readIn(r.FS, f)
+}
+
+// Files is a Reader over files given in memory (a Dockerfile's final
+// stage, a test): a path not among them is missing.
+type Files []model.File
+
+// File returns the file at p, or a missing one.
+func (fs Files) File(p string) (model.File, error) {
+	for _, f := range fs {
+		if f.Path == p {
+			return f, nil
+		}
+	}
+	return model.File{Path: p, Missing: true}, nil
+}
+
+// ReadFile reads a configuration file of the analysing machine (a flag's
+// FILE) that the program will see at path as: a regular file of at most
+// MaxFileSize bytes.
+func ReadFile(name, as string) (model.File, error) {
+	fh, err := inspect.OpenRegular(name)
+	if err != nil {
+		return model.File{}, err
+	}
+	defer fh.Close()
+	data, err := readBounded(fh, name)
+	if err != nil {
+		return model.File{}, err
+	}
+	return model.File{Path: as, Origin: name, Data: data}, nil
 }
 
 // Override replaces one file of env with a file from disk, or marks it
@@ -197,33 +300,10 @@ func Override(f *model.File, path string) error {
 		*f = model.File{Path: f.Path, Origin: "--missing", Missing: true}
 		return nil
 	}
-	data, err := readLimited(path)
+	nf, err := ReadFile(path, f.Path)
 	if err != nil {
 		return err
 	}
-	*f = model.File{Path: f.Path, Origin: path, Data: data}
+	*f = nf
 	return nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(fh, maxFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFile)
-	}
-	return data, nil
 }

@@ -6,9 +6,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/nsscope/nsscope/inspect"
 )
@@ -17,8 +21,13 @@ import (
 // root: kernel file systems whose contents are not files of any program.
 var skipHostDirs = []string{"proc", "sys", "dev"}
 
-// openDir indexes a directory tree. Nothing is read but metadata;
-// binaries are inspected when asked for (Programs, Lookup, Entries).
+// rootMarkers are top-level entries of a root filesystem: a directory
+// with none of them is a plain directory (/usr/bin), not a root.
+var rootMarkers = []string{"etc", "usr", "bin", "sbin", "lib"}
+
+// openDir opens a directory tree. Nothing is read up front: entries are
+// read from the host as they are looked up, and Programs walks the tree
+// once, keeping only the programs it finds.
 func (t *Target) openDir(dir string) error {
 	t.desc.Kind = KindDir
 	abs, err := filepath.Abs(dir)
@@ -29,57 +38,60 @@ func (t *Target) openDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	t.hostFS = root
-	count := 0
-	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			t.notes = append(t.notes, fmt.Sprintf("%s: %v: skipped", p, err))
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
+	t.hostFS, t.hostDir = root, abs
+	t.root.host, t.root.lazy = ".", true
+	isRoot := false
+	for _, m := range rootMarkers {
+		if t.lookup("/"+m) != nil {
+			isRoot = true
+			break
 		}
-		if p == "." {
-			return nil
-		}
-		if d.IsDir() && abs == "/" && !strings.Contains(p, "/") {
-			for _, s := range skipHostDirs {
-				if p == s {
-					return fs.SkipDir
-				}
-			}
-		}
-		count++
-		if count > t.limits.MaxEntries {
-			return fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil // vanished meanwhile
-		}
-		n := &node{Entry: Entry{Path: "/" + p, Mode: info.Mode(), Size: info.Size()}, host: p}
-		switch {
-		case d.IsDir():
-			n.kids = map[string]*node{}
-			n.Size = 0
-		case info.Mode()&fs.ModeSymlink != 0:
-			l, err := root.Readlink(p)
-			if err != nil {
-				t.notes = append(t.notes, fmt.Sprintf("%s: %v: skipped", p, err))
-				return nil
-			}
-			n.Link = l
-		}
-		t.add(n)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
 	}
+	t.desc.NotRoot = !isRoot
 	return nil
+}
+
+// hostNode reads one entry of a directory target from the host (rel is
+// relative to the target's root, abs its path in the tree), or nil.
+func (t *Target) hostNode(rel, abs string) *node {
+	info, err := t.hostFS.Lstat(rel)
+	if err != nil {
+		return nil
+	}
+	n := &node{Entry: Entry{Path: abs, Mode: info.Mode(), Size: info.Size()}, host: rel}
+	switch {
+	case info.IsDir():
+		n.kids, n.lazy, n.Size = map[string]*node{}, true, 0
+	case info.Mode()&fs.ModeSymlink != 0:
+		l, err := t.hostFS.Readlink(rel)
+		if err != nil {
+			return nil
+		}
+		n.Link = l
+	}
+	return n
+}
+
+// listHost reads every entry of directory n from the host (treeMu held).
+func (t *Target) listHost(n *node) {
+	n.lazy = false
+	f, err := t.hostFS.Open(n.host)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return
+	}
+	for _, c := range names {
+		if _, ok := n.kids[c]; ok {
+			continue
+		}
+		if k := t.hostNode(path.Join(n.host, c), path.Join(n.Path, c)); k != nil {
+			n.kids[c] = k
+		}
+	}
 }
 
 // inspectHost inspects a regular file of a directory target once, when it
@@ -89,61 +101,198 @@ func (t *Target) inspectHost(n *node) {
 		return
 	}
 	n.once.Do(func() {
-		f, err := t.hostFS.Open(n.host)
-		if err != nil {
-			n.InspectErr = err.Error()
-			return
-		}
-		defer f.Close()
-		head := make([]byte, 256)
-		k, _ := io.ReadFull(f, head)
-		head = head[:k]
-		if strings.HasPrefix(string(head), "#!") {
-			line, _, _ := strings.Cut(string(head[2:]), "\n")
-			n.Shebang = strings.TrimSpace(line)
-			return
-		}
-		if !inspect.IsELF(head) {
-			return
-		}
-		if n.Size > t.limits.MaxInspect {
-			n.InspectErr = fmt.Sprintf("ELF file of %d bytes is over the %d-byte inspection limit: skipped", n.Size, t.limits.MaxInspect)
-			return
-		}
-		b, err := inspect.Read(f, n.Size)
-		if err != nil {
-			n.InspectErr = err.Error()
-			return
-		}
-		n.Binary = b
+		n.Binary, n.Shebang, n.InspectErr = t.inspectHostFile(n.host, n.Size)
 	})
 }
 
-// inspectAll inspects nodes of a directory target in parallel.
-func (t *Target) inspectAll(ctx context.Context, nodes []*node) error {
-	ch := make(chan *node)
-	var wg sync.WaitGroup
+// inspectHostFile reads the file rel of a directory target: its ELF facts,
+// its interpreter line, or why it could not be inspected (an ELF file that
+// is damaged or over the size limit). A file that is neither gives zeros.
+func (t *Target) inspectHostFile(rel string, size int64) (b *inspect.Binary, shebang, inspectErr string) {
+	f, err := openRegularIn(t.hostFS, rel)
+	if err != nil {
+		return nil, "", err.Error()
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	k, _ := io.ReadFull(f, head)
+	head = head[:k]
+	if strings.HasPrefix(string(head), "#!") {
+		line, _, _ := strings.Cut(string(head[2:]), "\n")
+		return nil, strings.TrimSpace(line), ""
+	}
+	if !inspect.IsELF(head) {
+		return nil, "", ""
+	}
+	if size > t.limits.MaxInspect {
+		return nil, "", fmt.Sprintf("ELF file of %d bytes is over the %d-byte inspection limit: skipped", size, t.limits.MaxInspect)
+	}
+	b, err = inspect.Read(f, size)
+	if err != nil {
+		return nil, "", err.Error()
+	}
+	return b, "", ""
+}
+
+// inode identifies a file of a directory target: hard links are one file,
+// inspected once.
+type inode struct{ dev, ino uint64 }
+
+// dirPrograms walks a directory target once, in parallel, and returns its
+// programs (see Programs). Only the programs are kept, never a node per
+// file: memory grows with the number of programs, not of files.
+func (t *Target) dirPrograms(ctx context.Context) ([]Entry, error) {
+	t.viaMu.Lock()
+	defer t.viaMu.Unlock()
+	if t.progsOK {
+		return slices.Clone(t.progs), nil
+	}
+	type job struct {
+		rel  string
+		mode fs.FileMode
+		size int64
+		ino  inode
+	}
+	type result struct {
+		Entry
+		ino inode
+	}
+	jobs := make(chan job, 64)
+	var (
+		mu      sync.Mutex
+		results []*result
+		byInode = map[inode]*result{} // first inspection of each file
+		waiting = map[inode][]job{}   // links seen while it runs
+		bytes   atomic.Int64
+		wg      sync.WaitGroup
+	)
+	progress := func(n int64) {
+		if t.opts.Progress != nil {
+			t.opts.Progress(bytes.Add(n), -1)
+		}
+	}
 	for range max(2, runtimeProcs()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := range ch {
-				t.inspectHost(n)
+			for j := range jobs {
+				b, shebang, ierr := t.inspectHostFile(j.rel, j.size)
+				progress(j.size)
+				mu.Lock()
+				r := byInode[j.ino]
+				r.Binary, r.Shebang, r.InspectErr = b, shebang, ierr
+				for _, l := range waiting[j.ino] {
+					results = append(results, &result{Entry: Entry{Path: "/" + l.rel, Mode: l.mode, Size: l.size, Binary: b, Shebang: shebang, InspectErr: ierr}, ino: j.ino})
+				}
+				delete(waiting, j.ino)
+				mu.Unlock()
 			}
 		}()
 	}
-	var err error
-	for _, n := range nodes {
-		select {
-		case ch <- n:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
+	var walkErr error
+	count := 0
+	err := fs.WalkDir(t.hostFS.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			break
+			if p == "." {
+				return err
+			}
+			t.addNote("%s: %v: skipped", p, err)
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if count++; count%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if count > t.limits.MaxEntries {
+			return fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
+		}
+		if d.IsDir() {
+			if t.hostDir == "/" && !strings.Contains(p, "/") && slices.Contains(skipHostDirs, p) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // vanished meanwhile
+		}
+		abs := "/" + p
+		if info.Mode().Perm()&0o111 == 0 || isLibrary(abs) {
+			return nil
+		}
+		j := job{rel: p, mode: info.Mode(), size: info.Size()}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			j.ino = inode{uint64(st.Dev), st.Ino}
+		} else {
+			j.ino = inode{ino: uint64(count)}
+		}
+		mu.Lock()
+		if r, seen := byInode[j.ino]; seen {
+			if r.Binary != nil || r.InspectErr != "" || r.Shebang != "" {
+				results = append(results, &result{Entry: Entry{Path: abs, Mode: j.mode, Size: j.size, Binary: r.Binary, Shebang: r.Shebang, InspectErr: r.InspectErr}, ino: j.ino})
+			} else if _, running := waiting[j.ino]; running {
+				waiting[j.ino] = append(waiting[j.ino], j)
+			}
+			mu.Unlock()
+			return nil
+		}
+		r := &result{Entry: Entry{Path: abs, Mode: j.mode, Size: j.size}, ino: j.ino}
+		results = append(results, r)
+		byInode[j.ino] = r
+		waiting[j.ino] = nil
+		mu.Unlock()
+		select {
+		case jobs <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	})
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		walkErr = fmt.Errorf("%s: %w", t.desc.Spec, err)
+		return nil, walkErr
+	}
+	var out []Entry
+	for _, r := range results {
+		if r.Binary != nil || r.InspectErr != "" {
+			out = append(out, r.Entry)
 		}
 	}
-	close(ch)
-	wg.Wait()
-	return err
+	for i := range out {
+		t.fillVia(out[i].Binary)
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+	t.progs, t.progsOK = out, true
+	return slices.Clone(out), nil
+}
+
+// openRegularIn opens name inside root for reading when it is a regular
+// file; a FIFO, socket or device is refused without blocking (see
+// inspect.OpenRegular).
+func openRegularIn(root *os.Root, name string) (*os.File, error) {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = inspect.CheckRegular(name, st.Mode())
+	}
+	if err == nil {
+		err = syscall.SetNonblock(int(f.Fd()), false)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

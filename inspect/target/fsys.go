@@ -3,11 +3,15 @@ package target
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"time"
+
+	"github.com/nsscope/nsscope/inspect"
 )
 
 // FS returns the root as an fs.FS. Names are fs.ValidPath names relative
@@ -53,7 +57,7 @@ func (r rootFS) Open(name string) (fs.File, error) {
 		return &dirFile{info: fileInfo{n.Entry}, fsys: r, n: n}, nil
 	}
 	if !n.Mode.IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%s, %w", inspect.FileType(n.Mode), inspect.ErrNotRegular)}
 	}
 	rc, err := r.t.open(n)
 	if err != nil {
@@ -109,18 +113,15 @@ func (r rootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if n.kids == nil {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 	}
-	return dirEntries(n), nil
+	return r.t.dirEntries(n), nil
 }
 
-func dirEntries(n *node) []fs.DirEntry {
-	names := make([]string, 0, len(n.kids))
-	for k := range n.kids {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+func (t *Target) dirEntries(n *node) []fs.DirEntry {
+	kids := t.children(n)
+	names := slices.Sorted(maps.Keys(kids))
 	out := make([]fs.DirEntry, len(names))
 	for i, k := range names {
-		out[i] = fs.FileInfoToDirEntry(fileInfo{n.kids[k].Entry})
+		out[i] = fs.FileInfoToDirEntry(fileInfo{kids[k].Entry})
 	}
 	return out
 }
@@ -175,7 +176,7 @@ func (d *dirFile) Close() error { return nil }
 
 func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	if !d.read {
-		d.list = dirEntries(d.n)
+		d.list = d.fsys.t.dirEntries(d.n)
 		d.read = true
 	}
 	if n <= 0 {

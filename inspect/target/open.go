@@ -17,6 +17,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nsscope/nsscope/inspect"
 )
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -51,6 +53,8 @@ func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
 		} else if err := t.openDir(spec); err != nil {
 			return nil, err
 		}
+	case statErr == nil && !st.Mode().IsRegular():
+		return nil, inspect.CheckRegular(spec, st.Mode())
 	case statErr == nil:
 		if err := t.openFile(ctx, spec); err != nil {
 			return nil, err
@@ -101,7 +105,7 @@ func (t *Target) makeTemp() error {
 // openFile opens a tarball: a root filesystem, or an image archive (docker
 // save or OCI layout tar), told apart by their top-level metadata files.
 func (t *Target) openFile(ctx context.Context, p string) error {
-	f, err := os.Open(p)
+	f, err := inspect.OpenRegular(p)
 	if err != nil {
 		return err
 	}
@@ -137,7 +141,7 @@ func (t *Target) openFile(ctx context.Context, p string) error {
 	st, _ := os.Stat(p)
 	t.layers = []layerSource{{
 		info: Layer{Size: st.Size()},
-		open: func(context.Context) (io.ReadCloser, error) { return os.Open(p) },
+		open: func(context.Context) (io.ReadCloser, error) { return inspect.OpenRegular(p) },
 	}}
 	return nil
 }
@@ -259,6 +263,10 @@ func (t *Target) openDockerSave(a *archive) error {
 		a.close()
 		return err
 	}
+	if err := t.checkLayerCount(len(m.Layers)); err != nil {
+		a.close()
+		return err
+	}
 	for i, l := range m.Layers {
 		_, size, err := a.open(l)
 		if err != nil {
@@ -268,6 +276,7 @@ func (t *Target) openDockerSave(a *archive) error {
 		l := l
 		t.layers = append(t.layers, layerSource{
 			info:      Layer{Digest: digestFromPath(l), Size: size},
+			key:       path.Clean(l),
 			open:      func(context.Context) (io.ReadCloser, error) { rc, _, err := a.open(l); return rc, err },
 			whiteouts: true,
 		})
@@ -280,6 +289,16 @@ func (t *Target) openDockerSave(a *archive) error {
 		return fmt.Errorf("the image has no layers: %w", ErrEmpty)
 	}
 	t.desc.Layers = layerInfos(t.layers)
+	return nil
+}
+
+// checkLayerCount refuses an image that lists more layers than
+// Limits.MaxLayers (a small archive can list one blob a hundred thousand
+// times).
+func (t *Target) checkLayerCount(n int) error {
+	if n > t.limits.MaxLayers {
+		return fmt.Errorf("the image lists %d layers, more than the %d allowed: %w", n, t.limits.MaxLayers, ErrLimit)
+	}
 	return nil
 }
 
@@ -345,7 +364,7 @@ func (b archiveBlobs) open(d v1.Hash) (io.ReadCloser, int64, error) {
 type dirBlobs struct{ root *os.Root }
 
 func (b dirBlobs) open(d v1.Hash) (io.ReadCloser, int64, error) {
-	f, err := b.root.Open(filepath.Join("blobs", d.Algorithm, d.Hex))
+	f, err := openRegularIn(b.root, filepath.Join("blobs", d.Algorithm, d.Hex))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -378,7 +397,7 @@ func (t *Target) openOCIDir(ctx context.Context, dir string) error {
 }
 
 func readRootFile(root *os.Root, n string, limit int64) ([]byte, error) {
-	f, err := root.Open(n)
+	f, err := openRegularIn(root, n)
 	if err != nil {
 		return nil, err
 	}
@@ -492,10 +511,14 @@ func (t *Target) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byt
 	if len(m.Layers) == 0 {
 		return fail(fmt.Errorf("the image has no layers: %w", ErrEmpty))
 	}
+	if err := t.checkLayerCount(len(m.Layers)); err != nil {
+		return fail(err)
+	}
 	for _, l := range m.Layers {
 		d := l.Digest
 		t.layers = append(t.layers, layerSource{
 			info:      Layer{Digest: d.String(), MediaType: string(l.MediaType), Size: l.Size},
+			key:       d.String(),
 			open:      func(context.Context) (io.ReadCloser, error) { rc, _, err := bs.open(d); return rc, err },
 			whiteouts: true,
 		})
@@ -546,6 +569,9 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 	if len(layers) == 0 {
 		return fmt.Errorf("%s: the image has no layers: %w", ref, ErrEmpty)
 	}
+	if err := t.checkLayerCount(len(layers)); err != nil {
+		return fmt.Errorf("%s: %w", ref, err)
+	}
 	for _, l := range layers {
 		info := Layer{Size: -1}
 		if d, err := l.Digest(); err == nil {
@@ -562,7 +588,7 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 		if mt, _ := l.MediaType(); mt == types.OCIUncompressedLayer || mt == types.DockerUncompressedLayer {
 			open = func(context.Context) (io.ReadCloser, error) { return l.Uncompressed() }
 		}
-		t.layers = append(t.layers, layerSource{info: info, open: open, whiteouts: true})
+		t.layers = append(t.layers, layerSource{info: info, key: info.Digest, open: open, whiteouts: true})
 	}
 	t.desc.Layers = layerInfos(t.layers)
 	return nil

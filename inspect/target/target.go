@@ -62,6 +62,9 @@ type Description struct {
 	Platform string `json:"platform,omitempty"`
 	// Compression of a rootfs tarball: "gzip", "zstd" or "none".
 	Compression string `json:"compression,omitempty"`
+	// NotRoot marks a directory that is not a root filesystem (no /etc,
+	// /usr, /bin, /sbin or /lib): a plain directory of programs.
+	NotRoot bool `json:"not_root,omitempty"`
 	// Layers lists the image layers, bottom first.
 	Layers []Layer `json:"layers,omitempty"`
 }
@@ -151,6 +154,10 @@ func (e Entry) Executable() bool { return e.Mode.IsRegular() && e.Mode.Perm()&0o
 type Limits struct {
 	// MaxEntries caps the tar entries read over all layers (default 2 000 000).
 	MaxEntries int
+	// MaxLayers caps the layers of one image (default 500; Docker's
+	// overlay storage stops at 128). A blob listed more than once is read
+	// once.
+	MaxLayers int
 	// MaxLayerSize caps the uncompressed size of one layer or rootfs tarball
 	// (default 64 GiB).
 	MaxLayerSize int64
@@ -178,6 +185,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxEntries <= 0 {
 		l.MaxEntries = 2_000_000
+	}
+	if l.MaxLayers <= 0 {
+		l.MaxLayers = 500
 	}
 	def(&l.MaxLayerSize, 64<<30)
 	def(&l.MaxRatio, 100)
@@ -240,6 +250,8 @@ var (
 	ErrLimit = errors.New("limit exceeded")
 	// ErrLoop: too many symbolic links while resolving a path.
 	ErrLoop = errors.New("too many levels of symbolic links")
+	// ErrNotDir: a component on the way of a path is not a directory.
+	ErrNotDir = errors.New("not a directory")
 	// ErrEmpty: the image has no layers or the root has no files.
 	ErrEmpty = errors.New("empty image")
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -12,10 +13,6 @@ import (
 
 	"github.com/nsscope/nsscope/inspect"
 )
-
-// maxLinks is the number of symbolic links followed while resolving one
-// path, as Linux's limit (ELOOP after 40).
-const maxLinks = 40
 
 // node is one entry of the merged tree.
 type node struct {
@@ -32,6 +29,9 @@ type node struct {
 	// hardlink is the root-relative path a tar hard link points at; it is
 	// resolved when layers are merged.
 	hardlink string
+	// lazy marks a directory of a directory target whose children are
+	// read from the host when first asked for (kids holds those seen).
+	lazy bool
 
 	once sync.Once // lazy inspection of directory targets
 }
@@ -64,23 +64,16 @@ type Target struct {
 	tmp     string        // private temporary directory
 	layers  []layerSource // for re-reading entries that were not kept
 	hostFS  *os.Root      // directory targets
-	mu      sync.Mutex    // guards notes after Open
-	libcMu  sync.Mutex    // guards libc, libcOK
-	viaMu   sync.Mutex    // guards Binary.ResolvesVia and viaDone
+	hostDir string        // the directory target's absolute path
+	treeMu  sync.Mutex    // guards the lazily read tree of a directory target
+	progs   []Entry       // a directory target's programs, once walked
+	progsOK bool
+	mu      sync.Mutex // guards notes after Open
+	libcMu  sync.Mutex // guards libc, libcOK
+	viaMu   sync.Mutex // guards Binary.ResolvesVia and viaDone
 	viaDone bool
 	libc    []inspect.LibcRelease
 	libcOK  bool
-}
-
-// components splits a slash path into its non-empty components.
-func components(p string) []string {
-	var out []string
-	for c := range strings.SplitSeq(p, "/") {
-		if c != "" {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // lookup returns the node at the clean absolute path p without following
@@ -88,15 +81,46 @@ func components(p string) []string {
 func (t *Target) lookup(p string) *node {
 	n := t.root
 	for _, c := range components(p) {
-		if n.kids == nil {
-			return nil
-		}
-		n = n.kids[c]
-		if n == nil {
+		if n = t.child(n, c); n == nil {
 			return nil
 		}
 	}
 	return n
+}
+
+// child returns the entry c of directory n, or nil. A directory target
+// reads it from the host the first time it is asked for.
+func (t *Target) child(n *node, c string) *node {
+	if n.kids == nil {
+		return nil
+	}
+	if t.hostFS == nil {
+		return n.kids[c]
+	}
+	t.treeMu.Lock()
+	defer t.treeMu.Unlock()
+	if k := n.kids[c]; k != nil || !n.lazy {
+		return k
+	}
+	k := t.hostNode(path.Join(n.host, c), path.Join(n.Path, c))
+	if k != nil {
+		n.kids[c] = k
+	}
+	return k
+}
+
+// children returns the entries of directory n by name; a directory
+// target lists the host directory first.
+func (t *Target) children(n *node) map[string]*node {
+	if t.hostFS == nil {
+		return n.kids
+	}
+	t.treeMu.Lock()
+	defer t.treeMu.Unlock()
+	if n.lazy {
+		t.listHost(n)
+	}
+	return maps.Clone(n.kids)
 }
 
 // Lookup returns the entry at path p (absolute, or relative to the root)
@@ -122,47 +146,16 @@ func (t *Target) Lookup(p string) (Entry, bool) {
 func (t *Target) Resolve(p string) (string, error) { return t.resolve(p, true) }
 
 func (t *Target) resolve(p string, followLast bool) (string, error) {
-	rest := components(p)
-	var out []string
-	links := 0
-	for len(rest) > 0 {
-		c := rest[0]
-		rest = rest[1:]
-		switch c {
-		case ".":
-			continue
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-			continue
-		}
-		cur := "/" + strings.Join(append(out, c), "/")
-		n := t.lookup(cur)
-		if n == nil {
-			if len(rest) > 0 {
-				return "", &fs.PathError{Op: "resolve", Path: p, Err: fs.ErrNotExist}
-			}
-			out = append(out, c)
-			continue
-		}
-		if n.Mode&fs.ModeSymlink != 0 && (len(rest) > 0 || followLast) {
-			links++
-			if links > maxLinks {
-				return "", &fs.PathError{Op: "resolve", Path: p, Err: ErrLoop}
-			}
-			if path.IsAbs(n.Link) {
-				out = out[:0]
-			}
-			rest = append(components(n.Link), rest...)
-			continue
-		}
-		if len(rest) > 0 && !n.Mode.IsDir() {
-			return "", &fs.PathError{Op: "resolve", Path: p, Err: fmt.Errorf("%s is not a directory", cur)}
-		}
-		out = append(out, c)
+	return ResolveIn(p, followLast, t.lstat)
+}
+
+// lstat describes a path of the tree for ResolveIn.
+func (t *Target) lstat(p string) (PathInfo, error) {
+	n := t.lookup(p)
+	if n == nil {
+		return PathInfo{}, nil
 	}
-	return "/" + strings.Join(out, "/"), nil
+	return PathInfo{Exists: true, Dir: n.kids != nil, IsLink: n.Mode&fs.ModeSymlink != 0, Link: n.Link}, nil
 }
 
 // Entries returns every entry of the merged root except the root itself,
@@ -171,13 +164,9 @@ func (t *Target) Entries() []Entry {
 	var out []Entry
 	var walk func(n *node)
 	walk = func(n *node) {
-		names := make([]string, 0, len(n.kids))
-		for k := range n.kids {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		for _, k := range names {
-			c := n.kids[k]
+		kids := t.children(n)
+		for _, k := range slices.Sorted(maps.Keys(kids)) {
+			c := kids[k]
 			out = append(out, t.entryOf(c))
 			if c.kids != nil {
 				walk(c)
@@ -203,6 +192,9 @@ func (t *Target) entryOf(n *node) Entry {
 // with InspectErr set. For a dynamic C program that imports no resolver
 // function itself, Binary.ResolvesVia is filled from its libraries.
 func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
+	if t.hostFS != nil {
+		return t.dirPrograms(ctx)
+	}
 	var cands []*node
 	var walk func(n *node)
 	walk = func(n *node) {
@@ -215,23 +207,16 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 		}
 	}
 	walk(t.root)
-	if t.hostFS != nil {
-		if err := t.inspectAll(ctx, cands); err != nil {
-			return nil, err
-		}
-	}
 	t.viaMu.Lock()
 	defer t.viaMu.Unlock()
 	// Image targets compute the library evidence once, in Open; from then
 	// on entries are only read.
 	fill := !t.viaDone
-	if t.hostFS == nil {
-		t.viaDone = true
-	}
+	t.viaDone = true
 	var out []Entry
 	for _, n := range cands {
-		if fill && n.Binary != nil && n.Binary.Go == nil && len(n.Binary.Resolves) == 0 && len(n.Binary.ResolvesVia) == 0 && len(n.Binary.Needed) > 0 {
-			n.Binary.ResolvesVia = t.resolvesVia(n.Binary)
+		if fill {
+			t.fillVia(n.Binary)
 		}
 		if n.Binary != nil || n.InspectErr != "" {
 			out = append(out, n.Entry)
@@ -239,6 +224,14 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// fillVia sets Binary.ResolvesVia of a dynamic C program that imports no
+// resolver function itself from the libraries it loads.
+func (t *Target) fillVia(b *inspect.Binary) {
+	if b != nil && b.Go == nil && len(b.Resolves) == 0 && len(b.ResolvesVia) == 0 && len(b.Needed) > 0 {
+		b.ResolvesVia = t.resolvesVia(b)
+	}
 }
 
 // Libc returns the C libraries present in the root with their releases
@@ -260,11 +253,15 @@ func (t *Target) Libc() []inspect.LibcRelease {
 		if n == nil || !n.Mode.IsRegular() {
 			return nil
 		}
-		e := t.entryOfAny(n)
-		if e.Binary == nil || e.Binary.LibcRelease == nil {
+		b := t.entryOf(n).Binary
+		if b == nil && t.opts.NoInspect {
+			// Not inspected while reading: read the library now.
+			b = t.inspectNode(n)
+		}
+		if b == nil || b.LibcRelease == nil {
 			return nil
 		}
-		rel := *e.Binary.LibcRelease
+		rel := *b.LibcRelease
 		rel.Evidence = "/" + name + ": " + rel.Evidence
 		return &rel
 	}
@@ -292,10 +289,19 @@ func (t *Target) Libc() []inspect.LibcRelease {
 	return slices.Clone(t.libc)
 }
 
-// entryOfAny is entryOf, also inspecting non-executable C libraries of
-// directory targets.
-func (t *Target) entryOfAny(n *node) Entry {
-	return t.entryOf(n)
+// inspectNode reads the contents of a regular file node and inspects
+// them; nil when that fails.
+func (t *Target) inspectNode(n *node) *inspect.Binary {
+	c, err := t.open(n)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	b, err := inspect.Read(c, n.Size)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func (t *Target) addNote(format string, args ...any) {

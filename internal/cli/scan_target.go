@@ -9,6 +9,7 @@ import (
 
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // scanInput reads what scan needs from an opened target: the programs
@@ -24,7 +25,7 @@ func scanInput(ctx context.Context, t *target.Target, spec string) (scan.Input, 
 	main, hasMain := t.Main()
 	in := scan.Input{
 		Target: describeTarget(t.Description(), spec),
-		Root:   t.FS(),
+		Root:   sysenv.FromTarget(t, ""),
 		Env:    cfg.Env,
 	}
 	mainSeen := false
