@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -211,7 +210,7 @@ func describeRun(r *rootFS, spec Spec) (*Result, error) {
 // output matches spec.Until, or the timeout, and records its output, exit
 // status, start and total time in res.
 func runProgram(spec Spec, rootDir string, res *Result) error {
-	until, err := compileUntil(spec.Until)
+	until, err := untilPatterns(spec)
 	if err != nil {
 		return err
 	}
@@ -266,19 +265,10 @@ func runProgram(spec Spec, rootDir string, res *Result) error {
 		return fmt.Errorf("wait for %s: %w", res.Program, waitErr)
 	}
 	res.Output = out.lines()
+	if ended == "until" {
+		res.Matched = out.match
+	}
 	return nil
-}
-
-// compileUntil compiles Spec.Until ("" is none).
-func compileUntil(expr string) (*regexp.Regexp, error) {
-	if expr == "" {
-		return nil, nil
-	}
-	re, err := regexp.Compile(expr)
-	if err != nil {
-		return nil, inputErrorf("--until: %v", err)
-	}
-	return re, nil
 }
 
 // waitProgram waits for the program to exit, a line to match (matched)
@@ -313,13 +303,14 @@ func waitProgram(cmd *exec.Cmd, matched <-chan time.Time, timeout time.Duration)
 }
 
 // output collects the program's output lines with their time offsets and
-// watches them for the Until pattern.
+// watches them for the patterns that end the run.
 type output struct {
-	until   *regexp.Regexp
+	until   []untilPattern
 	matched chan time.Time
 	mu      sync.Mutex
 	ls      []Line
 	once    sync.Once
+	match   *Matched // the line that matched first (set once, before matched is sent)
 }
 
 func (o *output) read(wg *sync.WaitGroup, r *os.File, stream string, t0 time.Time) {
@@ -335,8 +326,14 @@ func (o *output) read(wg *sync.WaitGroup, r *os.File, stream string, t0 time.Tim
 			o.ls = append(o.ls, Line{Offset: at.Sub(t0), Stream: stream, Text: text})
 		}
 		o.mu.Unlock()
-		if o.until != nil && o.until.MatchString(text) {
-			o.once.Do(func() { o.matched <- at })
+		for _, p := range o.until {
+			if p.re.MatchString(text) {
+				o.once.Do(func() {
+					o.match = &Matched{Pattern: p.name, Stream: stream, Text: text}
+					o.matched <- at
+				})
+				break
+			}
 		}
 	}
 	io.Copy(io.Discard, r) //nolint:errcheck // drain an over-long line's rest
