@@ -171,18 +171,18 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 // spec turns the flags into a lab.Spec, reading the files named.
 func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 	spec := lab.Spec{
-		Argv:     argv,
-		Hostname: f.hostname,
-		Root:     f.root,
+		Argv:      argv,
+		Hostname:  f.hostname,
+		Root:      f.root,
 		Until:     f.until,
 		UntilOK:   f.untilOK,
 		UntilFail: f.untilFail,
 		Caps:      f.caps,
 		Allow:     f.allow,
 		Timeout:   f.timeout,
-		Rootless: f.rootless,
-		TempDir:  f.tmp,
-		Env:      []string{"PATH=" + lab.DefaultPath},
+		Rootless:  f.rootless,
+		TempDir:   f.tmp,
+		Env:       []string{"PATH=" + lab.DefaultPath},
 	}
 	if f.timeout <= 0 {
 		return spec, usageErrorf("--timeout %s: want a positive duration", f.timeout)
