@@ -234,7 +234,9 @@ func extractTar(r *rootFS, in io.Reader, limit int64) error {
 	defer closeFn()
 	tr := tar.NewReader(rd)
 	budget := limit
-	buf := make([]byte, sparseChunk)
+	// A chunk read, and zeros to compare it with (bytes.Equal is
+	// vectorised; a byte loop over 1.5 GiB of holes takes seconds).
+	buf := make([]byte, 2*sparseChunk)
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -320,11 +322,13 @@ const sparseChunk = 64 << 10
 
 // copySparse copies size bytes from src to f, leaving holes where a whole
 // chunk is zeros, and charges the bytes written to budget.
+// buf holds a chunk and, after it, a chunk of zeros.
 func copySparse(f *os.File, src io.Reader, size int64, budget *int64, buf []byte) error {
+	buf, zeros := buf[:sparseChunk], buf[sparseChunk:]
 	var off int64
 	for off < size {
 		n, err := io.ReadFull(src, buf[:min(int64(len(buf)), size-off)])
-		if n > 0 && !allZero(buf[:n]) {
+		if n > 0 && !bytes.Equal(buf[:n], zeros[:n]) {
 			if *budget -= int64(n); *budget < 0 {
 				return errTmpfsFull
 			}
@@ -340,14 +344,6 @@ func copySparse(f *os.File, src io.Reader, size int64, budget *int64, buf []byte
 	return f.Truncate(size) // the file's length, holes at the end included
 }
 
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // DirFS returns a file system rooted at dir that resolves every path and
 // symbolic link inside dir, as a program chrooted there would (absolute
