@@ -344,7 +344,6 @@ func copySparse(f *os.File, src io.Reader, size int64, budget *int64, buf []byte
 	return f.Truncate(size) // the file's length, holes at the end included
 }
 
-
 // DirFS returns a file system rooted at dir that resolves every path and
 // symbolic link inside dir, as a program chrooted there would (absolute
 // links included). Files it opens are *os.File (io.ReaderAt).
