@@ -356,17 +356,27 @@ func prepareRoot(spec Spec, work string) (string, error) {
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return "", err
 	}
+	kind := ""
+	if spec.Root != "" {
+		k, err := rootKind(spec.Root)
+		if err != nil {
+			return "", inputErrorf("root %s: %v", spec.Root, err)
+		}
+		kind = k
+	}
 	var err error
-	switch {
-	case spec.Root == "":
+	switch kind {
+	case "":
 		err = hostView(root, work, spec.Rootless)
-	case isDir(spec.Root):
+	case rootKindDir:
 		err = overlay(root, spec.Root, filepath.Join(work, "upper"), filepath.Join(work, "ovl-work"), spec.Rootless)
 		if err != nil {
 			err = fmt.Errorf("overlay over root %s: %w", spec.Root, err)
 		}
-	default:
+	case rootKindTar:
 		err = unpackRoot(root, spec.Root, spec.tmpfsSize())
+	default:
+		err = unpackImage(root, spec.Root, kind, filepath.Join(work, "image"), spec.tmpfsSize())
 	}
 	if err != nil {
 		return "", err
@@ -380,11 +390,6 @@ func prepareRoot(spec Spec, work string) (string, error) {
 		return "", err
 	}
 	return root, nil
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 // overlay mounts lower at dir with a private upper layer, so the program

@@ -227,7 +227,7 @@ var errTmpfsFull = errors.New("does not fit the lab's tmpfs")
 // a hard link. Device nodes and FIFOs are skipped (no program resolving
 // names needs them); ownership is not kept.
 func extractTar(r *rootFS, in io.Reader, limit int64) error {
-	rd, closeFn, err := decompressRoot(in)
+	rd, _, closeFn, err := decompressRoot(in)
 	if err != nil {
 		return err
 	}
@@ -261,25 +261,25 @@ func extractTar(r *rootFS, in io.Reader, limit int64) error {
 }
 
 // decompressRoot recognises the archive's compression from its first
-// bytes.
-func decompressRoot(in io.Reader) (io.Reader, func(), error) {
+// bytes and says whether there was one.
+func decompressRoot(in io.Reader) (io.Reader, bool, func(), error) {
 	br := bufio.NewReaderSize(in, 1<<16)
 	head, _ := br.Peek(4)
 	switch {
 	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
 		gz, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
+			return nil, true, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return gz, func() { gz.Close() }, nil
+		return gz, true, func() { gz.Close() }, nil
 	case bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
-			return nil, nil, fmt.Errorf("zstd: %w", err)
+			return nil, true, nil, fmt.Errorf("zstd: %w", err)
 		}
-		return zr, zr.Close, nil
+		return zr, true, zr.Close, nil
 	}
-	return br, func() {}, nil
+	return br, false, func() {}, nil
 }
 
 // extractEntry creates one archive entry in r; budget is what the tmpfs

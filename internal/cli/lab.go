@@ -61,7 +61,7 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringVar(&f.options, "options", "", "`OPTIONS` of the generated resolv.conf, e.g. \"ndots:5 timeout:1 attempts:1\"")
 	})
 	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory or a tarball (.tar, .tar.gz, .tar.zst), never modified (default: the host's root)")
+		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory, a root tarball (.tar, .tar.gz, .tar.zst), a docker save archive or an OCI layout (directory or tar), never modified (default: the host's root, read-only)")
 		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
