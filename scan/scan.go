@@ -56,6 +56,10 @@ type Program struct {
 	// Unknown then says why.
 	Variants []Variant
 	Unknown  string
+	// CannotStart says why the program cannot start in its image (its
+	// loader or a library it needs is missing, e.g. a glibc program in a
+	// musl image); such a program is critical whatever its resolver.
+	CannotStart string
 }
 
 // Variant is one possible reading of a binary.
@@ -102,6 +106,7 @@ const (
 	RuleUnknown       = "NSS003" // warning
 	RuleHostsFirst    = "NSS004" // info
 	RuleDNSOnly       = "NSS005" // info
+	RuleCannotStart   = "NSS006" // critical
 )
 
 // Rules describes the rules scan findings use.
@@ -120,6 +125,9 @@ func Rules() []report.Rule {
 			Short: "/etc/hosts answers the name without any DNS query."},
 		{ID: RuleDNSOnly, Name: "NameNeedsDNS",
 			Short: "The name is not in /etc/hosts: only DNS can answer it."},
+		{ID: RuleCannotStart, Name: "ProgramCannotStart",
+			Short: "The program cannot start in its image: its loader or a library it needs is not there.",
+			Help:  "Build the program for the image's C library (or statically), or add the missing loader and libraries to the image."},
 	}
 }
 
@@ -326,6 +334,12 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 		Name:     name,
 		Location: report.Location{Path: p.Path},
 		Reasons:  append([]string(nil), p.Facts...),
+	}
+	if p.CannotStart != "" {
+		f.RuleID, f.Severity = RuleCannotStart, report.Critical
+		f.Message = "cannot start in this image: " + p.CannotStart
+		f.Reasons = append(f.Reasons, "the program cannot start: "+p.CannotStart)
+		return f
 	}
 	if len(p.Variants) == 0 {
 		f.RuleID, f.Severity = RuleUnknown, report.Warning
