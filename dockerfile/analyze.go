@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -131,6 +132,9 @@ type Program struct {
 	Main      bool
 	// Reasons is how nsscope followed it, in order.
 	Reasons []string
+	// CannotStart, when set, says why the program cannot start in the
+	// final image (its C library or loader is not there).
+	CannotStart string
 }
 
 // Analyze follows the target stage of f.
@@ -177,9 +181,7 @@ func Analyze(f *File, opt Options) (*Analysis, error) {
 		a.Programs = append(a.Programs, p)
 	}
 	for _, p := range a.Programs {
-		if b := p.Build; b != nil && b.Cgo && !b.Netgo && b.Libc.Known() && final.Image.Known && b.Libc.Kind != final.Image.Libc.Kind {
-			a.Notes = append(a.Notes, fmt.Sprintf("%s is a cgo build linked against %s (stage %s) but the image has %s: it will not start unless that C library is installed", p.Path, b.Libc.Kind, b.Stage, orNone(final.Image.Libc.Kind)))
-		}
+		p.CannotStart = cannotStart(p, final)
 	}
 	if final.Image.Libc.Known() {
 		a.Programs = append(a.Programs, &Program{
@@ -265,8 +267,8 @@ func newStageState(a *Analysis, st *Stage, meta map[string]string, opt Options) 
 		s.NSSwitch = p.NSSwitch
 		s.Shell, s.CC, s.CCFrom = p.Shell, p.CC, p.CCFrom
 		s.Go, s.GoFrom = p.Go, p.GoFrom
-		maps(s.Env, p.Env)
-		maps(s.GoEnv, p.GoEnv)
+		maps.Copy(s.Env, p.Env)
+		maps.Copy(s.GoEnv, p.GoEnv)
 		s.Builds = append(s.Builds, p.Builds...)
 		s.Programs = append(s.Programs, p.Programs...)
 		s.Workdir = p.Workdir
@@ -309,17 +311,11 @@ func findStageByName(a *Analysis, ref string) *StageState {
 	return nil
 }
 
-func maps(dst, src map[string]string) {
-	for k, v := range src {
-		dst[k] = v
-	}
-}
-
 // vars returns the variables a RUN sees: ARGs, then ENV (ENV wins).
 func (s *StageState) vars() map[string]string {
 	m := make(map[string]string, len(s.Args)+len(s.Env))
-	maps(m, s.Args)
-	maps(m, s.Env)
+	maps.Copy(m, s.Args)
+	maps.Copy(m, s.Env)
 	return m
 }
 

@@ -49,6 +49,9 @@ type NSSwitch struct {
 	// Note is a caveat about the state ("depends on the 3.16 patch
 	// release").
 	Note string
+	// NoHosts, for an unknown file, says it has no hosts line (a sed
+	// deleted them): what is appended next is its hosts line.
+	NoHosts bool
 }
 
 // HostsLine returns the sources of the hosts: lines ("files dns"), "" when

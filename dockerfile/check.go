@@ -39,7 +39,7 @@ type Result struct {
 
 // Diff returns the unified diff of r.Edits ("" when there are none).
 func (r *Result) Diff() string {
-	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Lines, r.Edits)
+	return UnifiedDiff(r.Analysis.File.Name, r.Analysis.File.Source, r.Edits)
 }
 
 // Check analyses f, grades every program of the final
@@ -112,6 +112,9 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		fd := &rep.Findings[i]
 		p := programFor(a, fd.Subject)
 		locate(fd, a, p)
+		if p != nil && p.CannotStart != "" {
+			markCannotStart(fd, p)
+		}
 		if opt.noFixes || fd.Severity == report.Info || p == nil {
 			continue
 		}
@@ -217,7 +220,7 @@ func mergeUnknown(missing, present *report.Report, final *StageState) *report.Re
 		if fm.Severity == fp.Severity {
 			f.Reasons = append(f.Reasons, why+"; the verdict is the same with and without the file")
 		} else {
-			f.RuleID = scan.RuleUnknown
+			f.RuleID = report.RuleUnknown
 			f.Severity = max(report.Warning, min(fm.Severity, fp.Severity))
 			f.Message = fmt.Sprintf("outcome depends on the base image (run `nsscope scan` on the built image): %s without /etc/nsswitch.conf, %s with `hosts: files dns`; described: the worst case, %s", fm.Severity, fp.Severity, fm.Message)
 			f.Reasons = append(f.Reasons, why+"; build the image and run `nsscope scan` on it")
@@ -276,4 +279,14 @@ func locate(fd *report.Finding, a *Analysis, p *Program) {
 		rel = append(rel, report.Location{Path: name, Line: l, Message: "/etc/nsswitch.conf: " + a.Final.NSSwitch.String()})
 	}
 	fd.Related = rel
+}
+
+// markCannotStart turns the finding of a program that cannot start in the
+// image into a critical one: whatever its lookups would do, it never runs.
+func markCannotStart(fd *report.Finding, p *Program) {
+	fd.RuleID = report.RuleCannotStart
+	fd.Severity = report.Critical
+	fd.Message = "cannot start in this image: " + p.CannotStart
+	fd.Reasons = append([]string{p.CannotStart}, fd.Reasons...)
+	fd.Fixes = nil // scan's remedies are for a program that runs
 }

@@ -9,23 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/corpus")
-
-// predictor returns the resolver model, or the test stand-in while the
-// model is not implemented yet.
-func predictor(t testing.TB) scan.PredictFunc {
-	_, err := model.Predict(model.Env{}, model.Program{Impl: model.ImplMusl}, model.Request{Name: "localhost"}, model.Scenario{})
-	if err != nil && strings.Contains(err.Error(), "not implemented") {
-		t.Logf("model.Predict is not implemented yet: using the test stand-in")
-		return fakeModel
-	}
-	return model.Predict
-}
 
 // corpusCase is one directory of testdata/corpus: a Dockerfile whose
 // comments carry the expectations, written by hand:
@@ -87,12 +75,10 @@ func TestCorpus(t *testing.T) {
 	if err != nil || len(dirs) < 30 {
 		t.Fatalf("corpus: %d cases, want at least 30 (%v)", len(dirs), err)
 	}
-	predict := predictor(t)
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			c := loadCase(t, dir)
-			c.opt.Predict = predict
 			f, err := Parse("Dockerfile", c.contents)
 			if err != nil {
 				t.Fatal(err)
@@ -219,7 +205,6 @@ func golden(res *Result) string {
 // deadline, and 0 s once fixed.
 func TestIncidentTimes(t *testing.T) {
 	c := loadCase(t, filepath.Join("testdata", "corpus", "incident"))
-	c.opt.Predict = predictor(t)
 	f, err := Parse("Dockerfile", c.contents)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +232,7 @@ func TestIncidentTimes(t *testing.T) {
 	if len(fd.Fixes) == 0 || fd.Fixes[0].After != 0 || fd.Fixes[0].AfterQueries != 0 {
 		t.Errorf("first fix %+v, want 0 s and no queries after", fd.Fixes)
 	}
-	if !strings.Contains(res.Diff(), "+"+fixRunIfMissing+"\n") {
+	if !strings.Contains(res.Diff(), "+"+fixRun+"\n") {
 		t.Errorf("diff does not add the workaround line:\n%s", res.Diff())
 	}
 }

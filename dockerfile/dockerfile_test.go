@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"errors"
+	"mvdan.cc/sh/v3/syntax"
 	"strings"
 	"testing"
 )
@@ -150,7 +151,31 @@ func TestLookupBase(t *testing.T) {
 	}
 }
 
-func TestSplitScript(t *testing.T) {
+// scriptCommands returns the simple commands of a script, expanded with
+// vars, in the order they appear.
+func scriptCommands(t *testing.T, script string, vars environ) []simpleCmd {
+	t.Helper()
+	f, err := parseScript(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := expander(vars)
+	var out []simpleCmd
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if _, ok := n.(*syntax.CmdSubst); ok {
+			return false // not run
+		}
+		if st, ok := n.(*syntax.Stmt); ok {
+			if call, ok := st.Cmd.(*syntax.CallExpr); ok {
+				out = append(out, callCmd(cfg, call, st.Redirs, nil))
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func TestScriptCommands(t *testing.T) {
 	vars := func(k string) (string, bool) {
 		v, ok := map[string]string{"CGO": "0", "OUT": "/bin/app"}[k]
 		return v, ok
@@ -165,13 +190,17 @@ func TestSplitScript(t *testing.T) {
 		{"cat <<EOF > /f\nhosts: files dns\nEOF\necho done", []string{"cat |  | >/f | hosts: files dns\n", "echo done |  |  | "}},
 		{"apk add gcc 2>/dev/null || true", []string{"apk add gcc |  |  | ", "true |  |  | "}},
 		{`echo a\ b "c $CGO" '$CGO' ${NOPE:-d}`, []string{"echo a b c 0 $CGO d |  |  | "}},
-		{"# comment\nexport CGO_ENABLED=0 # trailing\n", []string{"export CGO_ENABLED=0 |  |  | "}},
-		{"echo $(date) `x`", []string{"echo $(date) `x` |  |  | "}},
+		{"# comment\nexport CGO_ENABLED=0 # trailing\nenv", []string{"env |  |  | "}},
+		{"echo $(date) `x`", []string{"echo $(date) $(x) |  |  | "}},
+		{"(cd /src && go build -o /out/a .) | cat", []string{"cd /src |  |  | ", "go build -o /out/a . |  |  | ", "cat |  |  | "}},
+		{"{ echo a; } 2>/dev/null >&2", []string{"echo a |  |  | "}},
+		{`echo x &> /f; echo "$HOME" ~nobody/y`, []string{"echo x |  | >/f | ", "echo  ~nobody/y |  |  | "}},
+		{"cat <<<'hosts: dns' >> /f", []string{"cat |  | >>/f | hosts: dns\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
 			var got []string
-			for _, c := range splitScript(tt.script, vars, nil) {
+			for _, c := range scriptCommands(t, tt.script, vars) {
 				var as, rs []string
 				for _, k := range []string{"CGO_ENABLED"} {
 					if v, ok := c.Assigns[k]; ok {
@@ -207,25 +236,24 @@ func TestEchoPrintf(t *testing.T) {
 }
 
 func TestSedSubstitute(t *testing.T) {
-	got, ok := sedSubstitute([]string{"-i", "s/^hosts:.*/hosts: files dns/", "/etc/nsswitch.conf"}, []byte("passwd: files\nhosts: dns files\n"))
+	got, ok := sedSubstitute("s/^hosts:.*/hosts: files dns/", []byte("passwd: files\nhosts: dns files\n"))
 	if !ok || string(got) != "passwd: files\nhosts: files dns\n" {
 		t.Errorf("sed = %q %v", got, ok)
 	}
-	if _, ok := sedSubstitute([]string{"-i", `s/\(a\)/b/`, "f"}, nil); ok {
+	if _, ok := sedSubstitute(`s/\(a\)/b/`, nil); ok {
 		t.Error("a back-reference expression was applied")
 	}
 }
 
 func TestUnifiedDiff(t *testing.T) {
-	lines := strings.Split("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl", "\n")
+	src := []byte("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n")
 	edits := []Edit{{Line: 2, Insert: []string{"new"}}, {Line: 12, Delete: 1, Insert: []string{"L"}}}
 	want := "--- a/Dockerfile\n+++ b/Dockerfile\n" +
 		"@@ -1,4 +1,5 @@\n a\n+new\n b\n c\n d\n" +
 		"@@ -9,4 +10,4 @@\n i\n j\n k\n-l\n+L\n"
-	if got := UnifiedDiff("Dockerfile", lines, edits); got != want {
+	if got := UnifiedDiff("Dockerfile", src, edits); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	src := []byte(strings.Join(lines, "\n") + "\n")
 	if got := string(Apply(src, edits)); got != "a\nnew\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nL\n" {
 		t.Errorf("Apply = %q", got)
 	}
@@ -233,7 +261,7 @@ func TestUnifiedDiff(t *testing.T) {
 	if got := string(Apply(crlf, []Edit{{Line: 2, Insert: []string{"RUN x"}}})); got != "FROM a\r\nRUN x\r\nRUN b\r\n" {
 		t.Errorf("CRLF Apply = %q", got)
 	}
-	if UnifiedDiff("x", lines, nil) != "" {
+	if UnifiedDiff("x", src, nil) != "" {
 		t.Error("diff without edits")
 	}
 }
@@ -283,6 +311,30 @@ func TestNSSwitchFollowing(t *testing.T) {
 		{"alpine:3.17", "grep -q '^hosts: files dns' /etc/nsswitch.conf", NSSPresent, "files dns"},
 		{"alpine:3.12", "true\nADD rootfs.tar.gz /", NSSUnknown, ""},
 		{"alpine:3.12", "true\nADD app.tar.gz /opt/", NSSMissing, ""},
+		// Grouping, subshells, if and exit, as the shell reads them.
+		{"alpine:3.17", `[ -e /etc/nsswitch.conf ] || { echo x; echo 'hosts: dns' > /etc/nsswitch.conf; }`, NSSPresent, "files dns"},
+		{"alpine:3.12", `[ -e /etc/nsswitch.conf ] || { echo x; echo 'hosts: dns' > /etc/nsswitch.conf; }`, NSSPresent, "dns"},
+		{"alpine:3.17", `true || (echo 'hosts: dns' > /etc/nsswitch.conf)`, NSSPresent, "files dns"},
+		{"alpine:3.12", `(echo 'hosts: dns' > /etc/nsswitch.conf)`, NSSPresent, "dns"},
+		{"alpine:3.12", `if [ -e /etc/nsswitch.conf ]; then echo 'hosts: dns' > /etc/nsswitch.conf; else echo 'hosts: files dns' > /etc/nsswitch.conf; fi`, NSSPresent, "files dns"},
+		{"alpine:3.17", `if [ -e /etc/nsswitch.conf ]; then echo 'hosts: dns' > /etc/nsswitch.conf; else echo 'hosts: files dns' > /etc/nsswitch.conf; fi`, NSSPresent, "dns"},
+		{"alpine:3.17", `if ! [ -e /etc/nsswitch.conf ]; then echo 'hosts: dns' > /etc/nsswitch.conf; elif true; then rm /etc/nsswitch.conf; fi`, NSSMissing, ""},
+		{"alpine:3.12", `[[ ! -e /etc/nsswitch.conf ]] && echo 'hosts: files dns' > /etc/nsswitch.conf`, NSSPresent, "files dns"},
+		{"alpine:3.17", `[[ -f /etc/nsswitch.conf && -s /etc/nsswitch.conf ]] || echo 'hosts: dns' > /etc/nsswitch.conf`, NSSPresent, "files dns"},
+		{"alpine:3.17", "exit 0; echo 'hosts: dns' > /etc/nsswitch.conf", NSSPresent, "files dns"},
+		{"alpine:3.12", "[ -e /etc/nsswitch.conf ] || exit 0; echo 'hosts: dns' > /etc/nsswitch.conf", NSSMissing, ""},
+		{"alpine:3.12", "(exit 1); echo 'hosts: dns' > /etc/nsswitch.conf", NSSPresent, "dns"},
+		{"debian:11", "> /etc/nsswitch.conf", NSSPresent, ""},
+		{"alpine:3.12", "cat <<EOF | tee /etc/nsswitch.conf >/dev/null\nhosts: files dns\nEOF", NSSPresent, "files dns"},
+		{"alpine:3.12", "if true; then", NSSMissing, ""},
+		// The fix nsscope writes, on each kind of base.
+		{"alpine:3.12", fixRun[4:], NSSPresent, "files dns"},
+		{"alpine:3.17", fixRun[4:], NSSPresent, "files dns"},
+		{"registry.example/x:1", fixRun[4:], NSSPresent, "files dns"},
+		{"alpine:3.17", "echo 'hosts: dns files' > /etc/nsswitch.conf\nRUN " + fixRun[4:], NSSPresent, "files dns"},
+		{"debian:11", "echo 'hosts: dns' >> /etc/nsswitch.conf\nRUN " + fixRun[4:], NSSPresent, "files dns"},
+		{"registry.example/x:1", "sed -i '/^hosts: dns/d' /etc/nsswitch.conf; echo 'hosts: files' >> /etc/nsswitch.conf", NSSUnknown, ""},
+		{"alpine:3.12", "sed -i '/^hosts/d' /etc/nsswitch.conf", NSSMissing, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.run, func(t *testing.T) {
@@ -349,8 +401,9 @@ func TestGoFacts(t *testing.T) {
 }
 
 // FuzzCheck feeds arbitrary text to the whole Dockerfile pipeline: parse,
-// analyse, grade (with the test model) and fix. It must never panic, and a
-// proposed fix must parse.
+// analyse, grade with the real resolver model and fix. It must never
+// panic, every finding has a verdict, and a proposed fix must parse and
+// leave nothing at warning or above that it was meant to fix.
 func FuzzCheck(f *testing.F) {
 	for _, s := range []string{
 		"FROM golang:1.15-alpine AS build\nENV CGO_ENABLED=0\nRUN go build -o /out/server .\nFROM alpine:3.12\nCOPY --from=build /out/server /server\n",
@@ -372,13 +425,22 @@ func FuzzCheck(f *testing.F) {
 			}
 			return
 		}
-		res, err := Check(df, CheckOptions{Predict: fakeModel})
+		res, err := Check(df, CheckOptions{})
 		if err != nil {
 			return
 		}
+		for _, fd := range res.Report.Findings {
+			if fd.RuleID == "" || fd.Message == "" {
+				t.Fatalf("empty verdict %+v", fd)
+			}
+		}
 		if len(res.Edits) > 0 {
-			if _, err := Parse("Dockerfile", Apply(data, res.Edits)); err != nil {
+			g, err := Parse("Dockerfile", Apply(data, res.Edits))
+			if err != nil {
 				t.Fatalf("the fixed Dockerfile does not parse: %v\n%s", err, res.Diff())
+			}
+			if _, err := Check(g, CheckOptions{}); err != nil {
+				t.Fatalf("the fixed Dockerfile does not check: %v\n%s", err, res.Diff())
 			}
 		}
 	})

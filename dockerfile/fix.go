@@ -6,19 +6,33 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nsscope/nsscope/internal/unidiff"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
 
-// The Dockerfile lines the fixes add. The RUN form is the workaround the
-// official images used (docker-library/docker#84, golang#217); it fails
-// the build if the file exists, so it is only offered where the file is
-// known to be missing, and the "|| " form is used where that is unknown.
-const (
-	fixRunIfMissing = "RUN [ ! -e /etc/nsswitch.conf ] && echo 'hosts: files dns' > /etc/nsswitch.conf"
-	fixRunUnknown   = "RUN [ -e /etc/nsswitch.conf ] || echo 'hosts: files dns' > /etc/nsswitch.conf"
-	fixRunRewrite   = "RUN sed -i 's/^hosts:.*/hosts: files dns/' /etc/nsswitch.conf"
-)
+// fixRun is the RUN line the nsswitch fix adds to images with a shell. It
+// gives the image exactly one hosts line, `hosts: files dns`, whatever the
+// base image has, and succeeds in every case (proven by
+// TestFixRunsInRealImages in chroots of real Alpine and busybox roots):
+//
+//   - no file (Alpine before 3.16.3, busybox musl): sed fails quietly and
+//     printf creates the file;
+//   - a file with `hosts: files dns` (Alpine 3.16.3+, Debian): the line is
+//     replaced by the same line;
+//   - a file with `hosts: dns files` or `hosts: dns`: the fix is needed
+//     (Go and glibc ask DNS first, so localhost waits on the nameservers),
+//     and the line is replaced;
+//   - several hosts lines: all go, because Go concatenates them and glibc
+//     uses the first, so only one line means the same to both.
+//
+// The other lines of the file are kept. printf starts with a line end so
+// that a file whose last line has none is not glued to the new line (a
+// blank line means nothing in nsswitch.conf). The workaround the official
+// images used, `[ ! -e /etc/nsswitch.conf ] && echo ... >`, is not used:
+// it exits 1, failing the build, once the base image has the file (Alpine
+// 3.16.3 and later), and `[ -e ... ] ||` keeps a dns-first file unfixed.
+const fixRun = `RUN sed -i '/^[[:space:]]*hosts[[:space:]]*:/d' /etc/nsswitch.conf 2>/dev/null; printf '\nhosts: files dns\n' >> /etc/nsswitch.conf`
 
 // fixCopyHeredoc is the fix for images without a shell (scratch,
 // distroless): COPY needs no shell, and the here-document needs no file in
@@ -34,30 +48,11 @@ var goFixed = model.V(1, 16, -1)
 // Edit is one change to the Dockerfile: Delete lines starting at Line
 // (1-based) are replaced by Insert. A pure insertion has Delete 0 and puts
 // Insert before Line (Line = len(lines)+1 appends).
-type Edit struct {
-	Line   int
-	Delete int
-	Insert []string
-}
+type Edit = unidiff.Edit
 
 // Apply returns src with the edits applied. Edits must not overlap.
 func Apply(src []byte, edits []Edit) []byte {
-	lines := splitLines(src)
-	nl := "\n"
-	if strings.Contains(string(src), "\r\n") {
-		nl = "\r\n"
-	}
-	es := append([]Edit(nil), edits...)
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Line > es[j].Line })
-	for _, e := range es {
-		at := min(max(e.Line-1, 0), len(lines))
-		end := min(at+e.Delete, len(lines))
-		lines = slices.Concat(lines[:at:at], e.Insert, lines[end:])
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return []byte(strings.Join(lines, nl) + nl)
+	return unidiff.Apply(src, edits)
 }
 
 // addEdit appends e unless an identical edit is there.
@@ -70,113 +65,20 @@ func addEdit(es []Edit, e Edit) []Edit {
 	return append(es, e)
 }
 
-// UnifiedDiff renders the edits against lines as a unified diff with three
-// lines of context ("" when there are no edits).
-func UnifiedDiff(name string, lines []string, edits []Edit) string {
-	if len(edits) == 0 {
-		return ""
-	}
-	type dl struct {
-		kind byte // ' ', '-', '+'
-		text string
-	}
-	es := append([]Edit(nil), edits...)
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
-	var seq []dl
-	i := 0 // next old line index (0-based)
-	for _, e := range es {
-		at := min(max(e.Line-1, 0), len(lines))
-		for ; i < at; i++ {
-			seq = append(seq, dl{' ', lines[i]})
-		}
-		for k := 0; k < e.Delete && i < len(lines); k++ {
-			seq = append(seq, dl{'-', lines[i]})
-			i++
-		}
-		for _, s := range e.Insert {
-			seq = append(seq, dl{'+', s})
-		}
-	}
-	for ; i < len(lines); i++ {
-		seq = append(seq, dl{' ', lines[i]})
-	}
-	const ctx = 3
-	var b strings.Builder
-	// Relative paths get git's a/ and b/ prefixes (git apply, patch -p1);
-	// absolute ones are written as they are (patch -p0).
-	if strings.HasPrefix(name, "/") {
-		fmt.Fprintf(&b, "--- %s\n+++ %s\n", name, name)
-	} else {
-		fmt.Fprintf(&b, "--- a/%s\n+++ b/%s\n", name, name)
-	}
-	for start := 0; start < len(seq); {
-		// Find the next change.
-		first := -1
-		for k := start; k < len(seq); k++ {
-			if seq[k].kind != ' ' {
-				first = k
-				break
-			}
-		}
-		if first < 0 {
-			break
-		}
-		// Extend the hunk while changes are within 2*ctx lines.
-		last := first
-		for k := first; k < len(seq); k++ {
-			if seq[k].kind != ' ' {
-				last = k
-			} else if k-last > 2*ctx {
-				break
-			}
-		}
-		lo, hi := max(first-ctx, start), min(last+ctx, len(seq)-1)
-		oldStart, newStart := 1, 1
-		for k := 0; k < lo; k++ {
-			if seq[k].kind != '+' {
-				oldStart++
-			}
-			if seq[k].kind != '-' {
-				newStart++
-			}
-		}
-		oldLen, newLen := 0, 0
-		for k := lo; k <= hi; k++ {
-			if seq[k].kind != '+' {
-				oldLen++
-			}
-			if seq[k].kind != '-' {
-				newLen++
-			}
-		}
-		if oldLen == 0 {
-			oldStart--
-		}
-		if newLen == 0 {
-			newStart--
-		}
-		fmt.Fprintf(&b, "@@ -%s +%s @@\n", hunkRange(oldStart, oldLen), hunkRange(newStart, newLen))
-		for k := lo; k <= hi; k++ {
-			b.WriteByte(seq[k].kind)
-			b.WriteString(seq[k].text)
-			b.WriteByte('\n')
-		}
-		start = hi + 1
-	}
-	return b.String()
-}
-
-func hunkRange(start, n int) string {
-	if n == 1 {
-		return fmt.Sprint(start)
-	}
-	return fmt.Sprintf("%d,%d", start, n)
+// UnifiedDiff renders the edits of the Dockerfile src, named name, as a
+// unified diff with three lines of context ("" when there are no edits).
+// A relative name gets git's a/ and b/ prefixes (git apply, patch -p1).
+func UnifiedDiff(name string, src []byte, edits []Edit) string {
+	return unidiff.Diff(name, name, src, edits)
 }
 
 // candidateFix is a Dockerfile change with its description.
 type candidateFix struct {
 	desc  string
 	edits []Edit
+	// bundle marks an earlier candidate with more changes: it is offered
+	// only when it does better than every fix already found.
+	bundle bool
 }
 
 // nssFix is the change that gives the final image `hosts: files dns`.
@@ -208,15 +110,9 @@ func nssFix(a *Analysis) candidateFix {
 		e.Insert = fixCopyHeredoc()
 		desc = fmt.Sprintf("write /etc/nsswitch.conf with `hosts: files dns` %s using a COPY here-document: %s has no shell for RUN, COPY needs none and the file needs no place in the build context (here-documents need BuildKit: Docker 23+, or `# syntax=docker/dockerfile:1.4`; without it, commit an nsswitch.conf holding that line next to the Dockerfile and COPY it)",
 			where, final.Image.Ref)
-	case n.Kind == NSSMissing:
-		e.Insert = []string{fixRunIfMissing}
-		desc = fmt.Sprintf("add `%s` %s", fixRunIfMissing, where)
-	case n.Kind == NSSPresent:
-		e.Insert = []string{fixRunRewrite}
-		desc = fmt.Sprintf("set the hosts line to `hosts: files dns` %s: `%s`", where, fixRunRewrite)
 	default:
-		e.Insert = []string{fixRunUnknown}
-		desc = fmt.Sprintf("add `%s` %s (it keeps a file the base image may already have)", fixRunUnknown, where)
+		e.Insert = []string{fixRun}
+		desc = fmt.Sprintf("make `hosts: files dns` the only hosts line of /etc/nsswitch.conf %s: `%s` (it works whether or not the base image has the file, and keeps its other lines)", where, fixRun)
 	}
 	if final.Shell && !isRoot(user) {
 		e.Insert = append(append([]string{"USER root"}, e.Insert...), "USER "+user)
@@ -268,12 +164,23 @@ func goBumpFix(a *Analysis, b *GoBuild) (candidateFix, bool) {
 	}, true
 }
 
-// dockerfileFixes returns the fixes for one finding, best first: the
-// Dockerfile changes, each checked by analysing the patched Dockerfile
-// again, then scan's fixes that need no Dockerfile change (dial the
-// address literal, a newer glibc).
-func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions, cache map[string]*report.Report) []report.Fix {
+// candidates are the Dockerfile changes that may fix program p's
+// findings, in the order they are tried.
+func candidates(a *Analysis, p *Program) []candidateFix {
 	var cands []candidateFix
+	if p.CannotStart != "" {
+		// The program must start first; where nsswitch.conf then
+		// matters, the nsswitch fix goes with it.
+		c, ok := cgoOffFix(a, p)
+		if !ok {
+			return nil
+		}
+		cands = append(cands, c)
+		if nss := nssFix(a); len(nss.edits) > 0 {
+			cands = append(cands, candidateFix{desc: c.desc + "; and " + nss.desc, edits: append(slices.Clone(c.edits), nss.edits...), bundle: true})
+		}
+		return cands
+	}
 	if p.Build != nil || p.Libc.Kind == "glibc" {
 		cands = append(cands, nssFix(a))
 	}
@@ -282,21 +189,55 @@ func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt C
 			cands = append(cands, c)
 		}
 	}
+	return cands
+}
+
+// cgoOffFix builds the program without cgo: it then links no C library
+// and starts in any image. CGO_ENABLED=1 on the build line is changed
+// there; otherwise ENV CGO_ENABLED=0 goes right before the build's RUN,
+// where it overrides earlier ENV and ARG values.
+func cgoOffFix(a *Analysis, p *Program) (candidateFix, bool) {
+	b := p.Build
+	if b == nil || b.Line < 1 || b.Line > len(a.File.Lines) {
+		return candidateFix{}, false
+	}
+	line := a.File.Lines[b.Line-1]
+	e := Edit{Line: b.Line, Insert: []string{"ENV CGO_ENABLED=0"}}
+	where := fmt.Sprintf("add `ENV CGO_ENABLED=0` before line %d", b.Line)
+	if strings.Count(line, "CGO_ENABLED=1") == 1 {
+		e = Edit{Line: b.Line, Delete: 1, Insert: []string{strings.Replace(line, "CGO_ENABLED=1", "CGO_ENABLED=0", 1)}}
+		where = fmt.Sprintf("set CGO_ENABLED=0 on line %d", b.Line)
+	}
+	return candidateFix{
+		desc: fmt.Sprintf("build %s without cgo: %s, so it links no C library and starts in %s (if it needs cgo for other packages, build it in a stage with the image's C library instead)",
+			p.Path, where, a.Final.Image.Ref),
+		edits: []Edit{e},
+	}, true
+}
+
+// dockerfileFixes returns the fixes for one finding, best first: the
+// Dockerfile changes, each checked by analysing the patched Dockerfile
+// again, then scan's fixes that need no Dockerfile change (dial the
+// address literal, a newer glibc).
+func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions, cache map[string]*report.Report) []report.Fix {
 	type scored struct {
 		fix report.Fix
 		sev report.Severity
 	}
 	var out []scored
-	for _, c := range cands {
+	for _, c := range candidates(a, p) {
 		after, ok := predictPatched(f, c.edits, fd, opt, cache)
 		if !ok || !(after.Severity < fd.Severity || after.Time < fd.Time) {
+			continue
+		}
+		if c.bundle && slices.ContainsFunc(out, func(x scored) bool { return x.sev <= after.Severity }) {
 			continue
 		}
 		out = append(out, scored{report.Fix{
 			Description:  c.desc,
 			After:        after.Time,
 			AfterQueries: after.Queries,
-			Diff:         UnifiedDiff(f.Name, f.Lines, c.edits),
+			Diff:         UnifiedDiff(f.Name, f.Source, c.edits),
 		}, after.Severity})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].sev < out[j].sev })
@@ -317,11 +258,8 @@ func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt C
 
 // fixEdits returns the edits of the fix with the given description.
 func fixEdits(f *File, a *Analysis, p *Program, desc string) []Edit {
-	if c := nssFix(a); c.desc == desc {
-		return c.edits
-	}
-	if p.Build != nil {
-		if c, ok := goBumpFix(a, p.Build); ok && c.desc == desc {
+	for _, c := range candidates(a, p) {
+		if c.desc == desc {
 			return c.edits
 		}
 	}

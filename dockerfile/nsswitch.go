@@ -43,11 +43,10 @@ func (s *StageState) testNSSwitch(w []string) tri {
 }
 
 // nssEffects applies what command i of a RUN does to /etc/nsswitch.conf.
-func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, runs tri) {
+func (s *StageState) nssEffects(a *Analysis, in Instr, c simpleCmd, runs tri) {
 	if runs == triFalse {
 		return
 	}
-	c := cmds[i]
 	name := a.File.Name
 	where := fmt.Sprintf("%s:%d", name, in.Line)
 	w := c.Words
@@ -56,7 +55,7 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 		if path.Clean(r.Target) != NSSwitchPath {
 			continue
 		}
-		content, ok := commandOutput(cmds, i)
+		content, ok := commandOutput(c)
 		s.write(where, in.Line, content, ok, r.Append, runs, strings.Join(w, " "))
 	}
 	if len(w) == 0 {
@@ -76,15 +75,7 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 				appendMode = true
 			}
 			if path.Clean(x) == NSSwitchPath {
-				var content string
-				var ok bool
-				switch {
-				case c.HasIn:
-					content, ok = c.In, true
-				case i > 0 && cmds[i-1].Next == opPipe:
-					content, ok = commandOutput(cmds, i-1)
-				}
-				s.write(where, in.Line, content, ok, appendMode, runs, "tee")
+				s.write(where, in.Line, c.In, c.HasIn, appendMode, runs, "tee")
 			}
 		}
 	case "rm", "unlink":
@@ -112,11 +103,13 @@ func (s *StageState) nssEffects(a *Analysis, in Instr, cmds []simpleCmd, i int, 
 				if !slices.ContainsFunc(w, func(x string) bool { return strings.HasPrefix(x, "-i") }) {
 					break // prints, does not edit
 				}
-				if s.NSSwitch.Kind == NSSPresent {
-					if data, ok := sedSubstitute(w[1:], s.NSSwitch.Data); ok {
-						s.setNSS(runs, NSSwitch{Kind: NSSPresent, Data: data, Origin: where + ": " + strings.Join(w, " "), Line: in.Line})
-						break
-					}
+				if s.NSSwitch.Kind == NSSMissing {
+					break // sed fails on a missing file and changes nothing
+				}
+				if n, ok := s.sedEdit(w[1:]); ok {
+					n.Origin, n.Line = where+": "+strings.Join(w, " "), in.Line
+					s.setNSS(runs, n)
+					break
 				}
 			}
 			s.setNSS(runs, NSSwitch{Kind: NSSUnknown, Origin: where + ": " + strings.Join(w, " ") + " (not followed)", Line: in.Line})
@@ -135,11 +128,10 @@ var knownNSSCommand = map[string]bool{
 	"echo": true, "printf": true, "getent": true, "chmod": true, "chown": true,
 }
 
-// commandOutput returns what command i prints, when nsscope can tell.
-func commandOutput(cmds []simpleCmd, i int) (string, bool) {
-	c := cmds[i]
+// commandOutput returns what a command prints, when nsscope can tell.
+func commandOutput(c simpleCmd) (string, bool) {
 	if len(c.Words) == 0 {
-		return "", false
+		return "", true // "> file" alone empties the file
 	}
 	switch c.Words[0] {
 	case "echo":
@@ -149,9 +141,6 @@ func commandOutput(cmds []simpleCmd, i int) (string, bool) {
 	case "cat":
 		if c.HasIn && len(c.Words) == 1 {
 			return c.In, true
-		}
-		if len(c.Words) == 1 && i > 0 && cmds[i-1].Next == opPipe {
-			return commandOutput(cmds, i-1)
 		}
 	}
 	return "", false
@@ -172,6 +161,12 @@ func (s *StageState) write(where string, line int, content string, known, append
 		case NSSPresent:
 			n.Data = append(append([]byte(nil), s.NSSwitch.Data...), content...)
 		case NSSUnknown:
+			if s.NSSwitch.NoHosts {
+				// Only the hosts line matters to name resolution, and it
+				// is now the one appended.
+				n.Note = "the base image's other lines, if it has the file, are kept before it"
+				break
+			}
 			s.setNSS(triTrue, NSSwitch{Kind: NSSUnknown, Origin: where + ": appended to a file whose content is unknown", Line: line})
 			return
 		}
@@ -201,15 +196,50 @@ func (s *StageState) setNSS(runs tri, n NSSwitch) {
 	s.NSSwitch = n
 }
 
-// sedSubstitute applies the one s/RE/REPL/ expression of a sed -i command
-// line by line, when it is that simple.
-func sedSubstitute(args []string, data []byte) ([]byte, bool) {
+// sedEdit applies a sed -i command to the file, when its script is one
+// nsscope follows: one s/RE/REPL/[g] expression, or one /RE/d that
+// deletes lines. On a missing file sed fails and changes nothing; on a file
+// of unknown content, a /RE/d that deletes every hosts line leaves an
+// unknown file known to have none.
+func (s *StageState) sedEdit(args []string) (NSSwitch, bool) {
+	cur := s.NSSwitch
+	script, ok := sedArgs(args)
+	if !ok {
+		return NSSwitch{}, false
+	}
+	if re, ok := sedDelete(script); ok {
+		if cur.Kind == NSSUnknown {
+			if !deletesHostsLines(re) {
+				return NSSwitch{}, false
+			}
+			return NSSwitch{Kind: NSSUnknown, NoHosts: true}, true
+		}
+		var kept []string
+		for _, l := range strings.SplitAfter(string(cur.Data), "\n") {
+			if l != "" && !re.MatchString(strings.TrimSuffix(l, "\n")) {
+				kept = append(kept, l)
+			}
+		}
+		return NSSwitch{Kind: NSSPresent, Data: []byte(strings.Join(kept, ""))}, true
+	}
+	if cur.Kind != NSSPresent {
+		return NSSwitch{}, false
+	}
+	data, ok := sedSubstitute(script, cur.Data)
+	if !ok {
+		return NSSwitch{}, false
+	}
+	return NSSwitch{Kind: NSSPresent, Data: data}, true
+}
+
+// sedArgs returns the one script of a sed command line.
+func sedArgs(args []string) (string, bool) {
 	var script string
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
 		case a == "-e" && i+1 < len(args):
 			if script != "" {
-				return nil, false
+				return "", false
 			}
 			script = args[i+1]
 			i++
@@ -218,15 +248,56 @@ func sedSubstitute(args []string, data []byte) ([]byte, bool) {
 			script = a
 		}
 	}
+	return script, script != ""
+}
+
+// sedRegexp compiles a sed basic regular expression when it is one that
+// means the same in Go's syntax: no backslashes and no interval or group
+// operators, which differ between the two.
+func sedRegexp(re string) (*regexp.Regexp, bool) {
+	if strings.ContainsAny(re, `\{}()|+?`) {
+		return nil, false
+	}
+	r, err := regexp.Compile(re)
+	return r, err == nil
+}
+
+// sedDelete reads a /RE/d script.
+func sedDelete(script string) (*regexp.Regexp, bool) {
+	body, ok := strings.CutPrefix(script, "/")
+	if !ok {
+		return nil, false
+	}
+	re, ok := strings.CutSuffix(body, "/d")
+	if !ok || strings.Contains(re, "/") {
+		return nil, false
+	}
+	return sedRegexp(re)
+}
+
+// deletesHostsLines reports whether re matches every form of hosts line
+// the readers accept (leading white space, space before the colon).
+func deletesHostsLines(re *regexp.Regexp) bool {
+	for _, l := range []string{"hosts: files dns", "hosts:dns", "  hosts:\tdns files", "\thosts : dns", "hosts:"} {
+		if !re.MatchString(l) {
+			return false
+		}
+	}
+	return !re.MatchString("passwd: files") && !re.MatchString("# hosts: dns")
+}
+
+// sedSubstitute applies one s/RE/REPL/ expression line by line, when it
+// is that simple.
+func sedSubstitute(script string, data []byte) ([]byte, bool) {
 	if len(script) < 4 || script[0] != 's' {
 		return nil, false
 	}
 	parts := strings.Split(script[2:], script[1:2])
-	if len(parts) != 3 || strings.Contains(parts[0], `\`) || strings.Contains(parts[1], `\`) || strings.Contains(parts[1], "&") {
+	if len(parts) != 3 || strings.Contains(parts[1], `\`) || strings.Contains(parts[1], "&") {
 		return nil, false
 	}
-	re, err := regexp.Compile(parts[0])
-	if err != nil {
+	re, ok := sedRegexp(parts[0])
+	if !ok {
 		return nil, false
 	}
 	lines := strings.SplitAfter(string(data), "\n")

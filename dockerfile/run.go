@@ -6,95 +6,284 @@ package dockerfile
 
 import (
 	"fmt"
+	"maps"
 	"strings"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/syntax"
 )
 
-// run follows one RUN instruction.
-func (s *StageState) run(a *Analysis, in Instr) {
-	name := a.File.Name
-	script := ""
-	var heredocs []Heredoc
+// runScript is the shell script a RUN instruction runs.
+func runScript(in Instr) string {
 	switch {
 	case in.JSON:
 		// RUN ["sh", "-c", "..."] runs a script; other exec forms run one
 		// program with these arguments.
 		if len(in.Args) >= 3 && (strings.HasSuffix(in.Args[0], "sh") || strings.HasSuffix(in.Args[0], "bash")) && in.Args[1] == "-c" {
-			script = in.Args[2]
-		} else {
-			script = shellQuoteAll(in.Args)
+			return in.Args[2]
 		}
+		return shellQuoteAll(in.Args)
 	case isHeredocScript(in):
 		// RUN <<EOF: the here-document is the script the shell runs.
+		script := ""
 		for _, h := range in.Heredocs {
 			script += h.Content + "\n"
 		}
-	default:
-		script = strings.Join(in.Args, " ")
-		heredocs = in.Heredocs
-		if heredocs == nil {
-			heredocs = []Heredoc{}
+		return script
+	}
+	return scriptWithHeredocs(strings.Join(in.Args, " "), in.Heredocs)
+}
+
+// run follows one RUN instruction.
+func (s *StageState) run(a *Analysis, in Instr) {
+	script := runScript(in)
+	f, err := parseScript(script)
+	if err != nil {
+		where := fmt.Sprintf("%s:%d", a.File.Name, in.Line)
+		a.Notes = append(a.Notes, fmt.Sprintf("%s: RUN not followed: %v", where, err))
+		if strings.Contains(script, NSSwitchPath) {
+			s.setNSS(triTrue, NSSwitch{Kind: NSSUnknown, Origin: where + ": a RUN nsscope could not read names " + NSSwitchPath, Line: in.Line})
 		}
+		return
 	}
 	vars := s.vars()
-	exported := map[string]string{}
-	lookup := func(k string) (string, bool) {
-		if v, ok := exported[k]; ok {
+	w := &walker{s: s, a: a, in: in, exported: map[string]string{}, alive: triTrue}
+	w.cfg = expander(func(k string) (string, bool) {
+		if v, ok := w.exported[k]; ok {
 			return v, true
 		}
 		v, ok := vars[k]
 		return v, ok
+	})
+	w.list(f.Stmts, triTrue)
+}
+
+// walker follows a parsed RUN script. Each step knows whether it runs
+// (tri: surely, surely not, or only in some states of the image) and
+// returns whether it succeeds, as far as that depends on what nsscope
+// follows.
+type walker struct {
+	s   *StageState
+	a   *Analysis
+	in  Instr
+	cfg *expand.Config
+	// exported are the variables set by the script so far (a bare
+	// assignment acts like export for later go lines in this RUN).
+	exported map[string]string
+	// alive is whether the shell is still running (exit ends it).
+	alive tri
+}
+
+// list runs statements in sequence; it returns the status of the last.
+func (w *walker) list(stmts []*syntax.Stmt, runs tri) tri {
+	result := triTrue
+	for _, st := range stmts {
+		result = w.stmt(st, and(runs, w.alive), nil)
 	}
-	cmds := splitScript(script, lookup, heredocs)
-	ev := &evalState{}
-	for i := range cmds {
-		isIf := ev.keywords(&cmds[i])
-		c := cmds[i]
-		runs := ev.runs()
-		// Environment of this command.
-		env := func(k string) (string, bool) {
-			if v, ok := c.Assigns[k]; ok {
-				return v, true
-			}
-			return lookup(k)
+	return result
+}
+
+// stmt follows one statement; in is what a pipe feeds it, when known.
+func (w *walker) stmt(st *syntax.Stmt, runs tri, in *string) tri {
+	r := w.command(st, runs, in)
+	if st.Negated {
+		r = not(r)
+	}
+	if st.Background {
+		return triTrue
+	}
+	return r
+}
+
+// command follows the command of a statement.
+func (w *walker) command(st *syntax.Stmt, runs tri, in *string) tri {
+	switch x := st.Cmd.(type) {
+	case nil:
+		// Redirections alone ("> /etc/nsswitch.conf" empties the file).
+		return w.simple(callCmd(w.cfg, nil, st.Redirs, in), runs)
+	case *syntax.CallExpr:
+		return w.simple(callCmd(w.cfg, x, st.Redirs, in), runs)
+	case *syntax.BinaryCmd:
+		return w.binary(x, runs)
+	case *syntax.IfClause:
+		return w.ifClause(x, runs)
+	case *syntax.Block:
+		return w.list(x.Stmts, runs)
+	case *syntax.Subshell:
+		// A subshell's variables and exit stay inside it.
+		exported, alive := maps.Clone(w.exported), w.alive
+		r := w.list(x.Stmts, runs)
+		w.exported, w.alive = exported, alive
+		return r
+	case *syntax.WhileClause:
+		w.list(x.Cond, runs)
+		w.list(x.Do, and(runs, triUnknown))
+		return triUnknown
+	case *syntax.ForClause:
+		w.list(x.Do, and(runs, triUnknown))
+		return triUnknown
+	case *syntax.CaseClause:
+		for _, item := range x.Items {
+			w.list(item.Stmts, and(runs, triUnknown))
 		}
-		w := c.Words
-		var result tri = triTrue
-		switch {
-		case len(w) == 0:
-			for k, v := range c.Assigns {
-				exported[k] = v // a bare assignment acts like export for later go lines in this RUN
-			}
-		case w[0] == "export":
-			for _, kv := range w[1:] {
-				if k, v, ok := strings.Cut(kv, "="); ok && isName(k) {
-					exported[k] = v
+		return triUnknown
+	case *syntax.DeclClause:
+		if runs == triFalse {
+			return triTrue
+		}
+		if v := x.Variant.Value; v == "export" || v == "declare" || v == "typeset" || v == "readonly" {
+			for _, as := range x.Args {
+				if as.Name != nil && !as.Naked {
+					w.exported[as.Name.Value] = literal(w.cfg, as.Value)
 				}
 			}
-		case isTest(w):
-			result = s.testNSSwitch(w)
-		case w[0] == "go" && len(w) >= 3 && w[1] == "env" && w[2] == "-w":
-			for _, kv := range w[3:] {
-				if k, v, ok := strings.Cut(kv, "="); ok {
-					s.GoEnv[k] = v
-				}
-			}
-		case isGoCommand(w[0]) && len(w) >= 2 && (w[1] == "build" || w[1] == "install"):
-			if w[1] == "install" && isDLInstall(w[2:]) {
-				break
-			}
-			if runs == triFalse {
-				break
-			}
-			s.goBuild(a, in, c, env)
-		case w[0] == "apk" || w[0] == "apt-get" || w[0] == "apt" || w[0] == "dnf" || w[0] == "yum" || w[0] == "microdnf":
-			if installsCC(w) {
-				s.CC = true
-				s.CCFrom = fmt.Sprintf("%s:%d: %s installs a C compiler", name, in.Line, w[0])
+		}
+		return triTrue
+	case *syntax.TestClause:
+		return w.test(x.X)
+	case *syntax.TimeClause:
+		if x.Stmt == nil {
+			return triTrue
+		}
+		return w.stmt(x.Stmt, runs, nil)
+	case *syntax.FuncDecl:
+		// Defining a function runs nothing; calls to it are not followed.
+		return triTrue
+	}
+	return triUnknown
+}
+
+// binary follows &&, || and pipes.
+func (w *walker) binary(x *syntax.BinaryCmd, runs tri) tri {
+	switch x.Op {
+	case syntax.AndStmt:
+		l := w.stmt(x.X, runs, nil)
+		r := w.stmt(x.Y, and(runs, l), nil)
+		return andResult(l, r)
+	case syntax.OrStmt:
+		l := w.stmt(x.X, runs, nil)
+		r := w.stmt(x.Y, and(runs, not(l)), nil)
+		return not(andResult(not(l), not(r)))
+	default: // | and |&: both sides run; the right one reads the left's output
+		out, known := w.output(x.X)
+		w.stmt(x.X, runs, nil)
+		if !known {
+			return w.stmt(x.Y, runs, nil)
+		}
+		return w.stmt(x.Y, runs, &out)
+	}
+}
+
+// andResult is the status of "X && Y" from the statuses of X and Y.
+func andResult(l, r tri) tri {
+	switch {
+	case l == triFalse || r == triFalse && l == triTrue:
+		return triFalse
+	case l == triTrue:
+		return r
+	case r == triFalse:
+		return triFalse
+	}
+	return triUnknown
+}
+
+// output is what a statement prints, when nsscope can tell.
+func (w *walker) output(st *syntax.Stmt) (string, bool) {
+	call, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok {
+		return "", false
+	}
+	return commandOutput(callCmd(w.cfg, call, st.Redirs, nil))
+}
+
+// ifClause follows if/elif/else: a branch runs when its condition holds
+// and no earlier one did.
+func (w *walker) ifClause(x *syntax.IfClause, runs tri) tri {
+	for c := x; c != nil; c = c.Else {
+		if len(c.Cond) == 0 { // else
+			w.list(c.Then, runs)
+			break
+		}
+		cond := w.list(c.Cond, runs)
+		w.list(c.Then, and(runs, cond))
+		runs = and(runs, not(cond))
+	}
+	return triUnknown
+}
+
+// test evaluates a [[ ]] expression: existence tests of /etc/nsswitch.conf
+// are known from the stage's state, the rest unknown.
+func (w *walker) test(x syntax.TestExpr) tri {
+	switch t := x.(type) {
+	case *syntax.ParenTest:
+		return w.test(t.X)
+	case *syntax.UnaryTest:
+		if t.Op == syntax.TsNot {
+			return not(w.test(t.X))
+		}
+		word, ok := t.X.(*syntax.Word)
+		if !ok {
+			return triUnknown
+		}
+		return w.s.testNSSwitch([]string{"[[", t.Op.String(), literal(w.cfg, word), "]]"})
+	case *syntax.BinaryTest:
+		switch t.Op {
+		case syntax.AndTest:
+			return andResult(w.test(t.X), w.test(t.Y))
+		case syntax.OrTest:
+			return not(andResult(not(w.test(t.X)), not(w.test(t.Y))))
+		}
+	}
+	return triUnknown
+}
+
+// simple follows one simple command: its effect on the stage (go builds,
+// compilers installed, /etc/nsswitch.conf) and its status.
+func (w *walker) simple(c simpleCmd, runs tri) tri {
+	s, a, in := w.s, w.a, w.in
+	name := a.File.Name
+	env := func(k string) (string, bool) {
+		if v, ok := c.Assigns[k]; ok {
+			return v, true
+		}
+		return w.cfg.Env.Get(k).Str, w.cfg.Env.Get(k).IsSet()
+	}
+	args := c.Words
+	result := triTrue
+	switch {
+	case runs == triFalse:
+		return triTrue
+	case len(args) == 0:
+		for k, v := range c.Assigns {
+			w.exported[k] = v
+		}
+	case args[0] == "exit":
+		w.alive = and(w.alive, not(runs))
+		return triFalse
+	case isTest(args):
+		result = s.testNSSwitch(args)
+	case args[0] == "true" || args[0] == ":":
+	case args[0] == "false":
+		result = triFalse
+	case args[0] == "go" && len(args) >= 3 && args[1] == "env" && args[2] == "-w":
+		for _, kv := range args[3:] {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				s.GoEnv[k] = v
 			}
 		}
-		s.nssEffects(a, in, cmds, i, runs)
-		ev.step(result, c.Next, isIf)
+	case isGoCommand(args[0]) && len(args) >= 2 && (args[1] == "build" || args[1] == "install"):
+		if args[1] == "install" && isDLInstall(args[2:]) {
+			break
+		}
+		s.goBuild(a, in, c, env)
+	case args[0] == "apk" || args[0] == "apt-get" || args[0] == "apt" || args[0] == "dnf" || args[0] == "yum" || args[0] == "microdnf":
+		if installsCC(args) {
+			s.CC = true
+			s.CCFrom = fmt.Sprintf("%s:%d: %s installs a C compiler", name, in.Line, args[0])
+		}
 	}
+	s.nssEffects(a, in, c, runs)
+	return result
 }
 
 // isHeredocScript reports "RUN <<EOF" (optionally <<-EOF, <<'EOF'): the
@@ -126,93 +315,16 @@ const (
 	triUnknown
 )
 
-// evalState tracks whether the next command of an and-or list runs.
-type evalState struct {
-	next tri // does the next command run
-	// ifStack holds the truth of enclosing if conditions.
-	ifStack []tri
-}
-
-func (e *evalState) runs() tri {
-	r := e.next
-	for _, t := range e.ifStack {
-		if t == triFalse {
-			return triFalse
-		}
-		if t == triUnknown && r == triTrue {
-			r = triUnknown
-		}
+// and is "both run": surely when both surely do, surely not when either
+// surely does not.
+func and(a, b tri) tri {
+	switch {
+	case a == triFalse || b == triFalse:
+		return triFalse
+	case a == triTrue && b == triTrue:
+		return triTrue
 	}
-	return r
-}
-
-// keywords strips the if/then/else/elif/fi keywords that start c and
-// applies them; it reports whether c is the condition of an if.
-func (e *evalState) keywords(c *simpleCmd) bool {
-	isIf := false
-	for len(c.Words) > 0 {
-		switch c.Words[0] {
-		case "if":
-			isIf = true
-		case "then", "do", "done", "!":
-		case "else":
-			if n := len(e.ifStack); n > 0 {
-				e.ifStack[n-1] = not(e.ifStack[n-1])
-			}
-		case "elif":
-			if n := len(e.ifStack); n > 0 {
-				e.ifStack[n-1] = triUnknown
-			}
-		case "fi":
-			if n := len(e.ifStack); n > 0 {
-				e.ifStack = e.ifStack[:n-1]
-			}
-		default:
-			return isIf
-		}
-		c.Words = c.Words[1:]
-	}
-	return isIf
-}
-
-// step records the result of a command and the operator after it.
-func (e *evalState) step(result tri, next op, isIf bool) {
-	ran := e.runs()
-	if isIf {
-		// "if [ -e f ]; then": the branch runs when the condition holds.
-		if ran == triFalse {
-			result = triFalse
-		}
-		e.ifStack = append(e.ifStack, result)
-		e.next = triTrue
-		return
-	}
-	switch next {
-	case opAnd:
-		switch {
-		case ran == triFalse:
-			e.next = triFalse
-		case result == triTrue && ran == triTrue:
-			e.next = triTrue
-		case result == triFalse && ran == triTrue:
-			e.next = triFalse
-		default:
-			e.next = triUnknown
-		}
-	case opOr:
-		switch {
-		case ran == triFalse:
-			e.next = triTrue
-		case result == triTrue && ran == triTrue:
-			e.next = triFalse
-		case result == triFalse && ran == triTrue:
-			e.next = triTrue
-		default:
-			e.next = triUnknown
-		}
-	default:
-		e.next = triTrue
-	}
+	return triUnknown
 }
 
 func not(t tri) tri {

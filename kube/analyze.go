@@ -33,7 +33,7 @@ type Node struct {
 	Name    string
 	Kubelet Kubelet
 	// Hosts is the node's /etc/hosts (what hostNetwork pods get).
-	Hosts NodeFile
+	Hosts model.File
 	// IPs are the node's addresses, the pod IPs of hostNetwork pods.
 	IPs   []string
 	Addrs []IfAddr
@@ -50,10 +50,10 @@ func TypicalNode() Node {
 		Kubelet: Kubelet{
 			ClusterDNS:    []netip.Addr{netip.MustParseAddr(TypicalClusterDNS)},
 			ClusterDomain: DefaultClusterDomain,
-			ResolvConf:    NodeFile{Path: "/etc/resolv.conf", Origin: "typical-node:/etc/resolv.conf", Data: []byte(TypicalNodeResolvConf)},
+			ResolvConf:    model.File{Path: "/etc/resolv.conf", Origin: "typical-node:/etc/resolv.conf", Data: []byte(TypicalNodeResolvConf)},
 			NodeIPs:       []netip.Addr{netip.MustParseAddr(TypicalNodeIP)},
 		},
-		Hosts: NodeFile{Path: "/etc/hosts", Origin: "typical-node:/etc/hosts", Data: []byte(TypicalNodeHosts)},
+		Hosts: model.File{Path: "/etc/hosts", Origin: "typical-node:/etc/hosts", Data: []byte(TypicalNodeHosts)},
 		IPs:   []string{TypicalNodeIP},
 		Addrs: []IfAddr{
 			{Interface: "lo", Prefix: netip.MustParsePrefix("127.0.0.1/8")},

@@ -509,7 +509,7 @@ func inspectAll(ctx context.Context, insp Inspector, res *ClusterResult, facts m
 // Report turns a cluster result into a report: findings per workload and
 // container (identical findings from several nodes are merged).
 func (r *ClusterResult) Report(target string) *report.Report {
-	rep := &report.Report{Tool: "nsscope", Target: target, Rules: Rules(), Notes: r.Notes}
+	rep := &report.Report{Tool: "nsscope", Target: target, Rules: report.KubernetesRules(), Notes: r.Notes}
 	for _, w := range r.Workloads {
 		seen := map[string]bool{}
 		fs := Findings(w.Containers)

@@ -204,7 +204,7 @@ func TestClusterGenerated(t *testing.T) {
 	rep := res.Report("generated")
 	crit := 0
 	for _, f := range rep.Findings {
-		if f.RuleID == RuleAPIServerLoopback && f.Severity == report.Critical {
+		if f.RuleID == report.RuleAPIServerLoopback && f.Severity == report.Critical {
 			crit++
 			if !strings.Contains(f.Message, "fails 30 s after start") {
 				t.Errorf("apiserver finding %q", f.Message)
@@ -279,10 +279,10 @@ func TestClusterRecorded(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, f := range rep.Findings {
-		if f.Subject == "kube-system/kube-apiserver-cp-2/kube-apiserver" && f.RuleID == RuleAPIServerLoopback && !strings.Contains(f.Message, "dials https://[::1]:6443") {
+		if f.Subject == "kube-system/kube-apiserver-cp-2/kube-apiserver" && f.RuleID == report.RuleAPIServerLoopback && !strings.Contains(f.Message, "dials https://[::1]:6443") {
 			t.Errorf("cp-2: %s", f.Message)
 		}
-		if f.RuleID == RuleAPIServerLoopback && f.Severity == report.Critical && len(f.Fixes) != 4 {
+		if f.RuleID == report.RuleAPIServerLoopback && f.Severity == report.Critical && len(f.Fixes) != 4 {
 			t.Errorf("%s: %d remedies, want 4: %+v", f.Subject, len(f.Fixes), f.Fixes)
 		}
 	}

@@ -28,27 +28,6 @@ const (
 	MaxResolvConfBytes = 10 << 20
 )
 
-// NodeFile is one file on the node as the kubelet or a hostNetwork
-// container reads it.
-type NodeFile struct {
-	// Path is where the file lives on the node (for resolv.conf: the value
-	// of the kubelet's --resolv-conf).
-	Path string `json:"path"`
-	// Origin names where nsscope got the content (a local file, "nsscope's
-	// typical node", a node-facts JSON); empty means Path.
-	Origin  string `json:"origin,omitempty"`
-	Missing bool   `json:"missing,omitempty"`
-	Data    []byte `json:"-"`
-}
-
-// Name is what citations use.
-func (f NodeFile) Name() string {
-	if f.Origin != "" {
-		return f.Origin
-	}
-	return f.Path
-}
-
 // Kubelet is the kubelet configuration that shapes a pod's DNS.
 type Kubelet struct {
 	// Version of the kubelet; zero means a current one.
@@ -63,7 +42,7 @@ type Kubelet struct {
 	// ResolvConfDisabled means --resolv-conf="" (DNS pointed at the node
 	// itself); otherwise ResolvConf is the file it names.
 	ResolvConfDisabled bool
-	ResolvConf         NodeFile
+	ResolvConf         model.File
 	// NodeIPs pick 127.0.0.1 or ::1 when ResolvConfDisabled.
 	NodeIPs []netip.Addr
 }
@@ -181,7 +160,7 @@ type NodeResolv struct {
 // entries; every other keyword (domain, sortlist, ...) is ignored. A
 // "nameserver" line without an address is an error that makes the kubelet
 // fail the pod.
-func ParseNodeResolvConf(f NodeFile) (*NodeResolv, error) {
+func ParseNodeResolvConf(f model.File) (*NodeResolv, error) {
 	data := f.Data
 	if len(data) > MaxResolvConfBytes {
 		data = data[:MaxResolvConfBytes]

@@ -5,34 +5,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
 )
-
-// Rule IDs of pod and cluster findings. The lookup rules share scan's IDs
-// (NSS001-NSS005) so that a finding means the same whichever verb made it.
-const (
-	RuleDNSFirstFails     = scan.RuleDNSFirstFails // critical: a hosts name goes to DNS first and fails
-	RuleDNSFirst          = scan.RuleDNSFirst      // warning: a hosts name goes to DNS first, slowly
-	RuleUnknown           = scan.RuleUnknown       // warning: the model cannot predict
-	RuleHostsFirst        = scan.RuleHostsFirst    // info
-	RuleDNSOnly           = scan.RuleDNSOnly       // info
-	RuleAPIServerLoopback = "NSS101"               // kube-apiserver's loopback client and its start-up
-	RulePodRejected       = "NSS102"               // the kubelet cannot build the pod's DNS config
-	RuleDNSConfigForming  = "NSS103"               // the kubelet cut nameservers or search paths
-)
-
-// Rules describes the rules of pod and cluster findings.
-func Rules() []report.Rule {
-	return append(scan.Rules(),
-		report.Rule{ID: RuleAPIServerLoopback, Name: "APIServerLoopbackLookup",
-			Short: "kube-apiserver's own loopback client dials \"localhost\" and the lookup outlasts client-go's 30 s dial timeout: the apiserver dies at start with \"Unable to perform initial IP allocation check\".",
-			Help:  "Put ::1 back on lo (net.ipv6.conf.all.disable_ipv6=0), add `hosts: files dns` to the image's /etc/nsswitch.conf, use a kube-apiserver built with Go 1.16+ (Kubernetes 1.21+), bind to a concrete address, or keep at most 2 nameservers in the node's resolv.conf."},
-		report.Rule{ID: RulePodRejected, Name: "PodDNSConfigRejected",
-			Short: "The kubelet cannot read or parse its --resolv-conf file, so it does not start the pod."},
-		report.Rule{ID: RuleDNSConfigForming, Name: "DNSConfigForming",
-			Short: "The kubelet dropped nameservers or search paths to fit its limits (event DNSConfigForming or MissingClusterDNS)."},
-	)
-}
 
 // Findings turns analysed containers into report findings, located at
 // their workload's source.
@@ -45,22 +18,22 @@ func Findings(cs []*Container) []report.Finding {
 		}
 		derived := c.derivedReasons()
 		if c.DNSErr != "" {
-			out = append(out, report.Finding{RuleID: RulePodRejected, Severity: report.Critical, Subject: c.Subject,
+			out = append(out, report.Finding{RuleID: report.RulePodRejected, Severity: report.Critical, Subject: c.Subject,
 				Message: c.DNSErr, Reasons: derived, Location: loc})
 			continue
 		}
 		if c.DNS != nil && len(c.DNS.Events) > 0 {
 			for _, e := range c.DNS.Events {
-				out = append(out, report.Finding{RuleID: RuleDNSConfigForming, Severity: report.Warning, Subject: c.Subject,
+				out = append(out, report.Finding{RuleID: report.RuleDNSConfigForming, Severity: report.Warning, Subject: c.Subject,
 					Message: "kubelet event " + e, Reasons: derived, Location: loc})
 			}
 		}
 		if c.StartErr != "" {
-			out = append(out, report.Finding{RuleID: RuleUnknown, Severity: report.Warning, Subject: c.Subject, Name: "localhost",
+			out = append(out, report.Finding{RuleID: report.RuleUnknown, Severity: report.Warning, Subject: c.Subject, Name: "localhost",
 				Message: "kube-apiserver start-up cannot be predicted: " + c.StartErr, Reasons: derived, Location: loc})
 		}
 		if s := c.Startup; s != nil {
-			f := report.Finding{RuleID: RuleAPIServerLoopback, Severity: report.Info, Subject: c.Subject, Main: true, Name: s.Loopback.Host,
+			f := report.Finding{RuleID: report.RuleAPIServerLoopback, Severity: report.Info, Subject: c.Subject, Main: true, Name: s.Loopback.Host,
 				Message: "kube-apiserver start-up: " + s.Summary, Reasons: append(append([]string(nil), derived...), s.Reasons...),
 				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction}
 			if s.Fails {
@@ -76,15 +49,15 @@ func Findings(cs []*Container) []report.Finding {
 			f.Reasons = append(f.Reasons, derived...)
 			switch {
 			case ch.Err != "":
-				f.RuleID = RuleUnknown
+				f.RuleID = report.RuleUnknown
 			case ch.Severity == report.Critical:
-				f.RuleID = RuleDNSFirstFails
+				f.RuleID = report.RuleDNSFirstFails
 			case ch.Severity == report.Warning:
-				f.RuleID = RuleDNSFirst
+				f.RuleID = report.RuleDNSFirst
 			case ch.Cost != nil && ch.Cost.AnsweredFrom == model.FromHosts:
-				f.RuleID = RuleHostsFirst
+				f.RuleID = report.RuleHostsFirst
 			default:
-				f.RuleID = RuleDNSOnly
+				f.RuleID = report.RuleDNSOnly
 			}
 			if ch.Worst != nil {
 				f.Time, f.Queries, f.Predict = ch.Worst.Total, ch.Worst.Queries, ch.Worst

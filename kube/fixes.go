@@ -91,7 +91,7 @@ func (a *Analyzer) APIServerFixes(w *Workload, node Node) map[string][]StartupFi
 func AttachFixes(fs []report.Finding, fixes map[string][]StartupFix) {
 	for i := range fs {
 		f := &fs[i]
-		if f.RuleID != RuleAPIServerLoopback || f.Severity != report.Critical {
+		if f.RuleID != report.RuleAPIServerLoopback || f.Severity != report.Critical {
 			continue
 		}
 		for _, fx := range fixes[f.Subject] {

@@ -41,7 +41,7 @@ func FuzzPodDNS(f *testing.F) {
 			}
 		}
 		_ = d.ResolvConf()
-		h := HostsFor(pod, &pod.Spec.Containers[0], []string{"10.0.0.1"}, "cluster.local", NodeFile{Data: []byte(node)})
+		h := HostsFor(pod, &pod.Spec.Containers[0], []string{"10.0.0.1"}, "cluster.local", model.File{Data: []byte(node)})
 		_ = h.Content()
 	})
 }

@@ -74,12 +74,12 @@ func loadNode(t testing.TB, conf, hosts string) Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Kubelet.ResolvConf = NodeFile{Path: "/etc/resolv.conf", Origin: conf, Data: data}
+	n.Kubelet.ResolvConf = model.File{Path: "/etc/resolv.conf", Origin: conf, Data: data}
 	hdata, err := os.ReadFile(filepath.Join("testdata", "nodes", hosts))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Hosts = NodeFile{Path: "/etc/hosts", Origin: hosts, Data: hdata}
+	n.Hosts = model.File{Path: "/etc/hosts", Origin: hosts, Data: hdata}
 	n.Name = "node-1"
 	return n
 }

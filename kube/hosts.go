@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // Headers the kubelet writes at the top of a pod's /etc/hosts.
@@ -59,7 +61,7 @@ func HostnameAndDomain(pod *corev1.Pod, clusterDomain string) (string, string) {
 // HostsFor derives the /etc/hosts of container c of pod (libc-k8s-resolver.md
 // §B.3). podIPs are the pod's addresses (the node's for hostNetwork pods);
 // node is the node's /etc/hosts, used for hostNetwork pods.
-func HostsFor(pod *corev1.Pod, c *corev1.Container, podIPs []string, clusterDomain string, node NodeFile) *PodHosts {
+func HostsFor(pod *corev1.Pod, c *corev1.Container, podIPs []string, clusterDomain string, node model.File) *PodHosts {
 	host, domain := HostnameAndDomain(pod, clusterDomain)
 	h := &PodHosts{Hostname: host, Domain: domain}
 	for _, m := range c.VolumeMounts {

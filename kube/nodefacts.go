@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // NodeFactsVersion is the version of the node facts JSON shape.
@@ -223,14 +225,14 @@ func ParseNodeFacts(data []byte) (*NodeFacts, error) {
 	return &nf, nil
 }
 
-// nodeFile turns a fact into a NodeFile cited as "<node>:<path>".
-func (nf *NodeFacts) nodeFile(p string) NodeFile {
+// nodeFile turns a fact into a model.File cited as "<node>:<path>".
+func (nf *NodeFacts) nodeFile(p string) model.File {
 	f, ok := nf.Files[p]
 	origin := nf.Node + ":" + p
 	if !ok || f.Missing {
-		return NodeFile{Path: p, Origin: origin, Missing: true}
+		return model.File{Path: p, Origin: origin, Missing: true}
 	}
-	return NodeFile{Path: p, Origin: origin, Data: []byte(f.Content), Missing: f.Error != ""}
+	return model.File{Path: p, Origin: origin, Data: []byte(f.Content), Missing: f.Error != ""}
 }
 
 // Apply applies the facts to base (whose kubelet flags are kept where the

@@ -175,6 +175,11 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	diff := func(format string, args ...any) {
 		c.Differences = append(c.Differences, fmt.Sprintf(format, args...))
 	}
+	if raced(p) {
+		compareRace(p, pred, obs, diff)
+		finishCompare(&c, p, o, diff)
+		return c
+	}
 	if len(pred) != len(obs) {
 		diff("exchanges: predicted %d, observed %d", len(pred), len(obs))
 	}
@@ -206,6 +211,73 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	}
 	finishCompare(&c, p, o, diff)
 	return c
+}
+
+// raced reports whether the prediction is a race (model.Prediction.QueriesRange,
+// model.Exchange.Race).
+func raced(p *model.Prediction) bool {
+	if p.QueriesRange != nil {
+		return true
+	}
+	for _, x := range p.Exchanges {
+		if x.Race != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// compareRace holds the observation to a racy prediction: the count must
+// be within the bound, every exchange the prediction does not mark as
+// racy must have been sent, and every other observed exchange must be one
+// the race allows (a racy message may go to any of the servers). Order and
+// burst timing are not compared; the total is.
+func compareRace(p *model.Prediction, pred, obs []model.Exchange, diff func(string, ...any)) {
+	lo, hi := len(pred), len(pred)
+	if p.QueriesRange != nil {
+		lo, hi = p.QueriesRange[0], p.QueriesRange[1]
+	}
+	if len(obs) < lo || len(obs) > hi {
+		diff("exchanges: predicted between %d and %d (a race), observed %d", lo, hi, len(obs))
+	}
+	left := map[string]int{}
+	for _, x := range obs {
+		left[key(x)]++
+	}
+	var missing []model.Exchange
+	racy := map[string]bool{}
+	for _, x := range pred {
+		if x.Race != "" {
+			racy[x.Transport+" "+x.Type+" "+x.Name] = true
+			continue
+		}
+		if left[key(x)] == 0 {
+			missing = append(missing, x)
+			continue
+		}
+		left[key(x)]--
+	}
+	if len(missing) > 0 {
+		diff("exchanges: predicted %s (in every run of the race), not observed", describe(missing))
+	}
+	servers := map[string]bool{}
+	for _, s := range p.Servers {
+		servers[s] = true
+	}
+	var extra []model.Exchange
+	for _, x := range obs {
+		k := key(x)
+		if left[k] == 0 {
+			continue
+		}
+		left[k]--
+		if !racy[x.Transport+" "+x.Type+" "+x.Name] || !servers[x.Server] {
+			extra = append(extra, x)
+		}
+	}
+	if len(extra) > 0 {
+		diff("exchanges: observed %s, which the race does not allow", describe(extra))
+	}
 }
 
 func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) {

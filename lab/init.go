@@ -83,7 +83,10 @@ func runInit(req initRequest) (*Result, error) {
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 		return nil, fmt.Errorf("set host name: %w", err)
 	}
-	ifindex, err := setupNetwork(spec.Nameservers)
+	if err := setIPv6(spec.IPv6); err != nil {
+		return nil, err
+	}
+	ifindex, err := setupNetwork(fakeAddrs(spec))
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +135,7 @@ func runInit(req initRequest) (*Result, error) {
 		Argv:        spec.Argv,
 		Env:         spec.Env,
 		Hostname:    spec.Hostname,
+		IPv6:        readIPv6(),
 		ResolvConf:  seeFile(r, "/etc/resolv.conf", spec.ResolvConf.Origin),
 		Hosts:       seeFile(r, "/etc/hosts", spec.Hosts.Origin),
 		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch.Origin),
@@ -142,7 +146,13 @@ func runInit(req initRequest) (*Result, error) {
 	rec := &recorder{}
 	var servers []*fakeServer
 	var refused []netip.Addr
-	for i, a := range spec.Nameservers {
+	// A trace relays to real nameservers instead (trace.go).
+	tr, err := startTrace(spec, rec, res)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.stop()
+	for i, a := range fakeAddrs(spec) {
 		b := spec.Scenario.For(i)
 		res.Servers = append(res.Servers, Server{Addr: a, Behavior: b.String()})
 		if b.Kind == model.Refuse {
@@ -258,6 +268,7 @@ func runInit(req initRequest) (*Result, error) {
 	for _, s := range servers {
 		s.drain(200 * time.Millisecond)
 	}
+	tr.drain(200 * time.Millisecond)
 	if sn != nil {
 		sn.stop() // reads what is queued first
 	}

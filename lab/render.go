@@ -22,6 +22,9 @@ func WriteTimeline(w io.Writer, res *Result) {
 		servers = append(servers, s.Addr.String()+" "+s.Behavior)
 	}
 	fmt.Fprintf(w, "nameservers: %s\n", strings.Join(servers, ", "))
+	if res.IPv6 != IPv6Default {
+		fmt.Fprintf(w, "ipv6:        %s\n", res.IPv6)
+	}
 	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
 		fmt.Fprintf(w, "%-12s %s\n", strings.TrimPrefix(f.Path, "/etc/")+":", describeSeen(f))
 	}

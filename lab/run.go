@@ -180,6 +180,9 @@ func validate(spec *Spec) error {
 	if len(spec.Scenario.Servers) > 1 && len(spec.Scenario.Servers) != n {
 		return inputErrorf("%d server behaviours for %d nameservers: give one for all, or one per nameserver", len(spec.Scenario.Servers), n)
 	}
+	if err := checkIPv6(spec.IPv6, spec.Nameservers); err != nil {
+		return err
+	}
 	if spec.Hostname == "" {
 		spec.Hostname = DefaultHostname
 	}

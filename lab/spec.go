@@ -46,6 +46,9 @@ type Spec struct {
 	Env []string `json:"env"`
 	// Hostname is the host name inside the lab (its own UTS namespace).
 	Hostname string `json:"hostname"`
+	// IPv6 sets the namespace's disable_ipv6 (all, default and lo)
+	// before the program starts; IPv6Default leaves the kernel's.
+	IPv6 IPv6 `json:"ipv6,omitempty"`
 	// Until, if set, is a regular expression: the run ends (and its total
 	// time is taken) when a line of the program's output matches it.
 	Until string `json:"until,omitempty"`
@@ -55,6 +58,9 @@ type Spec struct {
 	Rootless bool `json:"rootless,omitempty"`
 	// TempDir is where the run's private directory is made ("" = os.TempDir).
 	TempDir string `json:"temp_dir,omitempty"`
+	// Trace, if set, replaces the fake servers by relays to real ones
+	// (see trace.go).
+	Trace *Trace `json:"trace,omitempty"`
 }
 
 // Add is one host file made visible inside the program's root.
@@ -112,6 +118,8 @@ type Result struct {
 	Argv        []string `json:"argv"`
 	Env         []string `json:"env"`
 	Hostname    string   `json:"hostname"`
+	// IPv6 is lo's IPv6 state as the program found it (on or off).
+	IPv6 IPv6 `json:"ipv6"`
 	// ResolvConf, Hosts and NSSwitch are the files the program saw.
 	ResolvConf SeenFile `json:"resolv_conf"`
 	Hosts      SeenFile `json:"hosts"`

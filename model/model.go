@@ -72,6 +72,9 @@ type Libc struct {
 	// Distro marks vendor patches that change behaviour; "debian" means the
 	// built-in nsswitch default is "files dns" even before glibc 2.35.
 	Distro string `json:"distro,omitempty"`
+	// Release is the distribution's package release when known, e.g.
+	// Alpine's "1.2.3-r3" (from lib/apk/db/installed, see AlpineMusl).
+	Release string `json:"release,omitempty"`
 }
 
 // Known reports whether the library is known.
@@ -249,6 +252,10 @@ type Exchange struct {
 	Outcome string `json:"outcome"`
 	// EDNS reports that the query carries an EDNS(0) OPT record.
 	EDNS bool `json:"edns"`
+	// Race, when set, says that this exchange is sent in some runs and not
+	// in others: which reply arrives first decides (see
+	// Prediction.QueriesRange).
+	Race string `json:"race,omitempty"`
 }
 
 // Answer sources.
@@ -285,8 +292,14 @@ type Prediction struct {
 	Attempts      int           `json:"attempts,omitempty"`
 	SingleRequest bool          `json:"single_request,omitempty"`
 	Exchanges     []Exchange    `json:"exchanges"`
-	// Queries counts DNS messages sent.
+	// Queries counts DNS messages sent (in the order Exchanges shows).
 	Queries int `json:"queries"`
+	// QueriesRange is set when the count is a race (musl asks every server
+	// at once, and which reply arrives first decides the SERVFAIL resends
+	// and the server of a TCP retry): any count from QueriesRange[0] to
+	// QueriesRange[1] is what the program may send; the exchanges that
+	// depend on the race carry a Race note.
+	QueriesRange *[2]int `json:"queries_range,omitempty"`
 	// DNS is the time spent in DNS; Total the time until the lookup (or
 	// dial) returns.
 	DNS   time.Duration `json:"-"`

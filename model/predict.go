@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,17 @@ const (
 	OpListen     = "listen"      // net.Listen on a host name (no deadline)
 	OpLookupIP   = "lookup-ip"   // LookupIP, LookupIPAddr, LookupNetIP
 	OpLookupHost = "lookup-host" // LookupHost
+	// OpHostByName2 is a C program calling gethostbyname2 once per family
+	// in sequence: AF_INET6, then AF_INET only if that found nothing, for
+	// the ip networks (as getent hosts does); one family for ip6 or ip4
+	// (gethostbyname is the ip4 case). C programs only.
+	OpHostByName2 = "gethostbyname2"
 )
+
+// Operations lists the valid Request.Op values.
+func Operations() []string {
+	return []string{OpDial, OpListen, OpLookupIP, OpLookupHost, OpHostByName2}
+}
 
 // Networks accepted in a Request.
 var validNetworks = map[string]bool{
@@ -98,10 +109,11 @@ func Predict(env Env, prog Program, req Request, sc Scenario) (*Prediction, erro
 	if !validNetworks[req.Network] {
 		return nil, fmt.Errorf("unknown network %q (want ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4 or udp6)", req.Network)
 	}
-	switch req.op() {
-	case OpDial, OpListen, OpLookupIP, OpLookupHost:
-	default:
-		return nil, fmt.Errorf("unknown operation %q", req.Op)
+	if !slices.Contains(Operations(), req.op()) {
+		return nil, fmt.Errorf("unknown operation %q (want %s)", req.Op, strings.Join(Operations(), ", "))
+	}
+	if req.op() == OpHostByName2 && prog.Impl == ImplGo {
+		return nil, fmt.Errorf("operation %s is a C library call: it needs a C program (glibc or musl), not Go", OpHostByName2)
 	}
 	req.Op = req.op()
 	if req.Name == "" {
@@ -441,6 +453,7 @@ func fillLibc(p *Prediction, r libcResult) {
 	p.Exchanges = r.ex
 	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = r.srv, r.timeout, r.attempts, r.single
 	p.Notes = append(p.Notes, r.notes...)
+	p.QueriesRange = r.queriesRange
 	p.DNS = 0
 	for _, e := range r.ex {
 		p.DNS = max(p.DNS, e.End)
@@ -522,9 +535,18 @@ func predictC(p *Prediction, env Env, prog Program, req Request, sc Scenario) er
 	if l.Version.IsZero() {
 		p.Notes = append(p.Notes, l.Kind+" version unknown: newest behaviour assumed")
 	}
-	r := runLibc(env, l, req, hintsFor(req.Network, false), sc, add)
+	var r libcResult
+	if req.Op == OpHostByName2 {
+		r = hostByName2(env, l, req, sc, add)
+	} else {
+		r = runLibc(env, l, req, hintsFor(req.Network, false), sc, add)
+	}
 	fillLibc(p, r)
-	if r.eai != "" {
+	switch {
+	case r.eai == "":
+	case req.Op == OpHostByName2:
+		p.Error = "gethostbyname2(" + strconv.Quote(req.Name) + "): " + hstrerror(l.Kind, hErrno(r.eai))
+	default:
 		p.Error = "getaddrinfo(" + strconv.Quote(req.Name) + "): " + gaiText(l.Kind, r.eai)
 	}
 	if req.Deadline > 0 && r.end >= req.Deadline {

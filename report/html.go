@@ -2,126 +2,114 @@ package report
 
 import (
 	"fmt"
-	"html/template"
 	"io"
+
+	"github.com/nsscope/nsscope/waterfall"
 )
 
-// WriteHTML writes r as one self-contained HTML page (no scripts, no
-// external resources): the assumptions, a summary, and one row per finding
-// whose details (reasons, decisive lines, fixes with diffs) unfold.
+// WriteHTML writes r as one self-contained HTML page (see
+// [waterfall.WritePage]): the assumptions, a table of findings sorted by
+// severity (critical first) that a few lines of inline script filter by
+// severity and search by name, and for each finding a section with its
+// lookup's waterfall, the reasons, the decisive lines and the fixes, each
+// with its predicted effect (and its waterfall after the fix where the
+// producer kept the prediction).
 func WriteHTML(w io.Writer, r *Report) error {
-	t, err := template.New("report").Funcs(template.FuncMap{
-		"dur": Duration,
-		"rule": func(id string) Rule {
-			ru, _ := r.Rule(id)
-			return ru
-		},
-	}).Parse(htmlTemplate)
-	if err != nil {
-		return fmt.Errorf("writing HTML report: %w", err)
-	}
-	c := r.Counts()
-	data := struct {
-		*Report
-		Critical, Warning, Info int
-	}{r, c[Critical], c[Warning], c[Info]}
-	if err := t.Execute(w, data); err != nil {
-		return fmt.Errorf("writing HTML report: %w", err)
-	}
-	return nil
+	return waterfall.WritePage(w, Page(r))
 }
 
-const htmlTemplate = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nsscope report: {{.Target}}</title>
-<style>
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1d1d1f; }
-h1 { font-size: 1.4rem; margin-bottom: .2rem; }
-code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
-.sub { color: #555; margin-top: 0; }
-.summary span { display: inline-block; margin-right: 1rem; }
-table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
-th, td { text-align: left; vertical-align: top; padding: .45rem .5rem; border-bottom: 1px solid #ddd; }
-th { font-weight: 600; background: #f5f5f7; }
-.sev { font-weight: 700; text-transform: uppercase; font-size: .8rem; padding: .1rem .4rem; border-radius: .25rem; white-space: nowrap; }
-.critical { background: #b3261e; color: #fff; }
-.warning { background: #f2b705; color: #1d1d1f; }
-.info { background: #d8e8d8; color: #1d4d1d; }
-details summary { cursor: pointer; color: #0b57d0; }
-ul.reasons { margin: .3rem 0 .3rem 1.2rem; padding: 0; }
-pre { background: #f5f5f7; padding: .5rem; overflow-x: auto; }
-.num { white-space: nowrap; }
-</style>
-</head>
-<body>
-<h1>nsscope report</h1>
-<p class="sub">Target: <code>{{.Target}}</code>{{if .Version}} · {{.Tool}} {{.Version}}{{end}}</p>
-<p class="summary"><span class="sev critical">{{.Critical}} critical</span><span class="sev warning">{{.Warning}} warning</span><span class="sev info">{{.Info}} info</span></p>
-{{- if .Assumptions}}
-<h2>Assumed</h2>
-<ul>
-{{- range .Assumptions}}
-<li>{{.}}</li>
-{{- end}}
-</ul>
-{{- end}}
-<h2>Findings</h2>
-{{- if not .Findings}}
-<p>No findings.</p>
-{{- else}}
-<table>
-<thead><tr><th>Severity</th><th>Program</th><th>Name</th><th>Verdict</th><th>Time</th><th>Best fix</th></tr></thead>
-<tbody>
-{{- range .Findings}}
-<tr>
-<td><span class="sev {{.Severity}}">{{.Severity}}</span></td>
-<td class="mono">{{.Subject}}{{if .Main}} <strong>(main)</strong>{{end}}</td>
-<td class="mono">{{.Name}}</td>
-<td>{{.Message}}
-{{- if or .Reasons .Related .Fixes}}
-<details><summary>why{{with rule .RuleID}}{{if .Name}} ({{.Name}}){{end}}{{end}}</summary>
-{{- if .Reasons}}
-<ul class="reasons">
-{{- range .Reasons}}
-<li>{{.}}</li>
-{{- end}}
-</ul>
-{{- end}}
-{{- if .Related}}
-<p>Decided by:</p>
-<ul class="reasons">
-{{- range .Related}}
-<li><code>{{.}}</code>{{if .Message}}: {{.Message}}{{end}}</li>
-{{- end}}
-</ul>
-{{- end}}
-{{- range .Fixes}}
-<p>Fix: {{.Description}} → <span class="num">{{dur .After}}</span>, {{.AfterQueries}} DNS queries</p>
-{{- if .Diff}}
-<pre>{{.Diff}}</pre>
-{{- end}}
-{{- end}}
-</details>
-{{- end}}
-</td>
-<td class="num">{{if .Time}}{{dur .Time}}{{else}}0s{{end}}</td>
-<td>{{if and .Fixes (ne .Severity.String "info")}}{{with index .Fixes 0}}{{.Description}} → <span class="num">{{dur .After}}</span>{{end}}{{end}}</td>
-</tr>
-{{- end}}
-</tbody>
-</table>
-{{- end}}
-{{- if .Notes}}
-<h2>Notes</h2>
-<ul>
-{{- range .Notes}}
-<li>{{.}}</li>
-{{- end}}
-</ul>
-{{- end}}
-</body>
-</html>
-`
+// Page is the report as a [waterfall.Page].
+func Page(r *Report) waterfall.Page {
+	c := r.Counts()
+	p := waterfall.Page{
+		Title:    "nsscope report: " + r.Target,
+		Subtitle: fmt.Sprintf("%d critical, %d warning, %d info", c[Critical], c[Warning], c[Info]),
+		Table:    &waterfall.Table{Columns: []string{"program", "name", "verdict", "time", "best fix"}},
+	}
+	if r.Version != "" {
+		p.Facts = append(p.Facts, waterfall.Fact{Label: "tool", Value: r.Tool + " " + r.Version})
+	}
+	for _, a := range r.Assumptions {
+		p.Facts = append(p.Facts, waterfall.Fact{Label: "assumed", Value: a})
+	}
+	for _, n := range r.Notes {
+		p.Facts = append(p.Facts, waterfall.Fact{Label: "note", Value: n})
+	}
+	for i, f := range sortedFindings(r.Findings) {
+		id := fmt.Sprintf("finding-%d", i+1)
+		subject := f.Subject
+		if f.Main {
+			subject += " (main)"
+		}
+		best := ""
+		if len(f.Fixes) > 0 && f.Severity > Info {
+			best = f.Fixes[0].Description + " → " + Duration(f.Fixes[0].After)
+		}
+		p.Table.Rows = append(p.Table.Rows, waterfall.TableRow{
+			Severity: f.Severity.String(),
+			Cells:    []string{subject, f.Name, f.Message, Duration(f.Time), best},
+			Rule:     f.RuleID,
+			Section:  id,
+		})
+		p.Sections = append(p.Sections, findingSection(r, id, subject, f))
+	}
+	return p
+}
+
+func findingSection(r *Report, id, subject string, f Finding) waterfall.Section {
+	s := waterfall.Section{ID: id, Heading: subject + " — " + f.Name, Verdict: f.Severity.String(), Summary: f.Message}
+	if ru, ok := r.Rule(f.RuleID); ok && ru.Short != "" {
+		s.Notes = append(s.Notes, "rule "+ru.ID+": "+ru.Short)
+	}
+	var before *waterfall.Chart
+	if f.Predict != nil {
+		c := waterfall.FromPrediction(f.Name, f.Predict)
+		before = &c
+		s.Charts = []waterfall.Chart{c}
+	}
+	for _, why := range f.Reasons {
+		s.Steps = append(s.Steps, waterfall.Step{Key: "because", Reason: why})
+	}
+	for _, l := range f.Related {
+		line := l.String()
+		if l.Message != "" {
+			line += ": " + l.Message
+		}
+		s.Related = append(s.Related, line)
+	}
+	for _, fx := range f.Fixes {
+		wf := waterfall.Fix{
+			Text:   fx.Description,
+			Effect: fmt.Sprintf("%s, %d DNS queries", Duration(fx.After), fx.AfterQueries),
+			Diff:   fx.Diff,
+		}
+		if fx.Predict != nil {
+			c := waterfall.FromPrediction("after: "+fx.Description, fx.Predict)
+			if before != nil {
+				c.Deadline = before.Deadline
+			}
+			wf.After = &c
+		}
+		s.Fixes = append(s.Fixes, wf)
+	}
+	return s
+}
+
+// sortedFindings orders findings critical first, keeping the producer's
+// order within a severity.
+func sortedFindings(in []Finding) []Finding {
+	out := make([]Finding, 0, len(in))
+	for sev := Critical; sev >= Info; sev-- {
+		for _, f := range in {
+			if f.Severity == sev {
+				out = append(out, f)
+			}
+		}
+	}
+	for _, f := range in { // severities outside the known range, last
+		if f.Severity < Info || f.Severity > Critical {
+			out = append(out, f)
+		}
+	}
+	return out
+}

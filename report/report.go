@@ -89,6 +89,9 @@ type Fix struct {
 	AfterQueries int           `json:"after_queries"`
 	// Diff is a unified diff implementing it, when one can be given.
 	Diff string `json:"diff,omitempty"`
+	// Predict is the prediction after the fix, when its producer kept it
+	// (the HTML draws it beside the finding's own); not in the JSON.
+	Predict *model.Prediction `json:"-"`
 }
 
 // Finding is one verdict about one program (or container, or stage) and one

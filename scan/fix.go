@@ -1,12 +1,13 @@
 package scan
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
+	"path"
 	"sort"
 	"strings"
 
+	"github.com/nsscope/nsscope/internal/unidiff"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -78,6 +79,7 @@ func (s *scanner) fixes(o outcome, name string) []report.Fix {
 			After:        pred.Total,
 			AfterQueries: pred.Queries,
 			Diff:         c.diff,
+			Predict:      pred,
 		}, sev})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -93,44 +95,68 @@ func (s *scanner) fixes(o outcome, name string) []report.Fix {
 	return fixes
 }
 
-// nsswitchFix rewrites (or creates) /etc/nsswitch.conf with `hosts: files
-// dns`, returning the description, a unified diff and the new file.
+// nsswitchFix gives /etc/nsswitch.conf exactly one hosts line, `hosts:
+// files dns`, keeping every other line: the first hosts line is replaced
+// and any later one deleted, because readers disagree about a second
+// hosts line (Go concatenates them, glibc uses the first; see
+// conf.ParseNSSwitch), so only a single line means the same to all. A
+// missing file is created. It returns the description, a unified diff
+// relative to the target's root (apply it there with `git apply` or
+// `patch -p1`) and the new file.
 func nsswitchFix(cur model.File) (desc, diff string, next model.File) {
 	const want = "hosts: files dns"
 	next = model.File{Path: cur.Path, Origin: "with the fix applied"}
 	if next.Path == "" {
 		next.Path = "/etc/nsswitch.conf"
 	}
+	rel := strings.TrimPrefix(path.Clean("/"+next.Path), "/")
 	if cur.Missing || cur.ReadErr != "" {
-		next.Data = []byte(want + "\n")
+		edits := []unidiff.Edit{{Line: 1, Insert: []string{want}}}
+		next.Data = unidiff.Apply(nil, edits)
 		return "add `" + want + "` to /etc/nsswitch.conf (the file is missing)",
-			fmt.Sprintf("--- /dev/null\n+++ %s\n@@ -0,0 +1 @@\n+%s\n", next.Path, want), next
+			unidiff.Diff("/dev/null", rel, nil, edits), next
 	}
-	lines := strings.Split(strings.TrimSuffix(string(cur.Data), "\n"), "\n")
+	var edits []unidiff.Edit
+	var first string
+	lines := strings.Split(string(cur.Data), "\n")
 	for i, l := range lines {
-		fields := strings.Fields(l)
-		if len(fields) == 0 || fields[0] != "hosts:" {
+		if !isHostsLine(l) {
 			continue
 		}
-		old := l
-		lines[i] = want
-		next.Data = []byte(strings.Join(lines, "\n") + "\n")
-		return fmt.Sprintf("change line %d of /etc/nsswitch.conf from `%s` to `%s`", i+1, strings.TrimSpace(old), want),
-			fmt.Sprintf("--- %s\n+++ %s\n@@ -%d +%d @@\n-%s\n+%s\n", next.Path, next.Path, i+1, i+1, old, want), next
+		if edits == nil {
+			first = l
+			edits = append(edits, unidiff.Edit{Line: i + 1, Delete: 1, Insert: []string{want}})
+			continue
+		}
+		edits = append(edits, unidiff.Edit{Line: i + 1, Delete: 1})
 	}
-	var b bytes.Buffer
-	b.Write(cur.Data)
-	if len(cur.Data) > 0 && cur.Data[len(cur.Data)-1] != '\n' {
-		b.WriteByte('\n')
+	switch {
+	case len(edits) == 0:
+		n := len(lines)
+		if strings.HasSuffix(string(cur.Data), "\n") || len(cur.Data) == 0 {
+			n-- // the empty string after the last line end is no line
+		}
+		edits = []unidiff.Edit{{Line: n + 1, Insert: []string{want}}}
+		desc = "add `" + want + "` to /etc/nsswitch.conf (it has no hosts line)"
+	case len(edits) == 1:
+		desc = fmt.Sprintf("change line %d of /etc/nsswitch.conf from `%s` to `%s`", edits[0].Line, strings.TrimSpace(first), want)
+	default:
+		desc = fmt.Sprintf("change line %d of /etc/nsswitch.conf from `%s` to `%s` and delete the %d later hosts lines (Go reads them all, glibc only the first)",
+			edits[0].Line, strings.TrimSpace(first), want, len(edits)-1)
 	}
-	b.WriteString(want + "\n")
-	next.Data = b.Bytes()
-	n := len(lines)
-	if len(cur.Data) == 0 {
-		n = 0
+	next.Data = unidiff.Apply(cur.Data, edits)
+	return desc, unidiff.Diff(rel, rel, cur.Data, edits), next
+}
+
+// isHostsLine reports a line that Go or glibc reads as the hosts
+// database: "hosts" (glibc: in any case) before the colon, once the
+// comment and surrounding white space are cut.
+func isHostsLine(l string) bool {
+	if i := strings.IndexByte(l, '#'); i >= 0 {
+		l = l[:i]
 	}
-	return "add `" + want + "` to /etc/nsswitch.conf (it has no hosts line)",
-		fmt.Sprintf("--- %s\n+++ %s\n@@ -%d,0 +%d @@\n+%s\n", next.Path, next.Path, n, n+1, want), next
+	db, _, ok := strings.Cut(l, ":")
+	return ok && strings.EqualFold(strings.TrimSpace(db), "hosts")
 }
 
 // loopbackLiteral is the address to dial instead of a loopback name, or ""

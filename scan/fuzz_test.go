@@ -5,43 +5,59 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/nsscope/nsscope/conf"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/sysenv"
 )
 
 // FuzzNSSwitchFix: whatever nsswitch.conf holds, the fix never panics,
-// leaves exactly one hosts line, `hosts: files dns`, and keeps every other
-// line.
+// leaves exactly one hosts line, `hosts: files dns`, which Go and glibc
+// both read as files then dns (unless Go rejects another line of the
+// file), and keeps every other line in order.
 func FuzzNSSwitchFix(f *testing.F) {
 	for _, s := range []string{"", "hosts: dns files\n", "passwd: files", "hosts:\n", "#hosts: dns\nhosts: files\n", "\n\n", "hosts: files dns [NOTFOUND=return]\r\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		_, diff, next := nsswitchFix(model.File{Path: "/etc/nsswitch.conf", Data: []byte(data)})
-		if !strings.Contains(diff, "+hosts: files dns\n") {
+		if !strings.Contains(diff, "+hosts: files dns") {
 			t.Fatalf("diff lacks the new line: %q", diff)
 		}
 		out := string(next.Data)
-		if !strings.HasSuffix(out, "\n") {
-			t.Fatalf("no final newline: %q", out)
+		if !strings.Contains(out, "hosts: files dns\n") && !strings.Contains(out, "hosts: files dns\r\n") {
+			t.Fatalf("the hosts line has no line end: %q", out)
 		}
+		var kept, others []string
 		hostsLines := 0
 		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-			if fs := strings.Fields(l); len(fs) > 0 && fs[0] == "hosts:" {
+			if isHostsLine(l) {
 				hostsLines++
-				if l != "hosts: files dns" {
+				if strings.TrimSuffix(l, "\r") != "hosts: files dns" {
 					t.Fatalf("hosts line %q", l)
 				}
+				continue
 			}
+			kept = append(kept, strings.TrimSuffix(l, "\r"))
 		}
-		in := 0
+		if hostsLines != 1 {
+			t.Fatalf("%d hosts lines: %q", hostsLines, out)
+		}
 		for _, l := range strings.Split(strings.TrimSuffix(data, "\n"), "\n") {
-			if fs := strings.Fields(l); len(fs) > 0 && fs[0] == "hosts:" {
-				in++
+			if !isHostsLine(l) && (l != "" || data != "") {
+				others = append(others, strings.TrimSuffix(l, "\r"))
 			}
 		}
-		if want := max(in, 1); hostsLines != want {
-			t.Fatalf("%d hosts lines out of %d in: %q", hostsLines, in, out)
+		if strings.Join(kept, "\n") != strings.Join(others, "\n") {
+			t.Fatalf("other lines changed: %q, want %q", kept, others)
+		}
+		for _, d := range []conf.Dialect{conf.Go, conf.Glibc} {
+			ns := conf.ParseNSSwitch(d, "/etc/nsswitch.conf", next.Data)
+			if ns.Err != "" {
+				continue // Go rejects the whole file for another line
+			}
+			if got := conf.HostsLine(ns.Hosts); got != "files dns" {
+				t.Fatalf("%s reads hosts: %q from %q", d, got, out)
+			}
 		}
 	})
 }

@@ -39,28 +39,28 @@ func TestRunWithModel(t *testing.T) {
 		fixAfter0 bool
 	}{
 		{"Go 1.15, no nsswitch.conf, kubernetes", noNSS, go115, Runtime{Kind: Kubernetes}, nil,
-			report.Critical, RuleDNSFirstFails, 30 * time.Second,
+			report.Critical, report.RuleDNSFirstFails, 30 * time.Second,
 			[]string{"add `hosts: files dns`", "rebuild with Go >= 1.16", "dial 127.0.0.1"}, "", true},
 		{"Go 1.15, explicit hosts: dns files", dnsFiles, go115, Runtime{Kind: Kubernetes}, nil,
-			report.Critical, RuleDNSFirstFails, 30 * time.Second,
+			report.Critical, report.RuleDNSFirstFails, 30 * time.Second,
 			[]string{"change line 2 of /etc/nsswitch.conf from `hosts: dns files`"}, "Go >= 1.16", true},
 		{"Go 1.15, files dns", filesDNS, go115, Runtime{Kind: Kubernetes}, nil,
-			report.Info, RuleHostsFirst, 0, nil, "", false},
+			report.Info, report.RuleHostsFirst, 0, nil, "", false},
 		{"Go 1.15, docker runtime: 20 s within the deadline", noNSS, go115, Runtime{Kind: Docker}, nil,
-			report.Warning, RuleDNSFirst, 20 * time.Second, []string{"add `hosts: files dns`"}, "", true},
+			report.Warning, report.RuleDNSFirst, 20 * time.Second, []string{"add `hosts: files dns`"}, "", true},
 		// dns [!UNAVAIL=return] files: a timeout is UNAVAIL, so files
 		// follow; glibc asks 2 names (the first search domain stops the
 		// search), 2 × 2 attempts × 5 s = 20 s.
 		{"glibc 2.31, no nsswitch.conf: DNS first", noNSS, glibc(31), Runtime{Kind: Kubernetes}, nil,
-			report.Warning, RuleDNSFirst, 20 * time.Second,
+			report.Warning, report.RuleDNSFirst, 20 * time.Second,
 			[]string{"add `hosts: files dns`", "glibc >= 2.35"}, "Go >= 1.16", true},
 		{"glibc 2.36, no nsswitch.conf", noNSS, glibc(36), Runtime{Kind: Kubernetes}, nil,
-			report.Info, RuleHostsFirst, 0, nil, "", false},
+			report.Info, report.RuleHostsFirst, 0, nil, "", false},
 		{"musl, hostNetwork node without localhost", noNSS, musl,
 			Runtime{Kind: Kubernetes, HostNetwork: true, NodeResolvConf: nodeResolv, NodeHosts: nodeNoLocalhost}, nil,
-			report.Info, RuleDNSOnly, 5 * time.Second, nil, "", false},
+			report.Info, report.RuleDNSOnly, 5 * time.Second, nil, "", false},
 		{"Go 1.15, a name only DNS knows", noNSS, go115, Runtime{Kind: Kubernetes}, []string{"db.internal"},
-			report.Info, RuleDNSOnly, 30 * time.Second, nil, "", false},
+			report.Info, report.RuleDNSOnly, 30 * time.Second, nil, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

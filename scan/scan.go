@@ -99,38 +99,6 @@ type Input struct {
 	Predict PredictFunc
 }
 
-// Rule IDs of scan findings.
-const (
-	RuleDNSFirstFails = "NSS001" // critical
-	RuleDNSFirst      = "NSS002" // warning
-	RuleUnknown       = "NSS003" // warning
-	RuleHostsFirst    = "NSS004" // info
-	RuleDNSOnly       = "NSS005" // info
-	RuleCannotStart   = "NSS006" // critical
-)
-
-// Rules describes the rules scan findings use.
-func Rules() []report.Rule {
-	return []report.Rule{
-		{ID: RuleDNSFirstFails, Name: "HostsNameViaDNSFails",
-			Short: "A name that /etc/hosts answers goes to DNS first, and with silent nameservers the lookup reaches the deadline or fails before /etc/hosts is read.",
-			Help:  "Make /etc/hosts come first: add `hosts: files dns` to /etc/nsswitch.conf, rebuild Go programs with Go 1.16 or later, or dial the address literal."},
-		{ID: RuleDNSFirst, Name: "HostsNameViaDNSFirst",
-			Short: "A name that /etc/hosts answers goes to DNS first; with silent nameservers the lookup is slow but still ends within the deadline.",
-			Help:  "Make /etc/hosts come first (`hosts: files dns` in /etc/nsswitch.conf) so the lookup costs no DNS at all."},
-		{ID: RuleUnknown, Name: "ResolverOutcomeUnknown",
-			Short: "The outcome depends on something the binary does not tell, or that the model does not cover.",
-			Help:  "Check the listed variants; give the missing fact (e.g. rebuild with recorded build settings) or apply the fix of the worst variant."},
-		{ID: RuleHostsFirst, Name: "HostsFirst",
-			Short: "/etc/hosts answers the name without any DNS query."},
-		{ID: RuleDNSOnly, Name: "NameNeedsDNS",
-			Short: "The name is not in /etc/hosts: only DNS can answer it."},
-		{ID: RuleCannotStart, Name: "ProgramCannotStart",
-			Short: "The program cannot start in its image: its loader or a library it needs is not there.",
-			Help:  "Build the program for the image's C library (or statically), or add the missing loader and libraries to the image."},
-	}
-}
-
 // Run computes the verdicts. It fails only on bad input (an unknown
 // runtime, unreadable target files); what the model cannot describe
 // becomes a warning finding.
@@ -171,7 +139,7 @@ func Run(in Input) (*report.Report, error) {
 		Tool:        "nsscope",
 		Target:      in.Target,
 		Assumptions: rf.assumptions,
-		Rules:       Rules(),
+		Rules:       report.LookupRules(),
 		Notes:       in.Notes,
 	}
 	rep.Assumptions = append(rep.Assumptions, nssAssumption(nss))
@@ -284,7 +252,7 @@ func (s *scanner) evaluate(v Variant, name string) outcome {
 	o := outcome{v: v}
 	o.pred, o.err = s.predict(s.env, v.Program, s.request(name), silent())
 	if o.err != nil {
-		o.severity, o.rule = report.Warning, RuleUnknown
+		o.severity, o.rule = report.Warning, report.RuleUnknown
 		return o
 	}
 	o.hostsAnswers = s.hostsAnswers(v.Program, name)
@@ -314,15 +282,15 @@ func (s *scanner) hostsAnswers(p model.Program, name string) bool {
 func classify(p *model.Prediction, hostsAnswers bool, deadline time.Duration) (report.Severity, string) {
 	switch {
 	case !hostsAnswers:
-		return report.Info, RuleDNSOnly
+		return report.Info, report.RuleDNSOnly
 	case p.Queries == 0 && (p.AnsweredFrom == model.FromHosts || p.Error == ""):
 		// No DNS at all: /etc/hosts answered (or no lookup was needed,
 		// as for an address literal).
-		return report.Info, RuleHostsFirst
+		return report.Info, report.RuleHostsFirst
 	case p.DeadlineExceeded || p.Total >= deadline || p.AnsweredFrom != model.FromHosts:
-		return report.Critical, RuleDNSFirstFails
+		return report.Critical, report.RuleDNSFirstFails
 	default:
-		return report.Warning, RuleDNSFirst
+		return report.Warning, report.RuleDNSFirst
 	}
 }
 
@@ -336,13 +304,13 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 		Reasons:  append([]string(nil), p.Facts...),
 	}
 	if p.CannotStart != "" {
-		f.RuleID, f.Severity = RuleCannotStart, report.Critical
+		f.RuleID, f.Severity = report.RuleCannotStart, report.Critical
 		f.Message = "cannot start in this image: " + p.CannotStart
 		f.Reasons = append(f.Reasons, "the program cannot start: "+p.CannotStart)
 		return f
 	}
 	if len(p.Variants) == 0 {
-		f.RuleID, f.Severity = RuleUnknown, report.Warning
+		f.RuleID, f.Severity = report.RuleUnknown, report.Warning
 		why := p.Unknown
 		if why == "" {
 			why = "the binary's resolver could not be determined"
@@ -364,7 +332,7 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 	}
 	o := outs[worst]
 	if o.err != nil {
-		f.RuleID, f.Severity = RuleUnknown, report.Warning
+		f.RuleID, f.Severity = report.RuleUnknown, report.Warning
 		f.Message = "outcome unknown: the model cannot describe this program: " + o.err.Error()
 		f.Reasons = append(f.Reasons, "model: "+o.err.Error())
 		return f
@@ -383,7 +351,7 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 	}
 	f.Related = related(o.pred)
 	if differ(outs) {
-		f.RuleID, f.Severity = RuleUnknown, report.Warning
+		f.RuleID, f.Severity = report.RuleUnknown, report.Warning
 		f.Message = "outcome depends on what the binary does not tell: " + variantsSummary(outs) + "; described: the worst case, " + message(o, s.deadline)
 	}
 	if o.severity > report.Info {
@@ -418,16 +386,16 @@ func variantsSummary(outs []outcome) string {
 func message(o outcome, deadline time.Duration) string {
 	p := o.pred
 	switch o.rule {
-	case RuleHostsFirst:
+	case report.RuleHostsFirst:
 		return fmt.Sprintf("answered from /etc/hosts with no DNS query (%s, order %s)", p.Resolver, p.Order)
-	case RuleDNSOnly:
+	case report.RuleDNSOnly:
 		if p.Queries == 0 {
 			return fmt.Sprintf("not in /etc/hosts and no DNS query is sent (%s, order %s)%s", p.Resolver, p.Order, errSuffix(p))
 		}
 		return fmt.Sprintf("not in /etc/hosts: only DNS can answer; with silent nameservers it gives up after %s, %d queries%s", report.Duration(p.Total), p.Queries, errSuffix(p))
-	case RuleDNSFirst:
+	case report.RuleDNSFirst:
 		return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries, %s, then /etc/hosts answers within the %s deadline", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), report.Duration(deadline))
-	case RuleDNSFirstFails:
+	case report.RuleDNSFirstFails:
 		switch {
 		case p.DeadlineExceeded:
 			un := ""

@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -20,13 +23,13 @@ func TestClassify(t *testing.T) {
 		want         report.Severity
 		rule         string
 	}{
-		{"hosts first, no DNS", model.Prediction{AnsweredFrom: model.FromHosts}, true, report.Info, RuleHostsFirst},
-		{"address literal", model.Prediction{AnsweredFrom: model.FromNone}, true, report.Info, RuleHostsFirst},
-		{"dns,files cut by the deadline", model.Prediction{Queries: 16, Total: dl, DeadlineExceeded: true, AnsweredFrom: model.FromNone, Error: "dial tcp: i/o timeout"}, true, report.Critical, RuleDNSFirstFails},
-		{"dns,files exactly at the deadline", model.Prediction{Queries: 12, Total: dl, AnsweredFrom: model.FromHosts}, true, report.Critical, RuleDNSFirstFails},
-		{"dns,files within the deadline", model.Prediction{Queries: 4, Total: 10 * time.Second, AnsweredFrom: model.FromHosts}, true, report.Warning, RuleDNSFirst},
-		{"glibc dns [!UNAVAIL=return] files fails early", model.Prediction{Queries: 4, Total: 20 * time.Second, AnsweredFrom: model.FromNone, Error: "lookup localhost: Temporary failure in name resolution"}, true, report.Critical, RuleDNSFirstFails},
-		{"name not in hosts", model.Prediction{Queries: 16, Total: dl, DeadlineExceeded: true}, false, report.Info, RuleDNSOnly},
+		{"hosts first, no DNS", model.Prediction{AnsweredFrom: model.FromHosts}, true, report.Info, report.RuleHostsFirst},
+		{"address literal", model.Prediction{AnsweredFrom: model.FromNone}, true, report.Info, report.RuleHostsFirst},
+		{"dns,files cut by the deadline", model.Prediction{Queries: 16, Total: dl, DeadlineExceeded: true, AnsweredFrom: model.FromNone, Error: "dial tcp: i/o timeout"}, true, report.Critical, report.RuleDNSFirstFails},
+		{"dns,files exactly at the deadline", model.Prediction{Queries: 12, Total: dl, AnsweredFrom: model.FromHosts}, true, report.Critical, report.RuleDNSFirstFails},
+		{"dns,files within the deadline", model.Prediction{Queries: 4, Total: 10 * time.Second, AnsweredFrom: model.FromHosts}, true, report.Warning, report.RuleDNSFirst},
+		{"glibc dns [!UNAVAIL=return] files fails early", model.Prediction{Queries: 4, Total: 20 * time.Second, AnsweredFrom: model.FromNone, Error: "lookup localhost: Temporary failure in name resolution"}, true, report.Critical, report.RuleDNSFirstFails},
+		{"name not in hosts", model.Prediction{Queries: 16, Total: dl, DeadlineExceeded: true}, false, report.Info, report.RuleDNSOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +101,39 @@ func TestRuntimeFiles(t *testing.T) {
 	}
 }
 
+// gitApply applies diff with `git apply` in a root that holds cur and
+// checks the result is want.
+func gitApply(t *testing.T, cur model.File, diff string, want []byte) {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Log("git not installed: the diff is not applied")
+		return
+	}
+	root := t.TempDir()
+	p := filepath.Join(root, filepath.FromSlash(cur.Path))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !cur.Missing {
+		if err := os.WriteFile(p, cur.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(git, "apply", "-")
+	cmd.Dir, cmd.Stdin = root, strings.NewReader(diff)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v: %s", err, out)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("after git apply %q, want %q", got, want)
+	}
+}
+
 func TestNSSwitchFix(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -107,13 +143,16 @@ func TestNSSwitchFix(t *testing.T) {
 		wantDiff string
 	}{
 		{"missing", model.File{Path: "/etc/nsswitch.conf", Missing: true}, "hosts: files dns\n", "the file is missing",
-			"--- /dev/null\n+++ /etc/nsswitch.conf\n@@ -0,0 +1 @@\n+hosts: files dns\n"},
+			"--- /dev/null\n+++ b/etc/nsswitch.conf\n@@ -0,0 +1 @@\n+hosts: files dns\n"},
 		{"dns first", model.File{Path: "/etc/nsswitch.conf", Data: []byte("passwd: files\nhosts:   dns files\n")},
 			"passwd: files\nhosts: files dns\n", "change line 2",
-			"--- /etc/nsswitch.conf\n+++ /etc/nsswitch.conf\n@@ -2 +2 @@\n-hosts:   dns files\n+hosts: files dns\n"},
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1,2 +1,2 @@\n passwd: files\n-hosts:   dns files\n+hosts: files dns\n"},
 		{"no hosts line, no final newline", model.File{Path: "/etc/nsswitch.conf", Data: []byte("passwd: files")},
 			"passwd: files\nhosts: files dns\n", "no hosts line",
-			"--- /etc/nsswitch.conf\n+++ /etc/nsswitch.conf\n@@ -1,0 +2 @@\n+hosts: files dns\n"},
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1 +1,2 @@\n-passwd: files\n\\ No newline at end of file\n+passwd: files\n+hosts: files dns\n"},
+		{"two hosts lines", model.File{Path: "/etc/nsswitch.conf", Data: []byte("hosts: \nhosts:")},
+			"hosts: files dns\n", "delete the 1 later hosts lines",
+			"--- a/etc/nsswitch.conf\n+++ b/etc/nsswitch.conf\n@@ -1,2 +1 @@\n-hosts: \n+hosts: files dns\n-hosts:\n\\ No newline at end of file\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +166,7 @@ func TestNSSwitchFix(t *testing.T) {
 			if diff != tt.wantDiff {
 				t.Errorf("diff\n%s\nwant\n%s", diff, tt.wantDiff)
 			}
+			gitApply(t, tt.cur, diff, next.Data)
 		})
 	}
 }
@@ -197,24 +237,24 @@ func TestRunVerdicts(t *testing.T) {
 	}{
 		{"go1.15 no nsswitch", alpine, Program{Path: "/usr/bin/esbuild", Main: true, Facts: []string{"Go 1.15.7"},
 			Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}, nil,
-			[]report.Severity{report.Critical}, []string{RuleDNSFirstFails}, "reach the 30s deadline (40s without it)",
+			[]report.Severity{report.Critical}, []string{report.RuleDNSFirstFails}, "reach the 30s deadline (40s without it)",
 			"add `hosts: files dns` to /etc/nsswitch.conf (the file is missing)", 0},
 		{"go1.16 no nsswitch", alpine, Program{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 16, 3))}}}, nil,
-			[]report.Severity{report.Info}, []string{RuleHostsFirst}, "answered from /etc/hosts", "", 0},
+			[]report.Severity{report.Info}, []string{report.RuleHostsFirst}, "answered from /etc/hosts", "", 0},
 		{"go1.15 with nsswitch", withNSS, Program{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}, nil,
-			[]report.Severity{report.Info}, []string{RuleHostsFirst}, "", "", 0},
+			[]report.Severity{report.Info}, []string{report.RuleHostsFirst}, "", "", 0},
 		{"name not in hosts", alpine, Program{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 16, 3))}}}, []string{"db.internal"},
-			[]report.Severity{report.Info}, []string{RuleDNSOnly}, "not in /etc/hosts", "", 0},
+			[]report.Severity{report.Info}, []string{report.RuleDNSOnly}, "not in /etc/hosts", "", 0},
 		{"outside the model", alpine, Program{Path: "/old", Variants: []Variant{{Program: goProg(model.V(1, 9, 0))}}}, nil,
-			[]report.Severity{report.Warning}, []string{RuleUnknown}, "outside the model", "", 0},
+			[]report.Severity{report.Warning}, []string{report.RuleUnknown}, "outside the model", "", 0},
 		{"no variant", alpine, Program{Path: "/static-c", Unknown: "static C program, libc unknown"}, nil,
-			[]report.Severity{report.Warning}, []string{RuleUnknown}, "libc unknown", "", 0},
+			[]report.Severity{report.Warning}, []string{report.RuleUnknown}, "libc unknown", "", 0},
 		{"variants disagree", alpine, Program{Path: "/mystery", Variants: []Variant{
 			{Assume: "no cgo resolver", Program: goProg(model.V(1, 20, 0))},
 			{Assume: "cgo resolver compiled in", Program: model.Program{Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 20, 0), Cgo: true}}},
-		}}, nil, []report.Severity{report.Warning}, []string{RuleUnknown}, "info if no cgo resolver, critical if cgo resolver compiled in", "hosts: files dns", 0},
+		}}, nil, []report.Severity{report.Warning}, []string{report.RuleUnknown}, "info if no cgo resolver, critical if cgo resolver compiled in", "hosts: files dns", 0},
 		{"two names", alpine, Program{Path: "/esbuild", Variants: []Variant{{Program: goProg(model.V(1, 15, 7))}}}, []string{"localhost", "db"},
-			[]report.Severity{report.Critical, report.Info}, []string{RuleDNSFirstFails, RuleDNSOnly}, "", "", 0},
+			[]report.Severity{report.Critical, report.Info}, []string{report.RuleDNSFirstFails, report.RuleDNSOnly}, "", "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func TestCannotStart(t *testing.T) {
 	img := ti.Image(t, ti.Config{Entrypoint: []string{"/usr/local/bin/app"}}, alpine, app)
 	rep := scanSpec(t, ti.DockerSave(t, img, t.TempDir(), "glibc-on-musl:1"), scan.Runtime{Kind: scan.Kubernetes})
 	f := finding(rep, "/usr/local/bin/app")
-	if f == nil || f.Severity != report.Critical || f.RuleID != scan.RuleCannotStart ||
+	if f == nil || f.Severity != report.Critical || f.RuleID != report.RuleCannotStart ||
 		!strings.Contains(f.Message, "loader /lib64/ld-linux-x86-64.so.2") || !strings.Contains(f.Message, "a glibc program in a musl root") {
 		t.Errorf("glibc program on Alpine: %+v", f)
 	}
@@ -98,7 +98,7 @@ func TestCannotStart(t *testing.T) {
 	})
 	img = ti.Image(t, ti.Config{Entrypoint: []string{"/usr/local/bin/app"}}, root)
 	rep = scanSpec(t, ti.DockerSave(t, img, t.TempDir(), "nolib:1"), scan.Runtime{Kind: scan.Kubernetes})
-	if f := finding(rep, "/usr/local/bin/app"); f == nil || f.RuleID != scan.RuleCannotStart || !strings.Contains(f.Message, "needed libc.so.6 not found") {
+	if f := finding(rep, "/usr/local/bin/app"); f == nil || f.RuleID != report.RuleCannotStart || !strings.Contains(f.Message, "needed libc.so.6 not found") {
 		t.Errorf("libc.so.6 missing: %+v", f)
 	}
 }
