@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -94,22 +93,9 @@ func OpenCapture(o CaptureOptions) (*Capture, error) {
 }
 
 func openCapture(iface string) (*Capture, error) {
-	ifindex := 0
-	if iface != "" && iface != "any" {
-		ifi, err := net.InterfaceByName(iface)
-		if err != nil {
-			return nil, &InputError{fmt.Errorf("interface %s: %w", iface, err)}
-		}
-		ifindex = ifi.Index
-	}
-	loIndex := 0
-	if ifs, err := net.Interfaces(); err == nil {
-		for _, ifi := range ifs {
-			if ifi.Flags&net.FlagLoopback != 0 {
-				loIndex = ifi.Index
-				break
-			}
-		}
+	ifindex, loIndex, err := interfaces(iface)
+	if err != nil {
+		return nil, err
 	}
 	// Protocol 0 until the filter and ring are in place: no packet is
 	// queued before bind, so none can bypass the filter.
@@ -132,7 +118,7 @@ func openCapture(iface string) (*Capture, error) {
 }
 
 func (c *Capture) setup(ifindex, loIndex int) error {
-	prog, err := dnsFilter(loIndex)
+	prog, err := dnsFilter(loIndex, false)
 	if err != nil {
 		return err
 	}
