@@ -179,4 +179,3 @@ func traceUpstreams(flags []string, fromConf []netip.Addr) ([]netip.AddrPort, er
 	}
 	return ups, nil
 }
-
