@@ -1,8 +1,17 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
 )
 
 // TestSniffTraceBadInput: every bad request to sniff and trace is one
@@ -27,5 +36,57 @@ func TestSniffTraceBadInput(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q on one line", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// TestTraceCheck runs `nsscope trace --check` against a stand-in host: a
+// lab namespace of the test's own whose silent fake servers play the real
+// nameservers (--host-netns, --upstream), so the host's network is never
+// touched. getent on the host's root must behave as the model predicts.
+func TestTraceCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	if _, err := os.Stat("/usr/bin/getent"); err != nil {
+		t.Skip("no /usr/bin/getent")
+	}
+	dir := t.TempDir()
+	release := filepath.Join(dir, "release")
+	ns := lab.DefaultNameservers(1)
+	spec := lab.Spec{Nameservers: ns, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
+		ResolvConf: lab.File{Data: lab.ResolvConf(ns, "", "")}, Hosts: lab.File{Keep: true}, NSSwitch: lab.File{Keep: true},
+		Env:  []string{"PATH=" + lab.DefaultPath},
+		Argv: []string{"/bin/sh", "-c", "until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+	done := make(chan error, 1)
+	go func() {
+		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(context.Background(), spec)
+		done <- err
+	}()
+	defer func() {
+		os.WriteFile(release, []byte("1"), 0o644) //nolint:errcheck
+		if err := <-done; err != nil {
+			t.Errorf("upstream lab: %v", err)
+		}
+	}()
+	var initPID int
+	for end := time.Now().Add(time.Minute); initPID == 0 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			cl, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if bytes.Contains(cl, []byte(lab.InitArg)) && bytes.Contains(st, []byte(") S "+strconv.Itoa(os.Getpid())+" ")) {
+				initPID, _ = strconv.Atoi(e.Name())
+			}
+		}
+	}
+	if initPID == 0 {
+		t.Fatal("no upstream lab init")
+	}
+	rc := filepath.Join(dir, "resolv.conf")
+	os.WriteFile(rc, []byte("options timeout:1 attempts:1\nnameserver 192.0.2.1\n"), 0o644) //nolint:errcheck
+	out, stderr, code := runCLI(t, "trace", "--host-netns", "/proc/"+strconv.Itoa(initPID)+"/ns/net", "--upstream", "127.0.0.53",
+		"--resolv-conf", rc, "--check", "--network", "ip4", "--name", "traced.example", "--", "/usr/bin/getent", "ahostsv4", "traced.example")
+	if code != 0 || !strings.Contains(out, "relay to 127.0.0.53:53") || !strings.Contains(out, "match: same exchanges") {
+		t.Errorf("exit %d\n%s\n%s", code, out, stderr)
 	}
 }
