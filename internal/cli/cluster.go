@@ -141,7 +141,7 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 	if format == report.FormatText {
 		fmt.Fprintf(out, "# %d pod(s) in %d workload(s), %d image(s)\n", len(in.Pods), len(res.Workloads), len(res.Images))
 	}
-	return writeReport(out, rep, format, report.TextOptions{Verbose: f.verbose}, f.report.threshold())
+	return writeReport(out, rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
 }
 
 // check refuses contradicting and idle flags.

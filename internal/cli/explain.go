@@ -75,10 +75,10 @@ into the exit code (FAILS is critical, SLOW a warning, OK info).`,
 		fs.StringVar(&f.servers, "servers", "silent", "how nameservers behave, one `SPEC` for all or a comma list in nameserver order: silent, refuse, nxdomain, servfail, refused, nodata, answer=ADDR, delay=DUR, truncate")
 	})
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
-		f.report.register(fs, []string{"text", "json"}, true)
+		f.report.register(fs, []string{"text", "json", "html"}, true)
 		fs.BoolVar(&f.debug, "debug-output", false, "text: also print what GODEBUG=netdns=…+2 would print")
 	})
-	completeValues(cmd, "format", "text", "json")
+	completeValues(cmd, "format", "text", "json", "html")
 	completeValues(cmd, "fail-on", "critical", "warning", "info")
 	completeValues(cmd, "cgo", "on", "off")
 	completeValues(cmd, "network", "ip", "ip4", "ip6", "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6")
@@ -101,8 +101,8 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 	if err := f.report.check(); err != nil {
 		return err
 	}
-	if f.debug && f.report.format == "json" {
-		return usageErrorf("--debug-output does nothing with --format json (it adds to the text)")
+	if f.debug && f.report.format != "text" {
+		return usageErrorf("--debug-output does nothing with --format %s (it adds to the text)", f.report.format)
 	}
 	if err := checkNetwork(f.network); err != nil {
 		return err
@@ -189,10 +189,13 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		return inputError(err)
 	}
 	out := a.output(f.report.output)
-	if f.report.format == "json" {
+	switch f.report.format {
+	case "json":
 		err = explain.WriteJSON(out, res)
-	} else {
-		err = explain.WriteText(out, res, explain.TextOptions{Debug: f.debug, Color: a.color(f.report.output)})
+	case "html":
+		err = explain.WriteHTML(out, res)
+	default:
+		err = explain.WriteText(out, res, explain.TextOptions{Debug: f.debug, Color: a.color(f.report.output), Width: a.width()})
 	}
 	if err != nil {
 		return err

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
@@ -270,6 +272,20 @@ func changed(cmd *cobra.Command, names ...string) []string {
 // completeValues offers fixed values for a flag in shell completion.
 func completeValues(cmd *cobra.Command, flag string, values ...string) {
 	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// width is the terminal width text waterfalls scale to: the terminal's
+// columns when stdout is one, else $COLUMNS, else 100.
+func (a *app) width() int {
+	if f, ok := a.stdio.Out.(*os.File); ok {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col >= 40 {
+			return int(ws.Col)
+		}
+	}
+	if n, err := strconv.Atoi(envValue(a.env, "COLUMNS")); err == nil && n >= 40 {
+		return n
+	}
+	return 100
 }
 
 // color reports whether text output is painted: only on a terminal, and

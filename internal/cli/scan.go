@@ -208,7 +208,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		return inputError(err)
 	}
 	rep.Version = toolVersion()
-	return writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose}, f.report.threshold())
+	return writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
 }
 
 // targetError classifies an error from reading the target: bad or
