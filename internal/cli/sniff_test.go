@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -56,10 +55,11 @@ func TestTraceCheck(t *testing.T) {
 	spec := lab.Spec{Nameservers: ns, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
 		ResolvConf: lab.File{Data: lab.ResolvConf(ns, "", "")}, Hosts: lab.File{Keep: true}, NSSwitch: lab.File{Keep: true},
 		Env:  []string{"PATH=" + lab.DefaultPath},
-		Argv: []string{"/bin/sh", "-c", "until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+		Argv: []string{"/bin/sh", "-c", "echo up > " + release + ".ready; until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
 	done := make(chan error, 1)
+	started := make(chan int, 1)
 	go func() {
-		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(context.Background(), spec)
+		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}, Started: func(pid int) { started <- pid }}.Run(context.Background(), spec)
 		done <- err
 	}()
 	defer func() {
@@ -69,18 +69,19 @@ func TestTraceCheck(t *testing.T) {
 		}
 	}()
 	var initPID int
-	for end := time.Now().Add(time.Minute); initPID == 0 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			cl, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if bytes.Contains(cl, []byte(lab.InitArg)) && bytes.Contains(st, []byte(") S "+strconv.Itoa(os.Getpid())+" ")) {
-				initPID, _ = strconv.Atoi(e.Name())
-			}
-		}
+	select {
+	case initPID = <-started:
+	case err := <-done:
+		done <- err
+		t.Fatalf("upstream lab: %v", err)
 	}
-	if initPID == 0 {
-		t.Fatal("no upstream lab init")
+	for end := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(release + ".ready"); len(b) > 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the upstream lab's program never started")
+		}
 	}
 	rc := filepath.Join(dir, "resolv.conf")
 	os.WriteFile(rc, []byte("options timeout:1 attempts:1\nnameserver 192.0.2.1\n"), 0o644) //nolint:errcheck
