@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,6 +57,10 @@ type attributor struct {
 	recent map[sockKey]recentAttr
 	// Lookups and Failures count attribution attempts and failures.
 	Lookups, Failures int
+	// mu serialises the early watcher's look-ups and the decoder's.
+	mu sync.Mutex
+	// recentPIDs are the processes attributed last, searched first.
+	recentPIDs []int
 }
 
 type sockKey struct {
@@ -94,6 +99,8 @@ func (a *attributor) close() {
 // attribute names the process holding the socket at local (the client
 // side of a query) over transport, at capture time now.
 func (a *attributor) attribute(transport string, local, remote netip.AddrPort, now time.Time) Attribution {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	k := sockKey{transport, local}
 	if r, ok := a.recent[k]; ok && now.Sub(r.at) < recentTTL && r.a.Process != nil {
 		return r.a
@@ -123,6 +130,7 @@ func (a *attributor) lookup(transport string, local, remote netip.AddrPort) Attr
 	if err != nil {
 		return Attribution{Err: err.Error(), Inode: inode}
 	}
+	a.remember(pid)
 	return Attribution{Process: p, Inode: inode}
 }
 
@@ -287,7 +295,7 @@ func (a *attributor) findPID(inode, netns uint64) (int, error) {
 	if len(a.byInode) > 1<<18 {
 		clear(a.byInode)
 	}
-	pids := a.pids()
+	pids := append(append([]int(nil), a.recentPIDs...), a.pids()...)
 	if netns != 0 {
 		var in, out []int
 		for _, pid := range pids {
@@ -402,4 +410,16 @@ func readProcess(proc string, pid int) (*Process, error) {
 	}
 	p.Netns, _ = nsInode(filepath.Join(dir, "ns", "net"))
 	return p, nil
+}
+
+// remember puts pid first among the processes searched next time: a
+// process that sent one query usually sends more.
+func (a *attributor) remember(pid int) {
+	rs := []int{pid}
+	for _, p := range a.recentPIDs {
+		if p != pid && len(rs) < 16 {
+			rs = append(rs, p)
+		}
+	}
+	a.recentPIDs = rs
 }
