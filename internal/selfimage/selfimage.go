@@ -131,7 +131,7 @@ func Build(opt Options) (v1.Image, error) {
 			Entrypoint: []string{BinaryPath},
 			User:       "65532:65532",
 			Labels: map[string]string{
-				"org.opencontainers.image.title":  "nsscope",
+				"org.opencontainers.image.title": "nsscope",
 			},
 		},
 	})
