@@ -6,15 +6,33 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/waterfall"
 )
 
 // TextOptions tune WriteText.
 type TextOptions struct {
 	// Debug adds what GODEBUG=netdns=…+2 prints, for Go programs.
 	Debug bool
+	// Color paints the verdicts (ANSI escapes: FAILS red, SLOW yellow, OK
+	// green), for a terminal.
+	Color bool
+	// Width is the terminal width the waterfall scales to (0: 80).
+	Width int
+}
+
+// paint colours a verdict word for a terminal; the column alignment of
+// the side-by-side table is kept because the escapes end each row.
+func (o TextOptions) paint(word string) string {
+	if !o.Color {
+		return word
+	}
+	code := map[string]string{"FAILS": "1;31", "SLOW": "1;33", "OK": "32"}[word]
+	if code == "" {
+		return word
+	}
+	return "\x1b[" + code + "m" + word + "\x1b[0m"
 }
 
 // WriteText renders the result for people: the environment, a summary
@@ -57,7 +75,7 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 		fmt.Fprintln(tw, "  PROGRAM\tRESOLVER\tORDER\tQUERIES\tTIME\tVERDICT")
 		for _, p := range r.Predictions {
 			word, _ := Verdict(p)
-			res := word
+			res := o.paint(word)
 			if p.Error != "" {
 				res += ": " + p.Error
 			} else {
@@ -94,11 +112,12 @@ func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 	if len(p.Exchanges) == 0 {
 		fmt.Fprintln(w, "Timeline: no DNS query")
 	} else {
-		fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
-		fmt.Fprintf(w, "  %8s  %-22s %-8s %-4s %s\n", "t (s)", "server", "query", "via", "name, attempt: outcome")
-		for _, g := range groupExchanges(p.Exchanges) {
-			fmt.Fprintf(w, "  %8.3f  %s\n", g.start.Seconds(), g.text)
+		if p.QueriesRange != nil {
+			fmt.Fprintf(w, "Timeline (%s DNS queries, a race; the longest run shown)\n", QueriesText(p))
+		} else {
+			fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
 		}
+		waterfall.WriteText(w, waterfall.FromPrediction("", p), waterfall.TextOptions{Width: o.Width, Color: o.Color, Times: true})
 	}
 	res := "answered from " + p.AnsweredFrom
 	if len(p.Addrs) > 0 {
@@ -109,7 +128,7 @@ func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 	}
 	fmt.Fprintf(w, "Result after %s (DNS %s): %s\n", secs(p.Total), secs(p.DNS), res)
 	word, why := Verdict(p)
-	fmt.Fprintf(w, "Verdict: %s — %s\n", word, why)
+	fmt.Fprintf(w, "Verdict: %s — %s\n", o.paint(word), why)
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "Note: %s\n", n)
 	}
@@ -119,35 +138,6 @@ func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
-}
-
-type exGroup struct {
-	start time.Duration
-	text  string
-}
-
-// groupExchanges puts A and AAAA sent together to one server on one line.
-func groupExchanges(ex []model.Exchange) []exGroup {
-	var out []exGroup
-	for i := 0; i < len(ex); i++ {
-		e := ex[i]
-		typ := e.Type
-		end := e.End
-		if i+1 < len(ex) {
-			n := ex[i+1]
-			if n.Start == e.Start && n.Server == e.Server && n.Name == e.Name && n.Attempt == e.Attempt && n.Outcome == e.Outcome && n.Transport == e.Transport && n.Type != e.Type {
-				typ += "+" + n.Type
-				end = max(end, n.End)
-				i++
-			}
-		}
-		text := fmt.Sprintf("%-22s %-8s %-4s %s  attempt %d: %s", e.Server, typ, e.Transport, e.Name, e.Attempt, e.Outcome)
-		if end > e.Start {
-			text += fmt.Sprintf(" at %.3f", end.Seconds())
-		}
-		out = append(out, exGroup{e.Start, text})
-	}
-	return out
 }
 
 func scenarioText(sc model.Scenario) string {

@@ -134,9 +134,9 @@ func (m *muslSim) before(a, b muslEvent) bool {
 // send records one UDP query and returns the reply it brings, if any
 // (silent servers, and refusing ones whose ICMP musl never sees, bring
 // none).
-func (m *muslSim) send(at, end time.Duration, name string, q muslQuery, qi, srv, round int) (muslEvent, bool) {
+func (m *muslSim) send(at, end time.Duration, name string, q muslQuery, qi, srv, round int, race string) (muslEvent, bool) {
 	r := serverReply(m.sc.For(srv), q.qtype, "udp", end-at, false)
-	m.ex = append(m.ex, Exchange{Start: at, End: at + r.after, Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "udp", Attempt: round, Outcome: r.outcome})
+	m.ex = append(m.ex, Exchange{Start: at, End: at + r.after, Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "udp", Attempt: round, Outcome: r.outcome, Race: race})
 	if r.outcome == OutTimeout {
 		return muslEvent{}, false
 	}
@@ -147,7 +147,7 @@ func (m *muslSim) send(at, end time.Duration, name string, q muslQuery, qi, srv,
 // sendTCP records the TCP retry of a truncated query.
 func (m *muslSim) sendTCP(at, end time.Duration, name string, q muslQuery, qi, srv, round int) (muslEvent, bool) {
 	r := serverReply(m.sc.For(srv), q.qtype, "tcp", end-at, true)
-	m.ex = append(m.ex, Exchange{Start: at, End: at + r.after, Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "tcp", Attempt: round, Outcome: r.outcome})
+	m.ex = append(m.ex, Exchange{Start: at, End: at + r.after, Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "tcp", Attempt: round, Outcome: r.outcome, Race: raceTCP})
 	if r.outcome == OutTimeout {
 		return muslEvent{}, false
 	}
@@ -183,7 +183,7 @@ func (m *muslSim) msend(t0 time.Duration, name string, qtypes []string) (time.Du
 				continue
 			}
 			for srv := range m.servers {
-				push(m.send(at, end, name, q, qi, srv, round))
+				push(m.send(at, end, name, q, qi, srv, round, ""))
 			}
 		}
 	}
@@ -242,7 +242,7 @@ func (m *muslSim) msend(t0 time.Duration, name string, qtypes []string) (time.Du
 			// SERVFAIL: resent at once to the same server, while the
 			// interval's budget lasts.
 			budget--
-			push(m.send(e.at, end, name, *q, e.q, e.srv, round))
+			push(m.send(e.at, end, name, *q, e.q, e.srv, round, raceResend))
 		}
 		if allDone() {
 			return e.at, qs
@@ -348,9 +348,18 @@ type muslOutcome struct {
 	ex    []Exchange
 }
 
-// simulate runs the search under every tie order and returns the one of
-// the send order with the race, if any: the bound on the number of
-// messages, and a note on each exchange that not every order sends.
+// The race notes: a message that some orders of the replies send and
+// others do not, or send to another server.
+const (
+	raceResend = "SERVFAIL resend: how many, for which query and to which SERVFAIL server depends on which replies arrive first"
+	raceTCP    = "TCP retry to whichever truncating server's reply musl takes first"
+)
+
+// simulate runs the search under every tie order. When they all send the
+// same messages, that is the prediction, without race notes. Otherwise it
+// is a race: the run that sends the most is shown (every message the race
+// may add is in it), with its SERVFAIL resends and TCP retries noted as
+// racy, and the bound on the count over all runs.
 func (s muslSearch) simulate(base muslSim) (muslOutcome, [2]int, bool) {
 	var runs []muslOutcome
 	for _, ties := range allTies {
@@ -360,19 +369,24 @@ func (s muslSearch) simulate(base muslSim) (muslOutcome, [2]int, bool) {
 		sortExchanges(m.ex)
 		runs = append(runs, muslOutcome{asked, end, eai, addrs, m.ex})
 	}
-	nominal := runs[0]
-	lo, hi := len(nominal.ex), len(nominal.ex)
+	shown := runs[0]
+	lo, hi := len(shown.ex), len(shown.ex)
 	racy := false
 	for _, r := range runs[1:] {
 		lo, hi = min(lo, len(r.ex)), max(hi, len(r.ex))
-		if !sameExchangeKeys(nominal.ex, r.ex) {
+		if !sameExchangeKeys(runs[0].ex, r.ex) {
 			racy = true
 		}
+		if len(r.ex) > len(shown.ex) {
+			shown = r
+		}
 	}
-	if racy {
-		markRaces(nominal.ex, runs)
+	if !racy {
+		for i := range shown.ex {
+			shown.ex[i].Race = ""
+		}
 	}
-	return nominal, [2]int{lo, hi}, racy
+	return shown, [2]int{lo, hi}, racy
 }
 
 // exchangeKey identifies an exchange by what was asked of whom, and how.
@@ -397,40 +411,6 @@ func sameExchangeKeys(a, b []Exchange) bool {
 		}
 	}
 	return true
-}
-
-// markRaces notes on each exchange of ex whether every run sends it as
-// often: those beyond the fewest any run sends depend on the race.
-func markRaces(ex []Exchange, runs []muslOutcome) {
-	fewest := map[string]int{}
-	for i, r := range runs {
-		count := map[string]int{}
-		for _, x := range r.ex {
-			count[exchangeKey(x)]++
-		}
-		for _, x := range ex {
-			k := exchangeKey(x)
-			if i == 0 || count[k] < fewest[k] {
-				fewest[k] = count[k]
-			}
-		}
-	}
-	seen := map[string]int{}
-	for i := range ex {
-		k := exchangeKey(ex[i])
-		seen[k]++
-		if seen[k] > fewest[k] {
-			ex[i].Race = muslRaceNote(ex[i])
-		}
-	}
-}
-
-// muslRaceNote says why an exchange may or may not be sent.
-func muslRaceNote(x Exchange) string {
-	if x.Transport == "tcp" {
-		return "TCP retry to whichever truncating server's reply musl takes first"
-	}
-	return "SERVFAIL resend: how many, and for which query, depends on which replies arrive first"
 }
 
 // predictMusl is getaddrinfo (or gethostbyname2 for one family) in musl

@@ -453,6 +453,7 @@ func fillLibc(p *Prediction, r libcResult) {
 	p.Exchanges = r.ex
 	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = r.srv, r.timeout, r.attempts, r.single
 	p.Notes = append(p.Notes, r.notes...)
+	p.QueriesRange = r.queriesRange
 	p.DNS = 0
 	for _, e := range r.ex {
 		p.DNS = max(p.DNS, e.End)

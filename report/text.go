@@ -13,6 +13,19 @@ type TextOptions struct {
 	// Verbose adds, under each finding, its reason chain, the lines that
 	// decided, and every fix with its predicted time.
 	Verbose bool
+	// Color paints the severity column (ANSI escapes: critical red,
+	// warning yellow, info green), for a terminal.
+	Color bool
+}
+
+// paintSeverity pads the severity to its column and colours it when asked.
+func (o TextOptions) paintSeverity(s Severity) string {
+	word := fmt.Sprintf("%-8s", s)
+	if !o.Color {
+		return word
+	}
+	code := map[Severity]string{Critical: "1;31", Warning: "1;33", Info: "32"}[s]
+	return "\x1b[" + code + "m" + strings.TrimRight(word, " ") + "\x1b[0m" + word[len(strings.TrimRight(word, " ")):]
 }
 
 // WriteText renders r for a terminal: the assumptions as "#" lines, then
@@ -44,7 +57,7 @@ func writeTextFinding(b *bufio.Writer, f Finding, opt TextOptions) {
 	if f.Main {
 		subject += " (main)"
 	}
-	line := fmt.Sprintf("%-8s %s  %s: %s", f.Severity, oneLine(subject), oneLine(f.Name), oneLine(f.Message))
+	line := fmt.Sprintf("%s %s  %s: %s", opt.paintSeverity(f.Severity), oneLine(subject), oneLine(f.Name), oneLine(f.Message))
 	if len(f.Fixes) > 0 && f.Severity > Info {
 		fx := f.Fixes[0]
 		line += fmt.Sprintf("; fix: %s, then %s", oneLine(fx.Description), Duration(fx.After))

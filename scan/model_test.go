@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/model"
-	"github.com/nsscope/nsscope/sysenv"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // TestRunWithModel runs the verdicts on the real model for the cases the

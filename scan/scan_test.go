@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/model"
-	"github.com/nsscope/nsscope/sysenv"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 func TestClassify(t *testing.T) {

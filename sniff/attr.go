@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/internal/netns"
 )
 
 // Process is the program a query was attributed to.
@@ -74,7 +76,7 @@ const recentTTL = time.Second
 func newAttributor(proc, netnsPath string) *attributor {
 	a := &attributor{proc: proc, netnsPath: netnsPath, byInode: map[uint64]int{},
 		procs: map[int]*Process{}, recent: map[sockKey]recentAttr{}}
-	err := inNetns(netnsPath, func() error {
+	err := netns.Do(netnsPath, func() error {
 		var err error
 		a.diag, err = openDiag()
 		return err

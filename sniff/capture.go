@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/internal/netns"
 )
 
 // ErrNoCapNetRaw is returned when the packet socket cannot be opened for
@@ -83,7 +85,7 @@ type CaptureOptions struct {
 // wrapping ErrNoCapNetRaw.
 func OpenCapture(o CaptureOptions) (*Capture, error) {
 	var c *Capture
-	err := inNetns(o.Netns, func() error {
+	err := netns.Do(o.Netns, func() error {
 		var err error
 		c, err = openCapture(o.Interface)
 		return err
@@ -96,7 +98,7 @@ func openCapture(iface string) (*Capture, error) {
 	if iface != "" && iface != "any" {
 		ifi, err := net.InterfaceByName(iface)
 		if err != nil {
-			return nil, fmt.Errorf("interface %s: %w", iface, err)
+			return nil, &InputError{fmt.Errorf("interface %s: %w", iface, err)}
 		}
 		ifindex = ifi.Index
 	}
@@ -266,41 +268,4 @@ func (c *Capture) Close() error {
 		unix.Munmap(c.ring) //nolint:errcheck
 	}
 	return unix.Close(c.fd)
-}
-
-// inNetns runs f on a thread that has joined the network namespace at
-// path ("" runs f here). Sockets f opens stay in that namespace.
-func inNetns(path string, f func() error) error {
-	if path == "" {
-		return f()
-	}
-	target, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("network namespace %s: %w", path, err)
-	}
-	defer target.Close()
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("network namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("join network namespace %s: %w", path, err)
-			return
-		}
-		err = f()
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			// Only a thread back in its own namespace may serve others;
-			// otherwise it ends with this goroutine.
-			runtime.UnlockOSThread()
-		}
-		done <- err
-	}()
-	return <-done
 }

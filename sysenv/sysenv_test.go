@@ -1,10 +1,15 @@
 package sysenv
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+
+	ti "github.com/nsscope/nsscope/internal/testimage"
 )
 
 func TestRootDirConfinesLinks(t *testing.T) {
@@ -76,5 +81,84 @@ func TestOverride(t *testing.T) {
 	}
 	if err := Override(&f, filepath.Join(t.TempDir(), "nope")); err == nil {
 		t.Error("a missing file accepted")
+	}
+}
+
+// A large /etc/hosts in a root is read whole (issue 12: a 2 MB file was
+// read as 24,637 of its 46,006 lines, so localhost at its end was "not in
+// /etc/hosts"); one over the limit is an error naming the file and the
+// limit, in a directory as in a tarball; a FIFO is refused without
+// blocking.
+func TestFileBounds(t *testing.T) {
+	var big strings.Builder
+	for big.Len() < 2<<20 {
+		big.WriteString("10.1.2.3 some-host-name-that-fills-the-file.example\n")
+	}
+	big.WriteString("127.0.0.1 localhost\n")
+	huge := strings.Repeat("#", MaxFileSize+1)
+	for _, tc := range []struct {
+		name, hosts, wantErr string
+	}{
+		{"2 MB", big.String(), ""},
+		{"over the limit", huge, "larger than the 4194304-byte limit"},
+	} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+		os.WriteFile(filepath.Join(dir, "etc", "hosts"), []byte(tc.hosts), 0o644)
+		tarPath := filepath.Join(t.TempDir(), "root.tar")
+		os.WriteFile(tarPath, ti.TarBytes(t, map[string]ti.File{"etc/hosts": {Data: []byte(tc.hosts)}}), 0o644)
+		for _, spec := range []string{dir, tarPath} {
+			src, err := Root(context.Background(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := src.ReadEnv()
+			src.Close()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("%s %s: %v", tc.name, spec, err)
+			case tc.wantErr == "" && !bytes.HasSuffix(env.Hosts.Data, []byte("127.0.0.1 localhost\n")):
+				t.Errorf("%s %s: read %d of %d bytes", tc.name, spec, len(env.Hosts.Data), len(tc.hosts))
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "/etc/hosts")):
+				t.Errorf("%s %s: err %v, want %q naming /etc/hosts", tc.name, spec, err, tc.wantErr)
+			}
+		}
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+	if err := syscall.Mkfifo(filepath.Join(dir, "etc", "resolv.conf"), 0o644); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	src, err := Root(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.ReadEnv(); err == nil || !strings.Contains(err.Error(), "a FIFO") {
+		t.Errorf("resolv.conf a FIFO: %v", err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "etc", "resolv.conf"), "/etc/resolv.conf"); err == nil || !strings.Contains(err.Error(), "a FIFO") {
+		t.Errorf("--resolv-conf FIFO: %v", err)
+	}
+}
+
+// An OCI layout and a docker save archive are images, for --root as for
+// scan: their root is the image's, not the layout's own files.
+func TestRootImage(t *testing.T) {
+	layer := ti.FileLayer(t, map[string]ti.File{
+		"etc/hosts":         {Data: []byte("127.0.0.1 localhost\n")},
+		"etc/nsswitch.conf": {Data: []byte("hosts: files dns\n")},
+	})
+	img := ti.Image(t, ti.Config{}, layer)
+	for _, spec := range []string{ti.OCILayout(t, t.TempDir(), img), ti.DockerSave(t, img, t.TempDir(), "x:1")} {
+		src, err := Root(context.Background(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := src.ReadEnv()
+		src.Close()
+		if err != nil || string(env.NSSwitch.Data) != "hosts: files dns\n" || env.Hosts.Missing {
+			t.Errorf("%s: %v nsswitch %+v", spec, err, env.NSSwitch)
+		}
 	}
 }

@@ -16,6 +16,8 @@ type TextOptions struct {
 	// Color adds ANSI colours; the caller decides (a terminal, NO_COLOR
 	// unset). The glyphs alone tell the outcomes apart.
 	Color bool
+	// Times prefixes each exchange with the second it was sent at.
+	Times bool
 }
 
 // glyph is the character a bar of each outcome is drawn with: the bars
@@ -85,7 +87,11 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 	}
 	labelW = min(labelW, width/2-4)
 	const outcomeW = 10
-	barW := width - 2 - labelW - 1 - 1 - outcomeW
+	timeW := 0
+	if o.Times {
+		timeW = 9 // "%8.3f "
+	}
+	barW := width - 2 - timeW - labelW - 1 - 1 - outcomeW
 	if barW < 10 {
 		barW = 10
 	}
@@ -110,8 +116,13 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 	}
 	left := "0 s"
 	right := seconds(span) + " s"
-	fmt.Fprintf(&b, "  %-*s %s%s%s\n", labelW, "", left, strings.Repeat(" ", max(1, barW-len(left)-len(right))), right)
-	fmt.Fprintf(&b, "  %-*s %s\n", labelW, "", string(axis))
+	pad := strings.Repeat(" ", timeW)
+	head := pad
+	if o.Times {
+		head = fmt.Sprintf("%8s ", "t (s)")
+	}
+	fmt.Fprintf(&b, "  %s%-*s %s%s%s\n", pad, labelW, "", left, strings.Repeat(" ", max(1, barW-len(left)-len(right))), right)
+	fmt.Fprintf(&b, "  %s%-*s %s\n", head, labelW, "", string(axis))
 	for _, s := range c.Series {
 		if s.Name != "" {
 			fmt.Fprintf(&b, "  %s\n", s.Name)
@@ -138,10 +149,17 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 				bar = string(line[:a]) + ansi(r.Outcome) + string(line[a:min(z, barW)]) + ansiReset + string(line[min(z, barW):])
 			}
 			mark := " "
-			if r.Diff {
+			switch {
+			case r.Diff:
 				mark = "!"
+			case r.Note != "":
+				mark = "~"
 			}
-			fmt.Fprintf(&b, "%s %-*s %s %s\n", mark, labelW, clip(r.Label(), labelW), bar, outcomeWord(r.Outcome))
+			at := ""
+			if o.Times {
+				at = fmt.Sprintf("%8.3f ", r.Start.Seconds())
+			}
+			fmt.Fprintf(&b, "%s %s%-*s %s %s\n", mark, at, labelW, clip(r.Label(), labelW), bar, outcomeWord(r.Outcome))
 		}
 		line := []rune(strings.Repeat(" ", barW))
 		if deadlineCol >= 0 {
@@ -149,7 +167,7 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 		}
 		line[col(s.End)] = '◆'
 		kind := s.Result.Kind
-		fmt.Fprintf(&b, "  %-*s %s %s s\n", labelW, clip(resultWord(kind), labelW), string(line), seconds(s.End))
+		fmt.Fprintf(&b, "  %s%-*s %s %s s\n", pad, labelW, clip(resultWord(kind), labelW), string(line), seconds(s.End))
 	}
 	for _, e := range c.Events {
 		fmt.Fprintf(&b, "  %s at %s s\n", e.Label, seconds(e.At))
@@ -175,6 +193,14 @@ func legend(c Chart) string {
 		parts = append(parts, "│ deadline "+seconds(c.Deadline)+" s")
 	}
 	parts = append(parts, "◆ end")
+	for _, s := range c.Series {
+		for _, r := range s.Rows {
+			if r.Note != "" && !r.Diff {
+				parts = append(parts, "~ "+r.Note)
+				break
+			}
+		}
+	}
 	for _, s := range c.Series {
 		for _, r := range s.Rows {
 			if r.Diff {

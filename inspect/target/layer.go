@@ -24,7 +24,10 @@ import (
 
 // layerSource opens one layer's stored stream (compressed or not).
 type layerSource struct {
-	info  Layer
+	info Layer
+	// key identifies the blob (its digest, or its path in an archive): a
+	// blob listed twice is read once. Empty for a rootfs tarball.
+	key   string
 	open  func(ctx context.Context) (io.ReadCloser, error)
 	close func() error
 	// whiteouts: image layers honour .wh. entries; a rootfs tarball
@@ -421,7 +424,25 @@ func (t *Target) readLayers(ctx context.Context) error {
 		workers = max(2, runtimeProcs())
 	}
 	rd := &reader{t: t, jobs: make(chan spoolJob, workers)}
-	for _, l := range t.layers {
+	// serve[i] is the layer whose reading serves layer i: itself, or the
+	// earlier listing of the same blob.
+	serve := make([]int, len(t.layers))
+	byKey := map[string]int{}
+	for i, l := range t.layers {
+		serve[i] = i
+		if l.key == "" {
+			continue
+		}
+		if j, ok := byKey[l.key]; ok {
+			serve[i] = j
+			continue
+		}
+		byKey[l.key] = i
+	}
+	for i, l := range t.layers {
+		if serve[i] != i {
+			continue
+		}
 		if l.info.Size <= 0 {
 			rd.total = -1
 			break
@@ -436,9 +457,11 @@ func (t *Target) readLayers(ctx context.Context) error {
 	errs := make([]error, len(t.layers))
 	// Largest layers first: with fewer cores than layers, the longest
 	// inflate should not be the one that starts last.
-	order := make([]int, len(t.layers))
-	for i := range order {
-		order[i] = i
+	var order []int
+	for i := range t.layers {
+		if serve[i] == i {
+			order = append(order, i)
+		}
 	}
 	sort.SliceStable(order, func(a, b int) bool { return t.layers[order[a]].info.Size > t.layers[order[b]].info.Size })
 	queue := make(chan int, len(order))
@@ -447,7 +470,7 @@ func (t *Target) readLayers(ctx context.Context) error {
 	}
 	close(queue)
 	var lw sync.WaitGroup
-	for range min(workers, len(t.layers)) {
+	for range min(workers, len(order)) {
 		lw.Add(1)
 		go func() {
 			defer lw.Done()
@@ -476,7 +499,12 @@ func (t *Target) readLayers(ctx context.Context) error {
 	if first != nil {
 		return first
 	}
-	for _, li := range idx {
+	for i, li := range idx {
+		if serve[i] != i {
+			idx[i] = idx[serve[i]]
+			t.notes = append(t.notes, fmt.Sprintf("layer %d is layer %d's blob listed again: read once", i+1, serve[i]+1))
+			continue
+		}
 		t.notes = append(t.notes, li.notes...)
 	}
 	t.merge(idx)

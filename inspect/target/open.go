@@ -93,15 +93,6 @@ func looksLikePath(s string) bool {
 		strings.HasSuffix(s, ".zst")
 }
 
-func (t *Target) makeTemp() error {
-	dir, err := os.MkdirTemp(t.opts.TempDir, "nsscope-")
-	if err != nil {
-		return fmt.Errorf("temporary directory: %w", err)
-	}
-	t.tmp = dir
-	return nil
-}
-
 // openFile opens a tarball: a root filesystem, or an image archive (docker
 // save or OCI layout tar), told apart by their top-level metadata files.
 func (t *Target) openFile(ctx context.Context, p string) error {
@@ -263,6 +254,10 @@ func (t *Target) openDockerSave(a *archive) error {
 		a.close()
 		return err
 	}
+	if err := t.checkLayerCount(len(m.Layers)); err != nil {
+		a.close()
+		return err
+	}
 	for i, l := range m.Layers {
 		_, size, err := a.open(l)
 		if err != nil {
@@ -272,6 +267,7 @@ func (t *Target) openDockerSave(a *archive) error {
 		l := l
 		t.layers = append(t.layers, layerSource{
 			info:      Layer{Digest: digestFromPath(l), Size: size},
+			key:       path.Clean(l),
 			open:      func(context.Context) (io.ReadCloser, error) { rc, _, err := a.open(l); return rc, err },
 			whiteouts: true,
 		})
@@ -284,6 +280,16 @@ func (t *Target) openDockerSave(a *archive) error {
 		return fmt.Errorf("the image has no layers: %w", ErrEmpty)
 	}
 	t.desc.Layers = layerInfos(t.layers)
+	return nil
+}
+
+// checkLayerCount refuses an image that lists more layers than
+// Limits.MaxLayers (a small archive can list one blob a hundred thousand
+// times).
+func (t *Target) checkLayerCount(n int) error {
+	if n > t.limits.MaxLayers {
+		return fmt.Errorf("the image lists %d layers, more than the %d allowed: %w", n, t.limits.MaxLayers, ErrLimit)
+	}
 	return nil
 }
 
@@ -496,10 +502,14 @@ func (t *Target) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byt
 	if len(m.Layers) == 0 {
 		return fail(fmt.Errorf("the image has no layers: %w", ErrEmpty))
 	}
+	if err := t.checkLayerCount(len(m.Layers)); err != nil {
+		return fail(err)
+	}
 	for _, l := range m.Layers {
 		d := l.Digest
 		t.layers = append(t.layers, layerSource{
 			info:      Layer{Digest: d.String(), MediaType: string(l.MediaType), Size: l.Size},
+			key:       d.String(),
 			open:      func(context.Context) (io.ReadCloser, error) { rc, _, err := bs.open(d); return rc, err },
 			whiteouts: true,
 		})
@@ -550,6 +560,9 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 	if len(layers) == 0 {
 		return fmt.Errorf("%s: the image has no layers: %w", ref, ErrEmpty)
 	}
+	if err := t.checkLayerCount(len(layers)); err != nil {
+		return fmt.Errorf("%s: %w", ref, err)
+	}
 	for _, l := range layers {
 		info := Layer{Size: -1}
 		if d, err := l.Digest(); err == nil {
@@ -566,7 +579,7 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 		if mt, _ := l.MediaType(); mt == types.OCIUncompressedLayer || mt == types.DockerUncompressedLayer {
 			open = func(context.Context) (io.ReadCloser, error) { return l.Uncompressed() }
 		}
-		t.layers = append(t.layers, layerSource{info: info, open: open, whiteouts: true})
+		t.layers = append(t.layers, layerSource{info: info, key: info.Digest, open: open, whiteouts: true})
 	}
 	t.desc.Layers = layerInfos(t.layers)
 	return nil

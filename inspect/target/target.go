@@ -154,6 +154,10 @@ func (e Entry) Executable() bool { return e.Mode.IsRegular() && e.Mode.Perm()&0o
 type Limits struct {
 	// MaxEntries caps the tar entries read over all layers (default 2 000 000).
 	MaxEntries int
+	// MaxLayers caps the layers of one image (default 500; Docker's
+	// overlay storage stops at 128). A blob listed more than once is read
+	// once.
+	MaxLayers int
 	// MaxLayerSize caps the uncompressed size of one layer or rootfs tarball
 	// (default 64 GiB).
 	MaxLayerSize int64
@@ -181,6 +185,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxEntries <= 0 {
 		l.MaxEntries = 2_000_000
+	}
+	if l.MaxLayers <= 0 {
+		l.MaxLayers = 500
 	}
 	def(&l.MaxLayerSize, 64<<30)
 	def(&l.MaxRatio, 100)

@@ -62,15 +62,16 @@ type Target struct {
 	limits Limits
 
 	tmp     string        // private temporary directory
+	tmpLock *os.File      // held locked while the target is open
 	layers  []layerSource // for re-reading entries that were not kept
 	hostFS  *os.Root      // directory targets
 	hostDir string        // the directory target's absolute path
 	treeMu  sync.Mutex    // guards the lazily read tree of a directory target
 	progs   []Entry       // a directory target's programs, once walked
 	progsOK bool
-	mu      sync.Mutex    // guards notes after Open
-	libcMu  sync.Mutex    // guards libc, libcOK
-	viaMu   sync.Mutex    // guards Binary.ResolvesVia and viaDone
+	mu      sync.Mutex // guards notes after Open
+	libcMu  sync.Mutex // guards libc, libcOK
+	viaMu   sync.Mutex // guards Binary.ResolvesVia and viaDone
 	viaDone bool
 	libc    []inspect.LibcRelease
 	libcOK  bool
@@ -320,6 +321,8 @@ func (t *Target) Close() error {
 		if e := os.RemoveAll(t.tmp); e != nil && err == nil {
 			err = e
 		}
+		t.tmpLock.Close()
+		t.tmp = ""
 	}
 	for _, l := range t.layers {
 		if l.close != nil {

@@ -1,15 +1,15 @@
 package cli
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,9 +18,23 @@ import (
 	"github.com/nsscope/nsscope/report"
 )
 
-const apiserverUsage = `Usage: nsscope apiserver [flags] [-f MANIFEST]
+// apiserverFlags are the parsed flags of the apiserver verb.
+type apiserverFlags struct {
+	files  []string
+	bind   string
+	port   int
+	image  string
+	report reportFlags
+	node   kubeNodeFlags
+	images kubeImageFlags
+}
 
-Predict the host kube-apiserver's own loopback client dials (as
+func newAPIServerCmd(a *app) *cobra.Command {
+	var f apiserverFlags
+	cmd := newVerb(verbSpec{
+		use:     "apiserver [flags] [-f MANIFEST]",
+		summary: "predict kube-apiserver's loopback host and its start-up",
+		long: `Predict the host kube-apiserver's own loopback client dials (as
 k8s.io/apiserver chooses it for the apiserver's version, from --bind-address
 and the node's interface addresses) and, when that is "localhost", whether
 the name lookup outlasts client-go's 30 s dial timeout so that the apiserver
@@ -29,90 +43,63 @@ documented remedy is predicted too.
 
 MANIFEST is the kube-apiserver static pod (e.g.
 /etc/kubernetes/manifests/kube-apiserver.yaml); without it the flags below
-describe the apiserver (a hostNetwork static pod, dnsPolicy ClusterFirst).
-
-Flags:
-  -f FILE                 the kube-apiserver manifest
-  --bind-address IP       without -f: kube-apiserver --bind-address (default 0.0.0.0)
-  --secure-port N         without -f: kube-apiserver --secure-port (default 6443)
-  --image REF             without -f: the image (its tag gives the version)
-  --format text|json      (default text)
-  --fail-on S             exit 1 when a finding is at or above S (default critical)
-
-` + kubeImageUsage + `
-` + kubeNodeUsage + `
-Examples (the incident, and its fixes):
-  nsscope apiserver -f kube-apiserver.yaml --node-resolv-conf node-resolv.conf --ipv6 off
-  nsscope apiserver --kube-version 1.20.15 --node-resolv-conf node-resolv.conf --ip-addr ip.json
-`
+describe the apiserver (a hostNetwork static pod, dnsPolicy ClusterFirst).`,
+		exit: kubeExit,
+		examples: `nsscope apiserver -f kube-apiserver.yaml --node-resolv-conf node-resolv.conf --ipv6 off
+nsscope apiserver --kube-version 1.20.15 --node-resolv-conf node-resolv.conf --ip-addr ip.json`,
+		run: func(cmd *cobra.Command, args []string) error { return runAPIServer(cmd, a, &f, args) },
+	})
+	cmd.Flags().StringArrayVarP(&f.files, "file", "f", nil, "the kube-apiserver manifest `FILE` (- for stdin)")
+	cmd.Flags().StringVar(&f.bind, "bind-address", "0.0.0.0", "without -f: kube-apiserver --bind-address `IP`")
+	cmd.Flags().IntVar(&f.port, "secure-port", kube.DefaultSecurePort, "without -f: kube-apiserver --secure-port `N`")
+	cmd.Flags().StringVar(&f.image, "image", "", "without -f: the image `REF` (its tag gives the version)")
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, true) })
+	addGroup(cmd, programGroup, f.images.build.register)
+	addGroup(cmd, kubeImageGroup, f.images.register)
+	addGroup(cmd, kubeNodeGroup, f.node.register)
+	completeReportFlags(cmd, []string{"text", "json"})
+	completeValues(cmd, "ipv6", "on", "off", "absent")
+	return cmd
+}
 
 // runAPIServer implements `nsscope apiserver`.
-func runAPIServer(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	var (
-		files      fileList
-		bind       string
-		port       int
-		image      string
-		format     string
-		failOn     string
-		nodeFlags  kubeNodeFlags
-		imageFlags kubeImageFlags
-	)
-	fs := flag.NewFlagSet("apiserver", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Var(&files, "f", "")
-	fs.StringVar(&bind, "bind-address", "0.0.0.0", "")
-	fs.IntVar(&port, "secure-port", kube.DefaultSecurePort, "")
-	fs.StringVar(&image, "image", "", "")
-	fs.StringVar(&format, "format", "text", "")
-	fs.StringVar(&failOn, "fail-on", report.Critical.String(), "")
-	nodeFlags.register(fs)
-	imageFlags.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdio.Err, apiserverUsage)
-			return nil
-		}
-		return usageErrorf("%v (run 'nsscope apiserver -h')", err)
-	}
-	files = append(files, fs.Args()...)
-	set := flagsSet(fs)
-	if format != "text" && format != "json" {
-		return usageErrorf("--format %q: want text or json", format)
-	}
-	th, err := report.ParseSeverity(failOn)
-	if err != nil {
-		return usageErrorf("--fail-on: %v", err)
+func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) error {
+	files := append(f.files, args...)
+	set := flagsSet(cmd)
+	if err := f.report.check(); err != nil {
+		return err
 	}
 	if len(files) > 0 {
-		for _, n := range []string{"bind-address", "secure-port", "image"} {
-			if set[n] {
-				return usageErrorf("--%s describes an apiserver without a manifest; it cannot be combined with -f", n)
-			}
+		if c := changed(cmd, "bind-address", "secure-port", "image"); len(c) > 0 {
+			return usageErrorf("%s describe%s an apiserver without a manifest; it cannot be combined with -f", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
 		}
 	} else {
-		if ip := net.ParseIP(bind); ip == nil {
-			return usageErrorf("--bind-address %q: not an IP address", bind)
+		if ip := net.ParseIP(f.bind); ip == nil {
+			return usageErrorf("--bind-address %q: not an IP address", f.bind)
 		}
-		if port <= 0 || port > 65535 {
-			return usageErrorf("--secure-port %d: not a port", port)
+		if f.port <= 0 || f.port > 65535 {
+			return usageErrorf("--secure-port %d: not a port", f.port)
 		}
 	}
-	node, assumed, err := nodeFlags.node(set)
+	node, assumed, err := f.node.node(a, set)
 	if err != nil {
 		return err
 	}
-	imgFn, kv, apiProg, err := imageFlags.images()
+	imgFn, kv, apiProg, err := f.images.images(a)
 	if err != nil {
 		return err
+	}
+	for _, n := range f.images.build.notes {
+		fmt.Fprintf(a.stdio.Err, "nsscope apiserver: note: %s\n", n)
 	}
 	var dec *kube.Decoded
 	if len(files) > 0 {
-		dec, err = readManifests(files, stdio.In)
+		dec, err = a.readManifests(files)
 		if err != nil {
 			return err
 		}
 	} else {
+		image := f.image
 		if image == "" {
 			if kv.IsZero() && apiProg == nil {
 				return usageErrorf("without -f, give --kube-version, --image or --go")
@@ -122,25 +109,25 @@ func runAPIServer(ctx context.Context, args []string, stdio Stdio, env []string)
 				image += ":v" + kv.String()
 			}
 		}
-		dec = &kube.Decoded{Workloads: []*kube.Workload{syntheticAPIServer(bind, port, image)}}
+		dec = &kube.Decoded{Workloads: []*kube.Workload{syntheticAPIServer(f.bind, f.port, image)}}
 	}
 	for _, e := range dec.Errors {
-		fmt.Fprintf(stdio.Err, "nsscope apiserver: %v\n", e)
+		fmt.Fprintf(a.stdio.Err, "nsscope apiserver: %v\n", e)
 	}
 	opts := kube.Options{Names: []string{}, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
-	a := kube.NewAnalyzer(opts)
+	an := kube.NewAnalyzer(opts)
 	var cs []*kube.Container
 	fixes := map[string][]kube.StartupFix{}
 	for _, w := range dec.Workloads {
 		found := false
-		for _, c := range a.Workload(w, node) {
+		for _, c := range an.Workload(w, node) {
 			if c.Startup != nil || c.StartErr != "" {
 				cs = append(cs, c)
 				found = true
 			}
 		}
 		if found {
-			for k, v := range a.APIServerFixes(w, node) {
+			for k, v := range an.APIServerFixes(w, node) {
 				fixes[k] = v
 			}
 		}
@@ -154,18 +141,22 @@ func runAPIServer(ctx context.Context, args []string, stdio Stdio, env []string)
 	findings := kube.Findings(cs)
 	kube.AttachFixes(findings, fixes)
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
-	if format == "json" {
-		err = report.WriteJSON(stdio.Out, rep)
+	out := a.output(f.report.output)
+	if f.report.format == "json" {
+		err = report.WriteJSON(out, rep)
 	} else {
-		err = writeAPIServerText(stdio.Out, cs, fixes, assumed)
+		err = writeAPIServerText(out, cs, fixes, assumed)
 	}
 	if err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
 		return err
 	}
 	if len(dec.Errors) > 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above)", len(dec.Errors))}
 	}
-	if rep.Fails(th) {
+	if rep.Fails(f.report.threshold()) {
 		return errFindings
 	}
 	return nil

@@ -1,6 +1,7 @@
-// Package cli implements the nsscope command line: one function per verb,
-// each taking its arguments and standard streams, and returning an error
-// whose exit code is decided in one place (see exitCode).
+// Package cli implements the nsscope command line: one cobra command per
+// verb, flags in shared groups (flags.go), each verb parsing its flags and
+// printing what the library packages compute. Errors carry their exit code,
+// decided in one place (exitCode), and are printed in one format by Main.
 package cli
 
 import (
@@ -10,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/report"
 )
 
@@ -28,31 +30,13 @@ type Stdio struct {
 	Err io.Writer
 }
 
-// verb is one sub-command.
-type verb struct {
-	run     func(ctx context.Context, args []string, io Stdio, env []string) error
-	summary string
-}
-
-// verbs lists the sub-commands. Each lives in a file of its own name.
-func verbs() map[string]verb {
-	return map[string]verb{
-		"explain":    {runExplain, "predict how a name resolves here, in a root filesystem, or for a given program"},
-		"lab":        {runLab, "run a program in a throwaway network namespace with fake nameservers"},
-		"inspect":    {runInspect, "read a binary: Go version, build settings, cgo resolver, libc"},
-		"scan":       {runScan, "find programs in a host, root filesystem or image and give a verdict for each"},
-		"pod":        {runPod, "a pod's effective resolv.conf and /etc/hosts, and what lookups cost in it"},
-		"apiserver":  {runAPIServer, "predict kube-apiserver's loopback host and its start-up"},
-		"cluster":    {runCluster, "check every pod of a cluster"},
-		"node":       {runNode, "report this node's resolver facts as JSON (for a DaemonSet)"},
-		"dockerfile": {runDockerfile, "check a Dockerfile before the image exists"},
-	}
-}
-
 // ExitError carries an exit code with an error.
 type ExitError struct {
 	Code int
 	Err  error
+	// Usage marks a command-line mistake: Main adds a pointer to the
+	// verb's help.
+	Usage bool
 }
 
 func (e *ExitError) Error() string {
@@ -63,33 +47,22 @@ func (e *ExitError) Error() string {
 }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// usageErrorf returns an error that exits with ExitUsage.
+// usageErrorf returns a command-line error: exit 2, with a pointer to -h.
 func usageErrorf(format string, args ...any) error {
-	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...), Usage: true}
 }
 
-// inputError wraps err (a bad file, a bad flag value) to exit with ExitUsage.
+// inputError wraps err (a bad file, a bad value read from one) to exit
+// with ExitUsage.
 func inputError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &ExitError{Code: ExitUsage, Err: err}
-}
-
-// errHelp is returned by a verb's flag parser after it printed the usage
-// for -h: exit 0, nothing more printed (see Main).
-var errHelp = &ExitError{Code: ExitOK}
-
-// writeReport renders rep and turns findings at or above threshold into
-// errFindings; scan, dockerfile and cluster end this way.
-func writeReport(w io.Writer, rep *report.Report, format report.Format, opts report.TextOptions, threshold report.Severity) error {
-	if err := report.Write(w, rep, format, opts); err != nil {
+	var ee *ExitError
+	if errors.As(err, &ee) {
 		return err
 	}
-	if rep.Fails(threshold) {
-		return errFindings
-	}
-	return nil
+	return &ExitError{Code: ExitUsage, Err: err}
 }
 
 // errFindings is returned by verbs whose result crosses --fail-on; it prints
@@ -108,27 +81,19 @@ func exitCode(err error) int {
 	return ExitInternal
 }
 
-const usageText = `nsscope — how will this program resolve host names, here?
-
-Usage:
-  nsscope <command> [flags] [args]
-
-Commands:
-%s
-Run 'nsscope <command> -h' for a command's flags.
-
-Exit codes: 0 nothing at or above --fail-on, 1 findings (or a lab --check
-mismatch), 2 usage error or bad input, 3 internal error.
-`
-
-func usage(w io.Writer) {
-	vs := verbs()
-	names := []string{"explain", "lab", "inspect", "scan", "pod", "apiserver", "cluster", "node", "dockerfile"}
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "  %-11s %s\n", n, vs[n].summary)
+// writeReport renders rep to out and turns findings at or above threshold
+// into errFindings; scan, dockerfile and cluster end this way.
+func writeReport(out *output, rep *report.Report, format report.Format, opts report.TextOptions, threshold report.Severity) error {
+	if err := report.Write(out, rep, format, opts); err != nil {
+		return err
 	}
-	fmt.Fprintf(w, usageText, b.String())
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if rep.Fails(threshold) {
+		return errFindings
+	}
+	return nil
 }
 
 // Main runs the command line and returns the exit code. It never panics on
@@ -140,28 +105,45 @@ func Main(ctx context.Context, args []string, stdio Stdio, env []string) (code i
 			code = ExitInternal
 		}
 	}()
+	// The lab re-executes nsscope as its namespace init; that is no verb.
+	if len(args) >= 2 && args[0] == "lab" && args[1] == lab.InitArg {
+		return lab.InitMain(stdio.In, stdio.Out)
+	}
+	a := &app{stdio: stdio, env: env}
+	root := newRoot(a)
 	if len(args) == 0 {
-		usage(stdio.Err)
+		root.SetOut(stdio.Err)
+		root.HelpFunc()(root, nil)
 		return ExitUsage
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		usage(stdio.Out)
-		return ExitOK
-	}
-	v, ok := verbs()[args[0]]
-	if !ok {
+	// Shell completion calls the hidden __complete command.
+	if c, _, err := root.Find(args); !strings.HasPrefix(args[0], "__") && (err != nil || (c == root && !strings.HasPrefix(args[0], "-"))) {
 		fmt.Fprintf(stdio.Err, "nsscope: unknown command %q (run 'nsscope help')\n", args[0])
 		return ExitUsage
 	}
-	err := v.run(ctx, args[1:], stdio, env)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	code = exitCode(err)
 	if err != nil {
 		var ee *ExitError
 		if !(errors.As(err, &ee) && ee.Err == nil) {
-			msg := strings.TrimSpace(err.Error())
-			fmt.Fprintf(stdio.Err, "nsscope %s: %s\n", args[0], msg)
+			fmt.Fprintln(stdio.Err, errorLine(cmd, err))
 		}
 	}
 	return code
+}
+
+// errorLine is the one line an error is printed as: "nsscope VERB:
+// message", with a pointer to the verb's help for a usage error.
+func errorLine(cmd interface{ CommandPath() string }, err error) string {
+	path := "nsscope"
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	msg := strings.Join(strings.Fields(strings.TrimSpace(err.Error())), " ")
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Usage {
+		msg += fmt.Sprintf(" (see '%s -h')", path)
+	}
+	return path + ": " + msg
 }

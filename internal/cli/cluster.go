@@ -2,13 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -18,9 +19,25 @@ import (
 	"github.com/nsscope/nsscope/report"
 )
 
-const clusterUsage = `Usage: nsscope cluster [flags]
+// clusterFlags are the parsed flags of the cluster verb.
+type clusterFlags struct {
+	kubeconfig, kctx, namespace string
+	all, verbose                bool
+	podsFile, factsDir          string
+	timeout                     time.Duration
+	lookup                      lookupFlags
+	report                      reportFlags
+	node                        kubeNodeFlags
+	images                      kubeImageFlags
+	scan                        kubeScanFlags
+}
 
-Check every pod of a cluster: list the pods (and nodes) with the
+func newClusterCmd(a *app) *cobra.Command {
+	var f clusterFlags
+	cmd := newVerb(verbSpec{
+		use:     "cluster [flags]",
+		summary: "check every pod of a cluster",
+		long: `Check every pod of a cluster: list the pods (and nodes) with the
 kubeconfig's credentials, group the containers by image digest so that each
 image is inspected once (facts cached on disk by digest, across runs),
 derive each container's resolv.conf and /etc/hosts as the kubelet does on
@@ -28,205 +45,186 @@ its node, and report per workload what one lookup of each name costs and
 which lookups fail with silent nameservers; kube-apiserver pods get their
 start-up predicted.
 
-Flags:
-  --kubeconfig FILE      kubeconfig (default $KUBECONFIG, ~/.kube/config, or the
-                         in-cluster service account)
-  --context NAME         the kubeconfig context
-  -n, --namespace NS     one namespace (default: the context's)
-  -A, --all-namespaces   every namespace
-  --pods-file FILE       read 'kubectl get pods -A -o json|yaml' output instead of
-                         the API (offline); nodes are then unknown
-  --node-facts DIR       the JSON files 'nsscope node' wrote (one per node, e.g.
-                         from the DaemonSet in deploy/); other nodes get the defaults
-  --cache DIR            image facts cache (default $XDG_CACHE_HOME/nsscope/images)
-  --no-cache             do not read or write the cache
-  --name NAME            a host name to check (repeatable; default localhost plus
-                         the Service-style names in each container's env)
-  --deadline D           the caller's deadline for one lookup (default 30s)
-  --format F             text, json, sarif or html (default text)
-  -v                     text: show the reasons and fixes
-  --fail-on S            exit 1 when a finding is at or above S (default critical)
-  --timeout D            give up on the API after D (default 2m)
-
-` + kubeImageUsage + `
-` + kubeScanUsage + `
-` + kubeNodeUsage + `
-Needs RBAC get/list on pods and nodes (deploy/rbac.yaml).
-
-Examples:
-  nsscope cluster -A --format sarif --fail-on warning > cluster.sarif
-  nsscope cluster -A --node-facts ./facts --context prod
-  kubectl get pods -A -o json > pods.json && nsscope cluster --pods-file pods.json
-`
+Needs RBAC get/list on pods and nodes (deploy/rbac.yaml).`,
+		exit: exitReport,
+		examples: `nsscope cluster -A --format sarif --fail-on warning --output cluster.sarif
+nsscope cluster -A --node-facts-dir ./facts --context prod
+kubectl get pods -A -o json > pods.json && nsscope cluster --pods-file pods.json`,
+		run: func(cmd *cobra.Command, args []string) error { return runCluster(cmd, a, &f, args) },
+	})
+	fl := cmd.Flags()
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
+	fl.StringVar(&f.kctx, "context", "", "the kubeconfig context `NAME`")
+	fl.StringVarP(&f.namespace, "namespace", "n", "", "one `NAMESPACE` (default: the context's)")
+	fl.BoolVarP(&f.all, "all-namespaces", "A", false, "every namespace")
+	fl.StringVar(&f.podsFile, "pods-file", "", "read 'kubectl get pods -A -o json|yaml' output from `FILE` (- for stdin) instead of the API (offline); nodes are then unknown")
+	fl.StringVar(&f.factsDir, "node-facts-dir", "", "a `DIR`ectory of the JSON files 'nsscope node' wrote (one per node, e.g. from the DaemonSet in deploy/); other nodes get the defaults")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on the API after this long")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and fixes")
+	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
+		f.lookup.register(fs, kube.DefaultDeadline, "localhost plus the Service-style names in each container's env")
+	})
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, reportFormats, true) })
+	addGroup(cmd, programGroup, f.images.build.register)
+	addGroup(cmd, kubeImageGroup, f.images.register)
+	addGroup(cmd, kubeScanGroup, f.scan.register)
+	addGroup(cmd, kubeNodeGroup, f.node.register)
+	completeReportFlags(cmd, reportFormats)
+	completeValues(cmd, "ipv6", "on", "off", "absent")
+	return cmd
+}
 
 // runCluster implements `nsscope cluster`.
-func runCluster(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	var (
-		kubeconfig, kctx, namespace string
-		all, noCache, verbose       bool
-		podsFile, factsDir, cache   string
-		names                       nameList
-		deadline, timeout           time.Duration
-		format, failOn              string
-		nodeFlags                   kubeNodeFlags
-		imageFlags                  kubeImageFlags
-		scanFlags                   kubeScanFlags
-	)
-	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&kubeconfig, "kubeconfig", "", "")
-	fs.StringVar(&kctx, "context", "", "")
-	fs.StringVar(&namespace, "namespace", "", "")
-	fs.StringVar(&namespace, "n", "", "")
-	fs.BoolVar(&all, "all-namespaces", false, "")
-	fs.BoolVar(&all, "A", false, "")
-	fs.StringVar(&podsFile, "pods-file", "", "")
-	fs.StringVar(&cache, "cache", "", "")
-	fs.BoolVar(&noCache, "no-cache", false, "")
-	fs.Var(&names, "name", "")
-	fs.DurationVar(&deadline, "deadline", kube.DefaultDeadline, "")
-	fs.DurationVar(&timeout, "timeout", 2*time.Minute, "")
-	fs.StringVar(&format, "format", "text", "")
-	fs.BoolVar(&verbose, "v", false, "")
-	fs.StringVar(&failOn, "fail-on", report.Critical.String(), "")
-	nodeFlags.register(fs)
-	imageFlags.register(fs)
-	scanFlags.register(fs, false)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdio.Err, clusterUsage)
-			return nil
-		}
-		return usageErrorf("%v (run 'nsscope cluster -h')", err)
+func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q (run 'nsscope cluster -h')", fs.Arg(0))
+	if err := f.check(cmd); err != nil {
+		return err
 	}
-	set := flagsSet(fs)
-	if all && namespace != "" {
-		return usageErrorf("-A/--all-namespaces and -n/--namespace contradict each other")
-	}
-	if podsFile != "" {
-		for _, n := range []string{"kubeconfig", "context"} {
-			if set[n] {
-				return usageErrorf("--%s and --pods-file contradict each other: --pods-file does not use the API", n)
-			}
-		}
-	}
-	outFormat, err := report.ParseFormat(format)
-	if err != nil {
-		return usageErrorf("--format: %v", err)
-	}
-	th, err := report.ParseSeverity(failOn)
-	if err != nil {
-		return usageErrorf("--fail-on: %v", err)
-	}
-	if deadline <= 0 || timeout <= 0 {
-		return usageErrorf("--deadline and --timeout want positive durations")
-	}
-	factsDir, nodeFlags.nodeFacts = nodeFlags.nodeFacts, ""
+	set := flagsSet(cmd)
 	if !set["ip-addr"] {
-		nodeFlags.typicalAddrs = true
+		f.node.typicalAddrs = true
 	}
-	defNode, assumed, err := nodeFlags.node(set)
+	defNode, assumed, err := f.node.node(a, set)
 	if err != nil {
 		return err
 	}
-	if factsDir != "" {
-		for i, a := range assumed {
-			assumed[i] = "nodes without --node-facts: " + a
+	if f.factsDir != "" {
+		for i, s := range assumed {
+			assumed[i] = "nodes without --node-facts-dir: " + s
 		}
 	}
-	imgFn, kv, apiProg, err := imageFlags.images()
+	imgFn, kv, apiProg, err := f.images.images(a)
 	if err != nil {
 		return err
+	}
+	for _, n := range f.images.build.notes {
+		fmt.Fprintf(a.stdio.Err, "nsscope cluster: note: %s\n", n)
 	}
 	in := kube.ClusterInput{Default: defNode}
-	if factsDir != "" {
-		facts, errs := readNodeFacts(factsDir)
+	if f.factsDir != "" {
+		facts, errs := kube.ReadNodeFactsDir(f.factsDir)
 		for _, e := range errs {
-			fmt.Fprintf(stdio.Err, "nsscope cluster: --node-facts: %v\n", e)
+			fmt.Fprintf(a.stdio.Err, "nsscope cluster: --node-facts-dir: %v\n", e)
 		}
 		if len(facts) == 0 {
-			return inputError(fmt.Errorf("--node-facts %s: no usable node facts", factsDir))
+			return inputError(fmt.Errorf("--node-facts-dir %s: no usable node facts", f.factsDir))
 		}
 		in.NodeFacts = facts
 	}
-	if scanFlags.enabled() {
-		in.Inspect = scanFlags.inspector()
-		if !noCache {
-			if cache == "" {
-				cache = defaultCacheDir(env)
-			}
-			in.Inspect = kube.CachedInspector(kube.Cache{Dir: cache}, in.Inspect)
-		}
+	if f.scan.enabled() {
+		in.Inspect = f.scan.cachedInspector(a.env)
 	}
-
-	cctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
-	target := podsFile
-	if podsFile != "" {
-		dec, err := readManifests([]string{podsFile}, stdio.In)
-		if err != nil {
-			return err
-		}
-		for _, e := range dec.Errors {
-			fmt.Fprintf(stdio.Err, "nsscope cluster: %v\n", e)
-		}
-		for _, w := range dec.Workloads {
-			if w.Kind != "Pod" {
-				fmt.Fprintf(stdio.Err, "nsscope cluster: %s: %s %s is not a pod; --pods-file wants pods (use 'nsscope pod' for manifests)\n", w.Source, w.Kind, w.Name)
-				continue
-			}
-			if namespace != "" && w.Namespace != namespace {
-				continue
-			}
-			in.Pods = append(in.Pods, *w.Pod)
-		}
-		if len(dec.Errors) > 0 && len(in.Pods) == 0 {
-			return inputError(fmt.Errorf("%s: no pod could be read", podsFile))
-		}
-	} else {
-		cs, ns, name, err := clusterClient(kubeconfig, kctx)
-		if err != nil {
-			return inputError(err)
-		}
-		target = "cluster " + name
-		if !all {
-			if namespace == "" {
-				namespace = ns
-			}
-			target += ", namespace " + namespace
-		} else {
-			namespace = ""
-		}
-		in.Pods, err = kube.ListPods(cctx, cs, namespace)
-		if err != nil {
-			return err
-		}
-		in.Nodes, err = kube.ListNodes(cctx, cs)
-		if err != nil {
-			fmt.Fprintf(stdio.Err, "nsscope cluster: %v (nodes unknown: the defaults apply)\n", err)
-		}
+	target, err := f.pods(ctx, a, &in)
+	if err != nil {
+		return err
 	}
-	opts := kube.Options{Deadline: deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
-	if len(names) > 0 {
-		opts.Names = names
+	opts := kube.Options{Deadline: f.lookup.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	if len(f.lookup.names) > 0 {
+		opts.Names = f.lookup.names
 	}
-	res, err := kube.NewAnalyzer(opts).Cluster(cctx, in)
+	res, err := kube.NewAnalyzer(opts).Cluster(ctx, in)
 	if err != nil {
 		return err
 	}
 	rep := res.Report(target)
 	rep.Version = toolVersion()
-	rep.Assumptions = append(assumed, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", deadline))
+	rep.Assumptions = append(assumed, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.lookup.deadline))
 	if len(in.NodeFacts) == 0 {
-		rep.Assumptions = append(rep.Assumptions, "no --node-facts: every node is taken to be nsscope's typical node (with the Node objects' IPs and kubelet versions)")
+		rep.Assumptions = append(rep.Assumptions, "no --node-facts-dir: every node is taken to be nsscope's typical node (with the Node objects' IPs and kubelet versions)")
 	}
-	if outFormat == report.FormatText {
-		fmt.Fprintf(stdio.Out, "# %d pod(s) in %d workload(s), %d image(s)\n", len(in.Pods), len(res.Workloads), len(res.Images))
+	format, _ := report.ParseFormat(f.report.format)
+	out := a.output(f.report.output)
+	if format == report.FormatText {
+		fmt.Fprintf(out, "# %d pod(s) in %d workload(s), %d image(s)\n", len(in.Pods), len(res.Workloads), len(res.Images))
 	}
-	return writeReport(stdio.Out, rep, outFormat, report.TextOptions{Verbose: verbose}, th)
+	return writeReport(out, rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
+}
+
+// check refuses contradicting and idle flags.
+func (f *clusterFlags) check(cmd *cobra.Command) error {
+	for _, check := range []func() error{f.lookup.check, f.report.check, func() error { return f.scan.check(cmd) }} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	if f.all && f.namespace != "" {
+		return usageErrorf("-A/--all-namespaces and -n/--namespace contradict each other")
+	}
+	if f.podsFile != "" {
+		if c := changed(cmd, "kubeconfig", "context", "timeout"); len(c) > 0 {
+			return usageErrorf("%s and --pods-file contradict each other: --pods-file does not use the API", strings.Join(c, ", "))
+		}
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--timeout %s: want a positive duration", f.timeout)
+	}
+	if f.factsDir != "" {
+		if err := exclusive(cmd, "node-facts", "node-facts-dir", "--node-facts gives every node one file's facts; --node-facts-dir one file per node"); err != nil {
+			return err
+		}
+		st, err := os.Stat(f.factsDir)
+		if err != nil {
+			return inputError(fmt.Errorf("--node-facts-dir: %w", err))
+		}
+		if !st.IsDir() {
+			return usageErrorf("--node-facts-dir %s: not a directory (one node's file goes to --node-facts)", f.factsDir)
+		}
+	}
+	return nil
+}
+
+// pods fills in.Pods (and in.Nodes) from --pods-file or the API, and
+// names the target.
+func (f *clusterFlags) pods(ctx context.Context, a *app, in *kube.ClusterInput) (string, error) {
+	if f.podsFile != "" {
+		dec, err := a.readManifests([]string{f.podsFile})
+		if err != nil {
+			return "", err
+		}
+		for _, e := range dec.Errors {
+			fmt.Fprintf(a.stdio.Err, "nsscope cluster: %v\n", e)
+		}
+		for _, w := range dec.Workloads {
+			if w.Kind != "Pod" {
+				fmt.Fprintf(a.stdio.Err, "nsscope cluster: %s: %s %s is not a pod; --pods-file wants pods (use 'nsscope pod' for manifests)\n", w.Source, w.Kind, w.Name)
+				continue
+			}
+			if f.namespace != "" && w.Namespace != f.namespace {
+				continue
+			}
+			in.Pods = append(in.Pods, *w.Pod)
+		}
+		if len(dec.Errors) > 0 && len(in.Pods) == 0 {
+			return "", inputError(fmt.Errorf("%s: no pod could be read", f.podsFile))
+		}
+		return f.podsFile, nil
+	}
+	cs, ns, name, err := clusterClient(f.kubeconfig, f.kctx)
+	if err != nil {
+		return "", inputError(err)
+	}
+	target := "cluster " + name
+	namespace := ""
+	if !f.all {
+		namespace = f.namespace
+		if namespace == "" {
+			namespace = ns
+		}
+		target += ", namespace " + namespace
+	}
+	in.Pods, err = kube.ListPods(ctx, cs, namespace)
+	if err != nil {
+		return "", err
+	}
+	in.Nodes, err = kube.ListNodes(ctx, cs)
+	if err != nil {
+		fmt.Fprintf(a.stdio.Err, "nsscope cluster: %v (nodes unknown: the defaults apply)\n", err)
+	}
+	return target, nil
 }
 
 // clusterClient builds a clientset from the kubeconfig (or the in-cluster
@@ -259,26 +257,6 @@ func clusterClient(kubeconfig, kctx string) (kubernetes.Interface, string, strin
 		}
 	}
 	return cs, ns, name, nil
-}
-
-// readNodeFacts reads a directory of node facts, or one file.
-func readNodeFacts(p string) (map[string]*kube.NodeFacts, []error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, []error{err}
-	}
-	if st.IsDir() {
-		return kube.ReadNodeFactsDir(p)
-	}
-	data, err := readLimited(p, 64<<20)
-	if err != nil {
-		return nil, []error{err}
-	}
-	nf, err := kube.ParseNodeFacts(data)
-	if err != nil {
-		return nil, []error{fmt.Errorf("%s: %w", p, err)}
-	}
-	return map[string]*kube.NodeFacts{nf.Node: nf}, nil
 }
 
 // defaultCacheDir is $XDG_CACHE_HOME/nsscope/images, else

@@ -143,7 +143,7 @@ func TestKubeSARIF(t *testing.T) {
 	sch := sarifcheck.Schema(t)
 	for _, args := range [][]string{
 		{"pod", "--format", "sarif", "-f", kubeTD("incident", "kube-apiserver.yaml"), "--node-resolv-conf", kubeTD("nodes", "incident-3-silent.conf"), "--ip-addr", kubeTD("ip-addr-ipv6-off.json")},
-		{"cluster", "--format", "sarif", "--pods-file", kubeTD("cluster", "pods.json"), "--node-facts", kubeTD("cluster", "facts"), "--no-cache"},
+		{"cluster", "--format", "sarif", "--pods-file", kubeTD("cluster", "pods.json"), "--node-facts-dir", kubeTD("cluster", "facts"), "--no-cache"},
 	} {
 		out, stderr, code := podRun(t, "", args...)
 		if code != 1 {

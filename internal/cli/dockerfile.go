@@ -1,24 +1,40 @@
 package cli
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/dockerfile"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
 )
 
-const dockerfileUsage = `Usage: nsscope dockerfile [flags] FILE
+// dockerfileFlags are the parsed flags of the dockerfile verb.
+type dockerfileFlags struct {
+	rt         runtimeFlags
+	lookup     lookupFlags
+	report     reportFlags
+	verbose    bool
+	buildArgs  []string
+	target     string
+	contextDir string
+	diff       bool
+	fix        bool
+}
 
-Check a Dockerfile before the image exists: follow the stage the image is
+func newDockerfileCmd(a *app) *cobra.Command {
+	var f dockerfileFlags
+	cmd := newVerb(verbSpec{
+		use:     "dockerfile [flags] FILE",
+		summary: "check a Dockerfile before the image exists",
+		long: `Check a Dockerfile before the image exists: follow the stage the image is
 built from (its base image, every change to /etc/nsswitch.conf, the Go
 programs copied in from stages that run go build, with their Go version,
 cgo and netgo facts), predict how each program looks up the names to
@@ -29,140 +45,92 @@ outcome depends on something unknown), info (safe).
 
 Base images are looked up in a built-in, versioned table; a digest-pinned
 or unknown base is graded both ways and reported with the advice to run
-nsscope scan on the built image. FILE - reads standard input.
-
-Flags:
-  --runtime kubernetes|docker
-                     what injects /etc/resolv.conf and /etc/hosts (default
-                     kubernetes: ClusterFirst, kubelet-managed /etc/hosts)
-  --namespace NS     the pod's namespace (default default)
-  --cluster-domain D the cluster domain (default cluster.local)
-  --cluster-dns IP   the cluster DNS service address (default 10.96.0.10)
-  --resolv-conf FILE the /etc/resolv.conf the programs see (replaces the
-                     runtime's)
-  --hosts FILE       the /etc/hosts the programs see (replaces the runtime's)
-  --name NAME        a host name to check (repeatable; default localhost)
-  --deadline D       the caller's deadline for one dial (default 30s)
-  --build-arg K=V    an ARG value, as for docker build (repeatable)
-  --target STAGE     check this stage instead of the last, as docker build
-                     --target
-  --context DIR      the build context, read for COPY sources that land on
-                     /etc/nsswitch.conf (default: FILE's directory)
-  --diff             print the fix as a unified diff instead of the report
-  --fix              apply the fix to FILE in place (FILE.bak keeps the
-                     original), print the diff, and grade the fixed file
-  --format F         text, json, sarif or html (default text)
-  -v                 text: show the reasons and every fix
-  --fail-on S        exit 1 when a finding is at or above S: critical,
-                     warning or info (default critical)
-
-Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error or
-bad input (not a Dockerfile, unknown instruction, unterminated heredoc),
-3 internal error.
-
-Examples:
-  nsscope dockerfile Dockerfile
-  nsscope dockerfile --diff Dockerfile | git apply
-  nsscope dockerfile --format sarif --fail-on warning build/Dockerfile > nsscope.sarif
-`
-
-// dockerfileFlags are the parsed flags of the dockerfile verb.
-type dockerfileFlags struct {
-	scanFlags
-	buildArgs  buildArgList
-	target     string
-	contextDir string
-	diff       bool
-	fix        bool
+nsscope scan on the built image. FILE - reads standard input.`,
+		exit: `0  nothing at or above --fail-on
+1  a finding at or above --fail-on (with --fix: in the fixed file)
+2  usage error or bad input (not a Dockerfile, unknown instruction,
+   unterminated heredoc)
+3  internal error`,
+		examples: `nsscope dockerfile Dockerfile
+nsscope dockerfile --diff Dockerfile | git apply
+nsscope dockerfile build/Dockerfile --format sarif --fail-on warning --output nsscope.sarif`,
+		run: func(cmd *cobra.Command, args []string) error { return runDockerfile(cmd, a, &f, args) },
+	})
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "an ARG value, `KEY=VALUE`, as for docker build (repeatable)")
+	fl.StringVar(&f.target, "target", "", "check this `STAGE` instead of the last, as docker build --target")
+	fl.StringVar(&f.contextDir, "build-context", "", "the build context `DIR`, read for COPY sources that land on /etc/nsswitch.conf (default: FILE's directory)")
+	fl.BoolVar(&f.diff, "diff", false, "print the fix as a unified diff instead of the report")
+	fl.BoolVar(&f.fix, "fix", false, "apply the fix to FILE in place (FILE.bak keeps the original), print the diff, and grade the fixed file")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and every fix")
+	addGroup(cmd, runtimeGroup, func(fs *pflag.FlagSet) {
+		f.rt.register(fs, []string{string(scan.Kubernetes), string(scan.Docker)}, false)
+	})
+	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, reportFormats, true) })
+	completeReportFlags(cmd, reportFormats)
+	completeValues(cmd, "runtime", "kubernetes", "docker")
+	_ = cmd.MarkFlagDirname("build-context")
+	return cmd
 }
 
-// buildArgList collects a repeatable --build-arg K=V.
-type buildArgList map[string]string
-
-func (b buildArgList) String() string { return "" }
-func (b buildArgList) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || k == "" || strings.ContainsAny(k, " \t$") {
-		return fmt.Errorf("%q: want KEY=VALUE", v)
+// check refuses bad values and the flags that do nothing together.
+func (f *dockerfileFlags) check(cmd *cobra.Command, args []string) (map[string]string, error) {
+	if len(args) != 1 {
+		return nil, usageErrorf("want exactly one FILE, got %d", len(args))
 	}
-	b[k] = val
-	return nil
-}
-
-func parseDockerfileFlags(args []string, stderr io.Writer) (*dockerfileFlags, string, error) {
-	f := dockerfileFlags{buildArgs: buildArgList{}}
-	fs := flag.NewFlagSet("dockerfile", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&f.runtime, "runtime", string(scan.Kubernetes), "")
-	fs.StringVar(&f.namespace, "namespace", scan.DefaultNamespace, "")
-	fs.StringVar(&f.clusterDomain, "cluster-domain", scan.DefaultClusterDomain, "")
-	fs.StringVar(&f.clusterDNS, "cluster-dns", scan.DefaultClusterDNS, "")
-	fs.StringVar(&f.resolvConf, "resolv-conf", "", "")
-	fs.StringVar(&f.hosts, "hosts", "", "")
-	fs.Var(&f.names, "name", "")
-	fs.DurationVar(&f.deadline, "deadline", scan.DefaultDeadline, "")
-	fs.StringVar(&f.format, "format", string(report.FormatText), "")
-	fs.BoolVar(&f.verbose, "v", false, "")
-	fs.StringVar(&f.failOn, "fail-on", report.Critical.String(), "")
-	fs.Var(f.buildArgs, "build-arg", "")
-	fs.StringVar(&f.target, "target", "", "")
-	fs.StringVar(&f.contextDir, "context", "", "")
-	fs.BoolVar(&f.diff, "diff", false, "")
-	fs.BoolVar(&f.fix, "fix", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, dockerfileUsage)
-			return nil, "", errHelp
+	if f.rt.runtime == string(scan.None) {
+		return nil, usageErrorf("--runtime none: an image has no /etc/resolv.conf or /etc/hosts of its own; want kubernetes or docker (or give --resolv-conf and --hosts)")
+	}
+	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check} {
+		if err := check(); err != nil {
+			return nil, err
 		}
-		return nil, "", usageErrorf("%v (run 'nsscope dockerfile -h')", err)
 	}
-	if fs.NArg() != 1 {
-		return nil, "", usageErrorf("want exactly one FILE, got %d (run 'nsscope dockerfile -h')", fs.NArg())
+	if err := exclusive(cmd, "diff", "fix", "--fix prints the diff it applies"); err != nil {
+		return nil, err
 	}
-	if f.deadline <= 0 {
-		return nil, "", usageErrorf("--deadline %s: want a positive duration", f.deadline)
+	if f.diff || f.fix {
+		mode := map[bool]string{true: "--diff", false: "--fix"}[f.diff]
+		if c := changed(cmd, "format", "verbose"); len(c) > 0 {
+			return nil, usageErrorf("%s does nothing with %s, which prints a unified diff", strings.Join(c, ", "), mode)
+		}
 	}
-	switch kind, err := scan.ParseRuntimeKind(f.runtime); {
-	case err != nil:
-		return nil, "", usageErrorf("--runtime: %v", err)
-	case kind == scan.None:
-		return nil, "", usageErrorf("--runtime none: an image has no /etc/resolv.conf or /etc/hosts of its own; want kubernetes or docker (or give --resolv-conf and --hosts)")
+	if f.fix && args[0] == "-" {
+		return nil, usageErrorf("--fix needs a FILE to write, not standard input")
 	}
-	if _, err := report.ParseFormat(f.format); err != nil {
-		return nil, "", usageErrorf("--format: %v", err)
+	buildArgs := map[string]string{}
+	for _, v := range f.buildArgs {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t$") {
+			return nil, usageErrorf("--build-arg %q: want KEY=VALUE", v)
+		}
+		buildArgs[k] = val
 	}
-	if _, err := report.ParseSeverity(f.failOn); err != nil {
-		return nil, "", usageErrorf("--fail-on: %v", err)
-	}
-	file := fs.Arg(0)
-	if f.fix && file == "-" {
-		return nil, "", usageErrorf("--fix needs a FILE to write, not standard input")
-	}
-	return &f, file, nil
+	return buildArgs, nil
 }
 
 // runDockerfile implements `nsscope dockerfile`.
-func runDockerfile(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	f, file, err := parseDockerfileFlags(args, stdio.Err)
+func runDockerfile(cmd *cobra.Command, a *app, f *dockerfileFlags, args []string) error {
+	buildArgs, err := f.check(cmd, args)
 	if err != nil {
 		return err
 	}
-	rt, err := f.runtimeAssumption()
+	file := args[0]
+	rt, err := f.rt.assumption(a)
 	if err != nil {
-		return inputError(err)
+		return err
 	}
-	format, _ := report.ParseFormat(f.format)
-	threshold, _ := report.ParseSeverity(f.failOn)
-
-	name, src, err := readDockerfile(file, stdio.In)
+	format, _ := report.ParseFormat(f.report.format)
+	name, src, err := a.readDockerfile(file)
 	if err != nil {
-		return inputError(err)
+		return err
 	}
 	opt := dockerfile.CheckOptions{
 		Runtime:  rt,
-		Names:    f.names,
-		Deadline: f.deadline,
-		Analyze:  dockerfile.Options{BuildArgs: f.buildArgs, Target: f.target},
+		Names:    f.lookup.names,
+		Deadline: f.lookup.deadline,
+		Analyze:  dockerfile.Options{BuildArgs: buildArgs, Target: f.target},
 	}
 	ctxDir := f.contextDir
 	if ctxDir == "" && file != "-" {
@@ -171,7 +139,7 @@ func runDockerfile(ctx context.Context, args []string, stdio Stdio, env []string
 	if ctxDir != "" {
 		root, err := os.OpenRoot(ctxDir)
 		if err != nil {
-			return inputError(fmt.Errorf("build context: %w", err))
+			return inputError(fmt.Errorf("--build-context: %w", err))
 		}
 		defer root.Close()
 		opt.Analyze.Context = root.FS()
@@ -180,32 +148,36 @@ func runDockerfile(ctx context.Context, args []string, stdio Stdio, env []string
 	if err != nil {
 		return err
 	}
+	out := a.output(f.report.output)
 	switch {
 	case f.fix:
 		diff := res.Diff()
 		if diff == "" {
-			fmt.Fprintf(stdio.Err, "nsscope dockerfile: nothing to fix in %s\n", file)
+			fmt.Fprintf(a.stdio.Err, "nsscope dockerfile: nothing to fix in %s\n", file)
 		} else {
 			fixed := dockerfile.Apply(src, res.Edits)
 			if err := writeWithBackup(file, src, fixed); err != nil {
 				return err
 			}
-			fmt.Fprint(stdio.Out, diff)
-			fmt.Fprintf(stdio.Err, "nsscope dockerfile: wrote %s (the original is in %s.bak)\n", file, file)
+			fmt.Fprint(out, diff)
+			fmt.Fprintf(a.stdio.Err, "nsscope dockerfile: wrote %s (the original is in %s.bak)\n", file, file)
 			// Grade what was written.
 			if res, err = checkDockerfile(name, fixed, opt); err != nil {
 				return err
 			}
 		}
 	case f.diff:
-		fmt.Fprint(stdio.Out, res.Diff())
+		fmt.Fprint(out, res.Diff())
 	default:
 		res.Report.Version = toolVersion()
-		if err := report.Write(stdio.Out, res.Report, format, report.TextOptions{Verbose: f.verbose}); err != nil {
+		if err := report.Write(out, res.Report, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}); err != nil {
 			return err
 		}
 	}
-	if res.Report.Fails(threshold) {
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if res.Report.Fails(f.report.threshold()) {
 		return errFindings
 	}
 	return nil
@@ -230,36 +202,21 @@ func checkDockerfile(name string, src []byte, opt dockerfile.CheckOptions) (*doc
 
 // readDockerfile reads FILE (or standard input for "-"), capped at
 // dockerfile.MaxSize.
-func readDockerfile(file string, stdin io.Reader) (string, []byte, error) {
-	var r io.Reader
-	name := file
-	if file == "-" {
-		if stdin == nil {
-			return "", nil, errors.New("no standard input")
-		}
-		r, name = stdin, "Dockerfile"
-	} else {
+func (a *app) readDockerfile(file string) (string, []byte, error) {
+	name := "Dockerfile"
+	if file != "-" {
 		st, err := os.Stat(file)
 		if err != nil {
-			return "", nil, err
+			return "", nil, inputError(err)
 		}
 		if !st.Mode().IsRegular() {
-			return "", nil, fmt.Errorf("%s: not a regular file", file)
+			return "", nil, inputError(fmt.Errorf("%s: not a regular file", file))
 		}
-		fh, err := os.Open(file)
-		if err != nil {
-			return "", nil, err
-		}
-		defer fh.Close()
-		r = fh
 		name = reportName(file)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, dockerfile.MaxSize+1))
+	data, err := a.readArg("FILE", file, dockerfile.MaxSize)
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(data) > dockerfile.MaxSize {
-		return "", nil, fmt.Errorf("%s: not a Dockerfile: larger than %d bytes", file, dockerfile.MaxSize)
+		return "", nil, inputError(fmt.Errorf("%s: not a Dockerfile: %w", file, errors.Unwrap(err)))
 	}
 	return name, data, nil
 }
@@ -281,24 +238,8 @@ func writeWithBackup(file string, orig, fixed []byte) error {
 	if err := os.WriteFile(bak, orig, st.Mode().Perm()); err != nil {
 		return fmt.Errorf("writing the backup: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".nsscope-*")
-	if err != nil {
+	if err := writeFileAtomic(file, fixed, st.Mode().Perm()); err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	_, werr := tmp.Write(fixed)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), st.Mode().Perm())
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), file)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", file, werr)
 	}
 	return nil
 }

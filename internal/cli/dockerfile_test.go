@@ -267,7 +267,7 @@ func TestDockerfileBadInput(t *testing.T) {
 		{"missing file", []string{filepath.Join(dir, "nope")}, "", "no such file"},
 		{"directory", []string{dir}, "", "not a regular file"},
 		{"no file", nil, "", "want exactly one FILE"},
-		{"bad flag", []string{"--frobnicate", "x"}, "", "flag provided but not defined"},
+		{"bad flag", []string{"--frobnicate", "x"}, "", "unknown flag --"},
 		{"bad runtime", []string{"--runtime", "podman", "x"}, "", "--runtime"},
 		{"runtime none", []string{"--runtime", "none", "x"}, "", "--runtime none"},
 		{"bad fail-on", []string{"--fail-on", "fatal", "x"}, "", "--fail-on"},
@@ -287,7 +287,7 @@ func TestDockerfileBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, stderr, code := dfRun(t, "", "-h"); code != ExitOK || !strings.Contains(stderr, "Usage: nsscope dockerfile") {
-		t.Errorf("-h: exit %d, %q", code, fmt.Sprint(stderr[:min(len(stderr), 60)]))
+	if stdout, _, code := dfRun(t, "", "-h"); code != ExitOK || !strings.Contains(stdout, "Usage: nsscope dockerfile") {
+		t.Errorf("-h: exit %d, %q", code, fmt.Sprint(stdout[:min(len(stdout), 60)]))
 	}
 }

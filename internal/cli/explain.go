@@ -1,127 +1,144 @@
 package cli
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/sysenv"
 )
 
-const explainUsage = `usage: nsscope explain [flags] [NAME]
+// envFlags: the files and environment a prediction reads (explain; lab
+// has its own, since it builds a root the program runs in).
+type envFlags struct {
+	root, resolvConf, nsswitch, hosts, hostname string
+	env                                         []string
+}
 
-Predict how NAME (default localhost) resolves: which resolver runs, the
+func (e *envFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&e.root, "root", "", "read /etc from a root filesystem: a `DIR`ectory or a tarball (.tar, .tar.gz, .tar.zst)")
+	fs.StringVar(&e.resolvConf, "resolv-conf", "", "use `FILE` as /etc/resolv.conf (- for stdin)")
+	fs.StringVar(&e.nsswitch, "nsswitch", "", "use `FILE` as /etc/nsswitch.conf, or \"missing\" for none")
+	fs.StringVar(&e.hosts, "hosts", "", "use `FILE` as /etc/hosts, or \"missing\" for none")
+	fs.StringArrayVar(&e.env, "env", nil, "`KEY=VALUE` in the program's environment (GODEBUG, LOCALDOMAIN, RES_OPTIONS, ...); repeatable")
+	fs.StringVar(&e.hostname, "hostname", "", "the host `NAME` the program sees")
+}
+
+// explainFlags are the parsed flags of the explain verb.
+type explainFlags struct {
+	envFlags
+	build    buildFlags
+	network  string
+	op       string
+	servers  string
+	debug    bool
+	report   reportFlags
+	deadline time.Duration
+}
+
+const explainExamples = `nsscope explain localhost
+nsscope explain --root alpine-minirootfs-3.13.12-x86_64.tar.gz --resolv-conf node.conf \
+    --go 1.15 --network tcp --deadline 30s localhost     # the kube-apiserver incident
+nsscope explain --fail-on warning --go 1.21 --cgo on kubernetes.default`
+
+func newExplainCmd(a *app) *cobra.Command {
+	var f explainFlags
+	cmd := newVerb(verbSpec{
+		use:     "explain [flags] [NAME]",
+		summary: "predict how a name resolves here, in a root filesystem, or for a given program",
+		long: `Predict how NAME (default localhost) resolves: which resolver runs, the
 order of /etc/hosts and DNS, every DNS query with its time, the worst case
 against the deadline, and the error text the program would print. Every
-decision cites the file and line that caused it.
+decision cites the file and line that caused it. The verdict of each
+program is FAILS (an error, or the deadline reached), SLOW (DNS asked
+before /etc/hosts answers, or a second spent) or OK; --fail-on turns them
+into the exit code (FAILS is critical, SLOW a warning, OK info).`,
+		exit: `0  every verdict below --fail-on (default: none FAILS)
+1  a verdict at or above --fail-on
+2  usage error or bad input
+3  internal error`,
+		examples: explainExamples,
+		run:      func(cmd *cobra.Command, args []string) error { return runExplain(cmd, a, &f, args) },
+	})
+	addGroup(cmd, "Environment (default: this host's /etc)", f.envFlags.register)
+	addGroup(cmd, programGroup, f.build.register)
+	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
+		fs.StringVar(&f.network, "network", "ip", "`NET`: ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4, udp6")
+		fs.StringVar(&f.op, "op", "", "`OP`: dial, listen, lookup-ip, lookup-host (default: dial for tcp/udp, lookup-ip for ip)")
+		fs.DurationVar(&f.deadline, "deadline", 0, "the caller's deadline, e.g. 30s (default none)")
+		fs.StringVar(&f.servers, "servers", "silent", "how nameservers behave, one `SPEC` for all or a comma list in nameserver order: silent, refuse, nxdomain, servfail, refused, nodata, answer=ADDR, delay=DUR, truncate")
+	})
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
+		f.report.register(fs, []string{"text", "json", "html"}, true)
+		fs.BoolVar(&f.debug, "debug-output", false, "text: also print what GODEBUG=netdns=…+2 would print")
+	})
+	completeValues(cmd, "format", "text", "json", "html")
+	completeValues(cmd, "fail-on", "critical", "warning", "info")
+	completeValues(cmd, "cgo", "on", "off")
+	completeValues(cmd, "network", "ip", "ip4", "ip6", "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6")
+	completeValues(cmd, "op", "dial", "listen", "lookup-ip", "lookup-host")
+	return cmd
+}
 
-Environment (default: this host's /etc):
-  --root DIR|TARBALL      read /etc from a root filesystem (directory or .tar[.gz|.zst])
-  --resolv-conf FILE      use FILE as /etc/resolv.conf
-  --nsswitch FILE|missing use FILE as /etc/nsswitch.conf, or treat it as absent
-  --hosts FILE|missing    use FILE as /etc/hosts
-  --env KEY=VALUE         the program's environment (GODEBUG, LOCALDOMAIN, RES_OPTIONS, ...); repeatable
-  --hostname NAME         the host name the program sees
-
-Program (default: typical programs side by side):
-  --go VERSION            a Go program built with this Go (1.10 to 1.27), e.g. 1.15 or 1.21.3
-  --cgo on|off            cgo resolver compiled in (default off: CGO_ENABLED=0)
-  --tags LIST             build tags: netgo, netcgo
-  --default-godebug S     the binary's DefaultGODEBUG build setting (Go 1.21+)
-  --prefer-go, --strict-errors   net.Resolver fields the program sets
-  --libc KIND-VERSION     glibc-2.31 or musl-1.2.3: the C library (alone: a C program;
-                          with --go --cgo on: the library the cgo resolver calls)
-
-Lookup:
-  --network NET           ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4, udp6 (default ip)
-  --op OP                 dial, listen, lookup-ip, lookup-host (default: dial for tcp/udp, lookup-ip for ip)
-  --deadline DUR          the caller's deadline, e.g. 30s (default none)
-  --servers SPEC          how nameservers behave: silent, refuse, nxdomain, servfail, refused,
-                          nodata, answer=ADDR, delay=DUR, truncate; one for all or a comma
-                          list in nameserver order (default silent)
-
-Output:
-  --format text|json      (default text)
-  --debug-output          also print what GODEBUG=netdns=…+2 would print
-
-Example (the kube-apiserver incident):
-  nsscope explain --root alpine-minirootfs-3.13.12-x86_64.tar.gz --resolv-conf node.conf \
-      --go 1.15 --network tcp --deadline 30s localhost
-`
-
-func runExplain(ctx context.Context, args []string, stdio Stdio, environ []string) error {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var (
-		root, resolvConf, nsswitch, hosts, hostname string
-		network, op, servers, format                string
-		deadline                                    time.Duration
-		debug                                       bool
-		envs                                        multiFlag
-		build                                       buildFlags
-	)
-	fs.StringVar(&root, "root", "", "")
-	fs.StringVar(&resolvConf, "resolv-conf", "", "")
-	fs.StringVar(&nsswitch, "nsswitch", "", "")
-	fs.StringVar(&hosts, "hosts", "", "")
-	fs.StringVar(&hostname, "hostname", "", "")
-	fs.Var(&envs, "env", "")
-	build.register(fs)
-	fs.StringVar(&network, "network", "ip", "")
-	fs.StringVar(&op, "op", "", "")
-	fs.DurationVar(&deadline, "deadline", 0, "")
-	fs.StringVar(&servers, "servers", "silent", "")
-	fs.StringVar(&format, "format", "text", "")
-	fs.BoolVar(&debug, "debug-output", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdio.Out, explainUsage)
-			return nil
-		}
-		return usageErrorf("%v (run 'nsscope explain -h')", err)
-	}
+func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) error {
 	name := "localhost"
-	switch fs.NArg() {
+	switch len(args) {
 	case 0:
 	case 1:
-		name = fs.Arg(0)
+		name = args[0]
+		if err := checkHostName(name); err != nil {
+			return usageErrorf("NAME %q: %v", name, err)
+		}
 	default:
-		return usageErrorf("one name at a time, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+		return usageErrorf("one name at a time, got %d: %s", len(args), strings.Join(args, " "))
 	}
-	if format != "text" && format != "json" {
-		return usageErrorf("--format %q: want text or json", format)
+	if err := f.report.check(); err != nil {
+		return err
 	}
+	if f.debug && f.report.format != "text" {
+		return usageErrorf("--debug-output does nothing with --format %s (it adds to the text)", f.report.format)
+	}
+	if err := checkNetwork(f.network); err != nil {
+		return err
+	}
+	deadline := f.deadline
 	if deadline < 0 {
 		return usageErrorf("--deadline %s: must not be negative", deadline)
 	}
 	var progs []model.Program
-	prog, err := build.program()
+	prog, err := f.build.program()
 	switch {
 	case err == nil:
 		progs = []model.Program{prog}
 	case err != errNoDescription:
 		return err
 	}
-	sc, err := model.ParseScenario(servers)
-	if err != nil {
-		return usageErrorf("--servers: %v", err)
+	for _, n := range f.build.notes {
+		fmt.Fprintf(a.stdio.Err, "nsscope explain: note: %s\n", n)
 	}
-	op = defaultOp(op, network)
+	sc, err := model.ParseScenario(f.servers)
+	if err != nil {
+		return usageErrorf("--servers %s: %v", f.servers, err)
+	}
+	op := defaultOp(f.op, f.network)
 	if err := checkOp(op); err != nil {
 		return err
 	}
 
 	src := sysenv.Host()
-	if root != "" {
-		src, err = sysenv.Root(ctx, root)
+	if f.root != "" {
+		if f.root == "-" {
+			return usageErrorf("--root -: a root filesystem cannot be read from standard input; give a directory or tarball")
+		}
+		src, err = sysenv.Root(cmd.Context(), f.root)
 		if err != nil {
-			return inputError(err)
+			return inputError(fmt.Errorf("--root: %w", err))
 		}
 	}
 	defer src.Close()
@@ -130,23 +147,25 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 		f    *model.File
 		path string
 		flag string
-	}{{&env.ResolvConf, resolvConf, "--resolv-conf"}, {&env.NSSwitch, nsswitch, "--nsswitch"}, {&env.Hosts, hosts, "--hosts"}} {
+	}{{&env.ResolvConf, f.resolvConf, "--resolv-conf"}, {&env.NSSwitch, f.nsswitch, "--nsswitch"}, {&env.Hosts, f.hosts, "--hosts"}} {
 		if o.path == "" {
 			continue
 		}
-		if err := sysenv.Override(o.f, o.path); err != nil {
-			return inputError(fmt.Errorf("%s: %w", o.flag, err))
+		file, err := a.confFile(o.flag, o.path, o.f.Path, o.flag != "--resolv-conf")
+		if err != nil {
+			return err
 		}
+		*o.f = *file
 	}
-	for _, kv := range envs {
+	for _, kv := range f.env {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return usageErrorf("--env %q: want KEY=VALUE", kv)
 		}
 		env.Vars[k] = v
 	}
-	if hostname != "" {
-		env.Hostname, env.HostnameErr = hostname, false
+	if f.hostname != "" {
+		env.Hostname, env.HostnameErr = f.hostname, false
 	}
 	envLibc := src.Libc()
 	if len(progs) == 0 {
@@ -161,7 +180,7 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 		EnvLabel: src.Label,
 		Env:      env,
 		Programs: progs,
-		Request:  model.Request{Name: name, Network: network, Op: op, Dial: op == model.OpDial, Deadline: deadline},
+		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: deadline},
 		Scenario: sc,
 		Libc:     envLibc,
 	}
@@ -169,8 +188,44 @@ func runExplain(ctx context.Context, args []string, stdio Stdio, environ []strin
 	if err != nil {
 		return inputError(err)
 	}
-	if format == "json" {
-		return explain.WriteJSON(stdio.Out, res)
+	out := a.output(f.report.output)
+	switch f.report.format {
+	case "json":
+		err = explain.WriteJSON(out, res)
+	case "html":
+		err = explain.WriteHTML(out, res)
+	default:
+		err = explain.WriteText(out, res, explain.TextOptions{Debug: f.debug, Color: a.color(f.report.output), Width: a.width()})
 	}
-	return explain.WriteText(stdio.Out, res, explain.TextOptions{Debug: debug})
+	if err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if explainFails(res, f.report.threshold()) {
+		return errFindings
+	}
+	return nil
+}
+
+// explainFails reports whether a verdict is at or above the threshold:
+// FAILS counts as critical, SLOW as warning, OK as info.
+func explainFails(res *explain.Result, th report.Severity) bool {
+	for _, p := range res.Predictions {
+		if verdictSeverity(p) >= th {
+			return true
+		}
+	}
+	return false
+}
+
+func verdictSeverity(p *model.Prediction) report.Severity {
+	switch w, _ := explain.Verdict(p); w {
+	case "FAILS":
+		return report.Critical
+	case "SLOW":
+		return report.Warning
+	}
+	return report.Info
 }

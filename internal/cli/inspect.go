@@ -1,10 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,47 +11,12 @@ import (
 	"path"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/target"
 )
-
-const inspectUsage = `Usage: nsscope inspect [flags] BINARY...
-       nsscope inspect [flags] --in TARGET [PATH...]
-
-Read ELF binaries and report what decides how they resolve host names: for
-a Go program the Go version (also for old and stripped binaries), the build
-settings (CGO_ENABLED, -tags, -ldflags, DefaultGODEBUG), the main module,
-whether package net is linked and whether the cgo resolver is compiled in,
-each with the evidence it was read from; for every ELF whether it is static
-or dynamic, its interpreter, the C library it needs and the release of that
-library found in the same root.
-
-Without --in, BINARY is a file on this machine and the root is / (or
---root DIR). With --in, PATHs are inside TARGET (a directory, rootfs
-tarball, docker save archive, OCI layout or registry reference); without
-PATHs the image's main process (Entrypoint/Cmd) is inspected.
-
-Flags:
-  --in TARGET     read the binaries inside TARGET
-  --all           with --in: every executable ELF file in TARGET, one line
-                  each in text (path, Go version, cgo resolver, libc)
-  --root DIR      the root whose C library is reported (default /; not
-                  with --in)
-  --platform P    the image to pick from a multi-platform index (default
-                  linux/amd64)
-  --insecure      allow plain-HTTP registries
-  --format F      text or json (default text)
-
-Exit codes: 0 inspected, 2 usage error or bad input (not an ELF file, a
-missing file), 3 internal error.
-
-Examples:
-  nsscope inspect /usr/local/bin/kube-apiserver
-  nsscope inspect --format json ./app
-  nsscope inspect --in alpine-app.tar /usr/local/bin/app
-  nsscope inspect --in registry.example/app:1.4
-  nsscope inspect --all --format json --in image.tar
-`
 
 // inspectResult is one binary in the JSON output.
 type inspectResult struct {
@@ -70,92 +34,133 @@ type inspectResult struct {
 }
 
 type inspectFlags struct {
-	in       string
-	all      bool
-	root     string
-	platform string
-	insecure bool
-	format   string
+	in     string
+	all    bool
+	root   string
+	image  imageFlags
+	report reportFlags
 }
 
-func parseInspectFlags(args []string, stderr io.Writer) (*inspectFlags, []string, error) {
+func newInspectCmd(a *app) *cobra.Command {
 	var f inspectFlags
-	fset := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fset.SetOutput(io.Discard)
-	fset.StringVar(&f.in, "in", "", "")
-	fset.StringVar(&f.root, "root", "", "")
-	fset.BoolVar(&f.all, "all", false, "")
-	fset.StringVar(&f.platform, "platform", target.DefaultPlatform, "")
-	fset.BoolVar(&f.insecure, "insecure", false, "")
-	fset.StringVar(&f.format, "format", "text", "")
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, inspectUsage)
-			return nil, nil, errHelp
-		}
-		return nil, nil, usageErrorf("%v (run 'nsscope inspect -h')", err)
-	}
-	if f.format != "text" && f.format != "json" {
-		return nil, nil, usageErrorf("--format %q: want text or json", f.format)
+	cmd := newVerb(verbSpec{
+		use:     "inspect [flags] BINARY... | --in TARGET [PATH...]",
+		summary: "read a binary: Go version, build settings, cgo resolver, libc",
+		long: `Read ELF binaries and report what decides how they resolve host names: for
+a Go program the Go version (also for old and stripped binaries), the build
+settings (CGO_ENABLED, -tags, -ldflags, DefaultGODEBUG), the main module,
+whether package net is linked and whether the cgo resolver is compiled in,
+each with the evidence it was read from; for every ELF whether it is static
+or dynamic, its interpreter, the C library it needs and the release of that
+library found in the same root.
+
+Without --in, BINARY is a file on this machine (- reads it from standard
+input) and the root is / (or --root). With --in, PATHs are inside TARGET (a
+directory, rootfs tarball, docker save archive, OCI layout or registry
+reference); without PATHs the image's main process (Entrypoint/Cmd) is
+inspected. A BINARY or PATH that cannot be read is named on stderr; the
+others are still reported.`,
+		exit: `0  every binary inspected
+2  usage error or bad input (not an ELF file, a missing file)
+3  internal error`,
+		examples: `nsscope inspect /usr/local/bin/kube-apiserver
+nsscope inspect ./app --format json
+nsscope inspect --in alpine-app.tar /usr/local/bin/app
+nsscope inspect --in registry.example/app:1.4
+nsscope inspect --all --format json --in image.tar`,
+		run: func(cmd *cobra.Command, args []string) error { return runInspect(cmd, a, &f, args) },
+	})
+	cmd.Flags().StringVar(&f.in, "in", "", "read the binaries inside `TARGET`")
+	cmd.Flags().BoolVar(&f.all, "all", false, "with --in: every executable ELF file in TARGET, one line each in text (path, Go version, cgo resolver, libc)")
+	cmd.Flags().StringVar(&f.root, "root", "", "the root whose C library is reported: a `DIR`ectory or a tarball (default /; not with --in)")
+	addGroup(cmd, "Image", f.image.register)
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
+	completeValues(cmd, "format", "text", "json")
+	return cmd
+}
+
+func (f *inspectFlags) check(args []string) error {
+	if err := f.report.check(); err != nil {
+		return err
 	}
 	if f.in != "" && f.root != "" {
-		return nil, nil, usageErrorf("--root and --in exclude each other: with --in the root is the target")
+		return usageErrorf("--root and --in exclude each other: with --in the root is the target")
 	}
-	if f.all && (f.in == "" || fset.NArg() > 0) {
-		return nil, nil, usageErrorf("--all needs --in TARGET and no PATH")
+	if f.all && (f.in == "" || len(args) > 0) {
+		return usageErrorf("--all needs --in TARGET and no PATH")
 	}
-	if f.in == "" && fset.NArg() == 0 {
-		return nil, nil, usageErrorf("want at least one BINARY (run 'nsscope inspect -h')")
+	if f.in == "" && len(args) == 0 {
+		return usageErrorf("want at least one BINARY, or --in TARGET")
 	}
-	return &f, fset.Args(), nil
-}
-
-// runInspect implements `nsscope inspect`.
-func runInspect(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	f, paths, err := parseInspectFlags(args, stdio.Err)
-	if err != nil {
-		return err
-	}
-	var results []inspectResult
-	if f.in != "" {
-		results, err = inspectInTarget(ctx, f, paths, env, stdio.Err)
-	} else {
-		results, err = inspectHostFiles(f, paths)
-	}
-	if err != nil {
-		return err
-	}
-	if f.format == "json" {
-		if results == nil {
-			results = []inspectResult{}
-		}
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
-	}
-	if f.all {
-		for _, r := range results {
-			writeInspectLine(stdio.Out, r)
-		}
-		return nil
-	}
-	for i, r := range results {
-		if i > 0 {
-			fmt.Fprintln(stdio.Out)
-		}
-		writeInspectText(stdio.Out, r)
+	if f.root == "-" || f.in == "-" {
+		return usageErrorf("--root and --in cannot read standard input; give a directory, tarball or image")
 	}
 	return nil
 }
 
-func inspectHostFiles(f *inspectFlags, paths []string) ([]inspectResult, error) {
+// runInspect implements `nsscope inspect`. Each binary that cannot be read
+// is named on stderr and the others are reported; the exit status is then 2.
+func runInspect(cmd *cobra.Command, a *app, f *inspectFlags, paths []string) error {
+	if err := f.check(paths); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	var (
+		results []inspectResult
+		failed  []error
+		err     error
+	)
+	if f.in != "" {
+		results, failed, err = inspectInTarget(ctx, a, f, paths)
+	} else {
+		results, failed, err = inspectHostFiles(ctx, a, f, paths)
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range failed {
+		fmt.Fprintln(a.stdio.Err, errorLine(cmd, e))
+	}
+	out := a.output(f.report.output)
+	switch {
+	case f.report.format == "json":
+		if results == nil {
+			results = []inspectResult{}
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(results)
+	case f.all:
+		for _, r := range results {
+			writeInspectLine(out, r)
+		}
+	default:
+		for i, r := range results {
+			if i > 0 {
+				fmt.Fprintln(out)
+			}
+			writeInspectText(out, r)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return &ExitError{Code: ExitUsage}
+	}
+	return nil
+}
+
+func inspectHostFiles(ctx context.Context, a *app, f *inspectFlags, paths []string) ([]inspectResult, []error, error) {
 	root := f.root
 	if root == "" {
 		root = "/"
 	}
-	st, err := os.Stat(root)
-	if err != nil || !st.IsDir() {
-		return nil, inputError(fmt.Errorf("--root %s: not a directory", root))
+	if _, err := os.Stat(root); err != nil {
+		return nil, nil, inputError(fmt.Errorf("--root: %w", err))
 	}
 	// os.DirFS follows links as the host does; for the host's own root
 	// that is what a program sees. For another root use --in DIR, which
@@ -164,33 +169,66 @@ func inspectHostFiles(f *inspectFlags, paths []string) ([]inspectResult, error) 
 	if f.root == "" || f.root == "/" {
 		rootLibc, _ = inspect.RootLibc(os.DirFS("/"))
 	} else {
-		tg, err := target.Open(context.Background(), root, target.Options{NoInspect: true})
+		tg, err := target.Open(ctx, root, target.Options{NoInspect: true, TempDir: envValue(a.env, "TMPDIR")})
 		if err != nil {
-			return nil, inputError(err)
+			return nil, nil, inputError(fmt.Errorf("--root: %w", err))
 		}
 		defer tg.Close()
 		rootLibc = tg.Libc()
 	}
-	var out []inspectResult
+	var (
+		out    []inspectResult
+		failed []error
+	)
 	for _, p := range paths {
+		b, err := a.inspectFile(p)
+		if err != nil {
+			failed = append(failed, err)
+			continue
+		}
+		name := p
+		if p == "-" {
+			name = "standard input"
+		}
+		out = append(out, inspectResult{Path: name, Root: root, Binary: b, RootLibc: rootLibc, Libc: inspect.LibcFor(b, rootLibc)})
+	}
+	return out, failed, nil
+}
+
+// inspectFile reads a binary on this machine; "-" reads it from standard
+// input (held in memory, up to maxStdinBinary).
+func (a *app) inspectFile(p string) (*inspect.Binary, error) {
+	if p != "-" {
 		b, err := inspect.Open(p)
 		if err != nil {
 			return nil, inputError(err)
 		}
-		out = append(out, inspectResult{Path: p, Root: root, Binary: b, RootLibc: rootLibc, Libc: inspect.LibcFor(b, rootLibc)})
+		return b, nil
 	}
-	return out, nil
+	data, err := a.readArg("BINARY", "-", maxStdinBinary)
+	if err != nil {
+		return nil, err
+	}
+	b, err := inspect.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, inputError(fmt.Errorf("standard input: %w", err))
+	}
+	return b, nil
 }
+
+// maxStdinBinary caps a binary read from standard input.
+const maxStdinBinary = 1 << 30
 
 // inspectInTarget inspects paths inside the target; the target's notes
 // (entries skipped, damage found) go to stderr.
-func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env []string, stderr io.Writer) ([]inspectResult, error) {
-	opts := target.Options{Platform: f.platform, Insecure: f.insecure, TempDir: envValue(env, "TMPDIR")}
+func inspectInTarget(ctx context.Context, a *app, f *inspectFlags, paths []string) ([]inspectResult, []error, error) {
+	stderr := a.stdio.Err
+	opts := target.Options{Platform: f.image.platform, Insecure: f.image.insecure, TempDir: envValue(a.env, "TMPDIR")}
 	// Only the files asked for need to be looked at; the reader inspects
 	// every executable anyway, which costs little more.
 	tg, err := target.Open(ctx, f.in, opts)
 	if err != nil {
-		return nil, inputError(err)
+		return nil, nil, targetError(err)
 	}
 	defer tg.Close()
 	for _, n := range tg.Notes() {
@@ -205,7 +243,7 @@ func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env [
 	if f.all {
 		progs, err := tg.Programs(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var out []inspectResult
 		for _, e := range progs {
@@ -213,49 +251,65 @@ func inspectInTarget(ctx context.Context, f *inspectFlags, paths []string, env [
 				out = append(out, inspectResult{Path: e.Path, Root: root, Main: e.Path == mainPath, Binary: e.Binary, RootLibc: libc, Libc: inspect.LibcFor(e.Binary, libc)})
 			}
 		}
-		return out, nil
+		return out, nil, nil
 	}
 	if len(paths) == 0 {
 		if mainPath == "" {
 			m, _ := tg.Main()
-			return nil, inputError(fmt.Errorf("%s: no PATH given and no main process to inspect (%s)", f.in, m.Via))
+			return nil, nil, inputError(fmt.Errorf("%s: no PATH given and no main process to inspect (%s)", f.in, m.Via))
 		}
 		paths = []string{mainPath}
 	}
-	var out []inspectResult
+	var (
+		out    []inspectResult
+		failed []error
+	)
 	for _, p := range paths {
-		abs := path.Join("/", p)
-		r, err := tg.Resolve(abs)
+		r, b, err := inspectInside(tg, p)
 		if err != nil {
-			return nil, inputError(fmt.Errorf("%s: %w", p, err))
-		}
-		e, ok := tg.Lookup(r)
-		if !ok {
-			return nil, inputError(fmt.Errorf("%s: %w", p, fs.ErrNotExist))
-		}
-		if !e.Mode.IsRegular() {
-			return nil, inputError(fmt.Errorf("%s: not a regular file", p))
-		}
-		b := e.Binary
-		if b == nil {
-			if e.InspectErr != "" {
-				return nil, inputError(fmt.Errorf("%s: %s", p, e.InspectErr))
-			}
-			// Not inspected while reading (no execute bit, or not ELF):
-			// read it now.
-			file, err := tg.FS().Open(strings.TrimPrefix(r, "/"))
-			if err != nil {
-				return nil, inputError(fmt.Errorf("%s: %w", p, err))
-			}
-			b, err = inspect.Read(file.(io.ReaderAt), e.Size)
-			file.Close()
-			if err != nil {
-				return nil, inputError(fmt.Errorf("%s: %w", p, err))
-			}
+			failed = append(failed, inputError(err))
+			continue
 		}
 		out = append(out, inspectResult{Path: r, Root: root, Main: r == mainPath, Binary: b, RootLibc: libc, Libc: inspect.LibcFor(b, libc)})
 	}
-	return out, nil
+	return out, failed, nil
+}
+
+// inspectInside reads the binary at p inside the target; it returns the
+// path links resolve to.
+func inspectInside(tg *target.Target, p string) (string, *inspect.Binary, error) {
+	r, err := tg.Resolve(path.Join("/", p))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", p, err)
+	}
+	e, ok := tg.Lookup(r)
+	if !ok {
+		return "", nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	if !e.Mode.IsRegular() {
+		return "", nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	if e.Binary != nil {
+		return r, e.Binary, nil
+	}
+	if e.InspectErr != "" {
+		return "", nil, fmt.Errorf("%s: %s", p, e.InspectErr)
+	}
+	// Not inspected while reading (no execute bit, or not ELF): read it now.
+	file, err := tg.FS().Open(strings.TrimPrefix(r, "/"))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", p, err)
+	}
+	defer file.Close()
+	ra, ok := file.(io.ReaderAt)
+	if !ok {
+		return "", nil, fmt.Errorf("%s: cannot be read at random", p)
+	}
+	b, err := inspect.Read(ra, e.Size)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return r, b, nil
 }
 
 func envValue(env []string, key string) string {
@@ -332,10 +386,17 @@ func writeInspectText(w io.Writer, r inspectResult) {
 	if b.LibcRelease != nil {
 		fmt.Fprintf(w, "  is C library:   %s %s (%s)\n", b.LibcRelease.Kind, b.LibcRelease.Version, b.LibcRelease.Evidence)
 	}
-	if len(r.RootLibc) == 0 {
+	if b.Static {
+		// A static binary carries what C code it has: the root's library
+		// is never loaded.
+		fmt.Fprintf(w, "  libc in %s: not used (statically linked)\n", r.Root)
+	} else if len(r.RootLibc) == 0 {
 		fmt.Fprintf(w, "  libc in %s: none found\n", r.Root)
 	}
 	for _, l := range r.RootLibc {
+		if b.Static {
+			break
+		}
 		mark := ""
 		if r.Libc != nil && l == *r.Libc {
 			mark = " (used by this binary)"

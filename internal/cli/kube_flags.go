@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nsscope/nsscope/kube"
@@ -36,44 +37,33 @@ type kubeNodeFlags struct {
 	typicalAddrs bool
 }
 
-func (k *kubeNodeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.TypicalClusterDNS, "")
-	fs.StringVar(&k.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "")
-	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "")
-	fs.StringVar(&k.nodeHosts, "node-hosts", "", "")
-	fs.StringVar(&k.nodeIPs, "node-ip", kube.TypicalNodeIP, "")
-	fs.StringVar(&k.kubeletVersion, "kubelet-version", "", "")
-	fs.StringVar(&k.expanded, "expanded-dns-config", "", "")
-	fs.StringVar(&k.ipAddr, "ip-addr", "", "")
-	fs.StringVar(&k.ipv6, "ipv6", "", "")
-	fs.StringVar(&k.nodeFacts, "node-facts", "", "")
+// kubeNodeGroup is the help title of the node flags.
+const kubeNodeGroup = "Node and kubelet (default: nsscope's typical node, see docs/kube.md)"
+
+func (k *kubeNodeFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.TypicalClusterDNS, "kubelet --cluster-dns, `IP[,IP]` (\"\" = none: ClusterFirst falls back to Default)")
+	fs.StringVar(&k.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "kubelet --cluster-domain `DOMAIN`")
+	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "the node `FILE` kubelet --resolv-conf names (- for stdin); --node-resolv-conf=\"\" means kubelet --resolv-conf=\"\" (default: one nameserver, one search domain)")
+	fs.StringVar(&k.nodeHosts, "node-hosts", "", "the node's /etc/hosts `FILE` (hostNetwork pods get it)")
+	fs.StringVar(&k.nodeIPs, "node-ip", kube.TypicalNodeIP, "the node's `IP[,IP]`")
+	fs.StringVar(&k.kubeletVersion, "kubelet-version", "", "kubelet `VERSION`: picks the search limits, 6 paths/256 chars before 1.26 (ExpandedDNSConfig alpha 1.22, on by default 1.26, GA 1.28), 32/2048 after (default: current)")
+	fs.StringVar(&k.expanded, "expanded-dns-config", "", "`true|false`: the feature gate, overriding the version's default")
+	fs.StringVar(&k.ipAddr, "ip-addr", "", "the node's interfaces, a `FILE` as printed by 'ip -j addr' (default: this host's)")
+	fs.StringVar(&k.ipv6, "ipv6", "", "`on|off|absent`: off is disable_ipv6=1 (no ::1); absent: kernel booted with ipv6.disable=1")
+	fs.StringVar(&k.nodeFacts, "node-facts", "", "one node's facts, a `FILE` as printed by 'nsscope node' (resolv.conf, hosts, interfaces); flags above still override")
 }
 
-const kubeNodeUsage = `Node and kubelet (default: nsscope's typical node, see docs/kube.md):
-  --cluster-dns IP[,IP]   kubelet --cluster-dns ("" = none: ClusterFirst falls back to Default)
-                          (default 10.96.0.10)
-  --cluster-domain D      kubelet --cluster-domain (default cluster.local)
-  --node-resolv-conf FILE the node file kubelet --resolv-conf names; --node-resolv-conf=""
-                          means kubelet --resolv-conf="" (default: one nameserver, one search domain)
-  --node-hosts FILE       the node's /etc/hosts (hostNetwork pods get it)
-  --node-ip IP[,IP]       the node's IPs (default 10.0.0.10)
-  --kubelet-version V     picks the search limits: 6 paths/256 chars before 1.26 (ExpandedDNSConfig
-                          alpha 1.22, on by default 1.26, GA 1.28), 32/2048 after (default: current)
-  --expanded-dns-config true|false   the feature gate, overriding the version's default
-  --ip-addr FILE          the node's interfaces as printed by 'ip -j addr' (default: this host's)
-  --ipv6 on|off|absent    off: disable_ipv6=1 (no ::1); absent: kernel booted with ipv6.disable=1
-  --node-facts FILE       a node's facts as printed by 'nsscope node' (resolv.conf, hosts,
-                          interfaces); flags above still override
-`
-
 // node builds the node from the flags. set tells which flags were given.
-func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
+func (k *kubeNodeFlags) node(a *app, set map[string]bool) (kube.Node, []string, error) {
 	n := kube.TypicalNode()
 	var assumed []string
 	if k.nodeFacts != "" {
-		data, err := readLimited(k.nodeFacts, maxNodeFileBytes)
+		if st, err := os.Stat(k.nodeFacts); err == nil && st.IsDir() {
+			return n, nil, usageErrorf("--node-facts %s: a directory; --node-facts takes one node's file (cluster reads a directory with --node-facts-dir)", k.nodeFacts)
+		}
+		data, err := a.readArg("--node-facts", k.nodeFacts, maxNodeFileBytes)
 		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--node-facts: %w", err))
+			return n, nil, err
 		}
 		nf, err := kube.ParseNodeFacts(data)
 		if err != nil {
@@ -103,17 +93,17 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 		if k.nodeResolvConf == "" {
 			n.Kubelet.ResolvConfDisabled = true
 		} else {
-			f, err := readNodeFile(k.nodeResolvConf)
+			f, err := a.readNodeFile("--node-resolv-conf", k.nodeResolvConf)
 			if err != nil {
-				return n, nil, inputError(fmt.Errorf("--node-resolv-conf: %w", err))
+				return n, nil, err
 			}
 			n.Kubelet.ResolvConf = f
 		}
 	}
 	if set["node-hosts"] {
-		f, err := readNodeFile(k.nodeHosts)
+		f, err := a.readNodeFile("--node-hosts", k.nodeHosts)
 		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--node-hosts: %w", err))
+			return n, nil, err
 		}
 		n.Hosts = f
 	}
@@ -131,7 +121,7 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 	if k.kubeletVersion != "" {
 		v, err := model.ParseVersion(strings.TrimPrefix(k.kubeletVersion, "v"))
 		if err != nil {
-			return n, nil, usageErrorf("--kubelet-version: %v", err)
+			return n, nil, usageErrorf("--kubelet-version %s: %v", k.kubeletVersion, err)
 		}
 		n.Kubelet.Version = v
 	}
@@ -148,9 +138,9 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 	}
 	switch {
 	case k.ipAddr != "":
-		data, err := readLimited(k.ipAddr, maxNodeFileBytes)
+		data, err := a.readArg("--ip-addr", k.ipAddr, maxNodeFileBytes)
 		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--ip-addr: %w", err))
+			return n, nil, err
 		}
 		as, err := kube.ParseIPJSON(data)
 		if err != nil {
@@ -168,7 +158,7 @@ func (k *kubeNodeFlags) node(set map[string]bool) (kube.Node, []string, error) {
 	if k.ipv6 != "" {
 		st, err := kube.ParseIPv6State(k.ipv6)
 		if err != nil {
-			return n, nil, usageErrorf("--ipv6: %v", err)
+			return n, nil, usageErrorf("--ipv6 %s: %v", k.ipv6, err)
 		}
 		n.IPv6 = st
 	} else if !kube.HasIPv6Loopback(n.Addrs) {
@@ -208,10 +198,13 @@ func hostAddrs() ([]kube.IfAddr, error) {
 // readNodeFile reads a node file named by a flag; a missing file is an
 // error (a typo is likelier than a node without the file; the library
 // models the kubelet's failure for the latter).
-func readNodeFile(path string) (model.File, error) {
-	data, err := readLimited(path, maxNodeFileBytes)
+func (a *app) readNodeFile(flag, path string) (model.File, error) {
+	data, err := a.readArg(flag, path, maxNodeFileBytes)
 	if err != nil {
 		return model.File{}, err
+	}
+	if path == "-" {
+		path = "standard input"
 	}
 	return model.File{Path: path, Data: data}, nil
 }
@@ -240,35 +233,26 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// kubeImageFlags describe what is known about the containers' images.
+// kubeImageFlags describe what is known about the containers' images:
+// the program flags (one group with explain's) and the image's files.
 type kubeImageFlags struct {
-	goVer, cgo, libc string
-	nsswitch         string
-	kubeVersion      string
+	build       buildFlags
+	nsswitch    string
+	kubeVersion string
 }
 
-func (k *kubeImageFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.goVer, "go", "", "")
-	fs.StringVar(&k.cgo, "cgo", "", "")
-	fs.StringVar(&k.libc, "libc", "", "")
-	fs.StringVar(&k.nsswitch, "nsswitch", "", "")
-	fs.StringVar(&k.kubeVersion, "kube-version", "", "")
-}
+// kubeImageGroup is the help title of the image-content flags.
+const kubeImageGroup = "Images' contents (when not inspected)"
 
-const kubeImageUsage = `Programs in the containers (default: typical programs side by side):
-  --go VERSION            a Go program built with this Go (1.10 to 1.27)
-  --cgo on|off            cgo resolver compiled in (default off)
-  --libc KIND-VERSION     glibc-2.31 or musl-1.2.3 (alone: a C program; with --go --cgo on:
-                          the library the cgo resolver calls)
-  --nsswitch FILE|missing the images' /etc/nsswitch.conf (default: missing, the worst case;
-                          official kube-apiserver images 1.13+ are taken to have "files dns")
-  --kube-version V        kube-apiserver's version (default: from its image tag)
-`
+func (k *kubeImageFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&k.nsswitch, "nsswitch", "", "the images' /etc/nsswitch.conf `FILE`, or \"missing\" (default: missing, the worst case; official kube-apiserver images 1.13+ are taken to have \"files dns\")")
+	fs.StringVar(&k.kubeVersion, "kube-version", "", "kube-apiserver's `VERSION` (default: from its image tag)")
+}
 
 // images returns the ImageFunc and the apiserver overrides.
-func (k *kubeImageFlags) images() (kube.ImageFunc, model.Version, *model.Program, error) {
+func (k *kubeImageFlags) images(a *app) (kube.ImageFunc, model.Version, *model.Program, error) {
 	var progs []model.Program
-	prog, err := (&buildFlags{goVersion: k.goVer, cgo: k.cgo, libc: k.libc}).program()
+	prog, err := k.build.program()
 	switch {
 	case err == nil:
 		progs = []model.Program{prog}
@@ -285,11 +269,11 @@ func (k *kubeImageFlags) images() (kube.ImageFunc, model.Version, *model.Program
 	if k.kubeVersion != "" {
 		kv, err = model.ParseVersion(strings.TrimPrefix(k.kubeVersion, "v"))
 		if err != nil {
-			return nil, kv, nil, usageErrorf("--kube-version: %v", err)
+			return nil, kv, nil, usageErrorf("--kube-version %s: %v", k.kubeVersion, err)
 		}
 	}
 	var apiProg *model.Program
-	if k.goVer != "" {
+	if k.build.goVersion != "" {
 		apiProg = &progs[0]
 	}
 	var nss model.File
@@ -298,11 +282,11 @@ func (k *kubeImageFlags) images() (kube.ImageFunc, model.Version, *model.Program
 	case "", "missing":
 		nss = model.File{Path: "/etc/nsswitch.conf", Origin: "image:/etc/nsswitch.conf (absent)", Missing: true}
 	default:
-		data, err := readLimited(k.nsswitch, maxNodeFileBytes)
+		f, err := a.confFile("--nsswitch", k.nsswitch, "/etc/nsswitch.conf", true)
 		if err != nil {
-			return nil, kv, nil, inputError(fmt.Errorf("--nsswitch: %w", err))
+			return nil, kv, nil, err
 		}
-		nss = model.File{Path: "/etc/nsswitch.conf", Origin: k.nsswitch, Data: data}
+		nss = *f
 	}
 	fn := func(pod *corev1.Pod, c *corev1.Container) kube.Image {
 		img := kube.Image{NSSwitch: nss, Programs: progs, Source: source}
@@ -323,8 +307,8 @@ func (k *kubeImageFlags) images() (kube.ImageFunc, model.Version, *model.Program
 }
 
 // flagsSet returns the names of the flags given on the command line.
-func flagsSet(fs *flag.FlagSet) map[string]bool {
+func flagsSet(cmd *cobra.Command) map[string]bool {
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cmd.Flags().Visit(func(f *pflag.Flag) { set[f.Name] = true })
 	return set
 }

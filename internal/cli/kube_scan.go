@@ -3,11 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nsscope/nsscope/inspect/target"
@@ -19,51 +20,61 @@ import (
 // main process that resolves names.
 const maxScanPrograms = 6
 
-// sourceList collects a repeatable --image-source REF=TARGET.
-type sourceList map[string]string
-
-func (s sourceList) String() string { return fmt.Sprint(map[string]string(s)) }
-func (s sourceList) Set(v string) error {
-	ref, tgt, ok := strings.Cut(v, "=")
-	if !ok || ref == "" || tgt == "" {
-		return fmt.Errorf("%q: want REF=TARGET (an image reference and a registry reference, docker save archive or OCI layout)", v)
-	}
-	s[ref] = tgt
-	return nil
-}
-
 // kubeScanFlags turn on image inspection (the scan verb's reading of
 // images) for pod and cluster.
 type kubeScanFlags struct {
-	scan     bool
-	sources  sourceList
-	insecure bool
-	platform string
-	cache    string
-	noCache  bool
+	scan      bool
+	sourceArg []string
+	sources   map[string]string
+	image     imageFlags
+	cache     string
+	noCache   bool
 }
 
-func (k *kubeScanFlags) register(fs *flag.FlagSet, withCache bool) {
-	k.sources = sourceList{}
-	fs.BoolVar(&k.scan, "image-scan", false, "")
-	fs.Var(k.sources, "image-source", "")
-	fs.BoolVar(&k.insecure, "insecure", false, "")
-	fs.StringVar(&k.platform, "platform", target.DefaultPlatform, "")
-	if withCache {
-		fs.StringVar(&k.cache, "cache", "", "")
-		fs.BoolVar(&k.noCache, "no-cache", false, "")
+// kubeScanGroup is the help title of the image inspection flags.
+const kubeScanGroup = "Images (default: not inspected; the program flags or typical programs apply)"
+
+func (k *kubeScanFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&k.scan, "image-scan", false, "inspect each container's image (fetched from its registry) once per digest: its main process, its C library, its /etc/nsswitch.conf")
+	fs.StringArrayVar(&k.sourceArg, "image-source", nil, "`REF=TARGET`: read image REF from TARGET instead (docker save archive, OCI layout, another reference); repeatable; inspects REF even without --image-scan")
+	k.image.register(fs)
+	fs.StringVar(&k.cache, "cache", "", "image facts cache `DIR` (default $XDG_CACHE_HOME/nsscope/images)")
+	fs.BoolVar(&k.noCache, "no-cache", false, "do not read or write the cache")
+}
+
+// check parses --image-source.
+func (k *kubeScanFlags) check(cmd *cobra.Command) error {
+	k.sources = map[string]string{}
+	for _, v := range k.sourceArg {
+		ref, tgt, ok := strings.Cut(v, "=")
+		if !ok || ref == "" || tgt == "" {
+			return usageErrorf("--image-source %q: want REF=TARGET (an image reference and a registry reference, docker save archive or OCI layout)", v)
+		}
+		k.sources[ref] = tgt
 	}
+	if err := exclusive(cmd, "cache", "no-cache", "--no-cache uses no cache"); err != nil {
+		return err
+	}
+	if !k.enabled() {
+		if c := changed(cmd, "platform", "insecure"); len(c) > 0 {
+			return usageErrorf("%s does nothing without --image-scan or --image-source: no image is read", strings.Join(c, ", "))
+		}
+	}
+	return nil
 }
 
-const kubeScanUsage = `Images (default: not inspected; the program flags or typical programs apply):
-  --image-scan            inspect each container's image (fetched from its registry) once per
-                          digest: its main process, its C library, its /etc/nsswitch.conf
-  --image-source REF=TARGET
-                          read image REF from TARGET instead (docker save archive, OCI layout,
-                          another reference); repeatable; inspects REF even without --image-scan
-  --insecure              allow plain-HTTP registries
-  --platform P            the image to pick from a multi-platform index (default linux/amd64)
-`
+// cachedInspector is the inspector, through the cache unless --no-cache.
+func (k *kubeScanFlags) cachedInspector(env []string) kube.Inspector {
+	insp := k.inspector()
+	if k.noCache {
+		return insp
+	}
+	dir := k.cache
+	if dir == "" {
+		dir = defaultCacheDir(env)
+	}
+	return kube.CachedInspector(kube.Cache{Dir: dir}, insp)
+}
 
 func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
 
@@ -72,7 +83,7 @@ var errNotScanned = errors.New("not inspected (no --image-scan, no --image-sourc
 
 // inspector reads images with the scan verb's reader.
 func (k *kubeScanFlags) inspector() kube.Inspector {
-	opts := target.Options{Platform: k.platform, Insecure: k.insecure}
+	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure}
 	return func(ctx context.Context, key, ref string) (*kube.ImageFacts, error) {
 		spec, ok := k.sources[ref]
 		if !ok {

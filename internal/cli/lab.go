@@ -1,106 +1,103 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 )
-
-const labUsage = `Usage: nsscope lab [flags] -- CMD [ARGS...]
-
-Runs CMD in throwaway network, mount, PID and UTS namespaces with fake
-nameservers, and prints every DNS message they receive with its time, the
-program's output and the total time. Nothing outlives the run.
-
-Examples:
-  nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
-      --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
-  nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
-      --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000
-
-Flags:
-`
 
 // labFlags holds the parsed command line of "nsscope lab".
 type labFlags struct {
 	servers, resolvConf, search, options string
 	nameservers                          int
 	hosts, nsswitch, root, hostname      string
-	until, format, tmp                   string
+	until, tmp                           string
 	timeout                              time.Duration
 	rootless, check                      bool
-	env, add                             multiFlag
+	env, add                             []string
 	prog                                 programFlags
+	report                               reportFlags
 	set                                  map[string]bool // flags given
 }
 
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// runLab implements "nsscope lab". When re-executed with lab.InitArg it is
-// the lab's namespace init instead (internal; see package lab).
-func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	if len(args) > 0 && args[0] == lab.InitArg {
-		if code := lab.InitMain(stdio.In, stdio.Out); code != 0 {
-			return &ExitError{Code: code}
-		}
-		return nil
-	}
+func newLabCmd(a *app) *cobra.Command {
 	var f labFlags
-	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
-	// Parse errors are reported by Main as one line; -h prints the usage.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.StringVar(&f.servers, "servers", "silent", "server behaviour, one for all or a comma list in nameserver order: silent|refuse|nxdomain|servfail|refused|nodata|answer=ADDR[+ADDR]|delay=DUR|truncate, items joined by / (answer=127.0.0.9/delay=2s)")
-	fs.IntVar(&f.nameservers, "nameservers", 3, "number of fake nameservers (127.0.0.53, .54, ...) when --resolv-conf is not given")
-	fs.StringVar(&f.resolvConf, "resolv-conf", "", "the program's resolv.conf; its nameserver addresses are faked inside the namespace")
-	fs.StringVar(&f.search, "search", "", "search list of the generated resolv.conf (space-separated)")
-	fs.StringVar(&f.options, "options", "", "options of the generated resolv.conf, e.g. \"ndots:5 timeout:1 attempts:1\"")
-	fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts, or \"missing\" (default: the root's own)")
-	fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf, or \"missing\" (default: the root's own)")
-	fs.StringVar(&f.root, "root", "", "the program's root: a directory or a tar(.gz) file, never modified (default: the host's root)")
-	fs.Var(&f.add, "add", "HOSTFILE[:PATH] makes a host file visible in the --root at PATH (default /BASENAME) (repeatable)")
-	fs.StringVar(&f.hostname, "hostname", lab.DefaultHostname, "host name inside the lab")
-	fs.Var(&f.env, "env", "KEY=VALUE for the program's environment (repeatable; the default environment is PATH only)")
-	fs.StringVar(&f.until, "until", "", "end the run when a line of output matches this regular expression (for servers that never exit)")
-	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "kill the program after this long")
-	fs.BoolVar(&f.rootless, "rootless", false, "use a user namespace even when root (automatic when not root)")
-	fs.StringVar(&f.tmp, "tmp", "", "directory for the run's private mount point (default $TMPDIR or /tmp)")
-	fs.StringVar(&f.format, "format", "text", "output format: text or json")
-	fs.BoolVar(&f.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
-	f.prog.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdio.Out, labUsage)
-			fs.SetOutput(stdio.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("%v", err)
-	}
-	f.set = map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	argv := fs.Args()
+	cmd := newVerb(verbSpec{
+		use:     "lab [flags] [--] CMD [ARGS...]",
+		summary: "run a program in a throwaway network namespace with fake nameservers",
+		long: `Runs CMD in throwaway network, mount, PID and UTS namespaces with fake
+nameservers, and prints every DNS message they receive with its time, the
+program's output and the total time. Nothing outlives the run.
+
+The lab's flags come before CMD: everything from CMD on (or after "--")
+is the program's command line, its flags included.`,
+		exit: `0  the program ran (whatever its own exit status); with --check, as predicted
+1  --check: the run differs from the prediction
+2  usage error or bad input
+3  internal error`,
+		examples: `nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
+    --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
+nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
+    --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000`,
+		run: func(cmd *cobra.Command, args []string) error { return runLab(cmd, a, &f, args) },
+	})
+	// Flags stop at CMD: its own flags are its own.
+	cmd.Flags().SetInterspersed(false)
+	addGroup(cmd, "Nameservers", func(fs *pflag.FlagSet) {
+		fs.StringVar(&f.servers, "servers", "silent", "server behaviour, one `SPEC` for all or a comma list in nameserver order: silent|refuse|nxdomain|servfail|refused|nodata|answer=ADDR[+ADDR]|delay=DUR|truncate, items joined by / (answer=127.0.0.9/delay=2s)")
+		fs.IntVar(&f.nameservers, "nameservers", 3, "`N` fake nameservers (127.0.0.53, .54, ...) when --resolv-conf is not given")
+		fs.StringVar(&f.resolvConf, "resolv-conf", "", "the program's resolv.conf `FILE` (- for stdin); its nameserver addresses are faked inside the namespace")
+		fs.StringVar(&f.search, "search", "", "search `LIST` of the generated resolv.conf (space-separated)")
+		fs.StringVar(&f.options, "options", "", "`OPTIONS` of the generated resolv.conf, e.g. \"ndots:5 timeout:1 attempts:1\"")
+	})
+	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
+		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory or a tarball (.tar, .tar.gz), never modified (default: the host's root)")
+		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
+		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
+		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
+		fs.StringVar(&f.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the lab")
+		fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
+	})
+	addGroup(cmd, "Run", func(fs *pflag.FlagSet) {
+		fs.StringVar(&f.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit)")
+		fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "kill the program after this long")
+		fs.BoolVar(&f.rootless, "rootless", false, "use a user namespace even when root (automatic when not root)")
+		fs.StringVar(&f.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
+	})
+	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
+		fs.BoolVar(&f.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
+		f.prog.registerLookup(fs)
+	})
+	addGroup(cmd, programGroup, f.prog.buildFlags.register)
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
+	completeValues(cmd, "format", "text", "json")
+	return cmd
+}
+
+// runLab implements "nsscope lab".
+func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	if len(argv) == 0 {
 		return usageErrorf("no program given: nsscope lab [flags] -- CMD [ARGS...]")
 	}
-	if f.format != "text" && f.format != "json" {
-		return usageErrorf("--format %q: want text or json", f.format)
+	if err := f.report.check(); err != nil {
+		return err
 	}
-	spec, err := f.spec(argv, env)
+	f.set = map[string]bool{}
+	cmd.Flags().Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
+	if !f.check {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors"); len(c) > 0 {
+			return usageErrorf("%s describe%s the lookup for --check, which is not given", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
+		}
+	}
+	spec, err := f.spec(a, argv)
 	if err != nil {
 		return inputError(err)
 	}
@@ -110,8 +107,11 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 			return inputError(err)
 		}
 		check.spec = spec
+		for _, n := range f.prog.notes {
+			fmt.Fprintf(a.stdio.Err, "nsscope lab: note: %s\n", n)
+		}
 	}
-	res, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(ctx, spec)
+	res, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(cmd.Context(), spec)
 	if err != nil {
 		if lab.IsInputError(err) {
 			return inputError(err)
@@ -123,24 +123,28 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 			return err
 		}
 	}
-	if f.format == "json" {
-		out := struct {
+	out := a.output(f.report.output)
+	if f.report.format == "json" {
+		doc := struct {
 			Run   *lab.Result  `json:"run"`
 			Check *labCheckOut `json:"check,omitempty"`
 		}{Run: res}
 		if check != nil {
-			out.Check = &check.out
+			doc.Check = &check.out
 		}
-		enc := json.NewEncoder(stdio.Out)
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			return err
 		}
 	} else {
-		lab.WriteTimeline(stdio.Out, res)
+		lab.WriteTimeline(out, res)
 		if check != nil {
-			lab.WriteCheck(stdio.Out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
+			lab.WriteCheck(out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
 		}
+	}
+	if err := out.Close(); err != nil {
+		return err
 	}
 	if check != nil && !check.out.Comparison.OK() {
 		return errFindings
@@ -149,7 +153,7 @@ func runLab(ctx context.Context, args []string, stdio Stdio, env []string) error
 }
 
 // spec turns the flags into a lab.Spec, reading the files named.
-func (f *labFlags) spec(argv, _ []string) (lab.Spec, error) {
+func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 	spec := lab.Spec{
 		Argv:     argv,
 		Hostname: f.hostname,
@@ -161,11 +165,17 @@ func (f *labFlags) spec(argv, _ []string) (lab.Spec, error) {
 		Env:      []string{"PATH=" + lab.DefaultPath},
 	}
 	if f.timeout <= 0 {
-		return spec, fmt.Errorf("--timeout %s: want a positive duration", f.timeout)
+		return spec, usageErrorf("--timeout %s: want a positive duration", f.timeout)
+	}
+	switch {
+	case f.root == "-":
+		return spec, usageErrorf("--root -: a root cannot be read from standard input; give a directory or tarball")
+	case strings.HasSuffix(f.root, ".zst"):
+		return spec, usageErrorf("--root %s: the lab reads directories, .tar and .tar.gz, not yet zstd; unpack it into a directory", f.root)
 	}
 	for _, kv := range f.env {
 		if !strings.Contains(kv, "=") || strings.HasPrefix(kv, "=") {
-			return spec, fmt.Errorf("--env %q: want KEY=VALUE", kv)
+			return spec, usageErrorf("--env %q: want KEY=VALUE", kv)
 		}
 		spec.Env = append(spec.Env, kv)
 	}
@@ -178,22 +188,23 @@ func (f *labFlags) spec(argv, _ []string) (lab.Spec, error) {
 	}
 	sc, err := model.ParseScenario(f.servers)
 	if err != nil {
-		return spec, fmt.Errorf("--servers: %w", err)
+		return spec, usageErrorf("--servers %s: %v", f.servers, err)
 	}
 	spec.Scenario = sc
 	if f.resolvConf != "" {
 		if f.set["search"] || f.set["options"] || f.set["nameservers"] {
-			return spec, errors.New("--resolv-conf excludes --search, --options and --nameservers")
+			return spec, usageErrorf("--resolv-conf excludes --search, --options and --nameservers (they generate a resolv.conf)")
 		}
-		data, err := readInput(f.resolvConf)
+		rc, err := a.confFile("--resolv-conf", f.resolvConf, "/etc/resolv.conf", false)
 		if err != nil {
-			return spec, fmt.Errorf("--resolv-conf: %w", err)
+			return spec, err
 		}
-		spec.ResolvConf = lab.File{Data: data, Origin: f.resolvConf}
+		data := rc.Data
+		spec.ResolvConf = lab.File{Data: data, Origin: rc.Origin}
 		spec.Nameservers = lab.Nameservers(data)
 	} else {
 		if f.nameservers < 1 || f.nameservers > model.MaxNameservers {
-			return spec, fmt.Errorf("--nameservers %d: want 1 to %d", f.nameservers, model.MaxNameservers)
+			return spec, usageErrorf("--nameservers %d: want 1 to %d", f.nameservers, model.MaxNameservers)
 		}
 		spec.Nameservers = lab.DefaultNameservers(f.nameservers)
 		spec.ResolvConf = lab.File{Data: lab.ResolvConf(spec.Nameservers, f.search, f.options), Origin: "generated by nsscope lab"}
@@ -202,11 +213,11 @@ func (f *labFlags) spec(argv, _ []string) (lab.Spec, error) {
 	if f.hosts == "missing" {
 		spec.Hosts = lab.File{Missing: true, Origin: "--hosts missing"}
 	} else if f.hosts != "" {
-		data, err := readInput(f.hosts)
+		h, err := a.confFile("--hosts", f.hosts, "/etc/hosts", false)
 		if err != nil {
-			return spec, fmt.Errorf("--hosts: %w", err)
+			return spec, err
 		}
-		spec.Hosts = lab.File{Data: data, Origin: f.hosts}
+		spec.Hosts = lab.File{Data: h.Data, Origin: h.Origin}
 	}
 	spec.NSSwitch = lab.File{Keep: true}
 	switch f.nsswitch {
@@ -214,28 +225,13 @@ func (f *labFlags) spec(argv, _ []string) (lab.Spec, error) {
 	case "missing":
 		spec.NSSwitch = lab.File{Missing: true, Origin: "--nsswitch missing"}
 	default:
-		data, err := readInput(f.nsswitch)
+		n, err := a.confFile("--nsswitch", f.nsswitch, "/etc/nsswitch.conf", false)
 		if err != nil {
-			return spec, fmt.Errorf("--nsswitch: %w", err)
+			return spec, err
 		}
-		spec.NSSwitch = lab.File{Data: data, Origin: f.nsswitch}
+		spec.NSSwitch = lab.File{Data: n.Data, Origin: n.Origin}
 	}
 	return spec, nil
-}
-
-// readInput reads a small configuration file given on the command line.
-func readInput(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > 1<<20 {
-		return nil, fmt.Errorf("%s is larger than 1 MiB", path)
-	}
-	return os.ReadFile(path)
 }
 
 // labCheck is a --check in progress: the program and request described on

@@ -2,12 +2,13 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/lab"
@@ -23,13 +24,14 @@ type programFlags struct {
 	deadline          time.Duration
 }
 
-func (p *programFlags) register(fs *flag.FlagSet) {
-	p.buildFlags.register(fs)
-	fs.StringVar(&p.name, "name", "", "--check: the name the program resolves")
-	fs.StringVar(&p.network, "network", "ip", "--check: the network of the lookup: ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4, udp6")
-	fs.StringVar(&p.op, "op", "", "--check: dial, listen, lookup-ip or lookup-host (default: dial for tcp/udp, lookup-ip for ip)")
-	fs.IntVar(&p.port, "port", 0, "--check: the port dialled (display only)")
-	fs.DurationVar(&p.deadline, "deadline", 0, "--check: the caller's deadline for the lookup (dial timeout, context timeout)")
+// registerLookup adds the lookup flags; the build flags are a group of
+// their own (buildFlags.register).
+func (p *programFlags) registerLookup(fs *pflag.FlagSet) {
+	fs.StringVar(&p.name, "name", "", "the host `NAME` the program resolves")
+	fs.StringVar(&p.network, "network", "ip", "the `NET`work of the lookup: ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4, udp6")
+	fs.StringVar(&p.op, "op", "", "`OP`: dial, listen, lookup-ip or lookup-host (default: dial for tcp/udp, lookup-ip for ip)")
+	fs.IntVar(&p.port, "port", 0, "the `PORT` dialled (display only)")
+	fs.DurationVar(&p.deadline, "deadline", 0, "the caller's deadline for the lookup (dial timeout, context timeout)")
 }
 
 // inspectProgram describes the program that ran by reading its binary, for
@@ -99,6 +101,9 @@ func (p *programFlags) check(spec lab.Spec) (*labCheck, error) {
 	fromBinary := err == errNoDescription
 	if p.name == "" {
 		return nil, errors.New("--check needs --name: the name the program resolves")
+	}
+	if err := checkNetwork(p.network); err != nil {
+		return nil, err
 	}
 	if p.deadline < 0 {
 		return nil, fmt.Errorf("--deadline %s: want a positive duration", p.deadline)

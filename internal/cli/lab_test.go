@@ -52,7 +52,7 @@ func TestLabBadInput(t *testing.T) {
 	}{
 		{"no program", []string{}, "no program given", false},
 		{"bad servers", []string{"--servers", "loud", "--", "/bin/true"}, "unknown item", false},
-		{"bad flag", []string{"--frobnicate", "--", "/bin/true"}, "flag provided but not defined", false},
+		{"bad flag", []string{"--frobnicate", "--", "/bin/true"}, "unknown flag --", false},
 		{"bad format", []string{"--format", "xml", "--", "/bin/true"}, "want text or json", false},
 		{"zero nameservers", []string{"--resolv-conf", noNS, "--", "/bin/true"}, "lists no nameserver", false},
 		{"four nameservers", []string{"--resolv-conf", fourNS, "--", "/bin/true"}, "lists 4 nameservers", false},

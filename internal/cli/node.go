@@ -1,81 +1,82 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/nsscope/nsscope/kube"
 )
 
-const nodeUsage = `Usage: nsscope node [flags]
-
-Report this node's resolver facts as JSON: /etc/resolv.conf, /etc/hosts,
+func newNodeCmd(a *app) *cobra.Command {
+	var o nodeOpts
+	var repeat time.Duration
+	cmd := newVerb(verbSpec{
+		use:     "node [flags]",
+		summary: "report this node's resolver facts as JSON (for a DaemonSet)",
+		long: `Report this node's resolver facts as JSON: /etc/resolv.conf, /etc/hosts,
 /etc/nsswitch.conf, systemd-resolved's upstream resolv.conf, the kubelet
 config's DNS settings, the static pod manifests under
 /etc/kubernetes/manifests, the interface addresses and
 net.ipv6.conf.all.disable_ipv6. Symbolic links are followed inside --root
-only. 'nsscope cluster --node-facts DIR' reads one such file per node.
+only. 'nsscope cluster --node-facts-dir DIR' reads one such file per node,
+'nsscope pod --node-facts FILE' one.
 
 Run it on the node, or in the DaemonSet of deploy/ (hostNetwork, the node's
-/ mounted read-only at /host).
-
-Flags:
-  --root DIR        the node's root file system (default /)
-  --name NODE       the node's name (default: $NODE_NAME, else <root>/etc/hostname,
-                    else this host's name)
-  --ip-addr FILE    the interfaces as printed by 'ip -j addr' (default: this
-                    host's, right when running in the node's network namespace)
-  --proc DIR        a proc file system of the node's network namespace, for
-                    net.ipv6.conf.all.disable_ipv6 (default /proc)
-  --compact         one line of JSON (for 'kubectl logs --tail=1')
-  --out FILE        write the JSON to FILE (atomically) instead of stdout
-  --repeat D        collect again every D until stopped (for a DaemonSet)
-`
+/ mounted read-only at /host).`,
+		exit: exitPlain,
+		examples: `nsscope node --output /var/lib/nsscope/$(hostname).json
+nsscope node --root /host --compact --repeat 1h`,
+		run: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected argument %q", args[0])
+			}
+			return runNode(cmd, a, o, repeat)
+		},
+	})
+	fl := cmd.Flags()
+	fl.StringVar(&o.root, "root", "/", "the node's root file system, a `DIR`ectory (a live node: no tarball)")
+	fl.StringVar(&o.name, "node-name", "", "the node's `NAME` (default: $NODE_NAME, else <root>/etc/hostname, else this host's name)")
+	fl.StringVar(&o.ipAddr, "ip-addr", "", "the interfaces, a `FILE` as printed by 'ip -j addr' (- for stdin; default: this host's, right when running in the node's network namespace)")
+	fl.StringVar(&o.proc, "proc", "/proc", "a proc file system `DIR` of the node's network namespace, for net.ipv6.conf.all.disable_ipv6")
+	fl.BoolVar(&o.compact, "compact", false, "one line of JSON (for 'kubectl logs --tail=1')")
+	fl.StringVar(&o.out, "output", "", "write the JSON to `FILE` (atomically: a temporary file renamed into place) instead of stdout")
+	fl.DurationVar(&repeat, "repeat", 0, "collect again every `DURATION` until stopped (for a DaemonSet)")
+	return cmd
+}
 
 // runNode implements `nsscope node`.
-func runNode(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	var root, name, ipAddr, out, proc string
-	var compact bool
-	var repeat time.Duration
-	fs := flag.NewFlagSet("node", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&root, "root", "/", "")
-	fs.StringVar(&name, "name", "", "")
-	fs.StringVar(&ipAddr, "ip-addr", "", "")
-	fs.StringVar(&out, "out", "", "")
-	fs.DurationVar(&repeat, "repeat", 0, "")
-	fs.StringVar(&proc, "proc", "/proc", "")
-	fs.BoolVar(&compact, "compact", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdio.Err, nodeUsage)
-			return nil
-		}
-		return usageErrorf("%v (run 'nsscope node -h')", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q (run 'nsscope node -h')", fs.Arg(0))
-	}
+func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error {
 	if repeat < 0 {
 		return usageErrorf("--repeat %s: want a positive duration", repeat)
 	}
-	st, err := os.Stat(root)
+	if o.ipAddr == "-" && repeat > 0 {
+		return usageErrorf("--ip-addr - and --repeat exclude each other: standard input is read once")
+	}
+	if o.out == "-" {
+		o.out = ""
+	}
+	st, err := os.Stat(o.root)
 	if err != nil {
 		return inputError(fmt.Errorf("--root: %w", err))
 	}
 	if !st.IsDir() {
-		return inputError(fmt.Errorf("--root %s: not a directory", root))
+		return usageErrorf("--root %s: not a directory (node reads a live node's root)", o.root)
 	}
+	if o.out != "" {
+		if st, err := os.Stat(filepath.Dir(o.out)); err != nil || !st.IsDir() {
+			return usageErrorf("--output %s: no directory %s to write into", o.out, filepath.Dir(o.out))
+		}
+	}
+	ctx := cmd.Context()
 	for {
-		if err := collectNode(nodeOpts{root, name, ipAddr, out, proc, compact}, stdio, env); err != nil {
+		if err := collectNode(a, o); err != nil {
 			return err
 		}
 		if repeat == 0 {
@@ -95,7 +96,8 @@ type nodeOpts struct {
 	compact                       bool
 }
 
-func collectNode(o nodeOpts, stdio Stdio, env []string) error {
+func collectNode(a *app, o nodeOpts) error {
+	stdio, env := a.stdio, a.env
 	root, name, ipAddr, out := o.root, o.name, o.ipAddr, o.out
 	fsys := os.DirFS(root)
 	if name == "" {
@@ -109,16 +111,16 @@ func collectNode(o nodeOpts, stdio Stdio, env []string) error {
 	if name == "" {
 		h, err := os.Hostname()
 		if err != nil {
-			return inputError(fmt.Errorf("no node name: give --name (%w)", err))
+			return inputError(fmt.Errorf("no node name: give --node-name (%w)", err))
 		}
 		name = h
 	}
 	var addrs []kube.IfAddr
 	var err error
 	if ipAddr != "" {
-		data, rerr := readLimited(ipAddr, maxNodeFileBytes)
+		data, rerr := a.readArg("--ip-addr", ipAddr, maxNodeFileBytes)
 		if rerr != nil {
-			return inputError(fmt.Errorf("--ip-addr: %w", rerr))
+			return rerr
 		}
 		addrs, err = kube.ParseIPJSON(data)
 		if err != nil {
@@ -152,22 +154,8 @@ func collectNode(o nodeOpts, stdio Stdio, env []string) error {
 		_, err = stdio.Out.Write(data)
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".nsscope-node-*")
-	if err != nil {
-		return inputError(fmt.Errorf("--out: %w", err))
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		os.Remove(tmp.Name())
-		return inputError(fmt.Errorf("--out: %w", err))
+	if err := writeFileAtomic(out, data, 0o644); err != nil {
+		return inputError(fmt.Errorf("--output: %w", err))
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func TestNodeToCluster(t *testing.T) {
 	t.Parallel()
 	root, proc := fakeNodeRoot(t)
 	facts := t.TempDir()
-	out, stderr, code := podRun(t, "", "node", "--root", root, "--proc", proc, "--ip-addr", kubeTD("ip-addr-ipv6-off.json"), "--out", filepath.Join(facts, "cp-9.json"))
+	out, stderr, code := podRun(t, "", "node", "--root", root, "--proc", proc, "--ip-addr", kubeTD("ip-addr-ipv6-off.json"), "--output", filepath.Join(facts, "cp-9.json"))
 	if code != 0 || out != "" {
 		t.Fatalf("node: exit %d, stdout %q, stderr %s", code, out, stderr)
 	}
@@ -85,7 +85,7 @@ func TestNodeToCluster(t *testing.T) {
 		t.Errorf("a link out of the root was followed: %+v", ns)
 	}
 	// Compact output is one line.
-	out, _, code = podRun(t, "", "node", "--root", root, "--proc", proc, "--name", "x", "--ip-addr", kubeTD("ip-addr-ipv6-off.json"), "--compact")
+	out, _, code = podRun(t, "", "node", "--root", root, "--proc", proc, "--node-name", "x", "--ip-addr", kubeTD("ip-addr-ipv6-off.json"), "--compact")
 	if code != 0 || strings.Count(out, "\n") != 1 {
 		t.Errorf("compact: exit %d, %d lines", code, strings.Count(out, "\n"))
 	}
@@ -94,7 +94,7 @@ func TestNodeToCluster(t *testing.T) {
 	if err := os.WriteFile(pods, []byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-1","namespace":"shop"},"spec":{"nodeName":"cp-9","containers":[{"name":"web","image":"shop/web:1"}]},"status":{"podIP":"10.244.0.5"}}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, code = podRun(t, "", "cluster", "--pods-file", pods, "--node-facts", facts, "--format", "json", "--no-cache")
+	out, stderr, code = podRun(t, "", "cluster", "--pods-file", pods, "--node-facts-dir", facts, "--format", "json", "--no-cache")
 	if code != 1 {
 		t.Fatalf("cluster: exit %d, stderr %s\n%s", code, stderr, out)
 	}
@@ -131,7 +131,7 @@ func TestNodeAndClusterBadInput(t *testing.T) {
 		{"node: root missing", []string{"node", "--root", filepath.Join(dir, "none")}, "--root"},
 		{"node: root is a file", []string{"node", "--root", bad}, "not a directory"},
 		{"node: argument", []string{"node", "extra"}, "unexpected argument"},
-		{"node: bad ip json", []string{"node", "--root", dir, "--name", "n", "--ip-addr", bad}, "not `ip -j addr` output"},
+		{"node: bad ip json", []string{"node", "--root", dir, "--node-name", "n", "--ip-addr", bad}, "not `ip -j addr` output"},
 		{"cluster: -A and -n", []string{"cluster", "-A", "-n", "x"}, "contradict"},
 		{"cluster: pods-file and context", []string{"cluster", "--pods-file", bad, "--context", "c"}, "contradict"},
 		{"cluster: bad facts", []string{"cluster", "--pods-file", bad, "--node-facts", bad}, "schema_version 99"},

@@ -1,25 +1,47 @@
 package cli
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
 
-const podUsage = `Usage: nsscope pod [flags] -f FILE|DIR|- [-f ...]
+// podFlags are the parsed flags of the pod verb.
+type podFlags struct {
+	files  []string
+	lookup lookupFlags
+	report reportFlags
+	node   kubeNodeFlags
+	image  kubeImageFlags
+	scan   kubeScanFlags
+	set    map[string]bool
+}
 
-For each container of the pods in FILE, compute the /etc/resolv.conf and
+var podFormats = []string{"text", "resolvconf", "hosts", "json", "sarif", "html"}
+
+// kubeExit is the exit code list of pod and apiserver.
+const kubeExit = `0  nothing at or above --fail-on
+1  a finding at or above --fail-on
+2  usage error or bad input (objects that cannot be read are named on
+   stderr; the others are still reported)
+3  internal error`
+
+func newPodCmd(a *app) *cobra.Command {
+	var f podFlags
+	cmd := newVerb(verbSpec{
+		use:     "pod [flags] -f FILE|DIR|- [-f ...]",
+		summary: "a pod's effective resolv.conf and /etc/hosts, and what lookups cost in it",
+		long: `For each container of the pods in FILE, compute the /etc/resolv.conf and
 /etc/hosts the kubelet gives it (dnsPolicy, the hostNetwork fall-back,
 dnsConfig merging, the kubelet's limits), with the reason for every line,
 and what one lookup of each name costs: the queries it sends and the worst
@@ -30,179 +52,123 @@ predicted.
 FILE holds a Pod, a Deployment, StatefulSet, DaemonSet, ReplicaSet,
 ReplicationController, Job or CronJob, static pod manifests, several YAML
 documents, or 'kubectl get pods -A -o json|yaml' output. A DIR is read as a
-static pod manifest directory (*.yaml, *.yml, *.json).
+static pod manifest directory (*.yaml, *.yml, *.json). Files may also be
+given as arguments.
 
-Flags:
-  -f FILE|DIR|-           the manifests (repeatable; also as arguments)
-  --format F              text (default), resolvconf (each container's file preceded by
-                          "# <namespace>/<pod>/<container>"), hosts, json, sarif, html
-  --name NAME             a host name to check (repeatable; default localhost plus the
-                          Service-style names in each container's env)
-  --deadline D            the caller's deadline for one lookup (default 30s)
-  --fail-on S             exit 1 when a finding is at or above S (default critical)
-
-` + kubeImageUsage + `
-` + kubeScanUsage + `  --cache DIR             image facts cache (default $XDG_CACHE_HOME/nsscope/images)
-  --no-cache              do not read or write the cache
-
-` + kubeNodeUsage + `
-Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error or
-bad input (objects that cannot be read are named on stderr; the others are
-still reported), 3 internal error.
-
-Examples:
-  nsscope pod -f deploy.yaml --format resolvconf
-  kubectl get pods -A -o json | nsscope pod -f - --fail-on warning
-  nsscope pod -f /etc/kubernetes/manifests --node-resolv-conf /etc/resolv.conf --ipv6 off
-`
-
-// fileList collects a repeatable -f.
-type fileList []string
-
-func (f *fileList) String() string { return strings.Join(*f, ",") }
-func (f *fileList) Set(v string) error {
-	if v == "" {
-		return errors.New("empty file name")
-	}
-	*f = append(*f, v)
-	return nil
-}
-
-// podFlags are the parsed flags of the pod verb.
-type podFlags struct {
-	files    fileList
-	format   string
-	names    nameList
-	deadline time.Duration
-	failOn   string
-	node     kubeNodeFlags
-	image    kubeImageFlags
-	scan     kubeScanFlags
-	set      map[string]bool
-}
-
-func parsePodFlags(args []string, stderr io.Writer) (*podFlags, error) {
-	var f podFlags
-	fs := flag.NewFlagSet("pod", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Var(&f.files, "f", "")
-	fs.StringVar(&f.format, "format", "text", "")
-	fs.Var(&f.names, "name", "")
-	fs.DurationVar(&f.deadline, "deadline", kube.DefaultDeadline, "")
-	fs.StringVar(&f.failOn, "fail-on", report.Critical.String(), "")
-	f.node.register(fs)
-	f.image.register(fs)
-	f.scan.register(fs, true)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, podUsage)
-			return nil, errHelp
-		}
-		return nil, usageErrorf("%v (run 'nsscope pod -h')", err)
-	}
-	f.files = append(f.files, fs.Args()...)
-	if len(f.files) == 0 {
-		return nil, usageErrorf("no manifest: give -f FILE, a directory or - for stdin (run 'nsscope pod -h')")
-	}
-	switch f.format {
-	case "text", "resolvconf", "hosts", "json", "sarif", "html":
-	default:
-		return nil, usageErrorf("--format %q: want text, resolvconf, hosts, json, sarif or html", f.format)
-	}
-	if f.deadline <= 0 {
-		return nil, usageErrorf("--deadline %s: want a positive duration", f.deadline)
-	}
-	if _, err := report.ParseSeverity(f.failOn); err != nil {
-		return nil, usageErrorf("--fail-on: %v", err)
-	}
-	f.set = flagsSet(fs)
-	return &f, nil
+--format resolvconf prints each container's file preceded by
+"# <namespace>/<pod>/<container>"; hosts likewise.`,
+		exit: kubeExit,
+		examples: `nsscope pod -f deploy.yaml --format resolvconf
+kubectl get pods -A -o json | nsscope pod -f - --fail-on warning
+nsscope pod -f /etc/kubernetes/manifests --node-resolv-conf /etc/resolv.conf --ipv6 off`,
+		run: func(cmd *cobra.Command, args []string) error { return runPod(cmd, a, &f, args) },
+	})
+	cmd.Flags().StringArrayVarP(&f.files, "file", "f", nil, "the manifests: a `FILE`, a DIR of static pod manifests, or - for stdin (repeatable)")
+	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
+		f.lookup.register(fs, kube.DefaultDeadline, "localhost plus the Service-style names in each container's env")
+	})
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, podFormats, true) })
+	addGroup(cmd, programGroup, f.image.build.register)
+	addGroup(cmd, kubeImageGroup, f.image.register)
+	addGroup(cmd, kubeScanGroup, f.scan.register)
+	addGroup(cmd, kubeNodeGroup, f.node.register)
+	completeReportFlags(cmd, podFormats)
+	completeValues(cmd, "ipv6", "on", "off", "absent")
+	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
+	return cmd
 }
 
 // runPod implements `nsscope pod`.
-func runPod(ctx context.Context, args []string, stdio Stdio, env []string) error {
-	f, err := parsePodFlags(args, stdio.Err)
+func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
+	f.files = append(f.files, args...)
+	if len(f.files) == 0 {
+		return usageErrorf("no manifest: give -f FILE, a directory or - for stdin")
+	}
+	for _, check := range []func() error{f.lookup.check, f.report.check, func() error { return f.scan.check(cmd) }} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	f.set = flagsSet(cmd)
+	node, assumed, err := f.node.node(a, f.set)
 	if err != nil {
 		return err
 	}
-	node, assumed, err := f.node.node(f.set)
+	imgFn, kv, apiProg, err := f.image.images(a)
 	if err != nil {
 		return err
 	}
-	imgFn, kv, apiProg, err := f.image.images()
-	if err != nil {
-		return err
+	for _, n := range f.image.build.notes {
+		fmt.Fprintf(a.stdio.Err, "nsscope pod: note: %s\n", n)
 	}
-	dec, err := readManifests(f.files, stdio.In)
+	dec, err := a.readManifests(f.files)
 	if err != nil {
 		return err
 	}
 	for _, e := range dec.Errors {
-		fmt.Fprintf(stdio.Err, "nsscope pod: %v\n", e)
+		fmt.Fprintf(a.stdio.Err, "nsscope pod: %v\n", e)
+	}
+	target := strings.Join(f.files, ", ")
+	if len(dec.Workloads) == 0 {
+		if len(dec.Errors) > 0 {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above) and no pod or workload was found in %s", len(dec.Errors), target)}
+		}
+		return inputError(fmt.Errorf("no pods or workloads found in %s", target))
 	}
 	var scanNotes []string
 	if f.scan.enabled() {
-		insp := f.scan.inspector()
-		if !f.scan.noCache {
-			dir := f.scan.cache
-			if dir == "" {
-				dir = defaultCacheDir(env)
-			}
-			insp = kube.CachedInspector(kube.Cache{Dir: dir}, insp)
-		}
-		imgFn, scanNotes = podImages(ctx, insp, dec.Workloads, imgFn)
+		imgFn, scanNotes = podImages(cmd.Context(), f.scan.cachedInspector(a.env), dec.Workloads, imgFn)
 	}
-	opts := kube.Options{Deadline: f.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
-	if len(f.names) > 0 {
-		opts.Names = f.names
+	opts := kube.Options{Deadline: f.lookup.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	if len(f.lookup.names) > 0 {
+		opts.Names = f.lookup.names
 	}
-	a := kube.NewAnalyzer(opts)
+	an := kube.NewAnalyzer(opts)
 	var cs []*kube.Container
 	fixes := map[string][]kube.StartupFix{}
 	for _, w := range dec.Workloads {
-		wcs := a.Workload(w, node)
+		wcs := an.Workload(w, node)
 		cs = append(cs, wcs...)
 		for _, c := range wcs {
 			if c.Startup != nil && c.Startup.Fails {
-				for k, v := range a.APIServerFixes(w, node) {
+				for k, v := range an.APIServerFixes(w, node) {
 					fixes[k] = v
 				}
 				break
 			}
 		}
 	}
-	target := strings.Join(f.files, ", ")
 	findings := kube.Findings(cs)
 	kube.AttachFixes(findings, fixes)
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
-	rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.deadline))
+	rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.lookup.deadline))
 	rep.Notes = append(rep.Notes, dec.Skipped...)
 	rep.Notes = append(rep.Notes, scanNotes...)
 	for _, e := range dec.Errors {
 		rep.Notes = append(rep.Notes, "not read: "+e.Error())
 	}
-	switch f.format {
+	out := a.output(f.report.output)
+	switch f.report.format {
 	case "resolvconf":
-		err = kube.WriteResolvConf(stdio.Out, cs)
+		err = kube.WriteResolvConf(out, cs)
 	case "hosts":
-		err = kube.WriteHosts(stdio.Out, cs)
+		err = kube.WriteHosts(out, cs)
 	case "text":
-		err = writePodText(stdio.Out, cs, rep, fixes)
+		err = writePodText(out, cs, rep, fixes)
 	default:
-		format, _ := report.ParseFormat(f.format)
-		err = report.Write(stdio.Out, rep, format, report.TextOptions{})
+		format, _ := report.ParseFormat(f.report.format)
+		err = report.Write(out, rep, format, report.TextOptions{})
 	}
 	if err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
 		return err
 	}
 	if len(dec.Errors) > 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above); the rest is reported", len(dec.Errors))}
 	}
-	if len(dec.Workloads) == 0 {
-		return inputError(fmt.Errorf("no pods or workloads found in %s", target))
-	}
-	th, _ := report.ParseSeverity(f.failOn)
-	if rep.Fails(th) {
+	if rep.Fails(f.report.threshold()) {
 		return errFindings
 	}
 	return nil
@@ -239,7 +205,7 @@ func writePodText(w io.Writer, cs []*kube.Container, rep *report.Report, fixes m
 
 // readManifests reads every -f argument: files, directories of manifests,
 // or "-" for stdin.
-func readManifests(files []string, stdin io.Reader) (*kube.Decoded, error) {
+func (a *app) readManifests(files []string) (*kube.Decoded, error) {
 	all := &kube.Decoded{}
 	add := func(d *kube.Decoded) {
 		all.Workloads = append(all.Workloads, d.Workloads...)
@@ -248,12 +214,9 @@ func readManifests(files []string, stdin io.Reader) (*kube.Decoded, error) {
 	}
 	for _, name := range files {
 		if name == "-" {
-			if stdin == nil {
-				return nil, inputError(errors.New("-f -: no standard input"))
-			}
-			data, err := io.ReadAll(io.LimitReader(stdin, kube.MaxManifestBytes+1))
+			data, err := a.readArg("-f", "-", kube.MaxManifestBytes)
 			if err != nil {
-				return nil, inputError(fmt.Errorf("reading stdin: %w", err))
+				return nil, err
 			}
 			add(kube.Decode("<stdin>", data))
 			continue

@@ -197,7 +197,7 @@ func TestPodBadInput(t *testing.T) {
 		{"no manifest", "", []string{"pod"}, 2, "no manifest", ""},
 		{"missing file", "", []string{"pod", "-f", filepath.Join(dir, "nope.yaml")}, 2, "no such file", ""},
 		{"bad format", "", []string{"pod", "-f", mixed, "--format", "xml"}, 2, "--format", ""},
-		{"bad flag", "", []string{"pod", "--bogus"}, 2, "flag provided but not defined", ""},
+		{"bad flag", "", []string{"pod", "--bogus"}, 2, "unknown flag --", ""},
 		{"bad cluster dns", "", []string{"pod", "-f", mixed, "--cluster-dns", "ten"}, 2, "--cluster-dns", ""},
 		{"bad kubelet version", "", []string{"pod", "-f", mixed, "--kubelet-version", "x"}, 2, "--kubelet-version", ""},
 		{"bad ip json", "", []string{"pod", "-f", mixed, "--ip-addr", mixed}, 2, "not `ip -j addr` output", ""},

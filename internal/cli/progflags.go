@@ -2,10 +2,12 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/version"
 )
 
 // buildFlags describe a program by its build, for explain and lab --check:
@@ -15,16 +17,47 @@ import (
 type buildFlags struct {
 	goVersion, cgo, tags, libc, godebug string
 	preferGo, strictErrors              bool
+	// notes say which release is assumed for a version newer than the
+	// table (version.Releases); the verb prints them.
+	notes []string
 }
 
-func (p *buildFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&p.goVersion, "go", "", "a Go binary built with this Go (1.10 to 1.27), e.g. 1.15 or 1.21.3")
-	fs.StringVar(&p.cgo, "cgo", "", "on if the Go binary has the cgo resolver compiled in (default off)")
-	fs.StringVar(&p.tags, "tags", "", "Go build tags, comma-separated (netgo and netcgo matter)")
-	fs.StringVar(&p.libc, "libc", "", "the C library, glibc-2.36 or musl-1.2.3; without --go the program is a C program calling getaddrinfo")
-	fs.StringVar(&p.godebug, "default-godebug", "", "the Go binary's DefaultGODEBUG build setting (Go 1.21+)")
+// programGroup is the help title of the program flags.
+const programGroup = "Program (default: typical programs side by side)"
+
+func (p *buildFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&p.goVersion, "go", "", "a Go program built with Go `VERSION` ("+version.Go().Range()+"), e.g. 1.15 or 1.21.3")
+	fs.StringVar(&p.cgo, "cgo", "", "`on|off`: the cgo resolver compiled in (default off: CGO_ENABLED=0)")
+	fs.StringVar(&p.tags, "tags", "", "Go build `TAGS`, comma-separated (netgo and netcgo matter)")
+	fs.StringVar(&p.libc, "libc", "", "the C library, `KIND-VERSION`: glibc-2.36 or musl-1.2.3 (alone: a C program calling getaddrinfo; with --go --cgo on: the library the cgo resolver calls)")
+	fs.StringVar(&p.godebug, "default-godebug", "", "the Go binary's DefaultGODEBUG build `SETTING` (Go 1.21+)")
 	fs.BoolVar(&p.preferGo, "prefer-go", false, "the program's net.Resolver sets PreferGo")
 	fs.BoolVar(&p.strictErrors, "strict-errors", false, "the program's net.Resolver sets StrictErrors")
+}
+
+// parseLibc parses --libc KIND-VERSION against the releases nsscope knows.
+func parseLibc(s string) (model.Libc, string, error) {
+	var l model.Libc
+	kind, ver, _ := strings.Cut(s, "-")
+	var rels version.Releases
+	switch kind {
+	case "glibc":
+		rels = version.Glibc()
+	case "musl":
+		rels = version.Musl()
+	default:
+		return l, "", usageErrorf("--libc %q: want glibc-VERSION or musl-VERSION", s)
+	}
+	l.Kind = kind
+	if ver == "" {
+		return l, "", nil
+	}
+	v, note, err := rels.ParseRelease(ver)
+	if err != nil {
+		return l, "", usageErrorf("--libc %s: %v", s, err)
+	}
+	l.Version = v
+	return l, note, nil
 }
 
 // errNoDescription means no flag describes the program.
@@ -34,24 +67,21 @@ var errNoDescription = errors.New("the program is not described")
 // when no flag was given. Other errors are usage errors.
 func (p *buildFlags) program() (model.Program, error) {
 	var l model.Libc
+	p.notes = nil
 	if p.libc != "" {
-		kind, ver, _ := strings.Cut(p.libc, "-")
-		if kind != "glibc" && kind != "musl" {
-			return model.Program{}, usageErrorf("--libc %q: want glibc-VERSION or musl-VERSION", p.libc)
+		var note string
+		var err error
+		if l, note, err = parseLibc(p.libc); err != nil {
+			return model.Program{}, err
 		}
-		l.Kind = kind
-		if ver != "" {
-			v, err := model.ParseVersion(ver)
-			if err != nil {
-				return model.Program{}, usageErrorf("--libc %q: %v", p.libc, err)
-			}
-			l.Version = v
+		if note != "" {
+			p.notes = append(p.notes, note)
 		}
 	}
 	if p.goVersion == "" {
-		for f, v := range map[string]string{"--cgo": p.cgo, "--tags": p.tags, "--default-godebug": p.godebug} {
-			if v != "" {
-				return model.Program{}, usageErrorf("%s needs --go VERSION", f)
+		for _, f := range []struct{ name, v string }{{"--cgo", p.cgo}, {"--tags", p.tags}, {"--default-godebug", p.godebug}} {
+			if f.v != "" {
+				return model.Program{}, usageErrorf("%s needs --go VERSION", f.name)
 			}
 		}
 		if p.preferGo || p.strictErrors {
@@ -62,12 +92,15 @@ func (p *buildFlags) program() (model.Program, error) {
 		}
 		return model.Program{}, errNoDescription
 	}
-	v, err := model.ParseVersion(p.goVersion)
+	v, note, err := version.Go().ParseRelease(p.goVersion)
 	if err != nil {
-		return model.Program{}, usageErrorf("--go: %v", err)
+		return model.Program{}, usageErrorf("--go %s: %v", p.goVersion, err)
 	}
 	if v.Less(model.MinGo) || model.MaxGo.Less(v) {
-		return model.Program{}, usageErrorf("--go %s: outside the modelled range 1.10–1.27", v)
+		return model.Program{}, usageErrorf("--go %s: outside the modelled range %s", v, version.Go().Range())
+	}
+	if note != "" {
+		p.notes = append(p.notes, note)
 	}
 	b := model.GoBuild{Version: v, DefaultGODEBUG: p.godebug, PreferGo: p.preferGo, StrictErrors: p.strictErrors}
 	switch p.cgo {
@@ -116,4 +149,13 @@ func checkOp(op string) error {
 		return nil
 	}
 	return usageErrorf("--op %q: want dial, listen, lookup-ip or lookup-host", op)
+}
+
+// checkNetwork validates a --network value.
+func checkNetwork(n string) error {
+	switch n {
+	case "ip", "ip4", "ip6", "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+		return nil
+	}
+	return usageErrorf("--network %q: want ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4 or udp6", n)
 }

@@ -24,6 +24,8 @@ type config struct {
 	Options []string `json:"options,omitempty"`
 	// Env are extra environment variables (LOCALDOMAIN, RES_OPTIONS).
 	Env []string `json:"env,omitempty"`
+	// Timeout is resolv.conf's timeout in seconds (0: 1).
+	Timeout int `json:"timeout,omitempty"`
 }
 
 func (c config) String() string {
@@ -37,6 +39,9 @@ func (c config) String() string {
 	}
 	if len(c.Env) > 0 {
 		s += "/env=" + strings.Join(c.Env, ",")
+	}
+	if c.Timeout > 1 {
+		s += fmt.Sprintf("/timeout=%d", c.Timeout)
 	}
 	return s
 }
@@ -111,7 +116,7 @@ func (c config) bound() time.Duration {
 	if strings.HasSuffix(c.Name, ".") {
 		n = 1
 	}
-	d := time.Duration(n*c.Attempts*silent) * time.Second * 2 // ×2: glibc's per-server waits exceed the timeout
+	d := time.Duration(n*c.Attempts*silent*max(c.Timeout, 1)) * time.Second * 2 // ×2: glibc's per-server waits exceed the timeout
 	for _, o := range c.Options {
 		if o == "single-request" || o == "use-vc" {
 			d *= 2 // A then AAAA one after the other; a TCP try can take two timeouts

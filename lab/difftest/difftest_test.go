@@ -64,6 +64,13 @@ type probes struct {
 // startupRuns is how often each program's start-up is measured.
 const startupRuns = 3
 
+// median is the middle of ds (not empty).
+func median(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
 // measureStartups measures the start-up of every program that does not
 // report when its lookup begins (esbuild), so that it can be subtracted
 // from the observed total when no exchange anchors the lookup.
@@ -81,8 +88,7 @@ func measureStartups(ctx context.Context, p probes) map[string]time.Duration {
 			}
 		}
 		if len(ds) > 0 {
-			slices.Sort(ds)
-			out[key] = ds[len(ds)/2]
+			out[key] = median(ds)
 		}
 	}
 	return out
@@ -252,11 +258,76 @@ type outcome struct {
 	// Retried holds the first run's differences when they were timing
 	// only and the case was run again alone (the outcome is the second run's).
 	Retried []string `json:"retried,omitempty"`
+	// Overloaded is the load average per CPU when a retried case still
+	// differed in timing only on a machine too loaded to judge timing
+	// (see overloaded); such a case is reported, not failed.
+	Overloaded float64 `json:"overloaded,omitempty"`
 }
 
 // esbuildEnd matches esbuild's line once --serve has resolved its host:
 // the URL it serves, or the error it exits with.
 const esbuildEnd = `http://|error:`
+
+// caseSpec is the lab run of a configuration in root: its nameservers,
+// files and scenario (the caller sets Argv, Env and Until).
+func caseSpec(c config, root string) (lab.Spec, model.Scenario, error) {
+	servers := lab.DefaultNameservers(len(c.Servers))
+	var sc model.Scenario
+	for _, b := range c.Servers {
+		beh, err := model.ParseBehavior(b)
+		if err != nil {
+			return lab.Spec{}, sc, err
+		}
+		sc.Servers = append(sc.Servers, beh)
+	}
+	timeout := max(c.Timeout, 1)
+	opts := strings.Join(append([]string{fmt.Sprintf("ndots:%d timeout:%d attempts:%d", c.Ndots, timeout, c.Attempts)}, c.Options...), " ")
+	spec := lab.Spec{
+		Root:        root,
+		Nameservers: servers,
+		Scenario:    sc,
+		ResolvConf:  lab.File{Data: lab.ResolvConf(servers, strings.Join(c.Search, " "), opts), Origin: "generated"},
+		Hosts:       lab.File{Data: []byte(hostsFile), Origin: "generated"},
+		Timeout:     c.bound() + 30*time.Second,
+	}
+	if c.NSSwitch == "missing" {
+		spec.NSSwitch = lab.File{Missing: true}
+	} else {
+		spec.NSSwitch = lab.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
+	}
+	return spec, sc, nil
+}
+
+// readProbe reads the JSON line a probe prints (Go or C): when the lookup
+// started, how long it took and its error, which it writes into obs. A C
+// probe's error is written the way the model writes a C program's:
+// what("NAME"): TEXT.
+func readProbe(res *lab.Result, c config, cprobe bool, what string, obs *lab.Observation) error {
+	var pr struct {
+		Start   int64  `json:"start_unix_ns"`
+		Elapsed int64  `json:"elapsed_ns"`
+		Err     string `json:"err"`
+	}
+	found := false
+	for _, l := range res.Output {
+		if l.Stream == "stdout" && json.Unmarshal([]byte(l.Text), &pr) == nil {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("probe printed no result (ended %s, exit %d): %+v", res.Ended, res.ExitCode, res.Output)
+	}
+	obs.Total = time.Duration(pr.Elapsed)
+	errText := pr.Err
+	if cprobe && errText != "" {
+		errText = fmt.Sprintf("%s(%q): %s", what, c.Name, errText)
+	}
+	obs.Error = &errText
+	obs.LookupStart = time.Unix(0, pr.Start).Sub(res.Started)
+	ok := pr.Err == ""
+	obs.Succeeded = &ok
+	return nil
+}
 
 // runCase runs one configuration in the lab and compares it with the model.
 func runCase(ctx context.Context, p probes, c config) outcome {
@@ -267,31 +338,12 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 		o.Skip = p.skipped[s.binary]
 		return o
 	}
-	servers := lab.DefaultNameservers(len(c.Servers))
-	var sc model.Scenario
-	for _, b := range c.Servers {
-		beh, err := model.ParseBehavior(b)
-		if err != nil {
-			o.Err = err.Error()
-			return o
-		}
-		sc.Servers = append(sc.Servers, beh)
+	spec, sc, err := caseSpec(c, p.root)
+	if err != nil {
+		o.Err = err.Error()
+		return o
 	}
-	opts := strings.Join(append([]string{fmt.Sprintf("ndots:%d timeout:1 attempts:%d", c.Ndots, c.Attempts)}, c.Options...), " ")
-	spec := lab.Spec{
-		Root:        p.root,
-		Nameservers: servers,
-		Scenario:    sc,
-		ResolvConf:  lab.File{Data: lab.ResolvConf(servers, strings.Join(c.Search, " "), opts), Origin: "generated"},
-		Hosts:       lab.File{Data: []byte(hostsFile), Origin: "generated"},
-		Env:         append(append([]string{"PATH=" + lab.DefaultPath}, s.env...), c.Env...),
-		Timeout:     c.bound() + 30*time.Second,
-	}
-	if c.NSSwitch == "missing" {
-		spec.NSSwitch = lab.File{Missing: true}
-	} else {
-		spec.NSSwitch = lab.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
-	}
+	spec.Env = append(append([]string{"PATH=" + lab.DefaultPath}, s.env...), c.Env...)
 	req := model.Request{Name: c.Name, Network: c.Network, Deadline: c.Deadline, Op: model.OpLookupIP}
 	switch {
 	case s.esbuild:
@@ -352,32 +404,14 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 		}
 		o.Obs.Error = &errText
 	} else {
-		var pr struct {
-			Start   int64  `json:"start_unix_ns"`
-			Elapsed int64  `json:"elapsed_ns"`
-			Err     string `json:"err"`
+		what := "getaddrinfo"
+		if req.Op == model.OpHostByName2 {
+			what = "gethostbyname2"
 		}
-		found := false
-		for _, l := range res.Output {
-			if l.Stream == "stdout" && json.Unmarshal([]byte(l.Text), &pr) == nil {
-				found = true
-			}
-		}
-		if !found {
-			o.Err = fmt.Sprintf("probe printed no result (ended %s, exit %d): %+v", res.Ended, res.ExitCode, res.Output)
+		if err := readProbe(res, c, s.c, what, &o.Obs); err != nil {
+			o.Err = err.Error()
 			return o
 		}
-		o.Obs.Total = time.Duration(pr.Elapsed)
-		errText := pr.Err
-		if s.c && errText != "" {
-			// The C probe prints gai_strerror's text; the model writes a
-			// C program's failure as getaddrinfo("NAME"): TEXT.
-			errText = fmt.Sprintf("getaddrinfo(%q): %s", c.Name, errText)
-		}
-		o.Obs.Error = &errText
-		o.Obs.LookupStart = time.Unix(0, pr.Start).Sub(res.Started)
-		ok := pr.Err == ""
-		o.Obs.Succeeded = &ok
 	}
 	pred, err := model.Predict(res.ModelEnv(), s.prog, req, sc)
 	if err != nil {
@@ -401,26 +435,48 @@ func TestDifferential(t *testing.T) {
 	if len(configs) < minConfigs {
 		t.Fatalf("%d configurations generated, the suite needs at least %d", len(configs), minConfigs)
 	}
-	if only := os.Getenv(envOnly); only != "" {
-		re, err := regexp.Compile(only)
-		if err != nil {
-			t.Fatalf("%s: %v", envOnly, err)
-		}
-		var keep []config
-		for _, c := range configs {
-			if re.MatchString(c.String()) {
-				keep = append(keep, c)
-			}
-		}
-		configs = keep
+	configs = onlyConfigs(t, configs)
+	p := buildProbes(t, t.TempDir())
+	p.startup = measureStartups(t.Context(), p)
+	outs := runAll(t, configs, func(c config) outcome { return runCase(t.Context(), p, c) })
+	ran := reportOutcomes(t, outs)
+	if os.Getenv("CI") == "true" && ran < minConfigs {
+		// In CI every probe must build and ../shared/data must be there:
+		// the suite's promise is at least minConfigs real comparisons.
+		t.Errorf("only %d configurations were compared in CI, want at least %d (missing musl-tools or ../shared/data?)", ran, minConfigs)
 	}
+}
+
+// onlyConfigs keeps the configurations NSSCOPE_DIFFTEST_ONLY matches.
+func onlyConfigs(t *testing.T, configs []config) []config {
+	t.Helper()
+	only := os.Getenv(envOnly)
+	if only == "" {
+		return configs
+	}
+	re, err := regexp.Compile(only)
+	if err != nil {
+		t.Fatalf("%s: %v", envOnly, err)
+	}
+	var keep []config
+	for _, c := range configs {
+		if re.MatchString(c.String()) {
+			keep = append(keep, c)
+		}
+	}
+	return keep
+}
+
+// runAll runs every configuration, a few at a time (see parallelism), then
+// runs each case whose only differences are timing once more, alone: on a
+// loaded machine a late timer is the machine's, not the model's. A
+// difference in the exchanges is never retried.
+func runAll(t *testing.T, configs []config, run func(config) outcome) []outcome {
+	t.Helper()
 	parallel, err := parallelism(os.Getenv(envParallel), runtime.NumCPU())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := buildProbes(t, t.TempDir())
-	p.startup = measureStartups(t.Context(), p)
-
 	start := time.Now()
 	outs := make([]outcome, len(configs))
 	sem := make(chan struct{}, parallel)
@@ -431,25 +487,24 @@ func TestDifferential(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			outs[i] = runCase(t.Context(), p, c)
+			outs[i] = run(c)
 		}()
 	}
 	wg.Wait()
 	t.Logf("%d configurations in %s (%d at a time)", len(configs), time.Since(start).Round(time.Millisecond), parallel)
-	// A case whose only differences are timing is run once more, alone:
-	// on a loaded machine a late timer is the machine's, not the model's.
-	// A difference in the exchanges is never retried.
-	retried := 0
 	for i, o := range outs {
 		if o.Comparison == nil || o.Comparison.OK() || !timingOnly(o.Comparison.Differences) {
 			continue
 		}
-		retried++
-		again := runCase(t.Context(), p, o.Config)
+		again := run(o.Config)
 		again.Retried = o.Comparison.Differences
+		if again.Comparison != nil && !again.Comparison.OK() && timingOnly(again.Comparison.Differences) {
+			if load, over := overloaded(runtime.NumCPU()); over {
+				again.Overloaded = load
+			}
+		}
 		outs[i] = again
 	}
-
 	if path := os.Getenv(envReport); path != "" {
 		b, err := json.MarshalIndent(outs, "", "  ")
 		if err == nil {
@@ -459,11 +514,22 @@ func TestDifferential(t *testing.T) {
 			t.Errorf("write %s: %v", path, err)
 		}
 	}
-	var ran, matched, retriedOK int
+	return outs
+}
+
+// reportOutcomes makes one subtest per outcome, logs the counts
+// (compared, matched, retried, racy within their bound) and says loudly
+// what was not compared. It returns how many were compared.
+func reportOutcomes(t *testing.T, outs []outcome) int {
+	t.Helper()
+	var ran, matched, retried, retriedOK, racy, overloadedN int
 	notCompared := map[string]int{}
 	for i, o := range outs {
 		if o.Skip != "" {
 			notCompared[o.Skip]++
+		}
+		if o.Retried != nil {
+			retried++
 		}
 		t.Run(fmt.Sprintf("%03d/%s", i, o.Config), func(t *testing.T) {
 			switch {
@@ -475,10 +541,18 @@ func TestDifferential(t *testing.T) {
 				t.Fatalf("the model cannot predict this case: %s", o.PredictErr)
 			}
 			ran++
+			if o.Overloaded > 0 {
+				overloadedN++
+				t.Logf("timing not judged: late twice, the second time alone, on a machine loaded %.1f× its CPUs: %q", o.Overloaded, o.Comparison.Differences)
+				return
+			}
 			if o.Comparison.OK() {
 				matched++
 				if o.Retried != nil {
 					retriedOK++
+				}
+				if isRace(o.Predicted) {
+					racy++
 				}
 				return
 			}
@@ -491,13 +565,45 @@ func TestDifferential(t *testing.T) {
 			t.Logf("predicted: resolver %s, order %s, answered from %s, error %q", o.Predicted.Resolver, o.Predicted.Order, o.Predicted.AnsweredFrom, o.Predicted.Error)
 		})
 	}
-	t.Logf("compared %d configurations: %d match (%d of them after a timing-only retry; %d retried), %d mismatch", ran, matched, retriedOK, retried, ran-matched)
+	t.Logf("compared %d configurations: %d match (%d racy, within their bound; %d after a timing-only retry, of %d retried), %d exchanges and results matched but timing not judged (machine overloaded), %d mismatch", ran, matched, racy, retriedOK, retried, overloadedN, ran-matched-overloadedN)
 	reportNotCompared(t, notCompared)
-	if os.Getenv("CI") == "true" && ran < minConfigs {
-		// In CI every probe must build and ../shared/data must be there:
-		// the suite's promise is at least minConfigs real comparisons.
-		t.Errorf("only %d configurations were compared in CI, want at least %d (missing musl-tools or ../shared/data?)", ran, minConfigs)
+	return ran
+}
+
+// overloadFactor is the load average per CPU above which a machine's
+// timers are too late to judge the model's timing by.
+const overloadFactor = 2
+
+// overloaded reads the 1-minute load average and reports it per CPU, and
+// whether it is above overloadFactor.
+func overloaded(cpus int) (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
 	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0, false
+	}
+	perCPU := load / float64(max(cpus, 1))
+	return perCPU, perCPU > overloadFactor
+}
+
+// isRace reports whether a prediction is a race (a bound, race notes).
+func isRace(p *model.Prediction) bool {
+	if p.QueriesRange != nil {
+		return true
+	}
+	for _, x := range p.Exchanges {
+		if x.Race != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // parallelism is how many labs run at once: NSSCOPE_DIFFTEST_PARALLEL when

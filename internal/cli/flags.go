@@ -1,0 +1,301 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/report"
+)
+
+// Flag groups shared by verbs. Each is a struct with a register method
+// (the flags, their defaults and help) and a check method (values refused
+// with a usage error that names the flag); verbs add them with addGroup.
+
+// reportFlags: --format, --output and, where the verb grades, --fail-on.
+type reportFlags struct {
+	format, output, failOn string
+	formats                []string
+	grades                 bool
+}
+
+// register adds the group; formats lists the accepted --format values, the
+// first being the default; grades adds --fail-on.
+func (r *reportFlags) register(fs *pflag.FlagSet, formats []string, grades bool) {
+	r.formats, r.grades = formats, grades
+	fs.StringVar(&r.format, "format", formats[0], "output `FORMAT`: "+strings.Join(formats, ", "))
+	fs.StringVar(&r.output, "output", "", "write the output to `FILE` (atomically: a temporary file renamed into place) instead of stdout")
+	if grades {
+		fs.StringVar(&r.failOn, "fail-on", report.Critical.String(), "exit 1 when a finding is at or above `SEVERITY`: critical, warning or info")
+	}
+}
+
+func (r *reportFlags) check() error {
+	if !slices.Contains(r.formats, r.format) {
+		return usageErrorf("--format %q: want %s", r.format, orList(r.formats))
+	}
+	if r.grades {
+		if _, err := report.ParseSeverity(r.failOn); err != nil {
+			return usageErrorf("--fail-on %q: want critical, warning or info", r.failOn)
+		}
+	}
+	if r.output != "" && r.output != "-" {
+		if st, err := os.Stat(filepath.Dir(r.output)); err != nil || !st.IsDir() {
+			return usageErrorf("--output %s: no directory %s to write into", r.output, filepath.Dir(r.output))
+		}
+		if st, err := os.Stat(r.output); err == nil && !st.Mode().IsRegular() {
+			return usageErrorf("--output %s: not a regular file", r.output)
+		}
+	}
+	return nil
+}
+
+func (r *reportFlags) threshold() report.Severity {
+	s, _ := report.ParseSeverity(r.failOn)
+	return s
+}
+
+func orList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// output is where a verb writes its report: stdout, or (--output FILE) a
+// buffer written to FILE atomically by Close.
+type output struct {
+	w    io.Writer
+	path string
+	buf  bytes.Buffer
+}
+
+func (a *app) output(path string) *output {
+	if path == "" || path == "-" {
+		return &output{w: a.stdio.Out}
+	}
+	o := &output{path: path}
+	o.w = &o.buf
+	return o
+}
+
+func (o *output) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// Close writes the file (nothing for stdout). Call it once the report is
+// complete; a report never written leaves FILE as it was.
+func (o *output) Close() error {
+	if o.path == "" {
+		return nil
+	}
+	if err := writeFileAtomic(o.path, o.buf.Bytes(), 0o644); err != nil {
+		return inputError(fmt.Errorf("--output: %w", err))
+	}
+	o.path = ""
+	return nil
+}
+
+// writeFileAtomic replaces path with data through a temporary file in the
+// same directory, so a reader sees the old file or the new one, never a
+// part. An existing file keeps its mode.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if st, err := os.Stat(path); err == nil {
+		perm = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".nsscope-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), perm)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return werr
+	}
+	return nil
+}
+
+// maxConfFile caps the configuration files read from flags.
+const maxConfFile = 1 << 20
+
+// readArg reads the file an argument names, "-" being standard input
+// (which one argument only may take). flag names the argument in errors.
+func (a *app) readArg(flag, path string, limit int64) ([]byte, error) {
+	if path == "-" {
+		if a.stdinBy != "" {
+			return nil, usageErrorf("%s -: standard input is already read by %s", flag, a.stdinBy)
+		}
+		a.stdinBy = flag
+		if a.stdio.In == nil {
+			return nil, inputError(fmt.Errorf("%s -: no standard input", flag))
+		}
+		data, err := io.ReadAll(io.LimitReader(a.stdio.In, limit+1))
+		if err != nil {
+			return nil, inputError(fmt.Errorf("%s -: reading standard input: %w", flag, err))
+		}
+		if int64(len(data)) > limit {
+			return nil, inputError(fmt.Errorf("%s -: standard input is larger than %d bytes", flag, limit))
+		}
+		return data, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, inputError(fmt.Errorf("%s: %w", flag, err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, inputError(fmt.Errorf("%s: %w", flag, err))
+	}
+	if st.IsDir() {
+		return nil, inputError(fmt.Errorf("%s %s: a directory, not a file", flag, path))
+	}
+	if !st.Mode().IsRegular() && st.Mode()&os.ModeNamedPipe == 0 && st.Mode()&os.ModeCharDevice == 0 {
+		return nil, inputError(fmt.Errorf("%s %s: not a regular file", flag, path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, inputError(fmt.Errorf("%s: %w", flag, err))
+	}
+	if int64(len(data)) > limit {
+		return nil, inputError(fmt.Errorf("%s %s: larger than %d bytes", flag, path, limit))
+	}
+	return data, nil
+}
+
+// confFile reads a configuration file named by a flag as the file at as
+// (/etc/hosts): FILE, "-" for standard input, or "missing" where allowed
+// (the file is absent).
+func (a *app) confFile(flag, path, as string, missingOK bool) (*model.File, error) {
+	if path == "missing" {
+		if !missingOK {
+			return nil, usageErrorf("%s missing: this verb needs the file (give FILE)", flag)
+		}
+		return &model.File{Path: as, Origin: flag + " missing", Missing: true}, nil
+	}
+	data, err := a.readArg(flag, path, maxConfFile)
+	if err != nil {
+		return nil, err
+	}
+	origin := path
+	if path == "-" {
+		origin = "standard input (" + flag + " -)"
+	}
+	return &model.File{Path: as, Origin: origin, Data: data}, nil
+}
+
+// imageFlags: which image to read and how (inspect, scan, pod, cluster).
+type imageFlags struct {
+	platform string
+	insecure bool
+}
+
+func (i *imageFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&i.platform, "platform", "linux/amd64", "the image to pick from a multi-platform index, `OS/ARCH[/VARIANT]`")
+	fs.BoolVar(&i.insecure, "insecure", false, "allow plain-HTTP registries")
+}
+
+// lookupFlags: the names checked and the caller's deadline (scan, pod,
+// cluster, dockerfile).
+type lookupFlags struct {
+	names    []string
+	deadline time.Duration
+}
+
+func (l *lookupFlags) register(fs *pflag.FlagSet, deadline time.Duration, namesHelp string) {
+	fs.StringArrayVar(&l.names, "name", nil, "a host `NAME` to check (repeatable; default "+namesHelp+")")
+	fs.DurationVar(&l.deadline, "deadline", deadline, "the caller's deadline for one lookup, e.g. 30s")
+}
+
+func (l *lookupFlags) check() error {
+	for _, n := range l.names {
+		if err := checkHostName(n); err != nil {
+			return usageErrorf("--name %q: %v", n, err)
+		}
+	}
+	if l.deadline <= 0 {
+		return usageErrorf("--deadline %s: want a positive duration", l.deadline)
+	}
+	return nil
+}
+
+// checkHostName refuses what cannot be a host name to look up.
+func checkHostName(n string) error {
+	if n == "" || len(n) > 253 || strings.ContainsAny(n, " \t\n/") {
+		return errors.New("not a host name")
+	}
+	return nil
+}
+
+// exclusive refuses two flags given together: the second does nothing (or
+// contradicts the first).
+func exclusive(cmd *cobra.Command, a, b, why string) error {
+	if cmd.Flags().Changed(a) && cmd.Flags().Changed(b) {
+		return usageErrorf("--%s and --%s exclude each other: %s", a, b, why)
+	}
+	return nil
+}
+
+// changed lists which of names were given.
+func changed(cmd *cobra.Command, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if cmd.Flags().Changed(n) {
+			out = append(out, "--"+n)
+		}
+	}
+	return out
+}
+
+// completeValues offers fixed values for a flag in shell completion.
+func completeValues(cmd *cobra.Command, flag string, values ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// width is the terminal width text waterfalls scale to: the terminal's
+// columns when stdout is one, else $COLUMNS, else 100.
+func (a *app) width() int {
+	if f, ok := a.stdio.Out.(*os.File); ok {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col >= 40 {
+			return int(ws.Col)
+		}
+	}
+	if n, err := strconv.Atoi(envValue(a.env, "COLUMNS")); err == nil && n >= 40 {
+		return n
+	}
+	return 100
+}
+
+// color reports whether text output is painted: only on a terminal, and
+// never when NO_COLOR is set (no-color.org) or TERM is dumb.
+func (a *app) color(outputPath string) bool {
+	if outputPath != "" && outputPath != "-" {
+		return false
+	}
+	if envValue(a.env, "NO_COLOR") != "" || envValue(a.env, "TERM") == "dumb" {
+		return false
+	}
+	return isTerminal(a.stdio.Out)
+}
