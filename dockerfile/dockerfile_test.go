@@ -413,6 +413,9 @@ func FuzzCheck(f *testing.F) {
 		"FROM alpine\nRUN cat <<A | tee /etc/nsswitch.conf\nhosts: files\nA\n",
 		"FROM a\nCOPY --from=0 / /\nCOPY --from=1 x y\n",
 		"FROM alpine\nRUN echo \"${X:-$(y)}\" 'a' \\\n && rm -rf /etc\n",
+		"FROM golang:1.15 AS b\nRUN (cd /s && CGO_ENABLED=1 go build -o /a .) || { echo x; exit 1; }\nFROM alpine:3.16\nCOPY --from=b /a /a\n",
+		"FROM alpine:3.17\nRUN if ! [[ -s /etc/nsswitch.conf ]]; then printf 'hosts: dns' >> /etc/nsswitch.conf; elif true; then sed -i '/^hosts/d' /etc/nsswitch.conf; fi\n",
+		"FROM alpine\nRUN for f in a b; do echo $f | tee -a /etc/nsswitch.conf; done; case $X in a) rm /etc/nsswitch.conf;; esac\n",
 	} {
 		f.Add([]byte(s))
 	}
