@@ -375,6 +375,13 @@ func TestGoFacts(t *testing.T) {
 		{"dl toolchain", "FROM golang:1.22 AS b\nRUN go install golang.org/dl/go1.14.15@latest && go1.14.15 download && CGO_ENABLED=0 go1.14.15 build -o /x .", "1.14.15", false, false},
 		{"exec form", "FROM golang:1.15 AS b\nRUN [\"/usr/local/go/bin/go\", \"build\", \"-o\", \"/x\", \".\"]", "1.15", true, false},
 		{"sh -c form", "FROM golang:1.15 AS b\nRUN [\"sh\", \"-c\", \"CGO_ENABLED=0 go build -o /x .\"]", "1.15", false, false},
+		// The shell's scoping: a subshell's export stays inside it, a
+		// group's does not, and a build in a subshell sees the outer one.
+		{"export in a subshell stays there", "FROM golang:1.22 AS b\nRUN (export CGO_ENABLED=0) && go build -o /x .", "1.22", true, false},
+		{"export in a group is kept", "FROM golang:1.22 AS b\nRUN { export CGO_ENABLED=0; } && go build -o /x .", "1.22", false, false},
+		{"build in a subshell", "FROM golang:1.22 AS b\nRUN export CGO_ENABLED=0 && (cd /src && go build -o /x .)", "1.22", false, false},
+		{"build in an if branch", "FROM golang:1.22 AS b\nRUN if [ -n \"$X\" ]; then CGO_ENABLED=0 go build -tags netgo -o /x .; fi", "1.22", false, true},
+		{"build after ||", "FROM golang:1.22 AS b\nRUN test -d /src || exit 1; GOFLAGS=-tags=netgo go build -o /x .", "1.22", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
