@@ -103,12 +103,11 @@ func runInit(req initRequest) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, servers, err := startFakes(spec, ifindex)
+	f, err := startFakes(spec, ifindex, res)
 	if err != nil {
 		return nil, err
 	}
 	defer f.stop()
-	res.Servers = servers
 	resetReads(pinned)
 	if err := runProgram(spec, rootDir, res); err != nil {
 		return nil, err
@@ -151,7 +150,7 @@ func setupNamespaceNetwork(spec Spec) (int, error) {
 	if err := setIPv6(spec.IPv6); err != nil {
 		return 0, err
 	}
-	ifindex, err := setupNetwork(spec.Nameservers)
+	ifindex, err := setupNetwork(fakeAddrs(spec))
 	if err != nil {
 		return 0, err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 )
+
+// labSchemaVersion is the version of lab's JSON document (run, check).
+const labSchemaVersion = 1
 
 // labFlags holds the parsed command line of "nsscope lab".
 type labFlags struct {
@@ -142,15 +145,14 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	out := a.output(f.report.output)
 	if f.report.format == "json" {
 		doc := struct {
+			jsonstyle.Envelope
 			Run   *lab.Result  `json:"run"`
 			Check *labCheckOut `json:"check,omitempty"`
-		}{Run: res}
+		}{Envelope: jsonstyle.NewEnvelope(labSchemaVersion, toolVersion()), Run: res}
 		if check != nil {
 			doc.Check = &check.out
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
+		if err := jsonstyle.Write(out, &doc); err != nil {
 			return err
 		}
 	} else {
