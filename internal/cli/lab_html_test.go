@@ -35,7 +35,10 @@ func TestLabCheckHTMLInBrowser(t *testing.T) {
 		"--check", "--go", "1.15.7", "--name", "localhost", "--network", "tcp", "--op", "listen",
 		"--format", "html", "--output", page, "--", "esbuild", "--serve=localhost:8000"}
 	var out, errb bytes.Buffer
-	if code := Main(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, nil); code != ExitOK {
+	// A loaded machine can make the run late beyond the lab's timing
+	// tolerance (exit 1, MISMATCH); the page must be right either way.
+	code := Main(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, nil)
+	if code != ExitOK && code != ExitFindings {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	ctx := browser.Open(t, page)
@@ -48,8 +51,8 @@ func TestLabCheckHTMLInBrowser(t *testing.T) {
 		t.Errorf("check waterfall: %v; want 6 predicted and 6 observed rows, no difference, two end marks", rows)
 	}
 	verdict := browser.Eval[string](t, ctx, `document.querySelector('#check .verdict').textContent`)
-	if verdict != "MATCH" {
-		t.Errorf("verdict %q, want MATCH", verdict)
+	if want := map[int]string{ExitOK: "MATCH", ExitFindings: "MISMATCH"}[code]; verdict != want {
+		t.Errorf("verdict %q with exit %d, want %s", verdict, code, want)
 	}
 	shot := filepath.Join(t.TempDir(), "lab.png")
 	if *update {
