@@ -445,4 +445,3 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
-

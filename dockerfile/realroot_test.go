@@ -261,3 +261,45 @@ func dedup(xs []string) []string {
 	}
 	return out
 }
+
+// TestGlibcProgramCannotStartInAlpine checks the fact cannotStart relies
+// on with real roots: a glibc-linked program (busybox's glibc build) copied
+// into Alpine 3.16 cannot be executed (its loader
+// /lib64/ld-linux-x86-64.so.2 is missing), while it runs in its own root;
+// and the analysis grades the same copy in a Dockerfile as critical.
+func TestGlibcProgramCannotStartInAlpine(t *testing.T) {
+	needRoot(t)
+	glibcRoot := extract(t, testimage.Rootfs(t, testimage.BusyboxGlib))
+	if code, out := runInRoot(t, glibcRoot, "/bin/true"); code != 0 {
+		t.Fatalf("busybox-glibc's own /bin/true exits %d: %s", code, out)
+	}
+	alpine := extract(t, testimage.Rootfs(t, testimage.Alpine316))
+	bin, err := os.ReadFile(filepath.Join(glibcRoot, "bin", "["))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(alpine, "glibc-busybox"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(alpine, loaders["glibc"])); err == nil {
+		t.Fatalf("Alpine 3.16 has %s", loaders["glibc"])
+	}
+	cmd := exec.Command("/glibc-busybox", "true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: alpine}
+	cmd.Dir = "/"
+	err = cmd.Run()
+	if err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("running a glibc program in Alpine 3.16: %v, want exec to fail with no such file or directory", err)
+	}
+	f, err := Parse("Dockerfile", []byte("FROM golang:1.15 AS build\nRUN go build -o /app .\nFROM alpine:3.16.9\nCOPY --from=build /app /app\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Check(f, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd := res.Report.Findings[0]; fd.Subject != "/app" || fd.Severity != report.Critical || fd.RuleID != report.RuleCannotStart || !strings.Contains(fd.Message, loaders["glibc"]) {
+		t.Errorf("finding %s %s %s: %s", fd.Severity, fd.RuleID, fd.Subject, fd.Message)
+	}
+}

@@ -61,7 +61,7 @@ func Verdict(p *model.Prediction) (word, why string) {
 	d := p.Request.Deadline
 	switch {
 	case p.DeadlineExceeded:
-		why = fmt.Sprintf("the %s deadline is reached after %d DNS queries", secs(d), p.Queries)
+		why = fmt.Sprintf("the %s deadline is reached after %s DNS queries", secs(d), QueriesText(p))
 		if p.Error == "" {
 			why += "; the lookup itself would take " + secs(p.Total)
 		}
@@ -71,11 +71,20 @@ func Verdict(p *model.Prediction) (word, why string) {
 	case p.AnsweredFrom == model.FromHosts && p.Queries > 0 && p.DNS < time.Millisecond:
 		return "OK", fmt.Sprintf("/etc/hosts answers after %d DNS queries that cost no wait (%s); silent nameservers would make each one wait", p.Queries, outcomeCounts(p.Exchanges))
 	case p.AnsweredFrom == model.FromHosts && p.Queries > 0:
-		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %d DNS queries and %s waiting for DNS (%s)", p.Queries, secs(p.DNS), outcomeCounts(p.Exchanges))
+		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %s DNS queries and %s waiting for DNS (%s)", QueriesText(p), secs(p.DNS), outcomeCounts(p.Exchanges))
 	case p.Total >= 1e9:
 		return "SLOW", "answered from " + p.AnsweredFrom + " after " + secs(p.Total)
 	}
-	return "OK", fmt.Sprintf("answered from %s in %s with %d DNS queries", p.AnsweredFrom, secs(p.Total), p.Queries)
+	return "OK", fmt.Sprintf("answered from %s in %s with %s DNS queries", p.AnsweredFrom, secs(p.Total), QueriesText(p))
+}
+
+// QueriesText is the number of DNS queries as a sentence says it: "12", or
+// "between 6 and 10" when the count is a race.
+func QueriesText(p *model.Prediction) string {
+	if r := p.QueriesRange; r != nil && r[0] != r[1] {
+		return fmt.Sprintf("between %d and %d", r[0], r[1])
+	}
+	return fmt.Sprint(p.Queries)
 }
 
 // outcomeCounts says how the queries ended: "12 refused", "4 timeout, 2

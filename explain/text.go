@@ -112,7 +112,11 @@ func writeOne(w io.Writer, p *model.Prediction, o TextOptions) {
 	if len(p.Exchanges) == 0 {
 		fmt.Fprintln(w, "Timeline: no DNS query")
 	} else {
-		fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
+		if p.QueriesRange != nil {
+			fmt.Fprintf(w, "Timeline (%s DNS queries, a race; the longest run shown)\n", QueriesText(p))
+		} else {
+			fmt.Fprintf(w, "Timeline (%d DNS queries)\n", p.Queries)
+		}
 		waterfall.WriteText(w, waterfall.FromPrediction("", p), waterfall.TextOptions{Width: o.Width, Color: o.Color, Times: true})
 	}
 	res := "answered from " + p.AnsweredFrom

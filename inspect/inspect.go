@@ -52,6 +52,10 @@ type Binary struct {
 	// (getaddrinfo, gethostbyname, ...): a C program that imports none of
 	// them does not resolve names through the C library.
 	Resolves []string `json:"resolves,omitempty"`
+	// StaticResolver, for a statically linked C program, says why the C
+	// library's resolver is taken to be linked in (the configuration
+	// files it reads are named in the binary); empty otherwise.
+	StaticResolver string `json:"static_resolver,omitempty"`
 	// ResolvesVia lists the shared libraries, needed directly or through
 	// other libraries, that import a resolver function, as "libcurl.so.4
 	// (getaddrinfo)". Read only relative to a root (package target fills
@@ -176,7 +180,7 @@ func (b *Binary) ResolvesNames() bool {
 	if b.Go != nil {
 		return !b.Go.Net.Known || b.Go.Net.Value || len(b.Resolves) > 0
 	}
-	return len(b.Resolves) > 0 || len(b.ResolvesVia) > 0
+	return len(b.Resolves) > 0 || len(b.ResolvesVia) > 0 || b.StaticResolver != ""
 }
 
 // Program converts the binary to the model's description of a program.

@@ -234,26 +234,63 @@ func isLibcPath(name string) bool {
 // ELF files to inspect.
 func IsLibcPath(name string) bool { return isLibcPath(name) }
 
-// glibcStaticMarkers are strings only glibc puts into a program it is
-// linked into statically.
-var glibcStaticMarkers = [][]byte{[]byte("GLIBC_TUNABLES"), []byte("Fatal glibc error")}
+// staticMarker is a string a C library leaves in the read-only data of a
+// program it is linked into statically: libc names the library it proves,
+// resolver marks a configuration file only the resolver reads.
+type staticMarker struct {
+	pattern  string
+	libc     string
+	resolver bool
+}
 
-// readStaticLibc recognises glibc linked statically into a binary by
-// strings of its own in .rodata. (musl leaves no such reliable mark.)
+// staticMarkers: glibc's tunables variable, its fatal-error prefix and
+// the NSS configuration only glibc reads; musl's strerror text for errno 0 ("No error information"; glibc says
+// "Success"); the files the resolver of either library opens
+// (res_init reads /etc/resolv.conf, the hosts lookup /etc/hosts).
+var staticMarkers = []staticMarker{
+	{pattern: "GLIBC_TUNABLES", libc: "glibc"},
+	{pattern: "Fatal glibc error", libc: "glibc"},
+	{pattern: "/etc/nsswitch.conf\x00", libc: "glibc"},
+	{pattern: "No error information\x00", libc: "musl"},
+	{pattern: "/etc/resolv.conf\x00", resolver: true},
+	{pattern: "/etc/hosts\x00", resolver: true},
+}
+
+// readStaticLibc recognises the C library linked statically into a binary,
+// and its resolver, by strings of their own in .rodata.
 func readStaticLibc(f *elf.File, b *Binary) {
 	s := f.Section(".rodata")
 	if s == nil || s.Type == elf.SHT_NOBITS {
 		return
 	}
-	found, err := searchStream(io.LimitReader(s.Open(), maxLibcScan), glibcStaticMarkers)
+	pats := make([][]byte, len(staticMarkers))
+	for i, m := range staticMarkers {
+		pats[i] = []byte(m.pattern)
+	}
+	found, err := searchStream(io.LimitReader(s.Open(), maxLibcScan), pats)
 	if err != nil {
 		return
 	}
+	var conf []string
 	for i, ok := range found {
-		if ok {
-			b.Libc = "glibc"
-			b.LibcEvidence = fmt.Sprintf("statically linked; %q in .rodata", glibcStaticMarkers[i])
-			return
+		m := staticMarkers[i]
+		switch {
+		case !ok:
+		case m.resolver:
+			conf = append(conf, strings.TrimSuffix(m.pattern, "\x00"))
+		case b.Libc == "":
+			b.Libc = m.libc
+			b.LibcEvidence = fmt.Sprintf("statically linked; %q in .rodata", strings.TrimSuffix(m.pattern, "\x00"))
+		}
+	}
+	if len(conf) > 0 && b.Go == nil {
+		b.StaticResolver = fmt.Sprintf("the C library's resolver is linked in (%s in .rodata)", strings.Join(conf, " and "))
+		if b.Libc == "" {
+			// A resolver without glibc's marks: musl, the other C
+			// library programs are linked statically with on Linux,
+			// whose resolver reads no nsswitch.conf.
+			b.Libc = "musl"
+			b.LibcEvidence = "statically linked; a resolver but none of glibc's marks (GLIBC_TUNABLES, /etc/nsswitch.conf): musl's"
 		}
 	}
 }

@@ -86,7 +86,7 @@ func runInit(req initRequest) (*Result, error) {
 	if err := setIPv6(spec.IPv6); err != nil {
 		return nil, err
 	}
-	ifindex, err := setupNetwork(spec.Nameservers)
+	ifindex, err := setupNetwork(fakeAddrs(spec))
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,13 @@ func runInit(req initRequest) (*Result, error) {
 	rec := &recorder{}
 	var servers []*fakeServer
 	var refused []netip.Addr
-	for i, a := range spec.Nameservers {
+	// A trace relays to real nameservers instead (trace.go).
+	tr, err := startTrace(spec, rec, res)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.stop()
+	for i, a := range fakeAddrs(spec) {
 		b := spec.Scenario.For(i)
 		res.Servers = append(res.Servers, Server{Addr: a, Behavior: b.String()})
 		if b.Kind == model.Refuse {
@@ -262,6 +268,7 @@ func runInit(req initRequest) (*Result, error) {
 	for _, s := range servers {
 		s.drain(200 * time.Millisecond)
 	}
+	tr.drain(200 * time.Millisecond)
 	if sn != nil {
 		sn.stop() // reads what is queued first
 	}

@@ -29,6 +29,8 @@ type Query struct {
 	// Action is what the server did: silent, refuse, nxdomain, servfail,
 	// refused, nodata, answer, truncated.
 	Action string `json:"action"`
+	// Relay is what a trace's upstream did with the query (trace.go).
+	Relay *Relay `json:"relay,omitempty"`
 }
 
 // recorder collects queries from several servers; safe for concurrent use.

@@ -58,6 +58,9 @@ type Spec struct {
 	Rootless bool `json:"rootless,omitempty"`
 	// TempDir is where the run's private directory is made ("" = os.TempDir).
 	TempDir string `json:"temp_dir,omitempty"`
+	// Trace, if set, replaces the fake servers by relays to real ones
+	// (see trace.go).
+	Trace *Trace `json:"trace,omitempty"`
 }
 
 // Add is one host file made visible inside the program's root.

@@ -87,7 +87,11 @@ func (l Libc) String() string {
 	if l.Version.IsZero() {
 		return l.Kind
 	}
-	return l.Kind + "-" + l.Version.String()
+	v := l.Version
+	if l.Kind == "glibc" {
+		v.Patch = -1 // glibc releases have no patch number: glibc-2.36, never glibc-2.36.0
+	}
+	return l.Kind + "-" + v.String()
 }
 
 // File is one configuration file as the program would see it.

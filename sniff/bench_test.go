@@ -68,7 +68,7 @@ func runBlast(arg string) int {
 			if err != nil {
 				return
 			}
-			buf[2] |= 0x80 // QR: a response, no answer records
+			buf[2] |= 0x80                        // QR: a response, no answer records
 			srv.WriteToUDPAddrPort(buf[:n], from) //nolint:errcheck
 			answered.Add(1)
 		}
@@ -81,7 +81,7 @@ func runBlast(arg string) int {
 			return 3
 		}
 		c.SetReadBuffer(8 << 20) //nolint:errcheck
-		go func() { // drain the answers
+		go func() {              // drain the answers
 			buf := make([]byte, 512)
 			for {
 				if _, err := c.Read(buf); err != nil {

@@ -98,7 +98,7 @@ func openCapture(iface string) (*Capture, error) {
 	if iface != "" && iface != "any" {
 		ifi, err := net.InterfaceByName(iface)
 		if err != nil {
-			return nil, fmt.Errorf("interface %s: %w", iface, err)
+			return nil, &InputError{fmt.Errorf("interface %s: %w", iface, err)}
 		}
 		ifindex = ifi.Index
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,12 +63,13 @@ func TestSniffIncident(t *testing.T) {
 	needRoot(t)
 	goFile := filepath.Join(t.TempDir(), "go")
 	spec := incidentSpec(t, goFile)
-	run := sniffLab(t, spec, goFile, "", 0, Options{Name: "localhost*"})
+	run := sniffLab(t, spec, goFile, "", 0, Options{Name: "localhost*", Explain: true})
 	var out bytes.Buffer
 	for _, x := range run.exchanges {
 		WriteExchange(&out, x)
 	}
 	WriteSummary(&out, run.sum)
+	WriteExplanations(&out, run.sum.Explanations)
 	t.Logf("sniff output:\n%s", out.String())
 	if len(run.res.Queries) != 12 {
 		t.Fatalf("the lab's servers received %d queries, want 12", len(run.res.Queries))
@@ -88,5 +90,28 @@ func TestSniffIncident(t *testing.T) {
 	}
 	if len(run.sum.Processes) != 1 || run.sum.Processes[0].Comm != "esbuild" || run.sum.Processes[0].Unanswered != 12 {
 		t.Errorf("processes: %+v", run.sum.Processes)
+	}
+	explainVerdict(t, run, out.String())
+}
+
+// explainVerdict checks --explain on the incident: it read esbuild's
+// binary (Go 1.15.7) and files (Alpine 3.13: no nsswitch.conf) and finds
+// the capture as the model predicts it: 12 queries, all unanswered.
+func explainVerdict(t *testing.T, run sniffedRun, out string) {
+	var found bool
+	for _, e := range run.sum.Explanations {
+		if e.Process.Comm != "esbuild" || e.Name != "localhost." {
+			continue
+		}
+		found = true
+		if e.Predicted == nil || e.Predicted.Queries != 12 || e.Captured != 12 || e.CapturedUnanswered != 12 {
+			t.Errorf("explanation: %+v", e)
+		}
+		if !strings.HasSuffix(e.Verdict, "as predicted") || !strings.HasPrefix(e.Binary, "Go 1.15.7") {
+			t.Errorf("verdict %q, binary %q", e.Verdict, e.Binary)
+		}
+	}
+	if !found {
+		t.Errorf("no explanation of esbuild's localhost lookup: %s", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,10 @@ type Options struct {
 	// Ready, if set, is called once the capture is running: every DNS
 	// packet after that is seen.
 	Ready func()
+	// Explain snapshots each process when first seen (its files, its
+	// binary) and, at the end, holds the model's prediction of each of
+	// its lookups to what was captured (Summary.Explanations).
+	Explain bool
 }
 
 // Sniffer captures DNS, pairs answers with queries and attributes each
@@ -55,6 +60,8 @@ type Sniffer struct {
 	dedup   map[uint64]time.Time
 	seed    maphash.Seed
 	lastExp time.Time
+	snaps   map[int]*Snapshot
+	seen    map[int][]Exchange
 }
 
 // Run captures until ctx ends, calling emit for every exchange (answered,
@@ -62,7 +69,7 @@ type Sniffer struct {
 func Run(ctx context.Context, o Options, emit func(Exchange)) (*Summary, error) {
 	if o.Name != "" {
 		if _, err := path.Match(o.Name, ""); err != nil {
-			return nil, fmt.Errorf("--name %q: %w", o.Name, err)
+			return nil, &InputError{fmt.Errorf("--name %q: %w", o.Name, err)}
 		}
 	}
 	if o.MaxPending <= 0 {
@@ -71,13 +78,18 @@ func Run(ctx context.Context, o Options, emit func(Exchange)) (*Summary, error) 
 	if o.Proc == "" {
 		o.Proc = "/proc"
 	}
+	if o.Netns != "" {
+		if _, err := os.Stat(o.Netns); err != nil {
+			return nil, &InputError{fmt.Errorf("--netns %s: %w", o.Netns, err)}
+		}
+	}
 	c, err := OpenCapture(CaptureOptions{Interface: o.Interface, Netns: o.Netns})
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
 	s := &Sniffer{o: o, cap: c, emit: emit, views: map[int]View{}, dedup: map[uint64]time.Time{},
-		seed: maphash.MakeSeed(), reasm: newReassembler()}
+		seed: maphash.MakeSeed(), reasm: newReassembler(), snaps: map[int]*Snapshot{}, seen: map[int][]Exchange{}}
 	s.attr = newAttributor(o.Proc, o.Netns)
 	defer s.attr.close()
 	s.sum = newSummary(time.Now())
@@ -95,6 +107,9 @@ func Run(ctx context.Context, o Options, emit func(Exchange)) (*Summary, error) 
 	s.sum.TCPLost = s.reasm.Lost
 	s.sum.Kernel, _ = c.Stats()
 	s.sum.finish(end)
+	if o.Explain {
+		s.sum.Explanations = explain(s.snaps, s.seen)
+	}
 	return s.sum, nil
 }
 
@@ -196,6 +211,9 @@ func (s *Sniffer) message(at time.Time, seg Segment, m *dns.Msg) {
 	if !s.processMatches(a.Process) {
 		return
 	}
+	if p := a.Process; s.o.Explain && p != nil && s.snaps[p.PID] == nil && len(s.snaps) < maxExplainedProcs {
+		s.snaps[p.PID] = snapshot(s.o.Proc, p)
+	}
 	timeout := s.view(a.Process).Timeout
 	s.tr.query(at, seg.Transport, seg.Src, seg.Dst, m, a, timeout)
 }
@@ -243,6 +261,9 @@ func (s *Sniffer) view(p *Process) View {
 // report takes an exchange the tracker has settled.
 func (s *Sniffer) report(x Exchange) {
 	s.sum.add(x, s.view(x.Process).Signature(x.Name))
+	if p := x.Process; s.o.Explain && p != nil && s.snaps[p.PID] != nil && len(s.seen[p.PID]) < maxExplained {
+		s.seen[p.PID] = append(s.seen[p.PID], x)
+	}
 	if s.emit != nil {
 		s.emit(x)
 	}
@@ -250,3 +271,20 @@ func (s *Sniffer) report(x Exchange) {
 
 // IsNoCapNetRaw reports whether err says CAP_NET_RAW is missing.
 func IsNoCapNetRaw(err error) bool { return errors.Is(err, ErrNoCapNetRaw) }
+
+// InputError is a problem with what sniff was asked (a bad glob, an
+// interface or namespace that does not exist, no CAP_NET_RAW).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// IsInputError reports whether err is (or wraps) an InputError, or is the
+// missing capability.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie) || IsNoCapNetRaw(err)
+}
+
+// maxExplainedProcs caps the processes --explain snapshots.
+const maxExplainedProcs = 256

@@ -95,6 +95,8 @@ type Summary struct {
 	// TCPLost counts TCP byte ranges reassembly gave up on.
 	TCPLost int   `json:"tcp_lost"`
 	Kernel  Stats `json:"kernel"`
+	// Explanations are --explain's, one per lookup of each process.
+	Explanations []Explanation `json:"explanations,omitempty"`
 
 	names map[string]*Tally
 	procs map[string]*Tally

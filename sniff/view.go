@@ -33,12 +33,19 @@ type View struct {
 // readView reads the view of the files under root (a /proc/PID/root, or
 // "/" for this process's view).
 func readView(root string) View {
+	rcPath, hPath := filepath.Join(root, "etc", "resolv.conf"), filepath.Join(root, "etc", "hosts")
+	rc, _ := readCapped(rcPath)
+	hosts, _ := readCapped(hPath)
+	return parseView(rcPath, rc, hPath, hosts)
+}
+
+// parseView reads a view from the files' contents (nil: missing).
+func parseView(rcPath string, rcData []byte, hPath string, hostsData []byte) View {
 	v := View{Timeout: DefaultTimeout, Hosts: map[string]bool{}}
-	rcPath := filepath.Join(root, "etc", "resolv.conf")
-	if data, err := readCapped(rcPath); err == nil {
+	if rcData != nil {
 		// glibc's reading: the timeout option and search list read the
 		// same in all three implementations for ordinary files.
-		rc := conf.ParseResolvConf(conf.Glibc, rcPath, data, conf.ResolvOptions{})
+		rc := conf.ParseResolvConf(conf.Glibc, rcPath, rcData, conf.ResolvOptions{})
 		if rc.Timeout.Value > 0 {
 			v.Timeout = time.Duration(rc.Timeout.Value) * time.Second
 			if rc.Timeout.Pos.Line > 0 {
@@ -49,12 +56,9 @@ func readView(root string) View {
 			v.Search = append(v.Search, strings.ToLower(conf.EnsureRooted(s)))
 		}
 	}
-	hPath := filepath.Join(root, "etc", "hosts")
-	if data, err := readCapped(hPath); err == nil {
-		for _, e := range conf.ParseHosts(conf.Glibc, hPath, data, conf.HostsOptions{}).Entries {
-			for _, n := range e.Names {
-				v.Hosts[strings.ToLower(conf.EnsureRooted(n))] = true
-			}
+	for _, e := range conf.ParseHosts(conf.Glibc, hPath, hostsData, conf.HostsOptions{}).Entries {
+		for _, n := range e.Names {
+			v.Hosts[strings.ToLower(conf.EnsureRooted(n))] = true
 		}
 	}
 	return v

@@ -165,6 +165,7 @@ func PredictionSeries(name string, p *model.Prediction) Series {
 		s.Rows = append(s.Rows, Row{
 			Server: e.Server, Name: e.Name, Type: e.Type, Transport: e.Transport,
 			Attempt: e.Attempt, Start: e.Start, End: e.End, Outcome: Class(e.Outcome),
+			Note: raceNote(e.Race),
 		})
 	}
 	return s
@@ -223,4 +224,11 @@ func MarkDiffs(a, b *Series) int {
 	flag(a.Rows, ma, mb)
 	flag(b.Rows, mb, ma)
 	return n
+}
+
+func raceNote(r string) string {
+	if r == "" {
+		return ""
+	}
+	return "race: " + r
 }

@@ -149,8 +149,11 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 				bar = string(line[:a]) + ansi(r.Outcome) + string(line[a:min(z, barW)]) + ansiReset + string(line[min(z, barW):])
 			}
 			mark := " "
-			if r.Diff {
+			switch {
+			case r.Diff:
 				mark = "!"
+			case r.Note != "":
+				mark = "~"
 			}
 			at := ""
 			if o.Times {
@@ -190,6 +193,14 @@ func legend(c Chart) string {
 		parts = append(parts, "│ deadline "+seconds(c.Deadline)+" s")
 	}
 	parts = append(parts, "◆ end")
+	for _, s := range c.Series {
+		for _, r := range s.Rows {
+			if r.Note != "" && !r.Diff {
+				parts = append(parts, "~ "+r.Note)
+				break
+			}
+		}
+	}
 	for _, s := range c.Series {
 		for _, r := range s.Rows {
 			if r.Diff {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,5 +68,55 @@ func TestFIFORefused(t *testing.T) {
 	tg := open(t, dir, target.Options{})
 	if _, err := tg.FS().Open("etc/resolv.conf"); err == nil || !strings.Contains(err.Error(), "FIFO") {
 		t.Errorf("open etc/resolv.conf (a FIFO) in a directory target: %v", err)
+	}
+}
+
+// The temporary directory of a run killed before Close (issue 12: a
+// killed scan left /tmp/nsscope-N/elf-* for good) is removed by the next
+// run; one whose owner still runs is left alone.
+func TestStaleTempSwept(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	tarPath := writeTar(t, ti.TarBytes(t, map[string]ti.File{"etc/hosts": {Data: []byte("x\n")}}))
+	live, err := target.Open(context.Background(), tarPath, target.Options{TempDir: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close() // holds its lock until the test ends
+	liveDirs, _ := filepath.Glob(filepath.Join(base, "nsscope-*"))
+	if len(liveDirs) != 1 {
+		t.Fatalf("temp dirs of an open target: %v", liveDirs)
+	}
+	// A killed run: its directory, its spool file, its lock file (free
+	// now that its process is gone).
+	killed := filepath.Join(base, "nsscope-"+strconv.Itoa(os.Getpid())+"-killed")
+	os.Mkdir(killed, 0o700)
+	os.WriteFile(filepath.Join(killed, "elf-123"), []byte("\x7fELF"), 0o600)
+	os.WriteFile(filepath.Join(killed, ".owner.lock"), nil, 0o600)
+	// An older run without a lock file, whose PID is gone.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip(err)
+	}
+	old := filepath.Join(base, "nsscope-"+strconv.Itoa(cmd.Process.Pid)+"-old")
+	os.Mkdir(old, 0o700)
+	// Not ours: the lab's own directories.
+	lab := filepath.Join(base, "nsscope-lab-1-x")
+	os.Mkdir(lab, 0o700)
+
+	tg, err := target.Open(context.Background(), tarPath, target.Options{TempDir: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Close()
+	for _, gone := range []string{killed, old} {
+		if _, err := os.Stat(gone); err == nil {
+			t.Errorf("%s left behind", gone)
+		}
+	}
+	for _, kept := range []string{liveDirs[0], lab} {
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("%s removed: %v", kept, err)
+		}
 	}
 }

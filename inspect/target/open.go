@@ -93,15 +93,6 @@ func looksLikePath(s string) bool {
 		strings.HasSuffix(s, ".zst")
 }
 
-func (t *Target) makeTemp() error {
-	dir, err := os.MkdirTemp(t.opts.TempDir, "nsscope-")
-	if err != nil {
-		return fmt.Errorf("temporary directory: %w", err)
-	}
-	t.tmp = dir
-	return nil
-}
-
 // openFile opens a tarball: a root filesystem, or an image archive (docker
 // save or OCI layout tar), told apart by their top-level metadata files.
 func (t *Target) openFile(ctx context.Context, p string) error {

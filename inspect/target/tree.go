@@ -62,6 +62,7 @@ type Target struct {
 	limits Limits
 
 	tmp     string        // private temporary directory
+	tmpLock *os.File      // held locked while the target is open
 	layers  []layerSource // for re-reading entries that were not kept
 	hostFS  *os.Root      // directory targets
 	hostDir string        // the directory target's absolute path
@@ -320,6 +321,8 @@ func (t *Target) Close() error {
 		if e := os.RemoveAll(t.tmp); e != nil && err == nil {
 			err = e
 		}
+		t.tmpLock.Close()
+		t.tmp = ""
 	}
 	for _, l := range t.layers {
 		if l.close != nil {

@@ -109,6 +109,8 @@ func newRoot(a *app) *cobra.Command {
 	root.AddCommand(
 		newExplainCmd(a),
 		newLabCmd(a),
+		newTraceCmd(a),
+		newSniffCmd(a),
 		newInspectCmd(a),
 		newScanCmd(a),
 		newPodCmd(a),

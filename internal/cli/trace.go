@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/nsscope/nsscope/lab"
+)
+
+// traceFlags holds the parsed command line of "nsscope trace": the lab's
+// root and run flags, and where the queries go.
+type traceFlags struct {
+	lab       labFlags
+	upstreams []string
+}
+
+func newTraceCmd(a *app) *cobra.Command {
+	var f traceFlags
+	cmd := newVerb(verbSpec{
+		use:     "trace [flags] [--] CMD [ARGS...]",
+		summary: "run a program in its own network namespace with the real nameservers behind it, and record every query",
+		long: `Runs CMD as the lab does (throwaway network, mount, PID and UTS namespaces),
+but instead of fake nameservers its resolv.conf lists nsscope's forwarders,
+on the far end of a veth pair in the host's network namespace, which relay
+every query to the host's real nameservers (the host's resolv.conf, or
+--upstream) and record it: time, name, type, upstream, answer, latency.
+Prints the timeline as lab does; --check compares it with the model, the
+nameservers' behaviour read from what they did.
+
+The program sees the host's resolv.conf with only the nameserver lines
+replaced. Nothing outside the namespace changes but the veth's host end,
+which the kernel removes with the namespace, also on SIGKILL. Needs root.`,
+		exit: `0  the program ran (whatever its own exit status); with --check, as predicted
+1  --check: the run differs from the prediction
+2  usage error or bad input
+3  internal error`,
+		examples: `nsscope trace -- getent hosts kubernetes.default
+nsscope trace --root alpine-3.13.tar.gz --add ./esbuild:/esbuild --until 'http://|error' \
+    --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000`,
+		run: func(cmd *cobra.Command, args []string) error { return runTrace(cmd, a, &f, args) },
+	})
+	cmd.Flags().SetInterspersed(false)
+	l := &f.lab
+	addGroup(cmd, "Nameservers", func(fs *pflag.FlagSet) {
+		fs.StringArrayVar(&f.upstreams, "upstream", nil, "relay to `ADDR[:PORT]` instead of the resolv.conf's nameservers (repeatable, 1 to 3)")
+		fs.StringVar(&l.resolvConf, "resolv-conf", "/etc/resolv.conf", "the resolv.conf `FILE` the program sees (its nameservers replaced by the forwarders) and whose nameservers are relayed to")
+	})
+	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
+		fs.StringVar(&l.root, "root", "", "the program's root: a `DIR`ectory or a tarball (.tar, .tar.gz), never modified (default: the host's root)")
+		fs.StringVar(&l.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
+		fs.StringVar(&l.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
+		fs.StringArrayVar(&l.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
+		fs.StringVar(&l.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the namespace")
+		fs.StringArrayVar(&l.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
+	})
+	addGroup(cmd, "Run", func(fs *pflag.FlagSet) {
+		fs.StringVar(&l.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit)")
+		fs.DurationVar(&l.timeout, "timeout", 5*time.Minute, "kill the program after this long")
+		fs.StringVar(&l.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
+	})
+	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
+		fs.BoolVar(&l.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
+		l.prog.registerLookup(fs)
+	})
+	addGroup(cmd, programGroup, l.prog.buildFlags.register)
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { l.report.register(fs, []string{"text", "json"}, false) })
+	completeValues(cmd, "format", "text", "json")
+	return cmd
+}
+
+// runTrace implements "nsscope trace": the lab's spec with the fake
+// servers replaced by relays (lab.PrepareTrace), then lab's output and
+// check.
+func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
+	l := &f.lab
+	if len(argv) == 0 {
+		return usageErrorf("no program given: nsscope trace [flags] -- CMD [ARGS...]")
+	}
+	if err := l.report.check(); err != nil {
+		return err
+	}
+	l.set = map[string]bool{}
+	if !l.check {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors"); len(c) > 0 {
+			return usageErrorf("%s describe the lookup for --check, which is not given", strings.Join(c, ", "))
+		}
+	}
+	l.servers = "silent" // unused: the lab's spec wants a scenario
+	spec, err := l.spec(a, argv)
+	if err != nil {
+		return inputError(err)
+	}
+	hostConf := spec.ResolvConf
+	ups, err := traceUpstreams(f.upstreams, spec.Nameservers)
+	if err != nil {
+		return err
+	}
+	if err := lab.PrepareTrace(&spec, ups, "", ""); err != nil {
+		return inputError(err)
+	}
+	spec.ResolvConf = lab.File{Data: lab.TraceResolvConf(hostConf.Data, spec.Nameservers),
+		Origin: hostConf.Origin + ", nameservers replaced by the trace's forwarders"}
+	var check *labCheck
+	if l.check {
+		if check, err = l.prog.check(spec); err != nil {
+			return inputError(err)
+		}
+		check.spec = spec
+	}
+	res, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(cmd.Context(), spec)
+	if err != nil {
+		if lab.IsInputError(err) {
+			return inputError(err)
+		}
+		return err
+	}
+	if check != nil {
+		check.scenario = lab.TraceScenario(res)
+		if err := check.run(res); err != nil {
+			return err
+		}
+	}
+	out := a.output(l.report.output)
+	if l.report.format == "json" {
+		doc := struct {
+			Run   *lab.Result  `json:"run"`
+			Check *labCheckOut `json:"check,omitempty"`
+		}{Run: res}
+		if check != nil {
+			doc.Check = &check.out
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	} else {
+		lab.WriteTimeline(out, res)
+		if check != nil {
+			lab.WriteCheck(out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
+		}
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if check != nil && !check.out.Comparison.OK() {
+		return errFindings
+	}
+	return nil
+}
+
+// traceUpstreams are the --upstream addresses, or else the resolv.conf's
+// nameservers, on port 53 unless given.
+func traceUpstreams(flags []string, fromConf []netip.Addr) ([]netip.AddrPort, error) {
+	var ups []netip.AddrPort
+	for _, u := range flags {
+		if ap, err := netip.ParseAddrPort(u); err == nil {
+			ups = append(ups, ap)
+			continue
+		}
+		a, err := netip.ParseAddr(u)
+		if err != nil {
+			return nil, usageErrorf("--upstream %q: want an IP address, optionally with :PORT", u)
+		}
+		ups = append(ups, netip.AddrPortFrom(a, 53))
+	}
+	if len(flags) == 0 {
+		for _, a := range fromConf {
+			ups = append(ups, netip.AddrPortFrom(a, 53))
+		}
+	}
+	if len(ups) == 0 || len(ups) > 3 {
+		return nil, usageErrorf("%d nameservers to relay to: give 1 to 3 (--upstream, or nameserver lines in --resolv-conf)", len(ups))
+	}
+	return ups, nil
+}
+

@@ -1,0 +1,251 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	inetns "github.com/nsscope/nsscope/internal/netns"
+	"github.com/nsscope/nsscope/model"
+)
+
+// childInit waits for the init of a lab this process started and returns
+// its PID.
+func childInit(t *testing.T, done <-chan struct{}) int {
+	t.Helper()
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		select {
+		case <-done:
+			t.Fatal("the lab ended before its init was seen")
+		default:
+		}
+		for _, p := range procs(t) {
+			if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid)); p.ppid == os.Getpid() && bytes.Contains(cl, []byte(InitArg)) {
+				return p.pid
+			}
+		}
+	}
+	t.Fatal("no lab init appeared")
+	return 0
+}
+
+// upstreamLab starts a lab whose fake servers (behaviour b, at the default
+// addresses) stand in for the host's real nameservers, and whose program
+// waits for release to be non-empty. It returns the lab's network
+// namespace and a function that releases it and returns its result.
+func upstreamLab(t *testing.T, b string) (string, []netip.AddrPort, func() *Result) {
+	t.Helper()
+	release := filepath.Join(t.TempDir(), "release")
+	sc, err := model.ParseScenario(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := DefaultNameservers(3)
+	spec := Spec{Nameservers: ns, Scenario: sc, ResolvConf: File{Data: ResolvConf(ns, "", "")},
+		Hosts: File{Keep: true}, NSSwitch: File{Keep: true}, Env: []string{"PATH=" + DefaultPath},
+		Argv: []string{"/bin/sh", "-c", "until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+	var res *Result
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, runErr = Runner{}.Run(context.Background(), spec)
+	}()
+	pid := childInit(t, done)
+	var ups []netip.AddrPort
+	for _, a := range ns {
+		ups = append(ups, netip.AddrPortFrom(a, 53))
+	}
+	finish := func() *Result {
+		os.WriteFile(release, []byte("1"), 0o644) //nolint:errcheck
+		<-done
+		if runErr != nil {
+			t.Fatalf("upstream lab: %v", runErr)
+		}
+		return res
+	}
+	t.Cleanup(func() { os.WriteFile(release, []byte("1"), 0o644); <-done }) //nolint:errcheck
+	return filepath.Join("/proc", strconv.Itoa(pid), "ns", "net"), ups, finish
+}
+
+// esbuildIncident is the incident's program and root: Alpine 3.13, the Go
+// 1.15.7 esbuild serving on localhost, no search list, timeout 1 s.
+func esbuildIncident(t *testing.T) Spec {
+	ns := DefaultNameservers(3)
+	return Spec{
+		Nameservers: ns,
+		Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
+		ResolvConf:  File{Data: ResolvConf(ns, "", "timeout:1")},
+		Hosts:       File{Keep: true},
+		NSSwitch:    File{Keep: true},
+		Root:        sharedData(t, "rootfs/alpine-minirootfs-3.13.12-x86_64.tar.gz"),
+		Add:         []Add{{Src: sharedData(t, "binaries/esbuild-0.8.40-linux-amd64"), Dst: "/usr/local/bin/esbuild"}},
+		Argv:        []string{"esbuild", "--serve=localhost:8000"},
+		Env:         []string{"PATH=" + DefaultPath},
+		Until:       "http://|error",
+		Timeout:     2 * time.Minute,
+	}
+}
+
+// TestTraceReproducesLab: the incident traced against three silent
+// upstreams (fake, in a namespace of the test's own) gives the timeline
+// the lab records for the same scenario — same exchanges to the same
+// nameserver positions, in the same bursts, at the same times within the
+// lab's tolerance — and every query really reached the upstreams. The
+// host's network namespace is never touched.
+func TestTraceReproducesLab(t *testing.T) {
+	requireRoot(t)
+	plain, err := Runner{}.Run(context.Background(), esbuildIncident(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostNS, ups, finish := upstreamLab(t, "silent")
+	spec := esbuildIncident(t)
+	if err := PrepareTrace(&spec, ups, hostNS, ""); err != nil {
+		t.Fatal(err)
+	}
+	spec.ResolvConf = File{Data: ResolvConf(spec.Nameservers, "", "timeout:1")}
+	traced, err := Runner{}.Run(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := finish()
+	var tl bytes.Buffer
+	WriteTimeline(&tl, traced)
+	t.Logf("trace:\n%s", tl.String())
+
+	if len(plain.Queries) != 12 || len(traced.Queries) != 12 || len(upstream.Queries) != 12 {
+		t.Fatalf("queries: lab %d, trace %d, received upstream %d; want 12 each", len(plain.Queries), len(traced.Queries), len(upstream.Queries))
+	}
+	// Hold the trace to the lab run as the lab holds a run to the model,
+	// nameservers matched by position.
+	pos := map[netip.Addr]int{}
+	for i, s := range traced.Servers {
+		pos[s.Addr] = i
+	}
+	obs := traced.Exchanges()
+	for i := range obs {
+		obs[i].Server = netip.AddrPortFrom(plain.Servers[pos[traced.Queries[i].Server]].Addr, 53).String()
+	}
+	pred := &model.Prediction{Exchanges: plain.Exchanges(), Total: plain.Total}
+	cmp := Compare(pred, Observation{Exchanges: obs, Total: traced.Total, AnchorFirst: true})
+	if !cmp.OK() {
+		t.Errorf("trace differs from the lab run: %s", strings.Join(cmp.Differences, "; "))
+	}
+	for _, q := range traced.Queries {
+		if q.Relay == nil || q.Action != "silent" || !strings.HasSuffix(q.Relay.Upstream, ":53") {
+			t.Errorf("relay record: %+v %+v", q, q.Relay)
+		}
+	}
+	// The veth pair went with the trace's namespace.
+	links, _ := netlink.LinkList()
+	for _, l := range links {
+		if strings.HasPrefix(l.Attrs().Name, "nsst") {
+			t.Errorf("interface %s left in the host namespace", l.Attrs().Name)
+		}
+	}
+}
+
+// TestTraceRelaysAnswers: answers and truncation (then TCP)
+// come back from the upstreams through the forwarders, recorded with the
+// upstream's reply.
+func TestTraceRelaysAnswers(t *testing.T) {
+	requireRoot(t)
+	hostNS, ups, finish := upstreamLab(t, "answer=192.0.2.9/truncate,nxdomain,silent")
+	spec := Spec{
+		Hosts: File{Keep: true}, NSSwitch: File{Keep: true}, Env: []string{"PATH=" + DefaultPath},
+		Argv:    []string{"/usr/bin/getent", "ahostsv4", "traced.example"},
+		Timeout: time.Minute,
+	}
+	if err := PrepareTrace(&spec, ups, hostNS, ""); err != nil {
+		t.Fatal(err)
+	}
+	spec.ResolvConf = File{Data: TraceResolvConf([]byte("search example\noptions timeout:1 attempts:1\nnameserver 10.9.9.9\n"), spec.Nameservers)}
+	res, err := Runner{}.Run(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := finish()
+	var tl bytes.Buffer
+	WriteTimeline(&tl, res)
+	t.Logf("trace:\n%s", tl.String())
+	if len(upstream.Queries) != len(res.Queries) {
+		t.Errorf("forwarders recorded %d queries, upstreams received %d", len(res.Queries), len(upstream.Queries))
+	}
+	actions := map[string]bool{}
+	for _, q := range res.Queries {
+		actions[q.Transport+" "+q.Action] = true
+		if q.Action == "answer" && (len(q.Relay.Answers) == 0 || !strings.Contains(q.Relay.Answers[0], "192.0.2.9")) {
+			t.Errorf("answer not recorded: %+v", q.Relay)
+		}
+	}
+	if !actions["udp truncated"] || !actions["tcp answer"] {
+		t.Errorf("actions %v: want a truncated UDP reply and a TCP answer", actions)
+	}
+	var gotAddr bool
+	for _, l := range res.Output {
+		gotAddr = gotAddr || strings.Contains(l.Text, "192.0.2.9")
+	}
+	if !gotAddr || res.ExitCode != 0 {
+		t.Errorf("getent did not get the relayed answer: %+v", res.Output)
+	}
+}
+
+// TestTraceSIGKILL: a trace whose nsscope is killed with SIGKILL leaves
+// no veth end and no forwarder address in the host namespace.
+func TestTraceSIGKILL(t *testing.T) {
+	requireRoot(t)
+	hostNS, ups, _ := upstreamLab(t, "silent")
+	spec := Spec{Hosts: File{Keep: true}, NSSwitch: File{Keep: true}, Env: []string{"PATH=" + DefaultPath},
+		Argv: []string{"/bin/sleep", "300"}, Timeout: 5 * time.Minute}
+	if err := PrepareTrace(&spec, ups, hostNS, ""); err != nil {
+		t.Fatal(err)
+	}
+	spec.ResolvConf = File{Data: ResolvConf(spec.Nameservers, "", "")}
+	b, _ := json.Marshal(spec)
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), envRunSpec+"="+string(b))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck
+	links := func() []string {
+		var names []string
+		inetns.Do(hostNS, func() error { //nolint:errcheck
+			ls, err := netlink.LinkList()
+			for _, l := range ls {
+				if strings.HasPrefix(l.Attrs().Name, "nsst") {
+					names = append(names, l.Attrs().Name)
+				}
+			}
+			return err
+		})
+		return names
+	}
+	for end := time.Now().Add(time.Minute); len(links()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the trace's veth never appeared")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL) //nolint:errcheck
+	cmd.Wait()                          //nolint:errcheck
+	// The kernel removes the pair once the namespace is gone, which it
+	// does in the background: wait for it, however long.
+	for end := time.Now().Add(time.Minute); len(links()) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("left behind after SIGKILL: %v", links())
+		}
+	}
+}
