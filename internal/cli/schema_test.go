@@ -113,6 +113,11 @@ func TestLabJSONSchema(t *testing.T) {
 		t.Skipf("the lab cannot run here: exit %d: %s", code, stderr)
 	}
 	validate(t, schemas(t), "lab.json", "lab", out)
+	out, stderr, code = runCLI(t, "lab", "--check", "--name", "localhost", "--format", "json", "--nameservers", "1", "--", "/bin/true")
+	if code != ExitOK && code != ExitFindings {
+		t.Fatalf("lab --check: exit %d: %s", code, stderr)
+	}
+	validate(t, schemas(t), "lab.json", "lab --check", out)
 
 	// Flags stop at the command: its own flags are its own, with or
 	// without "--".
