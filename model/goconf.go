@@ -321,8 +321,8 @@ func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 	if nss.err != "" {
 		return ret(fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): Go defers to its fallback ("+fbWhy+")", nss.errPos)
 	}
-	var files, dns, mdns bool
-	first := ""
+	var sum sourceSummary
+	mdns := false
 	for _, src := range nss.ns.Hosts {
 		sp := confPos(src.Pos)
 		switch {
@@ -337,14 +337,7 @@ func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 			if !src.StandardCriteria() {
 				return ret(fallback, fmt.Sprintf("source %q has non-standard criteria: Go defers to its fallback (%s)", src.String(), fbWhy), sp)
 			}
-			if src.Name == "files" {
-				files = true
-			} else {
-				dns = true
-			}
-			if first == "" {
-				first = src.Name
-			}
+			sum.add(src.Name)
 		case strings.HasPrefix(src.Name, "mdns"):
 			mdns = true
 		default:
@@ -355,18 +348,23 @@ func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 	if mdns && !env.MDNSAllow.Missing && env.MDNSAllow.ReadErr == "" && env.MDNSAllow.Path != "" {
 		return ret(fallback, "an mdns source is listed and /etc/mdns.allow exists: Go defers to its fallback ("+fbWhy+")", filePos(env.MDNSAllow))
 	}
-	switch {
-	case files && dns:
-		if first == "files" {
-			return ret(OrderFilesDNS, "the hosts line lists files before dns", hp)
-		}
-		return ret(OrderDNSFiles, "the hosts line lists dns before files", hp)
-	case files:
-		return ret(OrderFiles, "the hosts line lists files only", hp)
-	case dns:
-		return ret(OrderDNS, "the hosts line lists dns only", hp)
+	if o, ok := sum.order(); ok {
+		return ret(o, era1OrderWhy(o), hp)
 	}
 	return ret(fallback, "the hosts line lists neither files nor dns: Go defers to its fallback ("+fbWhy+")", hp)
+}
+
+// era1OrderWhy says why the hosts line gives order o (Go 1.10–1.20).
+func era1OrderWhy(o Order) string {
+	switch o {
+	case OrderFilesDNS:
+		return "the hosts line lists files before dns"
+	case OrderDNSFiles:
+		return "the hosts line lists dns before files"
+	case OrderFiles:
+		return "the hosts line lists files only"
+	}
+	return "the hosts line lists dns only"
 }
 
 // goOrderEra2 is lookupOrder for Go 1.21–1.27 (go-resolver.md §b.5): which
@@ -396,17 +394,22 @@ func goOrderEra2(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 	}
 	hp := hostsLinePos(nss.ns)
 	if o, ok := sum.order(); ok {
-		return d.decide(o, era2OrderWhy[o], hp)
+		return d.decide(o, era2OrderWhy(o), hp)
 	}
 	return d.decide(sel.fallback, "the hosts line lists neither files nor dns: fallback "+sel.why(), hp)
 }
 
-// era2OrderWhy says why the hosts line gives each order (Go 1.21+).
-var era2OrderWhy = map[Order]string{
-	OrderFilesDNS: "the hosts line puts files before dns",
-	OrderDNSFiles: "the hosts line puts dns before files",
-	OrderFiles:    "the hosts line lists files only",
-	OrderDNS:      "the hosts line lists dns only",
+// era2OrderWhy says why the hosts line gives order o (Go 1.21+).
+func era2OrderWhy(o Order) string {
+	switch o {
+	case OrderFilesDNS:
+		return "the hosts line puts files before dns"
+	case OrderDNSFiles:
+		return "the hosts line puts dns before files"
+	case OrderFiles:
+		return "the hosts line lists files only"
+	}
+	return "the hosts line lists dns only"
 }
 
 // decide ends the decision with order o.
