@@ -22,6 +22,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 )
 
 // MaxManifestBytes caps one input (file or stream); larger inputs are
@@ -509,7 +511,7 @@ func (d *Decoded) document(src Source, js []byte) {
 	if err := json.Unmarshal(js, &h); err != nil {
 		// Not an object at all (a scalar, an array) or metadata of the
 		// wrong shape: name what we can.
-		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", jsonstyle.Describe(err))})
 		return
 	}
 	if strings.HasSuffix(h.Kind, "List") || (h.Kind == "" && h.Items != nil) {
@@ -530,7 +532,7 @@ func (d *Decoded) document(src Source, js []byte) {
 func (d *Decoded) object(src Source, js []byte, listAPIVersion, listItemKind string) {
 	var h header
 	if err := json.Unmarshal(js, &h); err != nil {
-		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", jsonstyle.Describe(err))})
 		return
 	}
 	if h.Kind == "" && listItemKind != "" {

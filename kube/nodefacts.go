@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -65,7 +66,7 @@ type NodeFacts struct {
 func ParseNodeFacts(data []byte) (*NodeFacts, error) {
 	var nf NodeFacts
 	if err := json.Unmarshal(data, &nf); err != nil {
-		return nil, fmt.Errorf("not nsscope node facts: %w", err)
+		return nil, fmt.Errorf("not nsscope node facts: %w", jsonstyle.Describe(err))
 	}
 	if nf.SchemaVersion != NodeFactsVersion {
 		return nil, fmt.Errorf("node facts schema_version %d, want %d", nf.SchemaVersion, NodeFactsVersion)

@@ -89,7 +89,7 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr, onStart: rn.Started}
 	runErr := cmd.run(ctx)
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("interrupted: the run was stopped, nothing is left behind (%w)", ctx.Err())
+		return nil, &Interrupted{Cause: context.Cause(ctx)}
 	}
 	if runErr != nil && !cmd.started {
 		if errors.Is(runErr, unix.EPERM) || errors.Is(runErr, unix.EACCES) || (errors.Is(runErr, unix.EINVAL) && spec.Rootless) {
@@ -118,6 +118,17 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	}
 	return rep.Result, nil
 }
+
+// Interrupted is Run's error when its context was cancelled (Ctrl-C,
+// SIGTERM): the run was stopped and nothing it made is left. Cause is
+// the context's cause (the signal, for a signal context).
+type Interrupted struct{ Cause error }
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("interrupted (%v): the run was stopped, nothing is left behind", e.Cause)
+}
+
+func (e *Interrupted) Unwrap() error { return e.Cause }
 
 // execCmd runs the init. It keeps the starting goroutine on one OS thread
 // from start to exit: Pdeathsig fires when the thread that forked the
@@ -187,6 +198,12 @@ func validate(spec *Spec) error {
 	}
 	if len(spec.Scenario.Servers) > 1 && len(spec.Scenario.Servers) != n {
 		return inputErrorf("%d server behaviours for %d nameservers: give one for all, or one per nameserver", len(spec.Scenario.Servers), n)
+	}
+	if _, err := untilPatterns(*spec); err != nil {
+		return err
+	}
+	if err := checkContainment(*spec); err != nil {
+		return err
 	}
 	if err := checkIPv6(spec.IPv6, spec.Nameservers); err != nil {
 		return err

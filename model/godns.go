@@ -51,14 +51,7 @@ func goDNSConfig(env Env, rc *conf.ResolvConf, b GoBuild, dbg goDebug, add func(
 		add(Step{Key: "servers", Value: strings.Join(c.servers, " "), Reason: "no usable nameserver line: Go uses its default nameservers", Source: filePos(env.ResolvConf)})
 	default:
 		src := confPos(rc.Nameservers[0].Pos)
-		why := fmt.Sprintf("%d nameserver line(s), tried in order for every attempt", len(c.servers))
-		if len(rc.Ignored) > 0 {
-			for _, n := range rc.Ignored {
-				if strings.Contains(n.What, "nameserver") {
-					why += "; " + n.Pos.String() + ": " + n.What
-				}
-			}
-		}
+		why := fmt.Sprintf("%d nameserver line(s), tried in order for every attempt", len(c.servers)) + ignoredNameservers(rc.Ignored)
 		add(Step{Key: "servers", Value: strings.Join(c.servers, " "), Reason: why, Source: src})
 	}
 	if len(rc.Search) > 0 {
@@ -94,6 +87,30 @@ func goDNSConfig(env Env, rc *conf.ResolvConf, b GoBuild, dbg goDebug, add func(
 		}
 	}
 	return c
+}
+
+// maxCited is how many ignored lines a reason cites one by one; the rest
+// are counted (a file with thousands of them stays one short line).
+const maxCited = 3
+
+// ignoredNameservers cites the nameserver lines Go ignored: the first
+// maxCited by position, then how many more.
+func ignoredNameservers(ignored []conf.Note) string {
+	var b strings.Builder
+	n := 0
+	for _, note := range ignored {
+		if !strings.Contains(note.What, "nameserver") {
+			continue
+		}
+		n++
+		if n <= maxCited {
+			b.WriteString("; " + note.Pos.String() + ": " + note.What)
+		}
+	}
+	if n > maxCited {
+		fmt.Fprintf(&b, "; and %d more nameserver lines ignored", n-maxCited)
+	}
+	return b.String()
 }
 
 func optWhy(p conf.Pos, def string) string {

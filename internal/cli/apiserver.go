@@ -144,7 +144,7 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	out := a.output(f.report.output)
 	if f.report.format == "json" {
-		err = report.WriteJSON(out, rep)
+		err = report.WriteJSON(out, prepareReport(rep))
 	} else {
 		err = writeAPIServerText(out, cs, fixes, assumed)
 	}

@@ -170,7 +170,7 @@ func runDockerfile(cmd *cobra.Command, a *app, f *dockerfileFlags, args []string
 		fmt.Fprint(out, res.Diff())
 	default:
 		res.Report.Version = toolVersion()
-		if err := report.Write(out, res.Report, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}); err != nil {
+		if err := report.Write(out, prepareReport(res.Report), format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/kube/kubeio"
 )
@@ -128,11 +129,19 @@ func collectNode(a *app, o nodeOpts) error {
 	if err != nil {
 		return inputError(err)
 	}
+	// The facts with the tool and version every nsscope document names
+	// (the schema version is the facts' own).
+	jsonstyle.FillLists(nf)
+	doc := struct {
+		*kube.NodeFacts
+		Tool    string `json:"tool"`
+		Version string `json:"version"`
+	}{nf, jsonstyle.Tool, toolVersion()}
 	var data []byte
 	if o.compact {
-		data, err = json.Marshal(nf)
+		data, err = json.Marshal(doc)
 	} else {
-		data, err = json.MarshalIndent(nf, "", "  ")
+		data, err = json.MarshalIndent(doc, "", "  ")
 	}
 	if err != nil {
 		return err

@@ -163,7 +163,7 @@ func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
 		err = writePodTail(out, run, rep)
 	default:
 		format, _ := report.ParseFormat(f.report.format)
-		err = report.Write(out, rep, format, report.TextOptions{})
+		err = report.Write(out, prepareReport(rep), format, report.TextOptions{})
 	}
 	if err != nil {
 		return err
