@@ -21,6 +21,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -97,11 +98,11 @@ func ClusterProof(ctx context.Context, dir, deployDir string) (*ClusterReport, e
 	if err != nil {
 		return nil, err
 	}
-	pods, err := kube.ListPods(ctx, sa, "")
+	pods, err := kubeio.ListPods(ctx, sa, "")
 	if err != nil {
 		return nil, fmt.Errorf("list pods as nsscope: %w", err)
 	}
-	nodes, err := kube.ListNodes(ctx, sa)
+	nodes, err := kubeio.ListNodes(ctx, sa)
 	if err != nil {
 		return nil, fmt.Errorf("list nodes as nsscope: %w", err)
 	}
@@ -130,7 +131,7 @@ func ClusterProof(ctx context.Context, dir, deployDir string) (*ClusterReport, e
 	if err != nil {
 		return nil, err
 	}
-	if _, err := kube.ListPods(ctx, nobody, ""); err != nil {
+	if _, err := kubeio.ListPods(ctx, nobody, ""); err != nil {
 		rep.Denied = err.Error()
 	}
 
@@ -157,7 +158,10 @@ func ClusterProof(ctx context.Context, dir, deployDir string) (*ClusterReport, e
 // incidentNode is the node the cluster check assumes: IPv6 off, three
 // silent nameservers (the incident's).
 func incidentNode() kube.Node {
-	n := kube.TypicalNode()
+	n := kube.UnknownNode("cp-1", "")
+	n.Hosts = model.File{Path: model.PathHosts, Origin: "realk8s", Data: []byte("127.0.0.1 localhost\n::1 localhost\n")}
+	n.HostsUnknown = ""
+	n.Kubelet.ResolvConfUnknown = ""
 	n.IPv6 = kube.IPv6Off
 	n.Addrs = []kube.IfAddr{{Interface: "lo", Prefix: netip.MustParsePrefix("127.0.0.1/8")}}
 	n.Kubelet.ResolvConf = model.File{Path: "/etc/resolv.conf", Origin: "realk8s",
