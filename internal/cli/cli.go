@@ -137,6 +137,10 @@ func Main(ctx context.Context, args []string, stdio Stdio, env []string) (code i
 	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	if sc, why, ok := signalExit(ctx, err); ok {
+		fmt.Fprintln(stdio.Err, errorLine(cmd, errors.New(why)))
+		return sc
+	}
 	code = exitCode(err)
 	if err != nil {
 		var ee *ExitError
