@@ -132,6 +132,9 @@ type Program struct {
 	Main      bool
 	// Reasons is how nsscope followed it, in order.
 	Reasons []string
+	// CannotStart, when set, says why the program cannot start in the
+	// final image (its C library or loader is not there).
+	CannotStart string
 }
 
 // Analyze follows the target stage of f.
@@ -178,9 +181,7 @@ func Analyze(f *File, opt Options) (*Analysis, error) {
 		a.Programs = append(a.Programs, p)
 	}
 	for _, p := range a.Programs {
-		if b := p.Build; b != nil && b.Cgo && !b.Netgo && b.Libc.Known() && final.Image.Known && b.Libc.Kind != final.Image.Libc.Kind {
-			a.Notes = append(a.Notes, fmt.Sprintf("%s is a cgo build linked against %s (stage %s) but the image has %s: it will not start unless that C library is installed", p.Path, b.Libc.Kind, b.Stage, orNone(final.Image.Libc.Kind)))
-		}
+		p.CannotStart = cannotStart(p, final)
 	}
 	if final.Image.Libc.Known() {
 		a.Programs = append(a.Programs, &Program{

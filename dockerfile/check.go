@@ -112,6 +112,9 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		fd := &rep.Findings[i]
 		p := programFor(a, fd.Subject)
 		locate(fd, a, p)
+		if p != nil && p.CannotStart != "" {
+			markCannotStart(fd, p)
+		}
 		if opt.noFixes || fd.Severity == report.Info || p == nil {
 			continue
 		}
@@ -276,4 +279,14 @@ func locate(fd *report.Finding, a *Analysis, p *Program) {
 		rel = append(rel, report.Location{Path: name, Line: l, Message: "/etc/nsswitch.conf: " + a.Final.NSSwitch.String()})
 	}
 	fd.Related = rel
+}
+
+// markCannotStart turns the finding of a program that cannot start in the
+// image into a critical one: whatever its lookups would do, it never runs.
+func markCannotStart(fd *report.Finding, p *Program) {
+	fd.RuleID = report.RuleCannotStart
+	fd.Severity = report.Critical
+	fd.Message = "cannot start in this image: " + p.CannotStart
+	fd.Reasons = append([]string{p.CannotStart}, fd.Reasons...)
+	fd.Fixes = nil // scan's remedies are for a program that runs
 }

@@ -76,6 +76,9 @@ func UnifiedDiff(name string, src []byte, edits []Edit) string {
 type candidateFix struct {
 	desc  string
 	edits []Edit
+	// bundle marks an earlier candidate with more changes: it is offered
+	// only when it does better than every fix already found.
+	bundle bool
 }
 
 // nssFix is the change that gives the final image `hosts: files dns`.
@@ -161,12 +164,23 @@ func goBumpFix(a *Analysis, b *GoBuild) (candidateFix, bool) {
 	}, true
 }
 
-// dockerfileFixes returns the fixes for one finding, best first: the
-// Dockerfile changes, each checked by analysing the patched Dockerfile
-// again, then scan's fixes that need no Dockerfile change (dial the
-// address literal, a newer glibc).
-func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions, cache map[string]*report.Report) []report.Fix {
+// candidates are the Dockerfile changes that may fix program p's
+// findings, in the order they are tried.
+func candidates(a *Analysis, p *Program) []candidateFix {
 	var cands []candidateFix
+	if p.CannotStart != "" {
+		// The program must start first; where nsswitch.conf then
+		// matters, the nsswitch fix goes with it.
+		c, ok := cgoOffFix(a, p)
+		if !ok {
+			return nil
+		}
+		cands = append(cands, c)
+		if nss := nssFix(a); len(nss.edits) > 0 {
+			cands = append(cands, candidateFix{desc: c.desc + "; and " + nss.desc, edits: append(slices.Clone(c.edits), nss.edits...), bundle: true})
+		}
+		return cands
+	}
 	if p.Build != nil || p.Libc.Kind == "glibc" {
 		cands = append(cands, nssFix(a))
 	}
@@ -175,14 +189,48 @@ func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt C
 			cands = append(cands, c)
 		}
 	}
+	return cands
+}
+
+// cgoOffFix builds the program without cgo: it then links no C library
+// and starts in any image. CGO_ENABLED=1 on the build line is changed
+// there; otherwise ENV CGO_ENABLED=0 goes right before the build's RUN,
+// where it overrides earlier ENV and ARG values.
+func cgoOffFix(a *Analysis, p *Program) (candidateFix, bool) {
+	b := p.Build
+	if b == nil || b.Line < 1 || b.Line > len(a.File.Lines) {
+		return candidateFix{}, false
+	}
+	line := a.File.Lines[b.Line-1]
+	e := Edit{Line: b.Line, Insert: []string{"ENV CGO_ENABLED=0"}}
+	where := fmt.Sprintf("add `ENV CGO_ENABLED=0` before line %d", b.Line)
+	if strings.Count(line, "CGO_ENABLED=1") == 1 {
+		e = Edit{Line: b.Line, Delete: 1, Insert: []string{strings.Replace(line, "CGO_ENABLED=1", "CGO_ENABLED=0", 1)}}
+		where = fmt.Sprintf("set CGO_ENABLED=0 on line %d", b.Line)
+	}
+	return candidateFix{
+		desc: fmt.Sprintf("build %s without cgo: %s, so it links no C library and starts in %s (if it needs cgo for other packages, build it in a stage with the image's C library instead)",
+			p.Path, where, a.Final.Image.Ref),
+		edits: []Edit{e},
+	}, true
+}
+
+// dockerfileFixes returns the fixes for one finding, best first: the
+// Dockerfile changes, each checked by analysing the patched Dockerfile
+// again, then scan's fixes that need no Dockerfile change (dial the
+// address literal, a newer glibc).
+func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt CheckOptions, cache map[string]*report.Report) []report.Fix {
 	type scored struct {
 		fix report.Fix
 		sev report.Severity
 	}
 	var out []scored
-	for _, c := range cands {
+	for _, c := range candidates(a, p) {
 		after, ok := predictPatched(f, c.edits, fd, opt, cache)
 		if !ok || !(after.Severity < fd.Severity || after.Time < fd.Time) {
+			continue
+		}
+		if c.bundle && slices.ContainsFunc(out, func(x scored) bool { return x.sev <= after.Severity }) {
 			continue
 		}
 		out = append(out, scored{report.Fix{
@@ -210,11 +258,8 @@ func dockerfileFixes(f *File, a *Analysis, p *Program, fd *report.Finding, opt C
 
 // fixEdits returns the edits of the fix with the given description.
 func fixEdits(f *File, a *Analysis, p *Program, desc string) []Edit {
-	if c := nssFix(a); c.desc == desc {
-		return c.edits
-	}
-	if p.Build != nil {
-		if c, ok := goBumpFix(a, p.Build); ok && c.desc == desc {
+	for _, c := range candidates(a, p) {
+		if c.desc == desc {
 			return c.edits
 		}
 	}

@@ -66,7 +66,7 @@ func FuzzExtractTar(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer r.close()
-		extractTar(r, bytes.NewReader(b)) //nolint:errcheck // only safety matters
+		extractTar(r, bytes.NewReader(b), 64<<20) //nolint:errcheck // only safety matters
 		ents, _ := os.ReadDir(base)
 		if len(ents) != 1 {
 			t.Fatalf("entries beside the root: %v", ents)

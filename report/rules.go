@@ -10,6 +10,7 @@ const (
 	RuleUnknown       = "NSS003" // warning: the outcome depends on an unknown
 	RuleHostsFirst    = "NSS004" // info: /etc/hosts answers without DNS
 	RuleDNSOnly       = "NSS005" // info: only DNS can answer
+	RuleCannotStart   = "NSS006" // critical: the program cannot start in its image
 
 	// Kubernetes rules: what the kubelet and kube-apiserver do.
 	RuleAPIServerLoopback = "NSS101" // kube-apiserver's loopback client and its start-up
@@ -34,6 +35,9 @@ func LookupRules() []Rule {
 			Short: "/etc/hosts answers the name without any DNS query."},
 		{ID: RuleDNSOnly, Name: "NameNeedsDNS",
 			Short: "The name is not in /etc/hosts: only DNS can answer it."},
+		{ID: RuleCannotStart, Name: "ProgramCannotStart",
+			Short: "The program cannot start in its image: it is linked against a C library (or needs a loader or symbol version) that the image does not have.",
+			Help:  "Build it without cgo (CGO_ENABLED=0), or in a stage with the image's C library (golang:VERSION-alpine for a musl image), or run it on a base image with its C library."},
 	}
 }
 

@@ -142,7 +142,10 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		}
 	}
 	defer src.Close()
-	env := src.Env()
+	env, err := src.ReadEnv()
+	if err != nil {
+		return inputError(err)
+	}
 	for _, o := range []struct {
 		f    *model.File
 		path string
@@ -183,6 +186,8 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: deadline},
 		Scenario: sc,
 		Libc:     envLibc,
+
+		ToolVersion: toolVersion(),
 	}
 	res, err := explain.Run(in)
 	if err != nil {

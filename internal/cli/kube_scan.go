@@ -9,16 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 )
-
-// maxScanPrograms caps the programs taken from one image when it has no
-// main process that resolves names.
-const maxScanPrograms = 6
 
 // kubeScanFlags turn on image inspection (the scan verb's reading of
 // images) for pod and cluster.
@@ -64,7 +60,7 @@ func (k *kubeScanFlags) check(cmd *cobra.Command) error {
 }
 
 // cachedInspector is the inspector, through the cache unless --no-cache.
-func (k *kubeScanFlags) cachedInspector(env []string) kube.Inspector {
+func (k *kubeScanFlags) cachedInspector(env []string) kubeio.Inspector {
 	insp := k.inspector()
 	if k.noCache {
 		return insp
@@ -73,7 +69,7 @@ func (k *kubeScanFlags) cachedInspector(env []string) kube.Inspector {
 	if dir == "" {
 		dir = defaultCacheDir(env)
 	}
-	return kube.CachedInspector(kube.Cache{Dir: dir}, insp)
+	return kubeio.CachedInspector(kubeio.Cache{Dir: dir}, insp)
 }
 
 func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
@@ -82,7 +78,7 @@ func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
 var errNotScanned = errors.New("not inspected (no --image-scan, no --image-source)")
 
 // inspector reads images with the scan verb's reader.
-func (k *kubeScanFlags) inspector() kube.Inspector {
+func (k *kubeScanFlags) inspector() kubeio.Inspector {
 	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure}
 	return func(ctx context.Context, key, ref string) (*kube.ImageFacts, error) {
 		spec, ok := k.sources[ref]
@@ -101,94 +97,18 @@ func (k *kubeScanFlags) inspector() kube.Inspector {
 		if err != nil {
 			return nil, err
 		}
-		f := &kube.ImageFacts{Key: key, Ref: ref}
+		nss := model.File{Path: model.PathNSSwitch}
 		data, err := fs.ReadFile(t.FS(), "etc/nsswitch.conf")
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			f.NSSwitchMissing = true
+			nss.Missing = true
 		case err != nil:
 			return nil, fmt.Errorf("%s: /etc/nsswitch.conf: %w", spec, err)
 		default:
-			f.NSSwitch = string(data)
+			nss.Data = data
 		}
-		var main, others []model.Program
-		var mainDesc string
-		for _, p := range in.Programs {
-			for _, v := range p.Variants {
-				prog := v.Program
-				label := p.Path
-				if prog.Label != "" {
-					label += " " + prog.Label
-				}
-				if v.Assume != "" {
-					label += " (if " + v.Assume + ")"
-				}
-				prog.Label = label
-				if p.Main {
-					main = append(main, prog)
-				} else {
-					others = append(others, prog)
-				}
-			}
-			if p.Main {
-				mainDesc = p.Path + ": " + strings.Join(p.Facts, "; ")
-			}
-		}
-		switch {
-		case len(main) > 0:
-			f.Programs = main
-			f.Source = "image " + spec + ", main process " + mainDesc
-		case len(others) > 0:
-			f.Programs = others[:min(len(others), maxScanPrograms)]
-			f.Source = fmt.Sprintf("image %s: the main process resolves no names; %d other program(s)", spec, len(f.Programs))
-		default:
-			f.Source = "image " + spec + ": no program that resolves names"
-		}
+		f := kubeio.ImageFacts(spec, in.Programs, nss)
+		f.Key, f.Ref = key, ref
 		return f, nil
 	}
-}
-
-// podImages inspects the images of the workloads once each (by digest or
-// reference, through the cache) and returns an ImageFunc that uses the
-// facts, falling back to base.
-func podImages(ctx context.Context, insp kube.Inspector, ws []*kube.Workload, base kube.ImageFunc) (kube.ImageFunc, []string) {
-	facts := map[string]*kube.ImageFacts{}
-	failed := map[string]string{}
-	var notes []string
-	for _, w := range ws {
-		for _, c := range append(append([]corev1.Container(nil), w.Pod.Spec.InitContainers...), w.Pod.Spec.Containers...) {
-			key, ref := kube.ImageKey(w.Pod, c.Name)
-			if _, ok := facts[key]; ok {
-				continue
-			}
-			if _, ok := failed[key]; ok {
-				continue
-			}
-			f, err := insp(ctx, key, ref)
-			if err != nil {
-				failed[key] = err.Error()
-				notes = append(notes, fmt.Sprintf("image %s: %v", ref, err))
-				continue
-			}
-			facts[key] = f
-		}
-	}
-	return func(pod *corev1.Pod, c *corev1.Container) kube.Image {
-		key, ref := kube.ImageKey(pod, c.Name)
-		f, ok := facts[key]
-		if !ok {
-			img := base(pod, c)
-			if why, bad := failed[key]; bad {
-				img.Assumed = append(img.Assumed, "image "+ref+" not inspected ("+why+")")
-			}
-			return img
-		}
-		img := f.Image()
-		if len(img.Programs) == 0 {
-			b := base(pod, c)
-			img.Programs = b.Programs
-			img.Assumed = append(img.Assumed, "no program resolving names found in "+ref+": "+b.Source)
-		}
-		return img
-	}, notes
 }
