@@ -41,8 +41,10 @@ type Binary struct {
 	Static bool `json:"static"`
 	// Interp is the PT_INTERP path, e.g. "/lib/ld-musl-x86_64.so.1".
 	Interp string `json:"interp,omitempty"`
-	// Needed lists the DT_NEEDED libraries.
-	Needed []string `json:"needed,omitempty"`
+	// Needed lists the DT_NEEDED libraries; RunPath the directories of
+	// DT_RUNPATH and DT_RPATH, as stored ("$ORIGIN/../lib").
+	Needed  []string `json:"needed,omitempty"`
+	RunPath []string `json:"run_path,omitempty"`
 	// Libc is the C library the binary is linked against ("glibc", "musl"
 	// or "" when unknown, e.g. for a static binary), and LibcEvidence says
 	// how that was decided.

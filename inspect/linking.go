@@ -43,6 +43,13 @@ func readLinking(f *elf.File, r io.ReaderAt, b *Binary) {
 	if libs, err := f.ImportedLibraries(); err == nil {
 		b.Needed = libs
 	}
+	for _, tag := range []elf.DynTag{elf.DT_RUNPATH, elf.DT_RPATH} {
+		if vals, err := f.DynString(tag); err == nil {
+			for _, v := range vals {
+				b.RunPath = append(b.RunPath, strings.Split(v, ":")...)
+			}
+		}
+	}
 	b.Static = b.Interp == "" && len(b.Needed) == 0
 	if syms, err := f.ImportedSymbols(); err == nil {
 		seen := map[string]bool{}

@@ -28,6 +28,10 @@ type Runner struct {
 	Exe string
 	// Args are the arguments that make it the init; nil means {InitArg}.
 	Args []string
+	// Started, if set, is called with the init's PID once it runs: its
+	// namespaces are /proc/PID/ns/* (sniff watches a lab's network this
+	// way; trace tests use one as a stand-in host).
+	Started func(pid int)
 }
 
 // Run runs spec and returns what it observed. Errors caused by the request
@@ -82,7 +86,7 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
-	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr}
+	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr, onStart: rn.Started}
 	runErr := cmd.run(ctx)
 	if ctx.Err() != nil {
 		return nil, &Interrupted{Cause: context.Cause(ctx)}
@@ -136,6 +140,7 @@ type execCmd struct {
 	stdout  *bytes.Buffer
 	stderr  *bytes.Buffer
 	attr    *syscall.SysProcAttr
+	onStart func(pid int)
 	started bool
 }
 
@@ -153,6 +158,9 @@ func (c *execCmd) run(ctx context.Context) error {
 		if err := cmd.Start(); err != nil {
 			done <- outcome{false, err}
 			return
+		}
+		if c.onStart != nil {
+			c.onStart(cmd.Process.Pid)
 		}
 		stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() }) //nolint:errcheck
 		err := cmd.Wait()

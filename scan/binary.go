@@ -65,12 +65,16 @@ func FromBinary(path string, main bool, b *inspect.Binary, root []inspect.LibcRe
 	if prog.Libc.Kind == "glibc" && prog.Libc.Version.IsZero() {
 		// The built-in nsswitch default changed in glibc 2.35: without
 		// the version both readings are possible.
+		why := "libc.so.6 not found in the root"
+		if b.Static {
+			why = "statically linked; the version is not recorded"
+		}
 		old, cur := prog, prog
 		old.Libc.Version = model.V(2, 34, 0)
 		cur.Libc.Version = model.V(2, 35, 0)
 		p.Variants = []Variant{
-			{Assume: "glibc older than 2.35 (libc.so.6 not found in the root)", Program: old},
-			{Assume: "glibc 2.35 or later (libc.so.6 not found in the root)", Program: cur},
+			{Assume: "glibc older than 2.35 (" + why + ")", Program: old},
+			{Assume: "glibc 2.35 or later (" + why + ")", Program: cur},
 		}
 		return p, true
 	}
@@ -95,7 +99,14 @@ func binaryFacts(b *inspect.Binary, libc *inspect.LibcRelease) []string {
 			out = append(out, "DefaultGODEBUG="+g.DefaultGODEBUG)
 		}
 	} else {
-		out = append(out, "C program importing "+strings.Join(b.Resolves, ", "))
+		switch {
+		case len(b.Resolves) > 0:
+			out = append(out, "C program importing "+strings.Join(b.Resolves, ", "))
+		case len(b.ResolvesVia) > 0:
+			out = append(out, "C program resolving names through "+strings.Join(b.ResolvesVia, ", "))
+		case b.StaticResolver != "":
+			out = append(out, "statically linked C program: "+b.StaticResolver)
+		}
 	}
 	switch {
 	case b.Static:

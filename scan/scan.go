@@ -56,6 +56,10 @@ type Program struct {
 	// Unknown then says why.
 	Variants []Variant
 	Unknown  string
+	// CannotStart says why the program cannot start in its image (its
+	// loader or a library it needs is missing, e.g. a glibc program in a
+	// musl image); such a program is critical whatever its resolver.
+	CannotStart string
 }
 
 // Variant is one possible reading of a binary.
@@ -298,6 +302,12 @@ func (s *scanner) verdict(p Program, name string) report.Finding {
 		Name:     name,
 		Location: report.Location{Path: p.Path},
 		Reasons:  append([]string(nil), p.Facts...),
+	}
+	if p.CannotStart != "" {
+		f.RuleID, f.Severity = report.RuleCannotStart, report.Critical
+		f.Message = "cannot start in this image: " + p.CannotStart
+		f.Reasons = append(f.Reasons, "the program cannot start: "+p.CannotStart)
+		return f
 	}
 	if len(p.Variants) == 0 {
 		f.RuleID, f.Severity = report.RuleUnknown, report.Warning

@@ -183,26 +183,10 @@ func fileErr(f model.File, err error) (model.File, error) {
 // ReadEnv reads the environment's files. Hostname comes from /etc/hostname
 // of a root, or from the kernel for this host. A file nsscope refuses to
 // read (see [Reader]) is an error.
-func (s *Source) ReadEnv() (model.Env, error) { return s.env(true) }
+func (s *Source) ReadEnv() (model.Env, error) {
 
-// Env is ReadEnv for callers that cannot report an error yet: a file
-// nsscope refuses to read is recorded as unreadable (ReadErr) instead.
-//
-// Deprecated: use ReadEnv, which makes a refused file an input error.
-func (s *Source) Env() model.Env {
-	env, _ := s.env(false)
-	return env
-}
-
-func (s *Source) env(strict bool) (model.Env, error) {
 	env := model.Env{Vars: map[string]string{}}
-	read := func(p string) (model.File, error) {
-		f, err := s.File(p)
-		if err != nil && !strict {
-			f.ReadErr, err = err.Error(), nil
-		}
-		return f, err
-	}
+	read := s.File
 	for _, f := range []struct {
 		p   string
 		dst *model.File

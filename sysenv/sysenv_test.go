@@ -36,7 +36,10 @@ func TestRootDirConfinesLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	env := src.Env()
+	env, err := src.ReadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(env.ResolvConf.Data) != "nameserver 127.0.0.53\n" {
 		t.Errorf("resolv.conf through an absolute link: %+v", env.ResolvConf)
 	}
@@ -61,7 +64,10 @@ func TestRootTarball(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	env := src.Env()
+	env, err := src.ReadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !env.NSSwitch.Missing || env.Hosts.Missing || len(env.Hosts.Data) == 0 {
 		t.Errorf("alpine 3.13: nsswitch %+v hosts %+v", env.NSSwitch, env.Hosts)
 	}
@@ -71,7 +77,10 @@ func TestRootTarball(t *testing.T) {
 }
 
 func TestOverride(t *testing.T) {
-	env := Host().Env()
+	env, err := Host().ReadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := env.Hosts
 	if err := Override(&f, "missing"); err != nil || !f.Missing {
 		t.Errorf("missing: %+v %v", f, err)

@@ -142,7 +142,10 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		}
 	}
 	defer src.Close()
-	env := src.Env()
+	env, err := src.ReadEnv()
+	if err != nil {
+		return inputError(err)
+	}
 	for _, o := range []struct {
 		f    *model.File
 		path string

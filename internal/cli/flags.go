@@ -18,6 +18,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // Flag groups shared by verbs. Each is a struct with a register method
@@ -137,8 +138,9 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// maxConfFile caps the configuration files read from flags.
-const maxConfFile = 1 << 20
+// maxConfFile caps the configuration files read from flags: the one limit
+// of every configuration file, wherever it comes from.
+const maxConfFile = sysenv.MaxFileSize
 
 // readArg reads the file an argument names, "-" being standard input
 // (which one argument only may take). flag names the argument in errors.

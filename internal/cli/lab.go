@@ -12,6 +12,7 @@ import (
 	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/waterfall"
 )
 
 // labSchemaVersion is the version of lab's JSON document (run, check).
@@ -93,8 +94,8 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		f.prog.registerLookup(fs)
 	})
 	addGroup(cmd, programGroup, f.prog.buildFlags.register)
-	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
-	completeValues(cmd, "format", "text", "json")
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, false) })
+	completeValues(cmd, "format", "text", "json", "html")
 	return cmd
 }
 
@@ -144,7 +145,8 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		}
 	}
 	out := a.output(f.report.output)
-	if f.report.format == "json" {
+	switch f.report.format {
+	case "json":
 		doc := struct {
 			jsonstyle.Envelope
 			Run   *lab.Result  `json:"run"`
@@ -156,10 +158,20 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		if err := jsonstyle.Write(out, &doc); err != nil {
 			return err
 		}
-	} else {
+	case "html":
+		if err := waterfall.WritePage(out, lab.Page(res, check.view())); err != nil {
+			return err
+		}
+	default:
 		lab.WriteTimeline(out, res)
+		chart := lab.RunChart(res)
 		if check != nil {
 			lab.WriteCheck(out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
+			chart = lab.CheckChart("", check.out.Prediction, check.obs)
+		}
+		fmt.Fprintln(out)
+		if err := waterfall.WriteText(out, chart, waterfall.TextOptions{Width: a.width(), Color: a.color(f.report.output)}); err != nil {
+			return err
 		}
 	}
 	if err := out.Close(); err != nil {
@@ -271,6 +283,7 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 // labCheck is a --check in progress: the program and request described on
 // the command line, and the outcome once the run is done.
 type labCheck struct {
+	obs lab.Observation
 	// fromBinary: no flag described the program; read it after the run.
 	fromBinary bool
 	spec       lab.Spec
@@ -308,5 +321,14 @@ func (c *labCheck) run(res *lab.Result) error {
 		return inputError(err)
 	}
 	c.out.Comparison = lab.Compare(p, obs)
+	c.obs = obs
 	return nil
+}
+
+// view is the check for a page; nil without --check.
+func (c *labCheck) view() *lab.CheckView {
+	if c == nil {
+		return nil
+	}
+	return &lab.CheckView{Program: c.prog, Request: c.req, Prediction: c.out.Prediction, Observation: c.obs, Comparison: c.out.Comparison}
 }

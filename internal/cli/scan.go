@@ -209,6 +209,9 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		return inputError(err)
 	}
 	rep.Version = toolVersion()
+	if scan.NoneFound(rep) {
+		fmt.Fprintf(a.stdio.Err, "nsscope scan: %s\n", scan.NoneFoundMessage(args[0]))
+	}
 	return writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
 }
 
