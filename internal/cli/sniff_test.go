@@ -50,23 +50,24 @@ func TestTraceCheck(t *testing.T) {
 		t.Skip("no /usr/bin/getent")
 	}
 	dir := t.TempDir()
-	release := filepath.Join(dir, "release")
 	ns := lab.DefaultNameservers(1)
+	// The stand-in host runs a program that only waits: the lab contains
+	// it (read-only host root, no writes outside), so readiness is read
+	// from its namespace, where the fake server listens on 127.0.0.53:53.
 	spec := lab.Spec{Nameservers: ns, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
 		ResolvConf: lab.File{Data: lab.ResolvConf(ns, "", "")}, Hosts: lab.File{Keep: true}, NSSwitch: lab.File{Keep: true},
 		Env:  []string{"PATH=" + lab.DefaultPath},
-		Argv: []string{"/bin/sh", "-c", "echo up > " + release + ".ready; until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+		Argv: []string{"/bin/sleep", "600"}, Timeout: 10 * time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	started := make(chan int, 1)
 	go func() {
-		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}, Started: func(pid int) { started <- pid }}.Run(context.Background(), spec)
+		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}, Started: func(pid int) { started <- pid }}.Run(ctx, spec)
 		done <- err
 	}()
 	defer func() {
-		os.WriteFile(release, []byte("1"), 0o644) //nolint:errcheck
-		if err := <-done; err != nil {
-			t.Errorf("upstream lab: %v", err)
-		}
+		cancel()
+		<-done // cancelled on purpose: its error says so
 	}()
 	var initPID int
 	select {
@@ -75,23 +76,51 @@ func TestTraceCheck(t *testing.T) {
 		done <- err
 		t.Fatalf("upstream lab: %v", err)
 	}
+	// 127.0.0.53:53 as /proc/net/udp writes it.
+	const listening = "3500007F:0035"
 	// No deadline but the lab's own: on a loaded machine set-up is slow.
 	for {
-		if b, _ := os.ReadFile(release + ".ready"); len(b) > 0 {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(initPID) + "/net/udp"); strings.Contains(string(b), listening) {
 			break
 		}
 		select {
 		case err := <-done:
 			done <- err
-			t.Fatalf("the upstream lab ended before its program started: %v", err)
+			t.Fatalf("the upstream lab ended before its fake server listened: %v", err)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	rc := filepath.Join(dir, "resolv.conf")
 	os.WriteFile(rc, []byte("options timeout:1 attempts:1\nnameserver 192.0.2.1\n"), 0o644) //nolint:errcheck
-	out, stderr, code := runCLI(t, "trace", "--host-netns", "/proc/"+strconv.Itoa(initPID)+"/ns/net", "--upstream", "127.0.0.53",
-		"--resolv-conf", rc, "--check", "--network", "ip4", "--name", "traced.example", "--", "/usr/bin/getent", "ahostsv4", "traced.example")
-	if code != 0 || !strings.Contains(out, "relay to 127.0.0.53:53") || !strings.Contains(out, "match: same exchanges") {
-		t.Errorf("exit %d\n%s\n%s", code, out, stderr)
+	// A difference in timing alone (a loaded machine) is tried again, as
+	// the differential suite does; a difference in the exchanges is not.
+	for try := 1; ; try++ {
+		out, stderr, code := runCLI(t, "trace", "--host-netns", "/proc/"+strconv.Itoa(initPID)+"/ns/net", "--upstream", "127.0.0.53",
+			"--resolv-conf", rc, "--check", "--network", "ip4", "--name", "traced.example", "--", "/usr/bin/getent", "ahostsv4", "traced.example")
+		if code == 0 && strings.Contains(out, "relay to 127.0.0.53:53") && strings.Contains(out, "match: same exchanges") {
+			return
+		}
+		if try < 3 && code == ExitFindings && timingOnly(out) {
+			t.Logf("try %d differs in timing only:\n%s", try, out)
+			continue
+		}
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
+}
+
+// timingOnly reports whether every difference a lab --check printed is
+// one of time.
+func timingOnly(out string) bool {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "- ") {
+			continue
+		}
+		n++
+		if !strings.Contains(l, "(tolerance ") {
+			return false
+		}
+	}
+	return n > 0
 }
