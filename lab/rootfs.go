@@ -2,8 +2,6 @@ package lab
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/inspect/target"
 )
 
 // rootFS gives access to a directory tree the way a chrooted program sees
@@ -185,40 +185,30 @@ const (
 	maxTarEntries = 500000
 )
 
-// extractTar unpacks a tar or gzip-compressed tar stream into r. Device
-// nodes and FIFOs are skipped (no program resolving names needs them);
-// ownership is not kept; hard links become copies.
+// extractTar unpacks a tar stream (plain, gzip or zstd, read through
+// nsscope's one tar reader, target.TarStream) into r. Device nodes and
+// FIFOs are skipped (no program resolving names needs them); ownership is
+// not kept; hard links become copies.
 func extractTar(r *rootFS, in io.Reader) error {
-	br := bufio.NewReader(in)
-	var rd io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("gzip: %w", err)
-		}
-		defer gz.Close()
-		rd = gz
+	ts, err := target.NewTarStream(in, target.Limits{MaxEntries: maxTarEntries, MaxLayerSize: maxTarBytes}, "tar", nil)
+	if err != nil {
+		return err
 	}
-	tr := tar.NewReader(rd)
+	defer ts.Close()
+	var tr io.Reader = ts
 	var total int64
-	for n := 0; ; n++ {
-		h, err := tr.Next()
+	for {
+		te, err := ts.Next()
 		if err == io.EOF {
-			if n == 0 {
+			if ts.Count() == 0 {
 				return errors.New("not a tar archive (no entries)")
 			}
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("tar: %w", err)
+			return err
 		}
-		if n >= maxTarEntries {
-			return fmt.Errorf("tar: more than %d entries", maxTarEntries)
-		}
-		name := path.Clean("/" + h.Name)
-		if name == "/" {
-			continue
-		}
+		h, name := te.Header, te.Path
 		mode := uint32(h.Mode) & 0o7777
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -248,7 +238,7 @@ func extractTar(r *rootFS, in io.Reader) error {
 				return fmt.Errorf("tar %s: %w", h.Name, err)
 			}
 		case tar.TypeLink:
-			data, err := r.readFile(h.Linkname, maxTarBytes)
+			data, err := r.readFile(te.HardLink, maxTarBytes)
 			if err != nil {
 				return fmt.Errorf("tar %s: hard link to %s: %w", h.Name, h.Linkname, err)
 			}
@@ -256,7 +246,7 @@ func extractTar(r *rootFS, in io.Reader) error {
 			if total > maxTarBytes {
 				return fmt.Errorf("tar: expands to more than %d bytes", int64(maxTarBytes))
 			}
-			st, err := r.stat(h.Linkname)
+			st, err := r.stat(te.HardLink)
 			if err == nil {
 				mode = st.Mode & 0o7777
 			}
