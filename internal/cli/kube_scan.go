@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,12 +12,8 @@ import (
 
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
-	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/scan"
 )
-
-// maxScanPrograms caps the programs taken from one image when it has no
-// main process that resolves names.
-const maxScanPrograms = 6
 
 // kubeScanFlags turn on image inspection (the scan verb's reading of
 // images) for pod and cluster.
@@ -97,54 +92,7 @@ func (k *kubeScanFlags) inspector() kube.Inspector {
 			return nil, err
 		}
 		defer t.Close()
-		in, err := scanInput(ctx, t, spec)
-		if err != nil {
-			return nil, err
-		}
-		f := &kube.ImageFacts{Key: key, Ref: ref}
-		data, err := fs.ReadFile(t.FS(), "etc/nsswitch.conf")
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			f.NSSwitchMissing = true
-		case err != nil:
-			return nil, fmt.Errorf("%s: /etc/nsswitch.conf: %w", spec, err)
-		default:
-			f.NSSwitch = string(data)
-		}
-		var main, others []model.Program
-		var mainDesc string
-		for _, p := range in.Programs {
-			for _, v := range p.Variants {
-				prog := v.Program
-				label := p.Path
-				if prog.Label != "" {
-					label += " " + prog.Label
-				}
-				if v.Assume != "" {
-					label += " (if " + v.Assume + ")"
-				}
-				prog.Label = label
-				if p.Main {
-					main = append(main, prog)
-				} else {
-					others = append(others, prog)
-				}
-			}
-			if p.Main {
-				mainDesc = p.Path + ": " + strings.Join(p.Facts, "; ")
-			}
-		}
-		switch {
-		case len(main) > 0:
-			f.Programs = main
-			f.Source = "image " + spec + ", main process " + mainDesc
-		case len(others) > 0:
-			f.Programs = others[:min(len(others), maxScanPrograms)]
-			f.Source = fmt.Sprintf("image %s: the main process resolves no names; %d other program(s)", spec, len(f.Programs))
-		default:
-			f.Source = "image " + spec + ": no program that resolves names"
-		}
-		return f, nil
+		return scan.ImageFacts(ctx, t, spec, key, ref)
 	}
 }
 
