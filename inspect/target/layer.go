@@ -575,8 +575,7 @@ func (t *Target) open(n *node) (content, error) {
 // in memory when small and in a temporary file otherwise.
 func (t *Target) reread(n *node) (content, error) {
 	src := t.layers[n.src.layer]
-	ctx := context.Background()
-	rc, err := src.open(ctx)
+	rc, err := src.open(t.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -588,6 +587,11 @@ func (t *Target) reread(n *node) (content, error) {
 	defer closeDec()
 	tr := tar.NewReader(r)
 	for i := 0; ; i++ {
+		if i%256 == 0 {
+			if err := t.ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		hdr, err := tr.Next()
 		if err != nil {
 			if err == io.EOF {
