@@ -42,10 +42,6 @@ func (p Pos) String() string {
 // IsZero reports whether p is unset.
 func (p Pos) IsZero() bool { return p == Pos{} }
 
-// MaxFileSize is the most a parser reads of one file; the rest is ignored
-// (no resolver reads megabytes of resolv.conf, and neither do we).
-const MaxFileSize = 1 << 20
-
 // line is one physical line of a file.
 type line struct {
 	n    int    // 1-based
@@ -54,12 +50,11 @@ type line struct {
 	unterminated bool
 }
 
-// splitLines splits data into lines, capping the input at MaxFileSize.
+// splitLines splits data into lines, all of it: a parser never truncates
+// (a file too large to read is refused where it is read, with its name and
+// the limit: sysenv.MaxFileSize), and its work is linear in the input.
 func splitLines(data []byte) []line {
-	if len(data) > MaxFileSize {
-		data = data[:MaxFileSize]
-	}
-	var out []line
+	out := make([]line, 0, bytes.Count(data, []byte{'\n'})+1)
 	n := 0
 	for len(data) > 0 {
 		n++
@@ -74,26 +69,33 @@ func splitLines(data []byte) []line {
 	return out
 }
 
+// maxExcerpt bounds a citation's rendered text: a line of binary garbage
+// is shown as a short excerpt (its line number says where the rest is),
+// never as hundreds of escaped bytes.
+const maxExcerpt = 120
+
 // printable renders a line for citation: invalid or control bytes are
-// escaped so that reports stay one line per citation.
+// escaped so that reports stay one line per citation, and the rendering is
+// cut at maxExcerpt characters, with "…" and the line's length in bytes.
 func printable(b []byte) string {
-	const max = 200
 	var buf bytes.Buffer
-	for i, c := range b {
-		if i >= max {
-			buf.WriteString("…")
-			break
-		}
+	for _, c := range b {
+		var r string
 		switch {
 		case c == '\t':
-			buf.WriteString(`\t`)
+			r = `\t`
 		case c == '\r':
-			buf.WriteString(`\r`)
+			r = `\r`
 		case c < 0x20 || c == 0x7f || c >= 0x80:
-			fmt.Fprintf(&buf, `\x%02x`, c)
+			r = fmt.Sprintf(`\x%02x`, c)
 		default:
-			buf.WriteByte(c)
+			r = string(c)
 		}
+		if buf.Len()+len(r) > maxExcerpt {
+			fmt.Fprintf(&buf, "… (%d bytes)", len(b))
+			break
+		}
+		buf.WriteString(r)
 	}
 	return buf.String()
 }

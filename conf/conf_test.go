@@ -281,3 +281,52 @@ func FuzzHosts(f *testing.F) {
 		}
 	})
 }
+
+// A line of binary garbage is cited as a bounded excerpt with its length;
+// a normal line whole (issue 15.4).
+func TestPrintableExcerpt(t *testing.T) {
+	garbage := make([]byte, 300)
+	for i := range garbage {
+		garbage[i] = byte(0x80 + i%100)
+	}
+	got := printable(garbage)
+	if len([]rune(got)) > maxExcerpt+20 || !strings.HasSuffix(got, "… (300 bytes)") {
+		t.Errorf("garbage rendered as %d characters: %q", len([]rune(got)), got)
+	}
+	line := "search kube-system.svc.cluster.local svc.cluster.local cluster.local\tx"
+	if got := printable([]byte(line)); got != strings.ReplaceAll(line, "\t", `\t`) {
+		t.Errorf("normal line rendered as %q", got)
+	}
+	rc := ParseResolvConf(Go, "resolv.conf", append([]byte("nameserver 10.0.0.1\n"), garbage...), ResolvOptions{})
+	if len(rc.Unknown) != 1 || rc.Unknown[0].Pos.Line != 2 || len(rc.Unknown[0].What) > 2*maxExcerpt {
+		t.Errorf("unknown keyword note: %+v", rc.Unknown)
+	}
+}
+
+func TestParseAPKInstalled(t *testing.T) {
+	db := "C:Q1abc=\nP:musl\nV:1.2.3-r3\nA:x86_64\n\nP:busybox\nV:1.35.0-r17\n\nV:orphan\n"
+	pkgs := ParseAPKInstalled("installed", []byte(db))
+	if len(pkgs) != 2 {
+		t.Fatalf("%d packages: %+v", len(pkgs), pkgs)
+	}
+	p, ok := APKVersion(pkgs, "musl")
+	if !ok || p.Version != "1.2.3-r3" || p.Pos.Line != 2 {
+		t.Errorf("musl: %+v %v", p, ok)
+	}
+	if _, ok := APKVersion(pkgs, "glibc"); ok {
+		t.Error("glibc found")
+	}
+}
+
+func FuzzAPKInstalled(f *testing.F) {
+	for _, s := range []string{"P:musl\nV:1.2.3-r3\n\n", "P:\nV:\n", "\n\n\nP:x", "V:1\r\nP:a\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, p := range ParseAPKInstalled("f", data) {
+			if p.Name == "" || p.Pos.Line < 1 {
+				t.Fatalf("package without name or line: %+v", p)
+			}
+		}
+	})
+}

@@ -171,27 +171,29 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
-// StandardCriteria reports whether Go treats the source's criteria as the
-// glibc defaults (go-resolver.md §b.4): no negation, a known status, and the
-// default action — or "return" on the last criterion.
+// glibcDefaultAction is the action glibc takes for a status when no
+// criterion names it: return on success, continue otherwise. ok is false
+// for a status glibc does not know.
+func glibcDefaultAction(status string) (action string, ok bool) {
+	switch status {
+	case "success":
+		return "return", true
+	case "notfound", "unavail", "tryagain":
+		return "continue", true
+	}
+	return "", false
+}
+
+// StandardCriteria reports whether Go's resolver can honour the source's
+// criteria as if there were none (go-resolver.md §b.4). Rule: every
+// criterion is un-negated, names a status glibc knows and asks for that
+// status's default action; the last criterion may ask for return instead
+// (it only ends a walk that is over anyway).
 func (s Source) StandardCriteria() bool {
 	for i, c := range s.Criteria {
-		if c.Negate {
-			return false
-		}
-		var def string
-		switch c.Status {
-		case "success":
-			def = "return"
-		case "notfound", "unavail", "tryagain":
-			def = "continue"
-		default:
-			return false
-		}
-		if i == len(s.Criteria)-1 && c.Action == "return" {
-			continue
-		}
-		if c.Action != def {
+		def, known := glibcDefaultAction(c.Status)
+		lastReturn := i == len(s.Criteria)-1 && c.Action == "return"
+		if c.Negate || !known || (c.Action != def && !lastReturn) {
 			return false
 		}
 	}

@@ -375,6 +375,13 @@ func TestGoFacts(t *testing.T) {
 		{"dl toolchain", "FROM golang:1.22 AS b\nRUN go install golang.org/dl/go1.14.15@latest && go1.14.15 download && CGO_ENABLED=0 go1.14.15 build -o /x .", "1.14.15", false, false},
 		{"exec form", "FROM golang:1.15 AS b\nRUN [\"/usr/local/go/bin/go\", \"build\", \"-o\", \"/x\", \".\"]", "1.15", true, false},
 		{"sh -c form", "FROM golang:1.15 AS b\nRUN [\"sh\", \"-c\", \"CGO_ENABLED=0 go build -o /x .\"]", "1.15", false, false},
+		// The shell's scoping: a subshell's export stays inside it, a
+		// group's does not, and a build in a subshell sees the outer one.
+		{"export in a subshell stays there", "FROM golang:1.22 AS b\nRUN (export CGO_ENABLED=0) && go build -o /x .", "1.22", true, false},
+		{"export in a group is kept", "FROM golang:1.22 AS b\nRUN { export CGO_ENABLED=0; } && go build -o /x .", "1.22", false, false},
+		{"build in a subshell", "FROM golang:1.22 AS b\nRUN export CGO_ENABLED=0 && (cd /src && go build -o /x .)", "1.22", false, false},
+		{"build in an if branch", "FROM golang:1.22 AS b\nRUN if [ -n \"$X\" ]; then CGO_ENABLED=0 go build -tags netgo -o /x .; fi", "1.22", false, true},
+		{"build after ||", "FROM golang:1.22 AS b\nRUN test -d /src || exit 1; GOFLAGS=-tags=netgo go build -o /x .", "1.22", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,6 +420,9 @@ func FuzzCheck(f *testing.F) {
 		"FROM alpine\nRUN cat <<A | tee /etc/nsswitch.conf\nhosts: files\nA\n",
 		"FROM a\nCOPY --from=0 / /\nCOPY --from=1 x y\n",
 		"FROM alpine\nRUN echo \"${X:-$(y)}\" 'a' \\\n && rm -rf /etc\n",
+		"FROM golang:1.15 AS b\nRUN (cd /s && CGO_ENABLED=1 go build -o /a .) || { echo x; exit 1; }\nFROM alpine:3.16\nCOPY --from=b /a /a\n",
+		"FROM alpine:3.17\nRUN if ! [[ -s /etc/nsswitch.conf ]]; then printf 'hosts: dns' >> /etc/nsswitch.conf; elif true; then sed -i '/^hosts/d' /etc/nsswitch.conf; fi\n",
+		"FROM alpine\nRUN for f in a b; do echo $f | tee -a /etc/nsswitch.conf; done; case $X in a) rm /etc/nsswitch.conf;; esac\n",
 	} {
 		f.Add([]byte(s))
 	}

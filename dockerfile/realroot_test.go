@@ -63,6 +63,33 @@ func extract(t *testing.T, tarball string) string {
 	return dir
 }
 
+// roots unpacks each rootfs tarball once per test and hands out fresh
+// copies: hard links for the tree (cheap), a real copy of /etc, the only
+// place the RUN lines under test write (sed -i replaces files, >> appends
+// in place, so /etc must not share inodes with the pristine tree).
+type roots struct {
+	t        *testing.T
+	pristine map[string]string
+}
+
+func newRoots(t *testing.T) *roots { return &roots{t: t, pristine: map[string]string{}} }
+
+func (r *roots) fresh(t *testing.T, tarball string) string {
+	t.Helper()
+	src, ok := r.pristine[tarball]
+	if !ok {
+		src = extract(r.t, tarball)
+		r.pristine[tarball] = src
+	}
+	dst := filepath.Join(t.TempDir(), "root")
+	for _, args := range [][]string{{"cp", "-al", src, dst}, {"rm", "-rf", filepath.Join(dst, "etc")}, {"cp", "-a", filepath.Join(src, "etc"), filepath.Join(dst, "etc")}} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return dst
+}
+
 // runInRoot runs script with the root's own /bin/sh, chrooted into root,
 // and returns its exit status and output. Nothing outside root is touched.
 func runInRoot(t *testing.T, root, script string) (int, string) {
@@ -145,6 +172,7 @@ func gitApply(t *testing.T, name string, src []byte, diff string) []byte {
 // every image.
 func TestFixRunsInRealImages(t *testing.T) {
 	needRoot(t)
+	rs := newRoots(t)
 	var fixLines []string
 	for _, img := range realImages {
 		tarball := testimage.Rootfs(t, img.rootfs)
@@ -183,7 +211,7 @@ func TestFixRunsInRealImages(t *testing.T) {
 				if after.Report.Fails(report.Warning) {
 					t.Errorf("after the fix: %s", summarize(after.Report))
 				}
-				root := extract(t, tarball)
+				root := rs.fresh(t, tarball)
 				runStage(t, root, g)
 				hosts, data := hostsOf(t, root)
 				if hosts != "files dns" {
@@ -214,7 +242,7 @@ func TestFixRunsInRealImages(t *testing.T) {
 		for _, img := range realImages {
 			for _, pre := range []string{"", "echo 'hosts: dns files' > /etc/nsswitch.conf", "rm -f /etc/nsswitch.conf"} {
 				t.Run(fmt.Sprintf("cross/%s/%q", img.ref, pre), func(t *testing.T) {
-					root := extract(t, testimage.Rootfs(t, img.rootfs))
+					root := rs.fresh(t, testimage.Rootfs(t, img.rootfs))
 					if pre != "" {
 						if code, out := runInRoot(t, root, pre); code != 0 {
 							t.Fatalf("%s: exit %d: %s", pre, code, out)

@@ -6,12 +6,13 @@ package explain
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nsscope/nsscope/model"
 )
 
 // SchemaVersion is the version of the JSON document written by WriteJSON.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Input is what to explain.
 type Input struct {
@@ -24,6 +25,8 @@ type Input struct {
 	Scenario model.Scenario
 	// Libc is the environment's C library (informational).
 	Libc model.Libc
+	// ToolVersion is the nsscope version the JSON document names.
+	ToolVersion string
 }
 
 // Result is the answer for every program.
@@ -50,7 +53,10 @@ func Run(in Input) (*Result, error) {
 
 // Verdict summarises one prediction in a few words and a severity:
 // "fails" (an error, or the deadline reached), "slow" (DNS asked before a
-// name /etc/hosts answers, or more than a second spent), "ok".
+// name /etc/hosts answers, and that costs time, or more than a second
+// spent), "ok". DNS asked first at no cost (every server answers at once,
+// e.g. refuses) is "ok", and the why says what it cost and what silent
+// servers would change.
 func Verdict(p *model.Prediction) (word, why string) {
 	d := p.Request.Deadline
 	switch {
@@ -62,8 +68,10 @@ func Verdict(p *model.Prediction) (word, why string) {
 		return "FAILS", why
 	case p.Error != "":
 		return "FAILS", "after " + secs(p.Total) + ": " + p.Error
+	case p.AnsweredFrom == model.FromHosts && p.Queries > 0 && p.DNS < time.Millisecond:
+		return "OK", fmt.Sprintf("/etc/hosts answers after %d DNS queries that cost no wait (%s); silent nameservers would make each one wait", p.Queries, outcomeCounts(p.Exchanges))
 	case p.AnsweredFrom == model.FromHosts && p.Queries > 0:
-		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %s DNS queries and %s", QueriesText(p), secs(p.DNS))
+		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %s DNS queries and %s waiting for DNS (%s)", QueriesText(p), secs(p.DNS), outcomeCounts(p.Exchanges))
 	case p.Total >= 1e9:
 		return "SLOW", "answered from " + p.AnsweredFrom + " after " + secs(p.Total)
 	}
@@ -77,6 +85,28 @@ func QueriesText(p *model.Prediction) string {
 		return fmt.Sprintf("between %d and %d", r[0], r[1])
 	}
 	return fmt.Sprint(p.Queries)
+}
+
+// outcomeCounts says how the queries ended: "12 refused", "4 timeout, 2
+// nxdomain", in order of first appearance.
+func outcomeCounts(ex []model.Exchange) string {
+	var order []string
+	n := map[string]int{}
+	for _, e := range ex {
+		o := e.Outcome
+		if o == "refused" {
+			o = "refused (ICMP port unreachable)"
+		}
+		if n[o] == 0 {
+			order = append(order, o)
+		}
+		n[o]++
+	}
+	parts := make([]string, len(order))
+	for i, o := range order {
+		parts[i] = fmt.Sprintf("%d %s", n[o], o)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func secs(d interface{ Seconds() float64 }) string {

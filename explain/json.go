@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -15,11 +16,11 @@ type EnvironmentDoc struct {
 	Hosts      model.File        `json:"hosts"`
 	Vars       map[string]string `json:"env,omitempty"`
 	Hostname   string            `json:"hostname,omitempty"`
-	Libc       string            `json:"libc,omitempty"`
+	Libc       *model.Libc       `json:"libc,omitempty"`
 }
 
 // WriteJSON writes the result as one JSON document (schema in
-// docs/explain.md): schema_version, environment, and — with one program —
+// docs/explain.md): schema_version, tool, version, environment, and — with one program —
 // the prediction's fields at the top level; with several, a predictions
 // list whose items have those fields.
 func WriteJSON(w io.Writer, r *Result) error {
@@ -29,7 +30,11 @@ func WriteJSON(w io.Writer, r *Result) error {
 		Hosts: in.Env.Hosts, Vars: in.Env.Vars, Hostname: in.Env.Hostname,
 	}
 	if in.Libc.Known() {
-		env.Libc = in.Libc.String()
+		l := in.Libc
+		env.Libc = &l
+	}
+	for _, p := range r.Predictions {
+		jsonstyle.FillLists(p)
 	}
 	doc := map[string]any{}
 	if len(r.Predictions) == 1 {
@@ -47,9 +52,8 @@ func WriteJSON(w io.Writer, r *Result) error {
 	} else {
 		doc["predictions"] = r.Predictions
 	}
-	doc["schema_version"] = SchemaVersion
+	e := jsonstyle.NewEnvelope(SchemaVersion, in.ToolVersion)
+	doc["schema_version"], doc["tool"], doc["version"] = e.SchemaVersion, e.Tool, e.Version
 	doc["environment"] = env
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return jsonstyle.Write(w, doc)
 }

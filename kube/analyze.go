@@ -2,82 +2,60 @@ package kube
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-)
-
-// Defaults of nsscope's typical node (used when no node file is given).
-const (
-	TypicalNodeResolvConf = "# nsscope's typical node: one upstream nameserver, the node's own search domain\nnameserver 10.0.0.2\nsearch node.internal\n"
-	TypicalNodeHosts      = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
-	TypicalClusterDNS     = "10.96.0.10"
-	TypicalNodeIP         = "10.0.0.10"
-	// AssumedPodIP stands for the pod IP of a pod that has none yet (a
-	// manifest): the kubelet only writes /etc/hosts once the IP is known.
-	AssumedPodIP = "10.244.0.10"
-	// DefaultDeadline is the caller deadline assumed for lookups: client-go's
-	// dial timeout, the most common one in a cluster.
-	DefaultDeadline = 30 * time.Second
 )
 
 // Node is a node's DNS-relevant facts.
 type Node struct {
 	Name    string
 	Kubelet Kubelet
-	// Hosts is the node's /etc/hosts (what hostNetwork pods get).
-	Hosts model.File
+	// Hosts is the node's /etc/hosts (what hostNetwork pods get);
+	// HostsUnknown, when set, says it is not known and which input would
+	// give it.
+	Hosts        model.File
+	HostsUnknown string
 	// IPs are the node's addresses, the pod IPs of hostNetwork pods.
 	IPs   []string
 	Addrs []IfAddr
 	IPv6  IPv6State
 }
 
-// TypicalNode returns nsscope's documented typical node: kubelet with
-// --cluster-dns 10.96.0.10 and --cluster-domain cluster.local, a node
-// resolv.conf with one nameserver and one search domain, a node /etc/hosts
-// with localhost, IPv6 on.
-func TypicalNode() Node {
+// UnknownNode is a node nsscope knows nothing about but the cluster
+// defaults: kubelet --cluster-dns DefaultClusterDNS and --cluster-domain
+// DefaultClusterDomain, its resolver file and /etc/hosts unknown (why says
+// which input would give them), no addresses, IPv6 on.
+func UnknownNode(name, why string) Node {
 	return Node{
-		Name: "node",
+		Name: name,
 		Kubelet: Kubelet{
-			ClusterDNS:    []netip.Addr{netip.MustParseAddr(TypicalClusterDNS)},
-			ClusterDomain: DefaultClusterDomain,
-			ResolvConf:    model.File{Path: "/etc/resolv.conf", Origin: "typical-node:/etc/resolv.conf", Data: []byte(TypicalNodeResolvConf)},
-			NodeIPs:       []netip.Addr{netip.MustParseAddr(TypicalNodeIP)},
+			ClusterDNS:        []netip.Addr{netip.MustParseAddr(DefaultClusterDNS)},
+			ClusterDomain:     DefaultClusterDomain,
+			ResolvConf:        model.File{Path: model.PathResolvConf, Origin: "the node's " + model.PathResolvConf + " (unknown)"},
+			ResolvConfUnknown: why,
 		},
-		Hosts: model.File{Path: "/etc/hosts", Origin: "typical-node:/etc/hosts", Data: []byte(TypicalNodeHosts)},
-		IPs:   []string{TypicalNodeIP},
-		Addrs: []IfAddr{
-			{Interface: "lo", Prefix: netip.MustParsePrefix("127.0.0.1/8")},
-			{Interface: "lo", Prefix: netip.MustParsePrefix("::1/128")},
-			{Interface: "eth0", Prefix: netip.MustParsePrefix(TypicalNodeIP + "/24")},
-		},
-		IPv6: IPv6On,
+		Hosts:        model.File{Path: model.PathHosts, Origin: "the node's " + model.PathHosts + " (unknown)"},
+		HostsUnknown: why,
+		IPv6:         IPv6On,
 	}
 }
 
-// Image is what is known about a container's image.
-type Image struct {
-	// NSSwitch and Hosts are the image's files; a zero Path means unknown.
-	NSSwitch model.File
-	Hosts    model.File
-	// Programs are the programs to predict for (side by side).
-	Programs []model.Program
-	// Source says where these facts came from; Assumed lists guesses.
-	Source  string
-	Assumed []string
-}
+// PodDNS derives the pod's DNS configuration on this node.
+func (n Node) PodDNS(pod *corev1.Pod) (*PodDNS, error) { return n.Kubelet.PodDNSConfig(pod) }
 
-// ImageFunc returns what is known of container c's image.
-type ImageFunc func(pod *corev1.Pod, c *corev1.Container) Image
+// PodHosts derives the /etc/hosts of container c of pod on this node.
+func (n Node) PodHosts(pod *corev1.Pod, c *corev1.Container, podIPs []string) *PodHosts {
+	return hostsFor(pod, c, podIPs, n.Kubelet.ClusterDomain, n.Hosts, n.HostsUnknown)
+}
 
 // Options steer an Analyzer.
 type Options struct {
@@ -106,27 +84,43 @@ type Check struct {
 	Cost  *model.Prediction `json:"cost,omitempty"`
 	Worst *model.Prediction `json:"worst,omitempty"`
 	Err   string            `json:"error,omitempty"`
+	// Rule is the finding's rule (report.Rule*).
+	Rule string `json:"rule"`
+	// Condition, when set, is what the verdict rests on because the
+	// program is not known ("image alpine:3.13 not inspected"); the
+	// program is then one of [Hypotheses] and the severity at most a
+	// warning.
+	Condition string `json:"condition,omitempty"`
 }
 
 // Container is everything derived for one container.
 type Container struct {
-	Subject   string    `json:"subject"` // namespace/pod/container
-	Workload  *Workload `json:"workload"`
-	Name      string    `json:"container"`
-	Image     string    `json:"image"`
-	Init      bool      `json:"init,omitempty"`
-	DNS       *PodDNS   `json:"dns,omitempty"`
-	DNSErr    string    `json:"dns_error,omitempty"`
-	Hosts     *PodHosts `json:"hosts,omitempty"`
-	PodIPs    []string  `json:"pod_ips"`
-	Assumed   []string  `json:"assumptions,omitempty"`
-	Checks    []Check   `json:"checks,omitempty"`
-	Startup   *Startup  `json:"apiserver_startup,omitempty"`
-	StartErr  string    `json:"apiserver_error,omitempty"`
-	ImageInfo string    `json:"image_facts,omitempty"`
+	Subject  string    `json:"subject"` // namespace/pod/container
+	Workload *Workload `json:"workload"`
+	Name     string    `json:"container"`
+	Image    string    `json:"image"`
+	Init     bool      `json:"init,omitempty"`
+	DNS      *PodDNS   `json:"dns,omitempty"`
+	DNSErr   string    `json:"dns_error,omitempty"`
+	// DNSUnknown marks DNSErr as a missing input, not the kubelet's
+	// refusal.
+	DNSUnknown bool      `json:"dns_unknown,omitempty"`
+	Hosts      *PodHosts `json:"hosts,omitempty"`
+	PodIPs     []string  `json:"pod_ips"`
+	Assumed    []string  `json:"assumptions,omitempty"`
+	Checks     []Check   `json:"checks,omitempty"`
+	Startup    *Startup  `json:"apiserver_startup,omitempty"`
+	StartErr   string    `json:"apiserver_error,omitempty"`
+	// InputErr is a fault in the manifest itself (a kube-apiserver flag
+	// that kube-apiserver would refuse): bad input, not a prediction.
+	InputErr  string `json:"input_error,omitempty"`
+	ImageInfo string `json:"image_facts,omitempty"`
 	// node is the node the container was analysed on (for remedies).
 	node *Node
 }
+
+// MaxMemo caps the predictions an Analyzer remembers.
+const MaxMemo = 4096
 
 // Analyzer derives pod DNS and runs the model, remembering predictions it
 // has already made (clusters repeat the same environment many times).
@@ -157,6 +151,12 @@ func (a *Analyzer) predict(env model.Env, prog model.Program, req model.Request,
 		return e.p, e.err
 	}
 	p, perr := a.opts.Predict(env, prog, req, sc)
+	if len(a.memo) >= MaxMemo {
+		// A long stream of pods repeats few environments but each pod's
+		// own /etc/hosts line makes a new key: start over rather than
+		// grow with the input.
+		clear(a.memo)
+	}
 	a.memo[k] = &memoEntry{p, perr}
 	return p, perr
 }
@@ -179,6 +179,34 @@ func memoKey(env model.Env, prog model.Program, req model.Request, sc model.Scen
 	}
 	fmt.Fprintf(h, "|%s|%v|%+v|%+v|%d|%+v", env.Hostname, env.HostnameErr, prog, req, req.Deadline, sc)
 	return string(h.Sum(nil))
+}
+
+// Check analyses workload w on node: its containers, their findings with
+// the documented remedies of a failing kube-apiserver start-up attached,
+// and those remedies by container subject.
+func (a *Analyzer) Check(w *Workload, node Node) ([]*Container, []report.Finding, map[string][]StartupFix) {
+	cs := a.Workload(w, node)
+	fixes := map[string][]StartupFix{}
+	for _, c := range cs {
+		if c.Startup != nil && c.Startup.Fails {
+			fixes = a.APIServerFixes(w, node)
+			break
+		}
+	}
+	fs := Findings(cs)
+	AttachFixes(fs, fixes)
+	return cs, fs, fixes
+}
+
+// InputErrors are the faults in the manifests of cs (see Container.InputErr).
+func InputErrors(cs []*Container) []string {
+	var out []string
+	for _, c := range cs {
+		if c.InputErr != "" {
+			out = append(out, c.InputErr)
+		}
+	}
+	return out
 }
 
 // PodIPs returns the pod's IPs: its status, the node's for hostNetwork
@@ -205,7 +233,7 @@ func PodIPs(pod *corev1.Pod, node Node) ([]string, string) {
 // Workload derives every container of w (init containers first) on node.
 func (a *Analyzer) Workload(w *Workload, node Node) []*Container {
 	pod := w.Pod
-	dns, dnsErr := node.Kubelet.PodDNSConfig(pod)
+	dns, dnsErr := node.PodDNS(pod)
 	ips, ipNote := PodIPs(pod, node)
 	var out []*Container
 	all := make([]struct {
@@ -233,8 +261,10 @@ func (a *Analyzer) Workload(w *Workload, node Node) []*Container {
 		r.Assumed = append(r.Assumed, w.Notes...)
 		if dnsErr != nil {
 			r.DNSErr = dnsErr.Error()
+			var unknown *UnknownError
+			r.DNSUnknown = errors.As(dnsErr, &unknown)
 		}
-		r.Hosts = HostsFor(pod, c, ips, node.Kubelet.ClusterDomain, node.Hosts)
+		r.Hosts = node.PodHosts(pod, c, ips)
 		a.checks(r, pod, c, node)
 		out = append(out, r)
 	}
@@ -276,7 +306,7 @@ func (r *Container) Env(pod *corev1.Pod, c *corev1.Container, img Image, node No
 }
 
 func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, node Node) {
-	if r.DNS == nil {
+	if r.DNS == nil || (r.Hosts != nil && r.Hosts.Unknown) {
 		return
 	}
 	var img Image
@@ -286,34 +316,41 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 	r.ImageInfo = img.Source
 	r.Assumed = append(r.Assumed, img.Assumed...)
 
-	programs := img.Programs
+	programs, condition := img.Programs, ""
+	if len(programs) == 0 && img.Unknown != "" {
+		programs, condition = Hypotheses(), img.Unknown
+	}
 	isAPI := IsAPIServer(c)
 	if isAPI {
 		if prog, ok := a.apiserver(r, pod, c, node, img); ok {
 			// The container runs kube-apiserver: that is the program.
-			programs = []model.Program{prog}
+			programs, condition = []model.Program{prog}, ""
 			r.ImageInfo = "runs " + progLabel(prog)
 		}
 	}
 	env := r.Env(pod, c, img, node)
+	for _, n := range a.names(c, isAPI && r.Startup != nil) {
+		for _, prog := range programs {
+			r.Checks = append(r.Checks, a.check(env, prog, n, condition))
+		}
+	}
+}
+
+// names are the names checked in container c: the --name list, else
+// localhost (unless the apiserver start-up already is the localhost
+// check: its loopback dial) and the Service-style names of its env.
+func (a *Analyzer) names(c *corev1.Container, startupChecked bool) []Name {
 	var names []Name
 	if a.opts.Names != nil {
 		for _, n := range a.opts.Names {
 			names = append(names, Name{Name: n, Source: "--name"})
 		}
-	} else {
-		if !isAPI || r.Startup == nil {
-			// For kube-apiserver the start-up prediction is the localhost
-			// check (its loopback dial).
-			names = append(names, Name{Name: "localhost", Source: "always checked"})
-		}
-		names = append(names, NamesFromEnv(c)...)
+		return names
 	}
-	for _, n := range names {
-		for _, prog := range programs {
-			r.Checks = append(r.Checks, a.check(env, prog, n))
-		}
+	if !startupChecked {
+		names = append(names, Name{Name: "localhost", Source: "always checked"})
 	}
+	return append(names, NamesFromEnv(c)...)
 }
 
 // Request is the lookup checked for a name: a TCP dial, as programs
@@ -322,55 +359,85 @@ func (a *Analyzer) Request(name string) model.Request {
 	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: a.opts.Deadline}
 }
 
-func (a *Analyzer) check(env model.Env, prog model.Program, n Name) Check {
-	ch := Check{Name: n.Name, NameSource: n.Source, Program: prog}
+// check predicts one name for one program: the query count when every
+// server answers NXDOMAIN (Cost) and the lookup with every server silent
+// within the deadline (Worst), then grades it. condition is set when the
+// program is a hypothesis.
+func (a *Analyzer) check(env model.Env, prog model.Program, n Name, condition string) Check {
+	ch := Check{Name: n.Name, NameSource: n.Source, Program: prog, Condition: condition}
 	req := a.Request(n.Name)
 	unbounded := req
 	unbounded.Deadline = 0
-	fail := func(err error) Check {
+	cost, err := a.predict(env, prog, unbounded, model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}})
+	if err == nil {
+		ch.Worst, err = a.predict(env, prog, req, SilentScenario())
+	}
+	if err != nil {
 		ch.Err = err.Error()
-		ch.Severity = report.Warning
+		ch.Severity, ch.Rule = report.Warning, report.RuleUnknown
 		ch.Message = "the resolver model cannot predict this program: " + err.Error()
 		return ch
 	}
-	cost, err := a.predict(env, prog, unbounded, model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}})
-	if err != nil {
-		return fail(err)
-	}
-	worst, err := a.predict(env, prog, req, SilentScenario())
-	if err != nil {
-		return fail(err)
-	}
-	ch.Cost, ch.Worst = summary(cost, false), worst
+	ch.Cost = summary(cost, false)
 	full := ""
-	if worst.DeadlineExceeded {
+	if ch.Worst.DeadlineExceeded {
 		if p, err := a.predict(env, prog, unbounded, SilentScenario()); err == nil {
 			full = fmt.Sprintf(" (DNS alone would take %s)", fmtDur(p.Total))
 		}
 	}
-	inHosts := cost.AnsweredFrom == model.FromHosts
-	switch {
-	case inHosts && worst.Queries > 0 && worst.Error != "":
-		ch.Severity = report.Critical
-		ch.Message = fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", n.Name, worst.Order, fmtDur(worst.Total), full, worst.Error)
-	case inHosts && worst.Queries > 0:
-		ch.Severity = report.Warning
-		ch.Message = fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", n.Name, worst.Order, worst.Queries, fmtDur(worst.Total))
-	case inHosts:
-		ch.Severity = report.Info
-		ch.Message = fmt.Sprintf("%s is answered from /etc/hosts without DNS", n.Name)
-	default:
-		ch.Severity = report.Info
-		res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total), full)
-		if worst.Error != "" {
-			res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total), full, worst.Error)
+	ch.Severity, ch.Rule = grade(cost.AnsweredFrom == model.FromHosts, ch.Worst, a.opts.Deadline)
+	ch.Message = verdictMessage(ch.Rule, ch.Severity, n.Name, cost, ch.Worst, a.opts.Deadline, full)
+	if condition != "" {
+		ch.Message = fmt.Sprintf("%s: if it runs %s, %s; inspect the image (--image-scan, --image-source) or say what it runs (--go, --libc)", condition, prog.Label, ch.Message)
+		if ch.Severity == report.Critical {
+			ch.Severity = report.Warning
 		}
-		ch.Message = fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it %s", n.Name, cost.Queries, len(cost.Candidates), res)
+		ch.Rule = report.RuleUnknown
 	}
 	if ch.Severity == report.Info {
-		ch.Worst = summary(worst, true)
+		ch.Worst = summary(ch.Worst, true)
 	}
 	return ch
+}
+
+// grade is the verdict on one lookup: a name /etc/hosts answers that goes
+// to DNS first is critical when the silent case fails and a warning when
+// it is only slow; any lookup whose DNS phase takes half the deadline or
+// more is at least a warning; the rest is safe.
+func grade(inHosts bool, worst *model.Prediction, deadline time.Duration) (report.Severity, string) {
+	slowDNS := worst.DeadlineExceeded || (deadline > 0 && 2*worst.DNS >= deadline)
+	switch {
+	case inHosts && worst.Queries > 0 && worst.Error != "":
+		return report.Critical, report.RuleDNSFirstFails
+	case inHosts && worst.Queries > 0:
+		return report.Warning, report.RuleDNSFirst
+	case inHosts:
+		return report.Info, report.RuleHostsFirst
+	case slowDNS:
+		return report.Warning, report.RuleDNSOnly
+	}
+	return report.Info, report.RuleDNSOnly
+}
+
+// verdictMessage says in words what grade decided.
+func verdictMessage(rule string, sev report.Severity, name string, cost, worst *model.Prediction, deadline time.Duration, full string) string {
+	switch rule {
+	case report.RuleDNSFirstFails:
+		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", name, worst.Order, fmtDur(worst.Total), full, worst.Error)
+	case report.RuleDNSFirst:
+		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", name, worst.Order, worst.Queries, fmtDur(worst.Total))
+	case report.RuleHostsFirst:
+		return fmt.Sprintf("%s is answered from /etc/hosts without DNS", name)
+	}
+	res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total), full)
+	if worst.Error != "" {
+		res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total), full, worst.Error)
+	}
+	msg := fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it sends %d queries and %s", name, cost.Queries, len(cost.Candidates), worst.Queries, res)
+	if sev > report.Info {
+		msg += fmt.Sprintf("; its DNS phase takes %s, half or more of the %s deadline", fmtDur(worst.DNS), fmtDur(deadline))
+	}
+	return msg
 }
 
 // summary is a copy of p without its exchange timeline (and, unless
@@ -385,48 +452,14 @@ func summary(p *model.Prediction, keepSteps bool) *model.Prediction {
 	return &c
 }
 
-func progLabel(p model.Program) string {
-	if p.Label != "" {
-		return p.Label
-	}
-	switch p.Impl {
-	case model.ImplGo:
-		s := "Go " + p.Go.Version.String()
-		if p.Go.Cgo {
-			return s + " (cgo)"
-		}
-		return s + " (static)"
-	}
-	return p.Libc.String()
-}
-
-// APIServerImageNSSwitch says what an apiserver image's nsswitch.conf is
-// when the image was not inspected: official images (registry.k8s.io,
-// k8s.gcr.io) of 1.13 and later ship "hosts: files dns" (kubernetes PR
-// #69238, then debian-base #70245 and distroless #99015); 1.12 and older
-// were busybox without the file (#69195); any other image is unknown and
-// taken to have none, the worst case (Alpine ≤ 3.15, scratch).
-func APIServerImageNSSwitch(image string, v model.Version) (model.File, string) {
-	official := false
-	for _, p := range []string{"registry.k8s.io/", "k8s.gcr.io/", "gcr.io/google_containers/", "gcr.io/google-containers/"} {
-		if strings.HasPrefix(image, p) {
-			official = true
-		}
-	}
-	switch {
-	case official && !v.IsZero() && v.Less(model.V(1, 13, 0)):
-		return model.File{Path: "/etc/nsswitch.conf", Origin: image + ":/etc/nsswitch.conf (absent)", Missing: true}, "official image before 1.13: busybox base without /etc/nsswitch.conf (kubernetes#69195)"
-	case official:
-		return model.File{Path: "/etc/nsswitch.conf", Origin: image + ":/etc/nsswitch.conf (assumed)", Data: []byte("hosts: files dns\n")},
-			"official image from 1.13: /etc/nsswitch.conf with \"hosts: files dns\" (kubernetes PRs #69238, #70245, #99015) [assumed, not inspected]"
-	}
-	return model.File{Path: "/etc/nsswitch.conf", Origin: image + ":/etc/nsswitch.conf (assumed absent)", Missing: true}, "image not inspected and not an official one: assumed without /etc/nsswitch.conf, the worst case (Alpine ≤ 3.15, scratch); pass --nsswitch to say otherwise"
-}
+// progLabel is the one label a program has in every verb.
+func progLabel(p model.Program) string { return explain.Label(p) }
 
 func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) (model.Program, bool) {
 	flags, err := ParseAPIServerFlags(c)
 	if err != nil {
 		r.StartErr = err.Error()
+		r.InputErr = fmt.Sprintf("%s: container %s: %v", r.Workload.Source, c.Name, err)
 		return model.Program{}, false
 	}
 	v := a.opts.APIServerVersion

@@ -2,62 +2,17 @@ package kube
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
-
-// listPageSize is how many objects one list call asks for.
-const listPageSize = 500
-
-// ListPods lists the pods of namespace ("" for all) page by page.
-func ListPods(ctx context.Context, cs kubernetes.Interface, namespace string) ([]corev1.Pod, error) {
-	var out []corev1.Pod
-	opts := metav1.ListOptions{Limit: listPageSize}
-	for {
-		l, err := cs.CoreV1().Pods(namespace).List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing pods: %w", err)
-		}
-		out = append(out, l.Items...)
-		if l.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = l.Continue
-	}
-}
-
-// ListNodes lists the cluster's nodes page by page.
-func ListNodes(ctx context.Context, cs kubernetes.Interface) ([]corev1.Node, error) {
-	var out []corev1.Node
-	opts := metav1.ListOptions{Limit: listPageSize}
-	for {
-		l, err := cs.CoreV1().Nodes().List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing nodes: %w", err)
-		}
-		out = append(out, l.Items...)
-		if l.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = l.Continue
-	}
-}
 
 var (
 	// jobFromCronJob matches the names the CronJob controller gives Jobs
@@ -143,115 +98,6 @@ func GroupByImage(pods []corev1.Pod) []ImageGroup {
 	return out
 }
 
-// ImageFacts is what inspecting an image yields for name resolution; it is
-// what the cache stores.
-type ImageFacts struct {
-	Key string `json:"key"`
-	Ref string `json:"ref"`
-	// NSSwitch is the image's /etc/nsswitch.conf: Missing, or its content.
-	NSSwitchMissing bool            `json:"nsswitch_missing"`
-	NSSwitch        string          `json:"nsswitch,omitempty"`
-	Programs        []model.Program `json:"programs"`
-	Source          string          `json:"source"`
-}
-
-// Image turns the facts into what the Analyzer uses.
-func (f *ImageFacts) Image() Image {
-	img := Image{Programs: f.Programs, Source: f.Source}
-	if f.NSSwitchMissing {
-		img.NSSwitch = model.File{Path: "/etc/nsswitch.conf", Origin: f.Ref + ":/etc/nsswitch.conf", Missing: true}
-	} else {
-		img.NSSwitch = model.File{Path: "/etc/nsswitch.conf", Origin: f.Ref + ":/etc/nsswitch.conf", Data: []byte(f.NSSwitch)}
-	}
-	return img
-}
-
-// Inspector returns the facts of one image (fetching it is its business).
-type Inspector func(ctx context.Context, key, ref string) (*ImageFacts, error)
-
-// Cache keeps image facts on disk, one JSON file per image digest, so that
-// later runs inspect each image once.
-type Cache struct {
-	Dir string
-}
-
-func (c Cache) path(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(c.Dir, hex.EncodeToString(sum[:])+".json")
-}
-
-// Cacheable reports whether key is a content digest: facts about a tag
-// can change, so only digests are cached.
-func Cacheable(key string) bool { return strings.HasPrefix(key, "sha256:") }
-
-// Get returns the cached facts for key, and false when there are none (or
-// the entry is unreadable, which then counts as a miss).
-func (c Cache) Get(key string) (*ImageFacts, bool) {
-	if c.Dir == "" || !Cacheable(key) {
-		return nil, false
-	}
-	data, err := os.ReadFile(c.path(key))
-	if err != nil {
-		return nil, false
-	}
-	var f ImageFacts
-	if err := json.Unmarshal(data, &f); err != nil || f.Key != key {
-		return nil, false
-	}
-	return &f, true
-}
-
-// Put stores facts (atomically: a reader never sees half a file).
-func (c Cache) Put(f *ImageFacts) error {
-	if c.Dir == "" || !Cacheable(f.Key) {
-		return nil
-	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return fmt.Errorf("image cache: %w", err)
-	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(c.Dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("image cache: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("image cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("image cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.path(f.Key)); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("image cache: %w", err)
-	}
-	return nil
-}
-
-// CachedInspector wraps insp with the cache: a digest seen before (in
-// this run or an earlier one) is not inspected again.
-func CachedInspector(c Cache, insp Inspector) Inspector {
-	return func(ctx context.Context, key, ref string) (*ImageFacts, error) {
-		if f, ok := c.Get(key); ok {
-			return f, nil
-		}
-		f, err := insp(ctx, key, ref)
-		if err != nil {
-			return nil, err
-		}
-		f.Key, f.Ref = key, ref
-		if err := c.Put(f); err != nil {
-			return f, err
-		}
-		return f, nil
-	}
-}
-
 // ClusterInput is what a cluster check reads.
 type ClusterInput struct {
 	Pods  []corev1.Pod
@@ -260,9 +106,6 @@ type ClusterInput struct {
 	NodeFacts map[string]*NodeFacts
 	// Default is the node assumed where no facts were collected.
 	Default Node
-	// Inspect returns the facts of an image; nil means the Analyzer's
-	// Image function (flags or typical programs) for every container.
-	Inspect Inspector
 }
 
 // WorkloadResult is the check of one workload.
@@ -280,11 +123,11 @@ type WorkloadResult struct {
 // ClusterResult is a whole cluster's check.
 type ClusterResult struct {
 	Workloads []*WorkloadResult `json:"workloads"`
-	Images    []ImageGroup      `json:"images"`
-	// Inspected counts the images whose facts were asked for (cache hits
-	// included); Errors are images that could not be inspected.
-	Inspected int      `json:"inspected"`
-	Notes     []string `json:"notes,omitempty"`
+	// Images are the images of the pods; Inspected counts those whose
+	// facts were asked for (cache hits included).
+	Images    []ImageGroup `json:"images"`
+	Inspected int          `json:"inspected"`
+	Notes     []string     `json:"notes,omitempty"`
 	// fixes are the remedies of failing kube-apiserver start-ups, by the
 	// container's subject.
 	fixes map[string][]StartupFix
@@ -326,16 +169,10 @@ func nodeFor(in *ClusterInput, nodes map[string]*corev1.Node, name string, cache
 }
 
 // Cluster checks every pod: pods are grouped by owning workload, each
-// workload analysed on one pod per node it runs on; images are inspected
-// once per digest.
+// workload analysed on one pod per node it runs on. Images are described
+// by the Analyzer's Image function (kubeio.Cluster inspects them first).
 func (a *Analyzer) Cluster(ctx context.Context, in ClusterInput) (*ClusterResult, error) {
-	res := &ClusterResult{Images: GroupByImage(in.Pods)}
-	facts := map[string]*ImageFacts{}
-	if in.Inspect != nil {
-		if err := inspectAll(ctx, in.Inspect, res, facts); err != nil {
-			return nil, err
-		}
-	}
+	res := &ClusterResult{}
 	nodes := map[string]*corev1.Node{}
 	for i := range in.Nodes {
 		nodes[in.Nodes[i].Name] = &in.Nodes[i]
@@ -347,25 +184,6 @@ func (a *Analyzer) Cluster(ctx context.Context, in ClusterInput) (*ClusterResult
 	var order []wkey
 	seen := map[wkey]map[string]bool{}
 	an := a
-	if in.Inspect != nil {
-		base := a.opts.Image
-		o := a.opts
-		o.Image = func(pod *corev1.Pod, c *corev1.Container) Image {
-			key, _ := ImageKey(pod, c.Name)
-			if f, ok := facts[key]; ok {
-				img := f.Image()
-				if len(img.Programs) == 0 && base != nil {
-					img.Programs = base(pod, c).Programs
-				}
-				return img
-			}
-			if base != nil {
-				return base(pod, c)
-			}
-			return Image{}
-		}
-		an = &Analyzer{opts: o, memo: a.memo}
-	}
 	for i := range in.Pods {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -464,48 +282,6 @@ func (a *Analyzer) attachStartupFixes(res *ClusterResult) {
 	}
 }
 
-// InspectParallel is how many images are inspected at once (fetching
-// dominates, so a few in flight help).
-const InspectParallel = 4
-
-// inspectAll asks for the facts of every image group, InspectParallel at
-// a time; failures become notes, in group order.
-func inspectAll(ctx context.Context, insp Inspector, res *ClusterResult, facts map[string]*ImageFacts) error {
-	type result struct {
-		f   *ImageFacts
-		err error
-	}
-	results := make([]result, len(res.Images))
-	sem := make(chan struct{}, InspectParallel)
-	var wg sync.WaitGroup
-	for i, g := range res.Images {
-		if err := ctx.Err(); err != nil {
-			break
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f, err := insp(ctx, g.Key, g.Ref)
-			results[i] = result{f, err}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for i, g := range res.Images {
-		res.Inspected++
-		if r := results[i]; r.err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("image %s (%s) not inspected: %v", g.Ref, g.Key, r.err))
-		} else if r.f != nil {
-			facts[g.Key] = r.f
-		}
-	}
-	return nil
-}
-
 // Report turns a cluster result into a report: findings per workload and
 // container (identical findings from several nodes are merged).
 func (r *ClusterResult) Report(target string) *report.Report {
@@ -543,49 +319,4 @@ func nodeList(ns []string) string {
 		return strings.Join(ns, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(ns[:3], ", "), len(ns)-3)
-}
-
-// ReadNodeFactsDir reads every *.json file of dir as node facts, keyed by
-// node name.
-func ReadNodeFactsDir(dir string) (map[string]*NodeFacts, []error) {
-	out := map[string]*NodeFacts{}
-	var errs []error
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, []error{err}
-	}
-	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		p := filepath.Join(dir, e.Name())
-		st, err := e.Info()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if st.Size() > 64<<20 {
-			errs = append(errs, fmt.Errorf("%s: larger than 64 MB", p))
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		nf, err := ParseNodeFacts(data)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", p, err))
-			continue
-		}
-		if _, ok := out[nf.Node]; ok {
-			errs = append(errs, fmt.Errorf("%s: a second report for node %s (the first one is kept)", p, nf.Node))
-			continue
-		}
-		out[nf.Node] = nf
-	}
-	if len(out) == 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("%s: no node facts (*.json written by nsscope node)", dir))
-	}
-	return out, errs
 }

@@ -22,6 +22,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 )
 
 // MaxManifestBytes caps one input (file or stream); larger inputs are
@@ -111,6 +113,8 @@ type Decoded struct {
 	// Skipped lists objects of kinds that run no pods (Service, ConfigMap,
 	// ...), one line each.
 	Skipped []string
+	// yield, when set, receives each workload instead of Workloads.
+	yield func(*Workload)
 }
 
 // Decode reads Kubernetes objects from data: one or more YAML documents
@@ -120,7 +124,16 @@ type Decoded struct {
 // when citing the input. Broken objects are reported in Errors and the rest
 // still decoded; Decode never panics on any input.
 func Decode(name string, data []byte) *Decoded {
-	d := &Decoded{}
+	return DecodeEach(name, data, nil)
+}
+
+// DecodeEach is Decode handing each workload to yield as soon as it is
+// decoded (Workloads stays empty), so that a caller can check it and let
+// it go before the next: the items of a List are decoded one at a time,
+// never all at once, and memory stays flat per pod however long the list.
+// A nil yield collects them in Workloads.
+func DecodeEach(name string, data []byte, yield func(*Workload)) *Decoded {
+	d := &Decoded{yield: yield}
 	if len(data) > MaxManifestBytes {
 		d.Errors = append(d.Errors, &ItemError{Source: Source{File: name, Item: -1},
 			Err: fmt.Errorf("input is %d bytes, more than the %d accepted", len(data), MaxManifestBytes)})
@@ -129,8 +142,7 @@ func Decode(name string, data []byte) *Decoded {
 	if utilyaml.IsJSONBuffer(data) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		for i := 1; ; i++ {
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
+			err := d.jsonValue(dec, Source{File: name, Doc: i, Item: -1})
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					d.Errors = append(d.Errors, &ItemError{Source: Source{File: name, Doc: i, Item: -1},
@@ -138,13 +150,16 @@ func Decode(name string, data []byte) *Decoded {
 				}
 				break
 			}
-			d.document(Source{File: name, Doc: i, Item: -1}, raw)
 		}
 		return d
 	}
 	for _, doc := range splitYAML(data) {
 		src := Source{File: name, Doc: doc.n, Line: doc.line, Item: -1}
 		if isBlankYAML(doc.text) {
+			continue
+		}
+		if header, items, ok := splitYAMLList(doc.text); ok {
+			d.yamlList(src, header, items)
 			continue
 		}
 		js, err := sigsyaml.YAMLToJSON(doc.text)
@@ -158,6 +173,243 @@ func Decode(name string, data []byte) *Decoded {
 		d.document(src, js)
 	}
 	return d
+}
+
+// jsonValue decodes one top-level JSON value token by token: the items of
+// a List are decoded one at a time as they are met.
+func (d *Decoded) jsonValue(dec *json.Decoder, src Source) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err // io.EOF here is the clean end of the stream
+	}
+	if err := d.jsonRest(dec, src, tok); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// jsonRest decodes the rest of a value whose first token is tok.
+func (d *Decoded) jsonRest(dec *json.Decoder, src Source, tok json.Token) error {
+	if delim, ok := tok.(json.Delim); !ok || delim != '{' {
+		if ok {
+			if err := skipJSON(dec); err != nil {
+				return err
+			}
+		}
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %s", jsonKind(tok))})
+		return nil
+	}
+	fields := map[string]json.RawMessage{}
+	type pending struct {
+		src Source
+		raw json.RawMessage
+	}
+	var deferred []pending
+	streamed, item := false, 0
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := kt.(string)
+		if key != "items" || streamed {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			fields[key] = raw
+			continue
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			continue // "items": null
+		}
+		if delim, ok := t.(json.Delim); !ok || delim != '[' {
+			d.Errors = append(d.Errors, &ItemError{Source: src, Err: errors.New("not a Kubernetes object: items is not a list")})
+			if ok {
+				if err := skipJSON(dec); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		streamed = true
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			isrc := src
+			isrc.Item = item
+			item++
+			// A typed list's items name no kind: they wait for the list's
+			// own kind, which kubectl writes after the items.
+			if _, known := fields["kind"]; known || hasKind(raw) {
+				d.object(isrc, raw, rawString(fields["apiVersion"]), strings.TrimSuffix(rawString(fields["kind"]), "List"))
+			} else {
+				deferred = append(deferred, pending{isrc, raw})
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return err
+	}
+	if !streamed {
+		js, err := json.Marshal(fields)
+		if err != nil {
+			return err
+		}
+		d.document(src, js)
+		return nil
+	}
+	for _, p := range deferred {
+		d.object(p.src, p.raw, rawString(fields["apiVersion"]), strings.TrimSuffix(rawString(fields["kind"]), "List"))
+	}
+	return nil
+}
+
+// skipJSON consumes the rest of a value whose opening delimiter was read.
+func skipJSON(dec *json.Decoder) error {
+	for depth := 1; depth > 0; {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if delim, ok := t.(json.Delim); ok {
+			if delim == '{' || delim == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+	}
+	return nil
+}
+
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "a JSON array"
+	case string:
+		return "a JSON string"
+	case nil:
+		return "null"
+	case bool:
+		return "a JSON boolean"
+	}
+	return "a JSON number"
+}
+
+// hasKind reports whether a JSON object names its kind.
+func hasKind(raw json.RawMessage) bool {
+	var k struct {
+		Kind string `json:"kind"`
+	}
+	return json.Unmarshal(raw, &k) == nil && k.Kind != ""
+}
+
+// rawString is a JSON string's value, or "".
+func rawString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// yamlItem is one item of a YAML List, dedented, with its first line.
+type yamlItem struct {
+	text []byte
+	line int
+}
+
+// splitYAMLList cuts a YAML document that is a List written the way
+// kubectl writes one (a top-level "items:" key followed by a sequence of
+// "- " entries) into its other keys and its items, so that each item is
+// parsed alone. ok is false for any other shape, which is then parsed
+// whole.
+func splitYAMLList(doc []byte) (header []byte, items []yamlItem, ok bool) {
+	lines := bytes.SplitAfter(doc, []byte("\n"))
+	var head bytes.Buffer
+	in, col := false, -1
+	var cur *yamlItem
+	flush := func() {
+		if cur != nil {
+			items = append(items, *cur)
+			cur = nil
+		}
+	}
+	for i, l := range lines {
+		t := bytes.TrimRight(l, "\r\n")
+		trim := bytes.TrimLeft(t, " ")
+		indent := len(t) - len(trim)
+		switch {
+		case !in && bytes.Equal(bytes.TrimRight(t, " "), []byte("items:")):
+			in, ok = true, true
+			continue
+		case !in:
+			head.Write(l)
+			continue
+		case len(trim) == 0 || trim[0] == '#':
+			if cur != nil {
+				cur.text = append(cur.text, '\n')
+			}
+			continue
+		case col < 0 && trim[0] == '-':
+			col = indent
+		}
+		isEntry := col >= 0 && indent == col && (bytes.HasPrefix(trim, []byte("- ")) || bytes.Equal(trim, []byte("-")))
+		switch {
+		case isEntry:
+			flush()
+			cur = &yamlItem{line: i + 1}
+			cur.text = append(cur.text, bytes.TrimPrefix(bytes.TrimPrefix(trim, []byte("-")), []byte(" "))...)
+			cur.text = append(cur.text, '\n')
+		case col >= 0 && indent > col && cur != nil:
+			cur.text = append(cur.text, t[min(len(t), col+2):]...)
+			cur.text = append(cur.text, '\n')
+		case indent == 0:
+			// The next top-level key: the items are over.
+			flush()
+			in = false
+			head.Write(l)
+		default:
+			return nil, nil, false
+		}
+	}
+	flush()
+	return head.Bytes(), items, ok && col >= 0
+}
+
+// yamlList decodes a List cut by splitYAMLList, one item at a time.
+func (d *Decoded) yamlList(src Source, header []byte, items []yamlItem) {
+	var h struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := sigsyaml.Unmarshal(header, &h); err != nil {
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("malformed YAML: %w", fileLineError{err, src.Line - 1})})
+		return
+	}
+	for i, it := range items {
+		isrc := src
+		isrc.Item, isrc.Line = i, src.Line+it.line-1
+		js, err := sigsyaml.YAMLToJSON(it.text)
+		if err != nil {
+			d.Errors = append(d.Errors, &ItemError{Source: isrc, Err: fmt.Errorf("malformed YAML: %w", fileLineError{err, isrc.Line - 1})})
+			continue
+		}
+		d.object(isrc, js, h.APIVersion, strings.TrimSuffix(h.Kind, "List"))
+	}
 }
 
 // yamlLine finds the document-relative line in a YAML parser error.
@@ -259,7 +511,7 @@ func (d *Decoded) document(src Source, js []byte) {
 	if err := json.Unmarshal(js, &h); err != nil {
 		// Not an object at all (a scalar, an array) or metadata of the
 		// wrong shape: name what we can.
-		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", jsonstyle.Describe(err))})
 		return
 	}
 	if strings.HasSuffix(h.Kind, "List") || (h.Kind == "" && h.Items != nil) {
@@ -280,7 +532,7 @@ func (d *Decoded) document(src Source, js []byte) {
 func (d *Decoded) object(src Source, js []byte, listAPIVersion, listItemKind string) {
 	var h header
 	if err := json.Unmarshal(js, &h); err != nil {
-		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", err)})
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("not a Kubernetes object: %w", jsonstyle.Describe(err))})
 		return
 	}
 	if h.Kind == "" && listItemKind != "" {
@@ -335,6 +587,10 @@ func (d *Decoded) object(src Source, js []byte, listAPIVersion, listItemKind str
 	if err := w.check(); err != nil {
 		ie.Err = err
 		d.Errors = append(d.Errors, ie)
+		return
+	}
+	if d.yield != nil {
+		d.yield(w)
 		return
 	}
 	d.Workloads = append(d.Workloads, w)

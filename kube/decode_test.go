@@ -211,7 +211,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := Decode("fuzz", data)
-		node := TypicalNode()
+		node := testNode()
 		a := NewAnalyzer(Options{})
 		for _, w := range d.Workloads {
 			if w.Pod == nil || w.Name == "" || len(w.Pod.Spec.Containers) == 0 {
@@ -229,4 +229,53 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeListStreams: a List's items come one at a time, in order,
+// whatever the List's layout (JSON with kind after the items, kubectl's
+// YAML with the sequence at column 0 or indented, a typed PodList whose
+// items name no kind); line numbers point at each item.
+func TestDecodeListStreams(t *testing.T) {
+	t.Parallel()
+	pod := func(n string) string {
+		return `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"` + n + `"},"spec":{"containers":[{"name":"c","image":"i"}]}}`
+	}
+	untyped := func(n string) string {
+		return `{"metadata":{"name":"` + n + `"},"spec":{"containers":[{"name":"c","image":"i"}]}}`
+	}
+	yamlItems := func(indent string) string {
+		return "apiVersion: v1\nitems:\n" +
+			indent + "- apiVersion: v1\n" + indent + "  kind: Pod\n" + indent + "  metadata:\n" + indent + "    name: a\n" + indent + "  spec:\n" + indent + "    containers:\n" + indent + "    - name: c\n" + indent + "      image: i\n" +
+			"  # a comment\n" +
+			indent + "- apiVersion: v1\n" + indent + "  kind: Pod\n" + indent + "  metadata: {name: b}\n" + indent + "  spec: {containers: [{name: c, image: i}]}\n" +
+			"kind: List\nmetadata:\n  resourceVersion: \"\"\n"
+	}
+	for _, tc := range []struct {
+		name, in string
+		lines    []int
+	}{
+		{"json kind after items", `{"apiVersion":"v1","items":[` + pod("a") + `,` + pod("b") + `],"kind":"List","metadata":{}}`, nil},
+		{"json typed list", `{"apiVersion":"v1","items":[` + untyped("a") + `,` + untyped("b") + `],"kind":"PodList"}`, nil},
+		{"yaml column 0", yamlItems(""), []int{3, 12}},
+		{"yaml indented", yamlItems("  "), []int{3, 12}},
+		{"yaml typed list", "apiVersion: v1\nitems:\n- metadata: {name: a}\n  spec: {containers: [{name: c, image: i}]}\n- metadata: {name: b}\n  spec: {containers: [{name: c, image: i}]}\nkind: PodList\n", []int{3, 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			var lines []int
+			d := DecodeEach("list", []byte(tc.in), func(w *Workload) {
+				got = append(got, w.Name)
+				lines = append(lines, w.Source.Line)
+			})
+			if len(d.Errors) > 0 || len(d.Workloads) > 0 {
+				t.Fatalf("errors %v, collected %d workloads", d.Errors, len(d.Workloads))
+			}
+			if strings.Join(got, ",") != "a,b" {
+				t.Errorf("yielded %v, want a,b", got)
+			}
+			if tc.lines != nil && (len(lines) != 2 || lines[0] != tc.lines[0] || lines[1] != tc.lines[1]) {
+				t.Errorf("lines %v, want %v", lines, tc.lines)
+			}
+		})
+	}
 }

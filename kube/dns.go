@@ -22,8 +22,6 @@ const (
 	// MaxSearchEntry is the longest single search entry the kubelet keeps
 	// (DNS1123SubdomainMaxLength); longer ones are dropped.
 	MaxSearchEntry = 253
-	// DefaultClusterDomain is kubelet's usual --cluster-domain.
-	DefaultClusterDomain = "cluster.local"
 	// MaxResolvConfBytes is how much of the node file the kubelet reads.
 	MaxResolvConfBytes = 10 << 20
 )
@@ -43,6 +41,11 @@ type Kubelet struct {
 	// itself); otherwise ResolvConf is the file it names.
 	ResolvConfDisabled bool
 	ResolvConf         model.File
+	// ResolvConfUnknown, when set, says that the content of ResolvConf is
+	// not known and which input would give it ("no --node-facts for node
+	// n1"). The node's search domains are then left out of cluster DNS,
+	// and a pod that takes the node's nameservers cannot be derived.
+	ResolvConfUnknown string
 	// NodeIPs pick 127.0.0.1 or ::1 when ResolvConfDisabled.
 	NodeIPs []netip.Addr
 }
@@ -202,158 +205,234 @@ func ParseNodeResolvConf(f model.File) (*NodeResolv, error) {
 	return r, nil
 }
 
+// UnknownError says that a derivation needs an input nsscope does not
+// have; Input names it and the flag that would give it.
+type UnknownError struct {
+	Input string
+}
+
+func (e *UnknownError) Error() string { return "unknown: " + e.Input }
+
 // PodDNSConfig computes the pod's DNS configuration as the kubelet does
-// (libc-k8s-resolver.md §B.1-B.2). The error is what makes the kubelet
-// refuse to start the pod (an unreadable or unparsable node file).
+// (libc-k8s-resolver.md §B.1-B.2): the node file first, then the base the
+// dnsPolicy picks, the pod's dnsConfig merged in, the kubelet's limits
+// last. The error is what makes the kubelet refuse to start the pod (an
+// unreadable or unparsable node file), or an [*UnknownError] when the
+// pod needs the node's file and it is not known.
 func (k Kubelet) PodDNSConfig(pod *corev1.Pod) (*PodDNS, error) {
 	d := &PodDNS{}
-	step := func(key, value, reason string, src *model.Pos) {
-		d.Steps = append(d.Steps, model.Step{Key: key, Value: value, Reason: reason, Source: src})
+	host, err := k.nodeResolv(d)
+	if err != nil {
+		return nil, err
 	}
-	// The kubelet always reads the node file first, whatever the policy.
-	var host NodeResolv
-	if !k.ResolvConfDisabled {
-		if k.ResolvConf.Missing {
-			return nil, fmt.Errorf("kubelet cannot open --resolv-conf %s: no such file; the pod is not started", k.ResolvConf.Name())
-		}
-		h, err := ParseNodeResolvConf(k.ResolvConf)
-		if err != nil {
-			return nil, fmt.Errorf("%w; the pod is not started", err)
-		}
-		host = *h
-		step("node-file", k.ResolvConf.Name(), fmt.Sprintf("kubelet --resolv-conf: %d nameserver(s), %d search entries, %d options", len(host.Servers), len(host.Searches), len(host.Options)), &model.Pos{File: k.ResolvConf.Name()})
-	} else {
-		step("node-file", `""`, "kubelet --resolv-conf is empty: no node file is read", nil)
+	d.Policy, d.Base = podDNSBase(pod, len(k.ClusterDNS) > 0, d)
+	if d.Base == BaseHost && k.ResolvConfUnknown != "" {
+		return nil, &UnknownError{Input: fmt.Sprintf("the node's resolver file, which dnsPolicy %s on this pod uses (%s)", d.Policy, k.ResolvConfUnknown)}
 	}
+	switch d.Base {
+	case BaseCluster:
+		k.clusterBase(d, pod.Namespace, host)
+	case BaseHost:
+		k.hostBase(d, host)
+	}
+	mergeDNSConfig(d, pod.Spec.DNSConfig)
+	if d.Base == BaseNone && len(d.Servers) == 0 {
+		d.step("nameservers", "none", "dnsPolicy None without dnsConfig.nameservers: the API server rejects such a pod; the runtime would write no nameserver", nil)
+	}
+	limitNameservers(d)
+	k.limitSearches(d)
+	return d, nil
+}
 
+// Bases a dnsPolicy starts from.
+const (
+	BaseCluster = "cluster" // cluster DNS (--cluster-dns), the cluster search list, ndots:5
+	BaseHost    = "host"    // the node's resolver file (or the node itself)
+	BaseNone    = "none"    // nothing: only spec.dnsConfig applies
+)
+
+func (d *PodDNS) step(key, value, reason string, src *model.Pos) {
+	d.Steps = append(d.Steps, model.Step{Key: key, Value: value, Reason: reason, Source: src})
+}
+
+// nodeResolv reads the node file the way the kubelet does before looking
+// at the policy: always, whatever the policy, and a file it cannot read or
+// parse stops the pod.
+func (k Kubelet) nodeResolv(d *PodDNS) (NodeResolv, error) {
+	switch {
+	case k.ResolvConfDisabled:
+		d.step("node-file", `""`, "kubelet --resolv-conf is empty: no node file is read", nil)
+		return NodeResolv{}, nil
+	case k.ResolvConfUnknown != "":
+		d.step("node-file", "unknown", "the node's resolver file is not known ("+k.ResolvConfUnknown+"): its search domains are not added", nil)
+		return NodeResolv{}, nil
+	case k.ResolvConf.Missing:
+		return NodeResolv{}, fmt.Errorf("kubelet cannot open --resolv-conf %s: no such file; the pod is not started", k.ResolvConf.Name())
+	}
+	h, err := ParseNodeResolvConf(k.ResolvConf)
+	if err != nil {
+		return NodeResolv{}, fmt.Errorf("%w; the pod is not started", err)
+	}
+	d.step("node-file", k.ResolvConf.Name(), fmt.Sprintf("kubelet --resolv-conf: %d nameserver(s), %d search entries, %d options", len(h.Servers), len(h.Searches), len(h.Options)), &model.Pos{File: k.ResolvConf.Name()})
+	return *h, nil
+}
+
+// policyRow is one row of the kubelet's table from dnsPolicy to the base
+// it starts from; ClusterFirst depends on hostNetwork.
+type policyRow struct{ pod, hostNet, why, whyHostNet string }
+
+func policyBase(p corev1.DNSPolicy) (policyRow, bool) {
+	switch p {
+	case corev1.DNSNone:
+		return policyRow{BaseNone, BaseNone, "dnsPolicy None: start from an empty configuration; only spec.dnsConfig applies", ""}, true
+	case corev1.DNSClusterFirstWithHostNet:
+		return policyRow{BaseCluster, BaseCluster, "dnsPolicy ClusterFirstWithHostNet: cluster DNS whether or not the pod is hostNetwork", ""}, true
+	case corev1.DNSClusterFirst:
+		return policyRow{BaseCluster, BaseHost, "dnsPolicy ClusterFirst: cluster DNS",
+			"dnsPolicy ClusterFirst on a hostNetwork pod falls back to Default: the node's resolver file"}, true
+	case corev1.DNSDefault:
+		return policyRow{BaseHost, BaseHost, "dnsPolicy Default: the node's resolver file", ""}, true
+	}
+	return policyRow{}, false
+}
+
+// podDNSBase returns the pod's policy after API defaulting and the base it
+// picks, recording why.
+func podDNSBase(pod *corev1.Pod, haveClusterDNS bool, d *PodDNS) (corev1.DNSPolicy, string) {
 	policy := pod.Spec.DNSPolicy
 	if policy == "" {
 		policy = corev1.DNSClusterFirst
-		step("dnsPolicy", string(policy), "spec.dnsPolicy unset: the API server defaults it to ClusterFirst", nil)
+		d.step("dnsPolicy", string(policy), "spec.dnsPolicy unset: the API server defaults it to ClusterFirst", nil)
 	} else {
-		step("dnsPolicy", string(policy), "spec.dnsPolicy", nil)
+		d.step("dnsPolicy", string(policy), "spec.dnsPolicy", nil)
 	}
-	d.Policy = policy
-	base := "cluster"
-	switch policy {
-	case corev1.DNSNone:
-		base = "none"
-		step("base", base, "dnsPolicy None: start from an empty configuration; only spec.dnsConfig applies", nil)
-	case corev1.DNSClusterFirstWithHostNet:
-		step("base", base, "dnsPolicy ClusterFirstWithHostNet: cluster DNS whether or not the pod is hostNetwork", nil)
-	case corev1.DNSClusterFirst:
-		if pod.Spec.HostNetwork {
-			base = "host"
-			step("base", base, "dnsPolicy ClusterFirst on a hostNetwork pod falls back to Default: the node's resolver file", nil)
+	base, why := BaseCluster, fmt.Sprintf("invalid dnsPolicy %q: the kubelet logs an error and uses ClusterFirst", policy)
+	if row, ok := policyBase(policy); ok {
+		base, why = row.pod, row.why
+		if pod.Spec.HostNetwork && row.whyHostNet != "" {
+			base, why = row.hostNet, row.whyHostNet
+		}
+	}
+	d.step("base", base, why, nil)
+	if base == BaseCluster && !haveClusterDNS {
+		base = BaseHost
+		d.Events = append(d.Events, fmt.Sprintf("MissingClusterDNS: kubelet does not have ClusterDNS IP configured and cannot create Pod using %q policy. Falling back to %q policy.", corev1.DNSClusterFirst, corev1.DNSDefault))
+		d.step("base", base, "no --cluster-dns: the kubelet falls back to Default", nil)
+	}
+	return policy, base
+}
+
+// clusterBase fills d for cluster DNS: only the cluster nameservers, the
+// cluster search list before the node's, ndots:5 alone.
+func (k Kubelet) clusterBase(d *PodDNS, namespace string, host NodeResolv) {
+	for _, ip := range k.ClusterDNS {
+		d.Servers = append(d.Servers, Entry{ip.String(), "cluster DNS (kubelet --cluster-dns); the node's nameservers are dropped"})
+	}
+	searches := host.Searches
+	if cd := k.ClusterDomain; cd != "" {
+		why := fmt.Sprintf("cluster search domains for namespace %s and --cluster-domain %s", namespace, cd)
+		cluster := []Entry{{namespace + ".svc." + cd, why}, {"svc." + cd, why}, {cd, why}}
+		searches = omitDuplicates(append(cluster, searches...))
+	}
+	d.Searches = searches
+	d.Options = []Entry{{"ndots:5", "the kubelet's fixed option for cluster DNS; the node's options are dropped"}}
+}
+
+// hostBase fills d from the node's file, or, with --resolv-conf="", points
+// it at the node itself (one loopback per node IP, of its family).
+func (k Kubelet) hostBase(d *PodDNS, host NodeResolv) {
+	d.Servers = append(d.Servers, host.Servers...)
+	d.Searches = append(d.Searches, host.Searches...)
+	d.Options = append(d.Options, host.Options...)
+	if !k.ResolvConfDisabled {
+		return
+	}
+	for _, ip := range k.NodeIPs {
+		if ip.Is6() && !ip.Is4In6() {
+			d.Servers = append(d.Servers, Entry{"::1", "kubelet --resolv-conf=\"\": the node itself (IPv6 node IP " + ip.String() + ")"})
 		} else {
-			step("base", base, "dnsPolicy ClusterFirst: cluster DNS", nil)
+			d.Servers = append(d.Servers, Entry{"127.0.0.1", "kubelet --resolv-conf=\"\": the node itself (node IP " + ip.String() + ")"})
 		}
-	case corev1.DNSDefault:
-		base = "host"
-		step("base", base, "dnsPolicy Default: the node's resolver file", nil)
-	default:
-		step("base", base, fmt.Sprintf("invalid dnsPolicy %q: the kubelet logs an error and uses ClusterFirst", policy), nil)
 	}
-	if base == "cluster" && len(k.ClusterDNS) == 0 {
-		base = "host"
-		ev := fmt.Sprintf("MissingClusterDNS: kubelet does not have ClusterDNS IP configured and cannot create Pod using %q policy. Falling back to %q policy.", corev1.DNSClusterFirst, corev1.DNSDefault)
-		d.Events = append(d.Events, ev)
-		step("base", base, "no --cluster-dns: the kubelet falls back to Default", nil)
+	if len(d.Servers) == 0 {
+		d.Servers = append(d.Servers, Entry{"127.0.0.1", "kubelet --resolv-conf=\"\": the node itself"})
 	}
-	d.Base = base
+	d.Searches = []Entry{{".", "kubelet --resolv-conf=\"\": search list \".\""}}
+}
 
-	switch base {
-	case "none":
-	case "cluster":
-		for _, ip := range k.ClusterDNS {
-			d.Servers = append(d.Servers, Entry{ip.String(), "cluster DNS (kubelet --cluster-dns); the node's nameservers are dropped"})
-		}
-		searches := host.Searches
-		if k.ClusterDomain != "" {
-			cd := k.ClusterDomain
-			why := fmt.Sprintf("cluster search domains for namespace %s and --cluster-domain %s", pod.Namespace, cd)
-			cluster := []Entry{{pod.Namespace + ".svc." + cd, why}, {"svc." + cd, why}, {cd, why}}
-			searches = omitDuplicates(append(cluster, searches...))
-		}
-		d.Searches = searches
-		d.Options = []Entry{{"ndots:5", "the kubelet's fixed option for cluster DNS; the node's options are dropped"}}
-	case "host":
-		d.Servers = append(d.Servers, host.Servers...)
-		d.Searches = append(d.Searches, host.Searches...)
-		d.Options = append(d.Options, host.Options...)
-		if k.ResolvConfDisabled {
-			for _, ip := range k.NodeIPs {
-				if ip.Is6() && !ip.Is4In6() {
-					d.Servers = append(d.Servers, Entry{"::1", "kubelet --resolv-conf=\"\": the node itself (IPv6 node IP " + ip.String() + ")"})
-				} else {
-					d.Servers = append(d.Servers, Entry{"127.0.0.1", "kubelet --resolv-conf=\"\": the node itself (node IP " + ip.String() + ")"})
-				}
-			}
-			if len(d.Servers) == 0 {
-				d.Servers = append(d.Servers, Entry{"127.0.0.1", "kubelet --resolv-conf=\"\": the node itself"})
-			}
-			d.Searches = []Entry{{".", "kubelet --resolv-conf=\"\": search list \".\""}}
-		}
+// mergeDNSConfig appends the pod's spec.dnsConfig: nameservers and
+// searches without duplicates, options merged by name (the pod's win).
+func mergeDNSConfig(d *PodDNS, dc *corev1.PodDNSConfig) {
+	if dc == nil {
+		return
 	}
+	for i, ns := range dc.Nameservers {
+		d.Servers = append(d.Servers, Entry{ns, fmt.Sprintf("spec.dnsConfig.nameservers[%d]", i)})
+	}
+	d.Servers = omitDuplicates(d.Servers)
+	for i, s := range dc.Searches {
+		d.Searches = append(d.Searches, Entry{s, fmt.Sprintf("spec.dnsConfig.searches[%d]", i)})
+	}
+	d.Searches = omitDuplicates(d.Searches)
+	d.Options = mergeOptions(d.Options, dc.Options)
+	d.step("dnsConfig", fmt.Sprintf("%d nameservers, %d searches, %d options", len(dc.Nameservers), len(dc.Searches), len(dc.Options)),
+		"spec.dnsConfig: nameservers and searches appended without duplicates, options merged by name (the pod's win)", nil)
+}
 
-	if dc := pod.Spec.DNSConfig; dc != nil {
-		for i, ns := range dc.Nameservers {
-			d.Servers = append(d.Servers, Entry{ns, fmt.Sprintf("spec.dnsConfig.nameservers[%d]", i)})
-		}
-		d.Servers = omitDuplicates(d.Servers)
-		for i, s := range dc.Searches {
-			d.Searches = append(d.Searches, Entry{s, fmt.Sprintf("spec.dnsConfig.searches[%d]", i)})
-		}
-		d.Searches = omitDuplicates(d.Searches)
-		d.Options = mergeOptions(d.Options, dc.Options)
-		step("dnsConfig", fmt.Sprintf("%d nameservers, %d searches, %d options", len(dc.Nameservers), len(dc.Searches), len(dc.Options)),
-			"spec.dnsConfig: nameservers and searches appended without duplicates, options merged by name (the pod's win)", nil)
+// limitNameservers keeps the kubelet's first MaxNameservers.
+func limitNameservers(d *PodDNS) {
+	if len(d.Servers) <= MaxNameservers {
+		return
 	}
-	if base == "none" && len(d.Servers) == 0 {
-		step("nameservers", "none", "dnsPolicy None without dnsConfig.nameservers: the API server rejects such a pod; the runtime would write no nameserver", nil)
-	}
+	d.Servers = d.Servers[:MaxNameservers]
+	d.Events = append(d.Events, "DNSConfigForming: Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: "+joinValues(d.Servers))
+	d.step("nameservers", joinValues(d.Servers), fmt.Sprintf("more than %d nameservers: the kubelet keeps the first %d", MaxNameservers, MaxNameservers), nil)
+}
 
-	// Limits, applied after merging.
-	if len(d.Servers) > MaxNameservers {
-		d.Servers = d.Servers[:MaxNameservers]
-		d.Events = append(d.Events, "DNSConfigForming: Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: "+joinValues(d.Servers))
-		step("nameservers", joinValues(d.Servers), fmt.Sprintf("more than %d nameservers: the kubelet keeps the first %d", MaxNameservers, MaxNameservers), nil)
-	}
+// limitSearches applies the search limits in the kubelet's order: the
+// path count, then overlong entries, then the line length from the end.
+func (k Kubelet) limitSearches(d *PodDNS) {
 	paths, chars, why := k.SearchLimits()
-	step("search-limits", fmt.Sprintf("%d paths, %d characters", paths, chars), why, nil)
+	d.step("search-limits", fmt.Sprintf("%d paths, %d characters", paths, chars), why, nil)
 	exceeded := false
 	if len(d.Searches) > paths {
 		d.Searches = d.Searches[:paths]
 		exceeded = true
-		step("search", joinValues(d.Searches), fmt.Sprintf("more than %d search paths: cut to the first %d", paths, paths), nil)
+		d.step("search", joinValues(d.Searches), fmt.Sprintf("more than %d search paths: cut to the first %d", paths, paths), nil)
 	}
 	kept := d.Searches[:0:0]
 	for _, s := range d.Searches {
 		if len(s.Value) > MaxSearchEntry {
 			exceeded = true
-			step("search", s.Value[:20]+"...", fmt.Sprintf("search entry of %d characters dropped (over %d; glibc 2.28 can abort on such entries)", len(s.Value), MaxSearchEntry), nil)
+			d.step("search", s.Value[:20]+"...", fmt.Sprintf("search entry of %d characters dropped (over %d; glibc 2.28 can abort on such entries)", len(s.Value), MaxSearchEntry), nil)
 			continue
 		}
 		kept = append(kept, s)
 	}
 	d.Searches = kept
 	if total := len(joinValues(d.Searches)); total > chars {
-		cut, cutLen := 0, 0
-		for i := len(d.Searches) - 1; i >= 0; i-- {
-			cutLen += len(d.Searches[i].Value) + 1
-			cut++
-			if total-cutLen <= chars {
-				break
-			}
-		}
+		cut := searchesOverLimit(d.Searches, total, chars)
 		d.Searches = d.Searches[:len(d.Searches)-cut]
 		exceeded = true
-		step("search", joinValues(d.Searches), fmt.Sprintf("search line of %d characters is over %d: %d entries removed from the end", total, chars, cut), nil)
+		d.step("search", joinValues(d.Searches), fmt.Sprintf("search line of %d characters is over %d: %d entries removed from the end", total, chars, cut), nil)
 	}
 	if exceeded {
 		d.Events = append(d.Events, "DNSConfigForming: Search Line limits were exceeded, some search paths have been omitted, the applied search line is: "+joinValues(d.Searches))
 	}
-	return d, nil
+}
+
+// searchesOverLimit counts the entries to drop from the end of a search
+// line of total characters so that it fits in chars.
+func searchesOverLimit(es []Entry, total, chars int) int {
+	cut, cutLen := 0, 0
+	for i := len(es) - 1; i >= 0; i-- {
+		cutLen += len(es[i].Value) + 1
+		cut++
+		if total-cutLen <= chars {
+			break
+		}
+	}
+	return cut
 }
 
 func joinValues(es []Entry) string {

@@ -11,6 +11,8 @@
 // project's reference notes (libc-k8s-resolver.md, parts 0, A and B); every
 // line of a derived file carries the reason it is there. Decoding uses the
 // Kubernetes API types and client-go's scheme; the derivations are pure
-// functions of their inputs. Only NodeFactsFromFS, ListPods and Cache touch
-// the outside world, through the file system or client they are given.
+// functions of their inputs, and nothing is invented: what is not known (a
+// node's files, an image's programs) is carried as unknown and reported
+// with the input that would tell. The part that talks to clusters and
+// disks (listing, the image cache, reading a node) is package kubeio.
 package kube

@@ -3,7 +3,6 @@ package kube
 import (
 	"fmt"
 
-	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
 
@@ -17,10 +16,18 @@ func Findings(cs []*Container) []report.Finding {
 			loc = report.Location{Path: c.Workload.Source.File, Line: c.Workload.Source.Line}
 		}
 		derived := c.derivedReasons()
-		if c.DNSErr != "" {
+		switch {
+		case c.DNSUnknown:
+			out = append(out, report.Finding{RuleID: report.RuleUnknown, Severity: report.Warning, Subject: c.Subject,
+				Message: "the pod's /etc/resolv.conf cannot be derived: " + c.DNSErr, Reasons: derived, Location: loc})
+			continue
+		case c.DNSErr != "":
 			out = append(out, report.Finding{RuleID: report.RulePodRejected, Severity: report.Critical, Subject: c.Subject,
 				Message: c.DNSErr, Reasons: derived, Location: loc})
 			continue
+		case c.Hosts != nil && c.Hosts.Unknown:
+			out = append(out, report.Finding{RuleID: report.RuleUnknown, Severity: report.Warning, Subject: c.Subject,
+				Message: "the container's /etc/hosts cannot be derived: " + c.Hosts.Reason, Reasons: derived, Location: loc})
 		}
 		if c.DNS != nil && len(c.DNS.Events) > 0 {
 			for _, e := range c.DNS.Events {
@@ -35,30 +42,29 @@ func Findings(cs []*Container) []report.Finding {
 		if s := c.Startup; s != nil {
 			f := report.Finding{RuleID: report.RuleAPIServerLoopback, Severity: report.Info, Subject: c.Subject, Main: true, Name: s.Loopback.Host,
 				Message: "kube-apiserver start-up: " + s.Summary, Reasons: append(append([]string(nil), derived...), s.Reasons...),
-				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction}
-			if s.Fails {
+				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction, Startup: &s.Result}
+			switch {
+			case s.Fails:
 				f.Severity = report.Critical
 				f.Time = s.FailsAt
+			case 2*s.DialTime >= LoopbackDialTimeout:
+				// Safe, but its DNS phase takes half the dial timeout or
+				// more: one more silent server and it fails.
+				f.Severity = report.Warning
+				f.Message += fmt.Sprintf(" (the lookup takes %s, half or more of the %s dial timeout)", fmtDur(s.DialTime), fmtDur(LoopbackDialTimeout))
 			}
 			out = append(out, f)
 		}
 		for _, ch := range c.Checks {
 			f := report.Finding{Severity: ch.Severity, Subject: c.Subject, Name: ch.Name, Location: loc,
 				Message: fmt.Sprintf("%s: %s", progLabel(ch.Program), ch.Message)}
+			if ch.Condition != "" {
+				// The message names the program as its condition.
+				f.Message = ch.Message
+			}
 			f.Reasons = append(f.Reasons, "name from "+ch.NameSource)
 			f.Reasons = append(f.Reasons, derived...)
-			switch {
-			case ch.Err != "":
-				f.RuleID = report.RuleUnknown
-			case ch.Severity == report.Critical:
-				f.RuleID = report.RuleDNSFirstFails
-			case ch.Severity == report.Warning:
-				f.RuleID = report.RuleDNSFirst
-			case ch.Cost != nil && ch.Cost.AnsweredFrom == model.FromHosts:
-				f.RuleID = report.RuleHostsFirst
-			default:
-				f.RuleID = report.RuleDNSOnly
-			}
+			f.RuleID = ch.Rule
 			if ch.Worst != nil {
 				f.Time, f.Queries, f.Predict = ch.Worst.Total, ch.Worst.Queries, ch.Worst
 				for _, st := range ch.Worst.Steps {

@@ -69,7 +69,7 @@ func loadNode(t testing.TB, conf, hosts string) Node {
 	if hosts == "" {
 		hosts = "hosts-typical"
 	}
-	n := TypicalNode()
+	n := testNode()
 	data, err := os.ReadFile(filepath.Join("testdata", "nodes", conf))
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,10 @@ type PodHosts struct {
 	// Managed is false when the kubelet leaves /etc/hosts alone (the
 	// container mounts its own file there, or the pod has no IP yet); the
 	// image's own file is then what the program reads.
-	Managed bool   `json:"managed"`
+	Managed bool `json:"managed"`
+	// Unknown marks a file nsscope cannot derive (the node's file of a
+	// hostNetwork pod is not known); Reason names the missing input.
+	Unknown bool   `json:"unknown,omitempty"`
 	Reason  string `json:"reason"`
 	Lines   []Line `json:"lines"`
 	// Hostname is the pod's host name (spec.hostname or the pod name,
@@ -58,10 +61,11 @@ func HostnameAndDomain(pod *corev1.Pod, clusterDomain string) (string, string) {
 	return h, d
 }
 
-// HostsFor derives the /etc/hosts of container c of pod (libc-k8s-resolver.md
+// hostsFor derives the /etc/hosts of container c of pod (libc-k8s-resolver.md
 // §B.3). podIPs are the pod's addresses (the node's for hostNetwork pods);
-// node is the node's /etc/hosts, used for hostNetwork pods.
-func HostsFor(pod *corev1.Pod, c *corev1.Container, podIPs []string, clusterDomain string, node model.File) *PodHosts {
+// node is the node's /etc/hosts, used for hostNetwork pods (nodeUnknown
+// says why it is not known, if it is not).
+func hostsFor(pod *corev1.Pod, c *corev1.Container, podIPs []string, clusterDomain string, node model.File, nodeUnknown string) *PodHosts {
 	host, domain := HostnameAndDomain(pod, clusterDomain)
 	h := &PodHosts{Hostname: host, Domain: domain}
 	for _, m := range c.VolumeMounts {
@@ -70,59 +74,82 @@ func HostsFor(pod *corev1.Pod, c *corev1.Container, podIPs []string, clusterDoma
 			return h
 		}
 	}
-	if len(podIPs) == 0 {
+	// A hostNetwork pod always has the node's IPs, known here or not.
+	if len(podIPs) == 0 && !pod.Spec.HostNetwork {
 		h.Reason = "the pod has no IP: the kubelet mounts no /etc/hosts, the image's own file is used"
 		return h
 	}
 	h.Managed = true
-	add := func(text, reason string) { h.Lines = append(h.Lines, Line{text, reason}) }
 	if pod.Spec.HostNetwork {
-		h.Reason = "hostNetwork pod: the kubelet copies the node's /etc/hosts under its own header"
-		add(ManagedHostsHeaderHostNetwork, "kubelet header for a hostNetwork pod")
-		if node.Missing {
+		switch {
+		case nodeUnknown != "":
 			h.Managed = false
-			h.Lines = nil
+			h.Unknown = true
+			h.Reason = "hostNetwork pod: the kubelet copies the node's /etc/hosts, which is not known (" + nodeUnknown + ")"
+			return h
+		case node.Missing:
+			h.Managed = false
 			h.Reason = fmt.Sprintf("hostNetwork pod but the node's %s cannot be read: the kubelet fails to start the container", node.Name())
 			return h
 		}
-		text := strings.TrimSuffix(string(node.Data), "\n")
-		if text != "" {
-			for i, l := range strings.Split(text, "\n") {
-				add(l, fmt.Sprintf("node %s:%d", node.Name(), i+1))
-			}
-		}
-		if !hostsHasName(node.Data, "localhost") {
-			h.Reason += "; the node's file has no localhost entry, so neither has the pod"
-		}
+		h.hostNetworkLines(node)
 	} else {
 		h.Reason = "the kubelet writes a managed file for a pod with its own network"
-		add(ManagedHostsHeader, "kubelet header")
-		add("127.0.0.1\tlocalhost", "kubelet: IPv4 loopback")
-		add("::1\tlocalhost ip6-localhost ip6-loopback", "kubelet: IPv6 loopback, written whether or not IPv6 works (kubernetes#124686)")
-		add("fe00::0\tip6-localnet", "kubelet: fixed entry (fe00::, not Docker's ff00::)")
-		add("fe00::0\tip6-mcastprefix", "kubelet: fixed entry")
-		add("fe00::1\tip6-allnodes", "kubelet: fixed entry")
-		add("fe00::2\tip6-allrouters", "kubelet: fixed entry")
-		for _, ip := range podIPs {
-			if domain != "" {
-				add(fmt.Sprintf("%s\t%s.%s\t%s", ip, host, domain, host), "pod IP with hostname and spec.subdomain")
-			} else {
-				add(fmt.Sprintf("%s\t%s", ip, host), "pod IP with hostname")
-			}
-		}
+		h.managedLines(podIPs)
 	}
-	if len(pod.Spec.HostAliases) > 0 {
-		// The kubelet writes "\n" before the aliases; after a node file
-		// without a final newline that only ends its last line.
-		if !pod.Spec.HostNetwork || len(node.Data) == 0 || strings.HasSuffix(string(node.Data), "\n") {
-			add("", "kubelet: blank line before hostAliases")
-		}
-		add("# Entries added by HostAliases.", "kubelet: hostAliases header")
-		for i, a := range pod.Spec.HostAliases {
-			add(fmt.Sprintf("%s\t%s", a.IP, strings.Join(a.Hostnames, "\t")), fmt.Sprintf("spec.hostAliases[%d]", i))
-		}
-	}
+	h.aliasLines(pod, node)
 	return h
+}
+
+func (h *PodHosts) add(text, reason string) { h.Lines = append(h.Lines, Line{text, reason}) }
+
+// hostNetworkLines copies the node's file under the kubelet's header.
+func (h *PodHosts) hostNetworkLines(node model.File) {
+	h.Reason = "hostNetwork pod: the kubelet copies the node's /etc/hosts under its own header"
+	h.add(ManagedHostsHeaderHostNetwork, "kubelet header for a hostNetwork pod")
+	if text := strings.TrimSuffix(string(node.Data), "\n"); text != "" {
+		for i, l := range strings.Split(text, "\n") {
+			h.add(l, fmt.Sprintf("node %s:%d", node.Name(), i+1))
+		}
+	}
+	if !hostsHasName(node.Data, "localhost") {
+		h.Reason += "; the node's file has no localhost entry, so neither has the pod"
+	}
+}
+
+// managedLines are the kubelet's own file for a pod with its own network
+// (note its fe00:: lines, unlike Docker's ff0x:: ones).
+func (h *PodHosts) managedLines(podIPs []string) {
+	h.add(ManagedHostsHeader, "kubelet header")
+	h.add("127.0.0.1\tlocalhost", "kubelet: IPv4 loopback")
+	h.add("::1\tlocalhost ip6-localhost ip6-loopback", "kubelet: IPv6 loopback, written whether or not IPv6 works (kubernetes#124686)")
+	h.add("fe00::0\tip6-localnet", "kubelet: fixed entry (fe00::, not Docker's ff00::)")
+	h.add("fe00::0\tip6-mcastprefix", "kubelet: fixed entry")
+	h.add("fe00::1\tip6-allnodes", "kubelet: fixed entry")
+	h.add("fe00::2\tip6-allrouters", "kubelet: fixed entry")
+	for _, ip := range podIPs {
+		if h.Domain != "" {
+			h.add(fmt.Sprintf("%s\t%s.%s\t%s", ip, h.Hostname, h.Domain, h.Hostname), "pod IP with hostname and spec.subdomain")
+		} else {
+			h.add(fmt.Sprintf("%s\t%s", ip, h.Hostname), "pod IP with hostname")
+		}
+	}
+}
+
+// aliasLines appends spec.hostAliases under the kubelet's header.
+func (h *PodHosts) aliasLines(pod *corev1.Pod, node model.File) {
+	if len(pod.Spec.HostAliases) == 0 {
+		return
+	}
+	// The kubelet writes "\n" before the aliases; after a node file
+	// without a final newline that only ends its last line.
+	if !pod.Spec.HostNetwork || len(node.Data) == 0 || strings.HasSuffix(string(node.Data), "\n") {
+		h.add("", "kubelet: blank line before hostAliases")
+	}
+	h.add("# Entries added by HostAliases.", "kubelet: hostAliases header")
+	for i, a := range pod.Spec.HostAliases {
+		h.add(fmt.Sprintf("%s\t%s", a.IP, strings.Join(a.Hostnames, "\t")), fmt.Sprintf("spec.hostAliases[%d]", i))
+	}
 }
 
 // hostsHasName reports whether a hosts file lists name (case-insensitively,

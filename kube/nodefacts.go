@@ -4,14 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
-	"path"
-	"sort"
 	"strings"
 
-	sigsyaml "sigs.k8s.io/yaml"
-
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -20,19 +16,12 @@ const NodeFactsVersion = 1
 
 // Node file paths `nsscope node` reads (inside --root).
 const (
-	PathResolvConf       = "/etc/resolv.conf"
-	PathHosts            = "/etc/hosts"
-	PathNSSwitch         = "/etc/nsswitch.conf"
 	PathResolvedUpstream = "/run/systemd/resolve/resolv.conf"
 	PathKubeletConfig    = "/var/lib/kubelet/config.yaml"
 	PathManifests        = "/etc/kubernetes/manifests"
 	// PathDisableIPv6 is read by the caller from a proc file system of the
 	// node's network namespace (not from the root).
 	PathDisableIPv6 = "sys/net/ipv6/conf/all/disable_ipv6"
-	// maxFactFile caps each file read into the facts.
-	maxFactFile = 1 << 20
-	// maxManifests caps the static pod manifests read.
-	maxManifests = 64
 )
 
 // FactFile is one node file in the facts.
@@ -46,8 +35,8 @@ type FactFile struct {
 	Target string `json:"target,omitempty"`
 }
 
-// KubeletDNS is what the kubelet config file says about DNS.
-type KubeletDNS struct {
+// ConfigDNS is what the kubelet config file says about DNS.
+type ConfigDNS struct {
 	ResolvConf    *string  `json:"resolvConf,omitempty"`
 	ClusterDNS    []string `json:"clusterDNS,omitempty"`
 	ClusterDomain string   `json:"clusterDomain,omitempty"`
@@ -62,7 +51,7 @@ type NodeFacts struct {
 	// systemd-resolved's upstream file and the kubelet config, by path.
 	Files map[string]FactFile `json:"files"`
 	// Kubelet is parsed from the kubelet config file, when present.
-	Kubelet *KubeletDNS `json:"kubelet,omitempty"`
+	Kubelet *ConfigDNS `json:"kubelet,omitempty"`
 	// StaticPods are the manifests under /etc/kubernetes/manifests.
 	StaticPods []FactFile `json:"static_pods"`
 	Interfaces []IfAddr   `json:"interfaces"`
@@ -73,148 +62,11 @@ type NodeFacts struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// CollectNodeFacts reads the node facts from fsys, the node's root file
-// system (symbolic links are resolved inside it, never outside). name is
-// the node's name; addrs its interface addresses (read by the caller, who
-// knows whether it runs in the node's network namespace).
-func CollectNodeFacts(fsys fs.FS, name string, addrs []IfAddr) *NodeFacts {
-	nf := &NodeFacts{SchemaVersion: NodeFactsVersion, Node: name, Files: map[string]FactFile{}, Interfaces: addrs, StaticPods: []FactFile{}}
-	for _, p := range []string{PathResolvConf, PathHosts, PathNSSwitch, PathResolvedUpstream, PathKubeletConfig} {
-		nf.Files[p] = readFact(fsys, p)
-	}
-	if kc := nf.Files[PathKubeletConfig]; kc.Content != "" {
-		var k KubeletDNS
-		if err := sigsyaml.Unmarshal([]byte(kc.Content), &k); err != nil {
-			nf.Notes = append(nf.Notes, fmt.Sprintf("%s: %v", PathKubeletConfig, err))
-		} else {
-			nf.Kubelet = &k
-			if k.ResolvConf != nil && *k.ResolvConf != "" {
-				if _, ok := nf.Files[*k.ResolvConf]; !ok && strings.HasPrefix(*k.ResolvConf, "/") {
-					nf.Files[*k.ResolvConf] = readFact(fsys, *k.ResolvConf)
-				}
-			}
-		}
-	}
-	dir, err := resolveIn(fsys, PathManifests)
-	if err == nil {
-		ents, err := fs.ReadDir(fsys, dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			nf.Notes = append(nf.Notes, fmt.Sprintf("%s: %v", PathManifests, err))
-		}
-		var names []string
-		for _, e := range ents {
-			n := e.Name()
-			if strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".json")) {
-				continue
-			}
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if len(names) > maxManifests {
-			nf.Notes = append(nf.Notes, fmt.Sprintf("%s: %d manifests, only the first %d read", PathManifests, len(names), maxManifests))
-			names = names[:maxManifests]
-		}
-		for _, n := range names {
-			nf.StaticPods = append(nf.StaticPods, readFact(fsys, path.Join(PathManifests, n)))
-		}
-	}
-	return nf
-}
-
-// readFact reads one file of the node, following symbolic links inside
-// the root.
-func readFact(fsys fs.FS, p string) FactFile {
-	f := FactFile{Path: p}
-	real, err := resolveIn(fsys, p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			f.Missing = true
-		} else {
-			f.Error = err.Error()
-		}
-		return f
-	}
-	if "/"+real != p {
-		f.Target = "/" + real
-	}
-	st, err := fs.Stat(fsys, real)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		f.Missing = true
-		return f
-	case err != nil:
-		f.Error = err.Error()
-		return f
-	case st.IsDir():
-		f.Error = "is a directory"
-		return f
-	case !st.Mode().IsRegular():
-		f.Error = "not a regular file"
-		return f
-	case st.Size() > maxFactFile:
-		f.Error = fmt.Sprintf("larger than %d bytes", maxFactFile)
-		return f
-	}
-	data, err := fs.ReadFile(fsys, real)
-	if err != nil {
-		f.Error = err.Error()
-		return f
-	}
-	f.Content = string(data)
-	return f
-}
-
-// resolveIn resolves p (absolute, inside the root) to an fs.FS path,
-// following symbolic links with absolute targets taken relative to the
-// root; ".." never climbs above it.
-func resolveIn(fsys fs.FS, p string) (string, error) {
-	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
-	var done []string
-	for hops := 0; len(parts) > 0; {
-		part := parts[0]
-		parts = parts[1:]
-		switch part {
-		case "", ".":
-			continue
-		case "..":
-			if len(done) > 0 {
-				done = done[:len(done)-1]
-			}
-			continue
-		}
-		cur := path.Join(append(append([]string(nil), done...), part)...)
-		st, err := fs.Lstat(fsys, cur)
-		if err != nil {
-			return "", err
-		}
-		if st.Mode()&fs.ModeSymlink == 0 {
-			done = append(done, part)
-			continue
-		}
-		hops++
-		if hops > 40 {
-			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
-		}
-		target, err := fs.ReadLink(fsys, cur)
-		if err != nil {
-			return "", err
-		}
-		if strings.HasPrefix(target, "/") {
-			done = nil
-		}
-		parts = append(strings.Split(strings.Trim(target, "/"), "/"), parts...)
-	}
-	if len(done) == 0 {
-		return ".", nil
-	}
-	return path.Join(done...), nil
-}
-
 // ParseNodeFacts reads what `nsscope node` printed.
 func ParseNodeFacts(data []byte) (*NodeFacts, error) {
 	var nf NodeFacts
 	if err := json.Unmarshal(data, &nf); err != nil {
-		return nil, fmt.Errorf("not nsscope node facts: %w", err)
+		return nil, fmt.Errorf("not nsscope node facts: %w", jsonstyle.Describe(err))
 	}
 	if nf.SchemaVersion != NodeFactsVersion {
 		return nil, fmt.Errorf("node facts schema_version %d, want %d", nf.SchemaVersion, NodeFactsVersion)
@@ -235,22 +87,64 @@ func (nf *NodeFacts) nodeFile(p string) model.File {
 	return model.File{Path: p, Origin: origin, Data: []byte(f.Content), Missing: f.Error != ""}
 }
 
+// ResolvedStub is systemd-resolved's stub listener, the only nameserver
+// of /etc/resolv.conf on a host where systemd-resolved manages it.
+const ResolvedStub = "127.0.0.53"
+
+// ResolvConfChoice says which file the node's kubelet reads as its
+// --resolv-conf, and why: the kubelet config's resolvConf when it has one
+// ("" disables the node file); else, on a node without a kubelet config
+// whose /etc/resolv.conf only points at systemd-resolved's stub and whose
+// upstream file exists, the upstream file (kubeadm writes resolvConf:
+// /run/systemd/resolve/resolv.conf into the kubelet config when
+// systemd-resolved is active, because the stub would loop inside pods);
+// else the kubelet's default, /etc/resolv.conf.
+func (nf *NodeFacts) ResolvConfChoice() (path string, disabled bool, why string) {
+	if k := nf.Kubelet; k != nil && k.ResolvConf != nil {
+		if *k.ResolvConf == "" {
+			return "", true, "the kubelet config " + PathKubeletConfig + " sets resolvConf: \"\" (no node file)"
+		}
+		return *k.ResolvConf, false, "the kubelet config " + PathKubeletConfig + " sets resolvConf: " + *k.ResolvConf
+	}
+	if nf.Kubelet == nil && onlyResolvedStub(nf.Files[model.PathResolvConf].Content) {
+		if up, ok := nf.Files[PathResolvedUpstream]; ok && !up.Missing && up.Error == "" {
+			return PathResolvedUpstream, false, model.PathResolvConf + " only lists systemd-resolved's stub " + ResolvedStub + " and there is no kubelet config: kubeadm configures the kubelet with systemd-resolved's upstream file " + PathResolvedUpstream
+		}
+	}
+	if nf.Kubelet != nil {
+		return model.PathResolvConf, false, "the kubelet config sets no resolvConf: the kubelet's default " + model.PathResolvConf
+	}
+	return model.PathResolvConf, false, "no kubelet config: the kubelet's default --resolv-conf " + model.PathResolvConf
+}
+
+// onlyResolvedStub reports whether a resolv.conf's nameservers are all
+// systemd-resolved's stub (and there is at least one).
+func onlyResolvedStub(content string) bool {
+	n := 0
+	for _, l := range strings.Split(content, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		if f[1] != ResolvedStub {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
 // Apply applies the facts to base (whose kubelet flags are kept where the
-// facts say nothing): the kubelet's resolv.conf (its config's resolvConf,
-// else /etc/resolv.conf), cluster DNS and domain from the kubelet config,
-// the node's /etc/hosts, interfaces and IPv6 state.
+// facts say nothing): the kubelet's resolv.conf (see ResolvConfChoice),
+// cluster DNS and domain from the kubelet config, the node's /etc/hosts,
+// interfaces and IPv6 state. What the facts give is known, whatever base
+// said.
 func (nf *NodeFacts) Apply(base Node) Node {
 	n := base
 	n.Name = nf.Node
-	rc := PathResolvConf
+	rc, disabled, _ := nf.ResolvConfChoice()
+	n.Kubelet.ResolvConfDisabled = disabled
 	if k := nf.Kubelet; k != nil {
-		if k.ResolvConf != nil {
-			if *k.ResolvConf == "" {
-				n.Kubelet.ResolvConfDisabled = true
-			} else {
-				rc = *k.ResolvConf
-			}
-		}
 		if len(k.ClusterDNS) > 0 {
 			n.Kubelet.ClusterDNS = nil
 			for _, s := range k.ClusterDNS {
@@ -263,8 +157,11 @@ func (nf *NodeFacts) Apply(base Node) Node {
 			n.Kubelet.ClusterDomain = k.ClusterDomain
 		}
 	}
-	n.Kubelet.ResolvConf = nf.nodeFile(rc)
-	n.Hosts = nf.nodeFile(PathHosts)
+	if !disabled {
+		n.Kubelet.ResolvConf = nf.nodeFile(rc)
+	}
+	n.Kubelet.ResolvConfUnknown = ""
+	n.Hosts, n.HostsUnknown = nf.nodeFile(model.PathHosts), ""
 	if len(nf.Interfaces) > 0 {
 		n.Addrs = nf.Interfaces
 		n.IPs = nil
@@ -276,17 +173,22 @@ func (nf *NodeFacts) Apply(base Node) Node {
 			}
 		}
 	}
+	n.IPv6 = nf.ipv6State()
+	return n
+}
+
+// ipv6State reads the IPv6 state from disable_ipv6, else from whether ::1
+// is configured.
+func (nf *NodeFacts) ipv6State() IPv6State {
 	switch {
 	case nf.DisableIPv6 == "absent":
-		n.IPv6 = IPv6Absent
+		return IPv6Absent
 	case nf.DisableIPv6 == "1":
-		n.IPv6 = IPv6Off
+		return IPv6Off
 	case len(nf.Interfaces) > 0 && !HasIPv6Loopback(nf.Interfaces):
-		n.IPv6 = IPv6Off
-	default:
-		n.IPv6 = IPv6On
+		return IPv6Off
 	}
-	return n
+	return IPv6On
 }
 
 // StaticPodWorkloads decodes the node's static pod manifests.

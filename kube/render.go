@@ -121,25 +121,31 @@ func WriteChecks(w io.Writer, c *Container) error {
 	if len(c.Checks) > 0 {
 		b.WriteString("  lookups:\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "    NAME\tPROGRAM\tORDER\tQUERIES\tWORST CASE\tVERDICT\n")
+		// Each scenario names its columns: a count from one scenario never
+		// sits under a heading of the other.
+		fmt.Fprintf(tw, "    NAME\tPROGRAM\tORDER\tNXDOMAIN: QUERIES\tSILENT: QUERIES\tSILENT: OUTCOME\tVERDICT\n")
 		for _, ch := range c.Checks {
 			if ch.Err != "" {
-				fmt.Fprintf(tw, "    %s\t%s\t-\t-\t-\t%s: %s\n", ch.Name, progLabel(ch.Program), ch.Severity, oneLine(ch.Err))
+				fmt.Fprintf(tw, "    %s\t%s\t-\t-\t-\t-\t%s: %s\n", ch.Name, progLabel(ch.Program), ch.Severity, oneLine(ch.Err))
 				continue
 			}
-			worst := fmtDur(ch.Worst.Total)
+			outcome := fmtDur(ch.Worst.Total)
 			if ch.Worst.Error != "" {
-				worst += ", " + ch.Worst.Error
+				outcome += ", " + ch.Worst.Error
 			} else {
-				worst += ", from " + ch.Worst.AnsweredFrom
+				outcome += ", from " + ch.Worst.AnsweredFrom
 			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%s\t%s\n", ch.Name, progLabel(ch.Program), ch.Cost.Order, ch.Cost.Queries, worst, ch.Severity)
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%d\t%s\t%s\n", ch.Name, progLabel(ch.Program), ch.Cost.Order, ch.Cost.Queries, ch.Worst.Queries, outcome, ch.Severity)
 		}
 		tw.Flush()
-		b.WriteString("    (QUERIES: DNS messages one lookup sends when every answer is NXDOMAIN; WORST CASE: every nameserver silent, within the caller's deadline)\n")
+		b.WriteString("    (NXDOMAIN: every nameserver answers NXDOMAIN at once; SILENT: every nameserver silent, within the caller's deadline)\n")
 		for _, ch := range c.Checks {
 			if ch.Severity > 0 {
-				fmt.Fprintf(&b, "  %s: %s: %s\n", ch.Severity, progLabel(ch.Program), ch.Message)
+				if ch.Condition != "" {
+					fmt.Fprintf(&b, "  %s: %s\n", ch.Severity, ch.Message)
+				} else {
+					fmt.Fprintf(&b, "  %s: %s: %s\n", ch.Severity, progLabel(ch.Program), ch.Message)
+				}
 			}
 		}
 	}

@@ -77,6 +77,12 @@ type Observation struct {
 	Total time.Duration
 	// Succeeded tells whether the lookup succeeded; nil when unknown.
 	Succeeded *bool
+	// OutcomeFrom says what Succeeded was read from ("exit status 1",
+	// "the line ... (--until-fail)"), for the difference it may cause.
+	OutcomeFrom string
+	// Addrs are the addresses the program printed as resolved; nil when
+	// unknown, and then not compared. Compared as a set.
+	Addrs []string
 	// Error is the error text the program printed for the lookup ("" for
 	// none); nil when unknown, and then not compared. The local address
 	// and port of a socket ("read udp 127.0.0.1:53421->...") are compared
@@ -292,12 +298,19 @@ func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(
 	}
 	if o.Succeeded != nil {
 		predOK := p.Error == ""
+		from := ""
+		if o.OutcomeFrom != "" {
+			from = " (read from " + o.OutcomeFrom + ")"
+		}
 		switch {
 		case predOK && !*o.Succeeded:
-			diff("result: predicted success (from %s), observed failure", p.AnsweredFrom)
+			diff("result: predicted success (from %s), observed failure%s", p.AnsweredFrom, from)
 		case !predOK && *o.Succeeded:
-			diff("result: predicted failure (%s), observed success", p.Error)
+			diff("result: predicted failure (%s), observed success%s", p.Error, from)
 		}
+	}
+	if o.Addrs != nil && p.Error == "" && !sameAddrs(o.Addrs, p.Addrs) {
+		diff("addresses: predicted %s, observed %s", strings.Join(p.Addrs, " "), strings.Join(o.Addrs, " "))
 	}
 }
 

@@ -26,7 +26,7 @@ func TestExtractZstd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.close()
-	if err := extractTar(r, bytes.NewReader(data)); err != nil {
+	if err := extractTar(r, bytes.NewReader(data), DefaultTmpfsSize); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := os.ReadFile(filepath.Join(root, "etc", "hosts")); err != nil || string(got) != "127.0.0.1 localhost\n" {

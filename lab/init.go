@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -18,8 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nsscope/nsscope/model"
 )
 
 // InitArg is the argument by which a re-executed binary knows it is the
@@ -49,7 +45,14 @@ const (
 // from in, runs it, and writes the result to out. It returns the process
 // exit status. Call it (and nothing else) when the process was started
 // with [InitArg]; it expects to be in fresh namespaces.
+//
+// The init re-executes the same binary, with the same arguments, as the
+// exec stage that becomes the program (see execMain); InitMain is its body
+// too, and never returns there unless the program could not be started.
 func InitMain(in io.Reader, out io.Writer) int {
+	if os.Getenv(stageEnv) == "exec" {
+		return execMain()
+	}
 	var req initRequest
 	var rep initReply
 	if err := json.NewDecoder(in).Decode(&req); err != nil {
@@ -66,27 +69,17 @@ func InitMain(in io.Reader, out io.Writer) int {
 	return 0
 }
 
+// runInit runs one request inside the lab's fresh namespaces: it makes
+// the mounts private, builds the network and the program's root, starts
+// the fake nameservers, runs the program contained, and collects what
+// happened.
 func runInit(req initRequest) (*Result, error) {
 	start := time.Now()
 	spec := req.Spec
-	// Nothing mounted from here on may propagate to the host.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return nil, fmt.Errorf("make mounts private: %w", err)
-	}
-	// Everything the run writes lives in this tmpfs, which vanishes with
-	// the mount namespace however the lab ends.
-	// strictatime: every read of a file sets its access time, which is how
-	// the timeline shows when the program read its configuration files.
-	if err := unix.Mount("tmpfs", req.Work, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, "mode=0700"); err != nil {
-		return nil, fmt.Errorf("mount tmpfs on %s: %w", req.Work, err)
-	}
-	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
-		return nil, fmt.Errorf("set host name: %w", err)
-	}
-	if err := setIPv6(spec.IPv6); err != nil {
+	if err := isolate(spec, req.Work); err != nil {
 		return nil, err
 	}
-	ifindex, err := setupNetwork(fakeAddrs(spec))
+	ifindex, err := setupNamespaceNetwork(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -99,28 +92,96 @@ func runInit(req initRequest) (*Result, error) {
 		return nil, err
 	}
 	defer r.close()
-	for _, f := range []struct {
-		path string
-		spec File
-	}{{"/etc/resolv.conf", spec.ResolvConf}, {"/etc/hosts", spec.Hosts}, {"/etc/nsswitch.conf", spec.NSSwitch}} {
-		if err := applyFile(r, f.path, f.spec); err != nil {
-			return nil, fmt.Errorf("prepare %s: %w", f.path, err)
-		}
-	}
-	for _, a := range spec.Add {
-		if err := addFile(r, a); err != nil {
-			return nil, err
-		}
-	}
-	if rootDir != "/" {
-		if err := basicMounts(r); err != nil {
-			return nil, err
-		}
+	if err := configureRoot(r, spec); err != nil {
+		return nil, err
 	}
 	pinned, err := pinFiles(r, req.Work)
 	if err != nil {
 		return nil, err
 	}
+	res, err := describeRun(r, spec)
+	if err != nil {
+		return nil, err
+	}
+	f, err := startFakes(spec, ifindex, res)
+	if err != nil {
+		return nil, err
+	}
+	defer f.stop()
+	resetReads(pinned)
+	if err := runProgram(spec, rootDir, res); err != nil {
+		return nil, err
+	}
+	res.Setup = res.Started.Sub(start)
+	res.FileEvents = lastReads(r, res.Started)
+	res.Queries = f.collect(res.Started)
+	return res, nil
+}
+
+// isolate keeps everything the run mounts in its own mount namespace,
+// puts the run's files in a size-bounded tmpfs that vanishes with it,
+// sets the host name, and makes the init itself untouchable by the
+// program (not dumpable: no ptrace, no /proc/1/root, /proc/1/environ).
+func isolate(spec Spec, work string) error {
+	// Nothing mounted from here on may propagate to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	// strictatime: every read of a file sets its access time, which is how
+	// the timeline shows when the program read its configuration files.
+	opts := fmt.Sprintf("mode=0700,size=%d", spec.tmpfsSize())
+	if err := unix.Mount("tmpfs", work, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_STRICTATIME, opts); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", work, err)
+	}
+	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+		return fmt.Errorf("set host name: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the lab init not dumpable: %w", err)
+	}
+	return nil
+}
+
+// setupNamespaceNetwork sets IPv6 as asked, brings lo up with the
+// nameserver addresses, and opens every port to the unprivileged program
+// (the namespace is the lab's own: a program that binds port 80 needs no
+// capability for it). It returns lo's interface index.
+func setupNamespaceNetwork(spec Spec) (int, error) {
+	if err := setIPv6(spec.IPv6); err != nil {
+		return 0, err
+	}
+	ifindex, err := setupNetwork(fakeAddrs(spec))
+	if err != nil {
+		return 0, err
+	}
+	const ports = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+	if err := os.WriteFile(ports, []byte("0\n"), 0o644); err != nil && !os.IsNotExist(err) {
+		return 0, fmt.Errorf("set %s: %w", ports, err)
+	}
+	return ifindex, nil
+}
+
+// configureRoot makes /etc/resolv.conf, /etc/hosts and /etc/nsswitch.conf
+// what the spec says and adds the spec's host files.
+func configureRoot(r *rootFS, spec Spec) error {
+	for _, f := range []struct {
+		path string
+		spec File
+	}{{"/etc/resolv.conf", spec.ResolvConf}, {"/etc/hosts", spec.Hosts}, {"/etc/nsswitch.conf", spec.NSSwitch}} {
+		if err := applyFile(r, f.path, f.spec); err != nil {
+			return fmt.Errorf("prepare %s: %w", f.path, err)
+		}
+	}
+	for _, a := range spec.Add {
+		if err := addFile(r, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// describeRun finds the program in the root and records what it will see.
+func describeRun(r *rootFS, spec Spec) (*Result, error) {
 	prog, err := findProgram(r, spec.Argv[0], envValue(spec.Env, "PATH", DefaultPath))
 	if err != nil {
 		return nil, err
@@ -129,7 +190,7 @@ func runInit(req initRequest) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{
+	return &Result{
 		Program:     prog,
 		Interpreter: interp,
 		Argv:        spec.Argv,
@@ -141,111 +202,50 @@ func runInit(req initRequest) (*Result, error) {
 		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch.Origin),
 		MDNSAllow:   seeFile(r, "/etc/mdns.allow", ""),
 		NSSModules:  nssModules(r),
-	}
+	}, nil
+}
 
-	rec := &recorder{}
-	var servers []*fakeServer
-	var refused []netip.Addr
-	// A trace relays to real nameservers instead (trace.go).
-	tr, err := startTrace(spec, rec, res)
+// runProgram runs the program contained in rootDir until it exits, its
+// output matches spec.Until, or the timeout, and records its output, exit
+// status, start and total time in res.
+func runProgram(spec Spec, rootDir string, res *Result) error {
+	until, err := untilPatterns(spec)
 	if err != nil {
-		return nil, err
-	}
-	defer tr.stop()
-	for i, a := range fakeAddrs(spec) {
-		b := spec.Scenario.For(i)
-		res.Servers = append(res.Servers, Server{Addr: a, Behavior: b.String()})
-		if b.Kind == model.Refuse {
-			refused = append(refused, a)
-		}
-		s, err := startServer(a, b, rec)
-		if err != nil {
-			return nil, err
-		}
-		defer s.stop()
-		servers = append(servers, s)
-	}
-	var sn *sniffer
-	if len(refused) > 0 {
-		if sn, err = startSniffer(ifindex, refused, rec); err != nil {
-			return nil, err
-		}
-		defer sn.stop()
-	}
-
-	var until *regexp.Regexp
-	if spec.Until != "" {
-		if until, err = regexp.Compile(spec.Until); err != nil {
-			return nil, inputErrorf("--until: %v", err)
-		}
+		return err
 	}
 	timeout := spec.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		return nil, err
-	}
-	cmd := &exec.Cmd{
-		Path:   prog,
-		Args:   spec.Argv,
-		Env:    spec.Env,
-		Dir:    "/",
-		Stdout: outW,
-		Stderr: errW,
-		SysProcAttr: &syscall.SysProcAttr{
-			Pdeathsig: syscall.SIGKILL,
-			Setpgid:   true,
-		},
-	}
-	if rootDir != "/" {
-		cmd.SysProcAttr.Chroot = rootDir
-	}
-	out := &output{until: until, matched: make(chan time.Time, 1)}
-	res.Setup = time.Since(start)
-	resetReads(pinned)
-	t0 := time.Now()
-	res.Started = t0
-	if err := cmd.Start(); err != nil {
+		outR.Close()
 		outW.Close()
-		errW.Close()
-		return nil, inputErrorf("start %s: %v", prog, err)
+		return err
 	}
+	cmd, err := startContained(execRequest{
+		Root: rootDir, Path: res.Program, Argv: spec.Argv, Env: spec.Env, Caps: spec.Caps, Allow: spec.Allow,
+	}, outW, errW)
 	outW.Close()
 	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return err
+	}
+	t0 := time.Now()
+	res.Started = t0
+	out := &output{until: until, matched: make(chan time.Time, 1)}
 	var readers sync.WaitGroup
 	readers.Add(2)
 	go out.read(&readers, outR, "stdout", t0)
 	go out.read(&readers, errR, "stderr", t0)
-	exited := make(chan time.Time, 1)
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		exited <- time.Now()
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var end time.Time
-	select {
-	case end = <-exited:
-		res.Ended = "exit"
-	case end = <-out.matched:
-		res.Ended = "until"
-	case end = <-timer.C:
-		res.Ended = "timeout"
-	}
-	if res.Ended != "exit" {
-		// Kill the whole process group; anything that escaped it dies
-		// with this PID namespace when the init exits.
-		unix.Kill(-cmd.Process.Pid, unix.SIGKILL) //nolint:errcheck
-		<-exited
-	}
+	end, ended, waitErr := waitProgram(cmd, out.matched, timeout)
+	res.Ended = ended
 	res.Total = end.Sub(t0)
 	// The output pipes close when the program exits, unless a child of it
 	// still holds them: give the readers a moment, no more.
@@ -261,29 +261,55 @@ func runInit(req initRequest) (*Result, error) {
 	}
 	var ee *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &ee) {
-		return nil, fmt.Errorf("wait for %s: %w", prog, waitErr)
+		return fmt.Errorf("wait for %s: %w", res.Program, waitErr)
 	}
 	res.Output = out.lines()
-	res.FileEvents = lastReads(r, t0)
-	for _, s := range servers {
-		s.drain(200 * time.Millisecond)
+	if ended == "until" {
+		res.Matched = out.match
 	}
-	tr.drain(200 * time.Millisecond)
-	if sn != nil {
-		sn.stop() // reads what is queued first
+	return nil
+}
+
+// waitProgram waits for the program to exit, a line to match (matched)
+// or the timeout, and then for the program to be gone: it kills the
+// program's process group unless it exited by itself (anything that left
+// the group dies with the PID namespace when the init exits). It returns
+// when the run ended and how ("exit", "until", "timeout").
+func waitProgram(cmd *exec.Cmd, matched <-chan time.Time, timeout time.Duration) (time.Time, string, error) {
+	exited := make(chan time.Time, 1)
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		exited <- time.Now()
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var end time.Time
+	var ended string
+	select {
+	case end = <-exited:
+		ended = "exit"
+	case end = <-matched:
+		ended = "until"
+	case end = <-timer.C:
+		ended = "timeout"
 	}
-	res.Queries = rec.queries(t0)
-	return res, nil
+	if ended != "exit" {
+		unix.Kill(-cmd.Process.Pid, unix.SIGKILL) //nolint:errcheck
+		<-exited
+	}
+	return end, ended, waitErr
 }
 
 // output collects the program's output lines with their time offsets and
-// watches them for the Until pattern.
+// watches them for the patterns that end the run.
 type output struct {
-	until   *regexp.Regexp
+	until   []untilPattern
 	matched chan time.Time
 	mu      sync.Mutex
 	ls      []Line
 	once    sync.Once
+	match   *Matched // the line that matched first (set once, before matched is sent)
 }
 
 func (o *output) read(wg *sync.WaitGroup, r *os.File, stream string, t0 time.Time) {
@@ -299,8 +325,14 @@ func (o *output) read(wg *sync.WaitGroup, r *os.File, stream string, t0 time.Tim
 			o.ls = append(o.ls, Line{Offset: at.Sub(t0), Stream: stream, Text: text})
 		}
 		o.mu.Unlock()
-		if o.until != nil && o.until.MatchString(text) {
-			o.once.Do(func() { o.matched <- at })
+		for _, p := range o.until {
+			if p.re.MatchString(text) {
+				o.once.Do(func() {
+					o.match = &Matched{Pattern: p.name, Stream: stream, Text: text}
+					o.matched <- at
+				})
+				break
+			}
 		}
 	}
 	io.Copy(io.Discard, r) //nolint:errcheck // drain an over-long line's rest
@@ -314,57 +346,38 @@ func (o *output) lines() []Line {
 }
 
 // prepareRoot makes the directory the program will be chrooted into and
-// returns it. The host root gets an overlay over /etc (so files can be
-// replaced or removed privately); a directory root gets an overlay of its
-// own; a tarball is unpacked into the run's tmpfs. Nothing given is ever
-// written to.
+// returns it: the host's root seen read-only with private /etc and /tmp
+// (see hostView), an overlay over a directory root, or a tarball unpacked
+// into the run's tmpfs; then the lab's own /dev, /proc and /sys inside
+// it. Nothing given is ever written to.
 func prepareRoot(spec Spec, work string) (string, error) {
-	ovlOpts := func(lower, upper, wd string) string {
-		o := "lowerdir=" + escapeOverlay(lower) + ",upperdir=" + escapeOverlay(upper) + ",workdir=" + escapeOverlay(wd)
-		if spec.Rootless {
-			o += ",userxattr"
-		}
-		return o
-	}
-	mkdirs := func(ds ...string) error {
-		for _, d := range ds {
-			if err := os.Mkdir(d, 0o755); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if spec.Root == "" {
-		upper, wd := filepath.Join(work, "etc-upper"), filepath.Join(work, "etc-work")
-		if err := mkdirs(upper, wd); err != nil {
-			return "", err
-		}
-		if err := unix.Mount("overlay", "/etc", "overlay", 0, ovlOpts("/etc", upper, wd)); err != nil {
-			return "", fmt.Errorf("overlay over /etc: %w", err)
-		}
-		return "/", nil
-	}
-	st, err := os.Stat(spec.Root)
-	if err != nil {
-		return "", inputErrorf("root %s: %v", spec.Root, err)
-	}
 	root := filepath.Join(work, "root")
-	if st.IsDir() {
-		upper, wd := filepath.Join(work, "upper"), filepath.Join(work, "ovl-work")
-		if err := mkdirs(upper, wd, root); err != nil {
-			return "", err
-		}
-		if err := unix.Mount("overlay", root, "overlay", 0, ovlOpts(spec.Root, upper, wd)); err != nil {
-			return "", fmt.Errorf("overlay over root %s: %w", spec.Root, err)
-		}
-		return root, nil
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return "", err
 	}
-	f, err := os.Open(spec.Root)
+	kind := ""
+	if spec.Root != "" {
+		k, err := rootKind(spec.Root)
+		if err != nil {
+			return "", inputErrorf("root %s: %v", spec.Root, err)
+		}
+		kind = k
+	}
+	var err error
+	switch kind {
+	case "":
+		err = hostView(root, work, spec.Rootless)
+	case rootKindDir:
+		err = overlay(root, spec.Root, filepath.Join(work, "upper"), filepath.Join(work, "ovl-work"), spec.Rootless)
+		if err != nil {
+			err = fmt.Errorf("overlay over root %s: %w", spec.Root, err)
+		}
+	case rootKindTar:
+		err = unpackRoot(root, spec.Root, spec.tmpfsSize())
+	default:
+		err = unpackImage(root, spec.Root, kind, filepath.Join(work, "image"), spec.tmpfsSize())
+	}
 	if err != nil {
-		return "", inputErrorf("root %s: %v", spec.Root, err)
-	}
-	defer f.Close()
-	if err := mkdirs(root); err != nil {
 		return "", err
 	}
 	r, err := openRootFS(root)
@@ -372,10 +385,44 @@ func prepareRoot(spec Spec, work string) (string, error) {
 		return "", err
 	}
 	defer r.close()
-	if err := extractTar(r, f); err != nil {
-		return "", inputErrorf("root %s: %v", spec.Root, err)
+	if err := systemMounts(r); err != nil {
+		return "", err
 	}
 	return root, nil
+}
+
+// overlay mounts lower at dir with a private upper layer, so the program
+// can change what it sees and lower stays untouched.
+func overlay(dir, lower, upper, wd string, rootless bool) error {
+	for _, d := range []string{upper, wd} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	o := "lowerdir=" + escapeOverlay(lower) + ",upperdir=" + escapeOverlay(upper) + ",workdir=" + escapeOverlay(wd)
+	if rootless {
+		o += ",userxattr"
+	}
+	return unix.Mount("overlay", dir, "overlay", 0, o)
+}
+
+// unpackRoot unpacks the root archive at src into dir (in the run's
+// tmpfs, whose size bounds what it may expand to).
+func unpackRoot(dir, src string, limit int64) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return inputErrorf("root %s: %v", src, err)
+	}
+	defer f.Close()
+	r, err := openRootFS(dir)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	if err := extractTar(r, f, limit); err != nil {
+		return inputErrorf("root %s: %v", src, err)
+	}
+	return nil
 }
 
 // escapeOverlay escapes the characters overlayfs options treat specially.
@@ -415,34 +462,6 @@ func addFile(r *rootFS, a Add) error {
 	source := fmt.Sprintf("/proc/self/fd/%d", src.Fd())
 	if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("--add %s: bind mount: %w", a.Src, err)
-	}
-	return nil
-}
-
-// basicMounts gives a chroot what ordinary programs expect: the host's
-// /dev/null, /dev/zero, /dev/random and /dev/urandom bound in, and /proc
-// of the lab's own PID namespace. Both live in the private mount
-// namespace only.
-func basicMounts(r *rootFS) error {
-	for _, dev := range []string{"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"} {
-		f, err := r.create(dev, 0o666)
-		if err != nil {
-			return fmt.Errorf("prepare %s: %w", dev, err)
-		}
-		target := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
-		err = unix.Mount(dev, target, "", unix.MS_BIND, "")
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("bind %s: %w", dev, err)
-		}
-	}
-	fd, err := r.dir("/proc")
-	if err != nil {
-		return fmt.Errorf("prepare /proc: %w", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Mount("proc", fmt.Sprintf("/proc/self/fd/%d", fd), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mount /proc: %w", err)
 	}
 	return nil
 }

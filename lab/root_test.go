@@ -191,7 +191,7 @@ func TestHostileTarball(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.close()
-	err = extractTar(r, &buf)
+	err = extractTar(r, &buf, DefaultTmpfsSize)
 	ents, _ := os.ReadDir(outside)
 	if len(ents) != 1 {
 		var names []string

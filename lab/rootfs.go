@@ -2,6 +2,8 @@ package lab
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/nsscope/nsscope/inspect/target"
@@ -179,24 +183,63 @@ func (r *rootFS) symlink(target, name string) error {
 	return nil
 }
 
-// Limits on what a root tarball may expand to (it lands in memory, tmpfs).
-const (
-	maxTarBytes   = 4 << 30
-	maxTarEntries = 500000
-)
+// link makes name a hard link to the file target, both inside the root
+// (the target resolved as the root would, links included; a directory
+// cannot be linked).
+func (r *rootFS) link(target, name string) error {
+	fd, err := r.open(target, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("hard link to %s: %w", target, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("hard link to %s: %w", target, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return fmt.Errorf("hard link to %s: a directory", target)
+	}
+	pfd, base, err := r.parent(name)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pfd)
+	if err := unix.Unlinkat(pfd, base, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("replace %s: %w", name, err)
+	}
+	// Through the descriptor's /proc link: the target is exactly the file
+	// opened inside the root, whatever its path says.
+	if err := unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), pfd, base, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return fmt.Errorf("hard link %s: %w", name, err)
+	}
+	return nil
+}
 
-// extractTar unpacks a tar stream (plain, gzip or zstd, read through
-// nsscope's one tar reader, target.TarStream) into r. Device nodes and
-// FIFOs are skipped (no program resolving names needs them); ownership is
-// not kept; hard links become copies.
-func extractTar(r *rootFS, in io.Reader) error {
-	ts, err := target.NewTarStream(in, target.Limits{MaxEntries: maxTarEntries, MaxLayerSize: maxTarBytes}, "tar", nil)
+// maxTarEntries bounds the entries of a root archive; its bytes are
+// bounded by the run's tmpfs (Spec.TmpfsSize).
+const maxTarEntries = 500000
+
+// errTmpfsFull says the root does not fit the run's tmpfs.
+var errTmpfsFull = errors.New("does not fit the lab's tmpfs")
+
+// extractTar unpacks a root archive (a tar, gzip- or zstd-compressed or
+// not) into r, writing at most limit bytes of file data. It never holds
+// a file in memory: file data streams to the tmpfs, runs of zeros
+// become holes (a sparse file costs only its data), and a hard link is
+// a hard link. Device nodes and FIFOs are skipped (no program resolving
+// names needs them); ownership is not kept.
+func extractTar(r *rootFS, in io.Reader, limit int64) error {
+	// nsscope's one tar reader: the compression sniffed, names kept
+	// inside the root, entries bounded.
+	ts, err := target.NewTarStream(in, target.Limits{MaxEntries: maxTarEntries}, "tar", nil)
 	if err != nil {
 		return err
 	}
 	defer ts.Close()
-	var tr io.Reader = ts
-	var total int64
+	budget := limit
+	// A chunk read, and zeros to compare it with (bytes.Equal is
+	// vectorised; a byte loop over 1.5 GiB of holes takes seconds).
+	buf := make([]byte, 2*sparseChunk)
 	for {
 		te, err := ts.Next()
 		if err == io.EOF {
@@ -208,55 +251,95 @@ func extractTar(r *rootFS, in io.Reader) error {
 		if err != nil {
 			return err
 		}
-		h, name := te.Header, te.Path
-		mode := uint32(h.Mode) & 0o7777
-		switch h.Typeflag {
-		case tar.TypeDir:
-			fd, err := r.dir(name)
-			if err != nil {
-				return fmt.Errorf("tar %s: %w", h.Name, err)
+		h := te.Header
+		if err := extractEntry(r, ts, te, &budget, buf); err != nil {
+			if errors.Is(err, errTmpfsFull) || errors.Is(err, unix.ENOSPC) {
+				return fmt.Errorf("tar %s: the root expands to more than %d bytes, the lab's tmpfs size (raise it with --tmpfs-size)", h.Name, limit)
 			}
-			unix.Close(fd)
-		case tar.TypeReg, tar.TypeRegA:
-			total += h.Size
-			if total > maxTarBytes {
-				return fmt.Errorf("tar: expands to more than %d bytes", int64(maxTarBytes))
-			}
-			f, err := r.create(name, mode)
-			if err != nil {
-				return fmt.Errorf("tar %s: %w", h.Name, err)
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("tar %s: %w", h.Name, err)
-			}
-		case tar.TypeSymlink:
-			if err := r.symlink(h.Linkname, name); err != nil {
-				return fmt.Errorf("tar %s: %w", h.Name, err)
-			}
-		case tar.TypeLink:
-			data, err := r.readFile(te.HardLink, maxTarBytes)
-			if err != nil {
-				return fmt.Errorf("tar %s: hard link to %s: %w", h.Name, h.Linkname, err)
-			}
-			total += int64(len(data))
-			if total > maxTarBytes {
-				return fmt.Errorf("tar: expands to more than %d bytes", int64(maxTarBytes))
-			}
-			st, err := r.stat(te.HardLink)
-			if err == nil {
-				mode = st.Mode & 0o7777
-			}
-			if err := r.writeFile(name, data, mode); err != nil {
-				return fmt.Errorf("tar %s: %w", h.Name, err)
-			}
-		default:
-			// Devices, FIFOs, PAX/GNU metadata entries: skipped.
+			return fmt.Errorf("tar %s: %w", h.Name, err)
 		}
 	}
+}
+
+// decompressRoot recognises the archive's compression from its first
+// bytes and says whether there was one.
+func decompressRoot(in io.Reader) (io.Reader, bool, func(), error) {
+	br := bufio.NewReaderSize(in, 1<<16)
+	head, _ := br.Peek(4)
+	switch {
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, true, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return gz, true, func() { gz.Close() }, nil
+	case bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
+		if err != nil {
+			return nil, true, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, true, zr.Close, nil
+	}
+	return br, false, func() {}, nil
+}
+
+// extractEntry creates one archive entry in r; budget is what the tmpfs
+// has left for file data.
+func extractEntry(r *rootFS, tr io.Reader, te target.TarEntry, budget *int64, buf []byte) error {
+	h, name := te.Header, te.Path
+	mode := uint32(h.Mode) & 0o7777
+	switch h.Typeflag {
+	case tar.TypeDir:
+		fd, err := r.dir(name)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+	case tar.TypeReg, tar.TypeRegA:
+		f, err := r.create(name, mode)
+		if err != nil {
+			return err
+		}
+		err = copySparse(f, tr, h.Size, budget, buf)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	case tar.TypeSymlink:
+		return r.symlink(h.Linkname, name)
+	case tar.TypeLink:
+		return r.link(te.HardLink, name)
+	default:
+		// Devices, FIFOs, PAX/GNU metadata entries: skipped.
+	}
+	return nil
+}
+
+// sparseChunk is the unit in which file data is checked for zeros.
+const sparseChunk = 64 << 10
+
+// copySparse copies size bytes from src to f, leaving holes where a whole
+// chunk is zeros, and charges the bytes written to budget.
+// buf holds a chunk and, after it, a chunk of zeros.
+func copySparse(f *os.File, src io.Reader, size int64, budget *int64, buf []byte) error {
+	buf, zeros := buf[:sparseChunk], buf[sparseChunk:]
+	var off int64
+	for off < size {
+		n, err := io.ReadFull(src, buf[:min(int64(len(buf)), size-off)])
+		if n > 0 && !bytes.Equal(buf[:n], zeros[:n]) {
+			if *budget -= int64(n); *budget < 0 {
+				return errTmpfsFull
+			}
+			if _, werr := f.WriteAt(buf[:n], off); werr != nil {
+				return werr
+			}
+		}
+		off += int64(n)
+		if err != nil {
+			return err
+		}
+	}
+	return f.Truncate(size) // the file's length, holes at the end included
 }
 
 // DirFS returns a file system rooted at dir that resolves every path and

@@ -28,6 +28,10 @@ type Runner struct {
 	Exe string
 	// Args are the arguments that make it the init; nil means {InitArg}.
 	Args []string
+	// Started, if set, is called with the init's PID once it runs: its
+	// namespaces are /proc/PID/ns/* (sniff watches a lab's network this
+	// way; trace tests use one as a stand-in host).
+	Started func(pid int)
 }
 
 // Run runs spec and returns what it observed. Errors caused by the request
@@ -82,10 +86,10 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
-	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr}
+	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr, onStart: rn.Started}
 	runErr := cmd.run(ctx)
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("interrupted: the run was stopped, nothing is left behind (%w)", ctx.Err())
+		return nil, &Interrupted{Cause: context.Cause(ctx)}
 	}
 	if runErr != nil && !cmd.started {
 		if errors.Is(runErr, unix.EPERM) || errors.Is(runErr, unix.EACCES) || (errors.Is(runErr, unix.EINVAL) && spec.Rootless) {
@@ -115,6 +119,17 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	return rep.Result, nil
 }
 
+// Interrupted is Run's error when its context was cancelled (Ctrl-C,
+// SIGTERM): the run was stopped and nothing it made is left. Cause is
+// the context's cause (the signal, for a signal context).
+type Interrupted struct{ Cause error }
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("interrupted (%v): the run was stopped, nothing is left behind", e.Cause)
+}
+
+func (e *Interrupted) Unwrap() error { return e.Cause }
+
 // execCmd runs the init. It keeps the starting goroutine on one OS thread
 // from start to exit: Pdeathsig fires when the thread that forked the
 // child ends, so that thread must live as long as the child.
@@ -125,6 +140,7 @@ type execCmd struct {
 	stdout  *bytes.Buffer
 	stderr  *bytes.Buffer
 	attr    *syscall.SysProcAttr
+	onStart func(pid int)
 	started bool
 }
 
@@ -142,6 +158,9 @@ func (c *execCmd) run(ctx context.Context) error {
 		if err := cmd.Start(); err != nil {
 			done <- outcome{false, err}
 			return
+		}
+		if c.onStart != nil {
+			c.onStart(cmd.Process.Pid)
 		}
 		stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() }) //nolint:errcheck
 		err := cmd.Wait()
@@ -179,6 +198,12 @@ func validate(spec *Spec) error {
 	}
 	if len(spec.Scenario.Servers) > 1 && len(spec.Scenario.Servers) != n {
 		return inputErrorf("%d server behaviours for %d nameservers: give one for all, or one per nameserver", len(spec.Scenario.Servers), n)
+	}
+	if _, err := untilPatterns(*spec); err != nil {
+		return err
+	}
+	if err := checkContainment(*spec); err != nil {
+		return err
 	}
 	if err := checkIPv6(spec.IPv6, spec.Nameservers); err != nil {
 		return err

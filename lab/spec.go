@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nsscope/nsscope/model"
@@ -49,13 +51,29 @@ type Spec struct {
 	// IPv6 sets the namespace's disable_ipv6 (all, default and lo)
 	// before the program starts; IPv6Default leaves the kernel's.
 	IPv6 IPv6 `json:"ipv6,omitempty"`
+	// Caps are the capabilities the program keeps (names as ParseCap
+	// reads them); none by default. See the containment notes in
+	// contain.go.
+	Caps []string `json:"caps,omitempty"`
+	// Allow lifts groups of the system calls the lab refuses (the names
+	// of SeccompGroups: "setns", "unshare", "mount", "bpf", "ptrace",
+	// "kexec", "modules", "reboot"), for a test that needs one.
+	Allow []string `json:"allow,omitempty"`
 	// Until, if set, is a regular expression: the run ends (and its total
 	// time is taken) when a line of the program's output matches it.
 	Until string `json:"until,omitempty"`
+	// UntilOK and UntilFail end the run like Until, and say what the
+	// matched line means: the lookup succeeded, or failed (see Reading).
+	UntilOK   string `json:"until_ok,omitempty"`
+	UntilFail string `json:"until_fail,omitempty"`
 	// Timeout bounds the program's run; zero means DefaultTimeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Rootless runs the lab in a user namespace (automatic when not root).
 	Rootless bool `json:"rootless,omitempty"`
+	// TmpfsSize bounds the run's tmpfs, which holds an unpacked --root,
+	// the overlays' private layers and the lab's copies of the watched
+	// files; zero means DefaultTmpfsSize.
+	TmpfsSize int64 `json:"tmpfs_size,omitempty"`
 	// TempDir is where the run's private directory is made ("" = os.TempDir).
 	TempDir string `json:"temp_dir,omitempty"`
 	// Trace, if set, replaces the fake servers by relays to real ones
@@ -72,6 +90,29 @@ type Add struct {
 
 // DefaultTimeout bounds a run when Spec.Timeout is zero.
 const DefaultTimeout = 10 * time.Minute
+
+// DefaultTmpfsSize bounds the run's tmpfs when Spec.TmpfsSize is zero.
+const DefaultTmpfsSize = 1 << 30
+
+// ParseSize reads a byte count as --tmpfs-size takes it: a number with an
+// optional suffix k, M, G (powers of 1000) or Ki, Mi, Gi (powers of 1024).
+func ParseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "kKMGiB")
+	unit := s[len(num):]
+	mult, ok := map[string]int64{"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n <= 0 || n > (1<<50)/mult {
+		return 0, inputErrorf("want a positive size such as 512Mi or 4Gi, got %q", s)
+	}
+	return n * mult, nil
+}
+
+func (s Spec) tmpfsSize() int64 {
+	if s.TmpfsSize > 0 {
+		return s.TmpfsSize
+	}
+	return DefaultTmpfsSize
+}
 
 // DefaultHostname is the lab's host name unless told otherwise.
 const DefaultHostname = "nsscope-lab"
@@ -133,6 +174,8 @@ type Result struct {
 	// Ended says how the run ended: "exit", "until" (output matched
 	// Spec.Until; the program was then killed) or "timeout".
 	Ended string `json:"ended"`
+	// Matched is the line that ended the run (Ended "until").
+	Matched *Matched `json:"matched,omitempty"`
 	// ExitCode is the program's exit status (-1 when killed by a signal,
 	// Signal then names it).
 	ExitCode int    `json:"exit_code"`

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -21,26 +20,6 @@ import (
 	"github.com/nsscope/nsscope/model"
 )
 
-// childInit waits for the init of a lab this process started and returns
-// its PID.
-func childInit(t *testing.T, done <-chan struct{}) int {
-	t.Helper()
-	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		select {
-		case <-done:
-			t.Fatal("the lab ended before its init was seen")
-		default:
-		}
-		for _, p := range procs(t) {
-			if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid)); p.ppid == os.Getpid() && bytes.Contains(cl, []byte(InitArg)) {
-				return p.pid
-			}
-		}
-	}
-	t.Fatal("no lab init appeared")
-	return 0
-}
-
 // upstreamLab starts a lab whose fake servers (behaviour b, at the default
 // addresses) stand in for the host's real nameservers, and whose program
 // waits for release to be non-empty. It returns the lab's network
@@ -55,15 +34,22 @@ func upstreamLab(t *testing.T, b string) (string, []netip.AddrPort, func() *Resu
 	ns := DefaultNameservers(3)
 	spec := Spec{Nameservers: ns, Scenario: sc, ResolvConf: File{Data: ResolvConf(ns, "", "")},
 		Hosts: File{Keep: true}, NSSwitch: File{Keep: true}, Env: []string{"PATH=" + DefaultPath},
-		Argv: []string{"/bin/sh", "-c", "until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+		Argv: []string{"/bin/sh", "-c", "echo up > " + release + ".ready; until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
 	var res *Result
 	var runErr error
 	done := make(chan struct{})
+	started := make(chan int, 1)
 	go func() {
 		defer close(done)
-		res, runErr = Runner{}.Run(context.Background(), spec)
+		res, runErr = Runner{Started: func(pid int) { started <- pid }}.Run(context.Background(), spec)
 	}()
-	pid := childInit(t, done)
+	var pid int
+	select {
+	case pid = <-started:
+	case <-done:
+		t.Fatalf("upstream lab: %v", runErr)
+	}
+	waitFile(t, release+".ready", done)
 	var ups []netip.AddrPort
 	for _, a := range ns {
 		ups = append(ups, netip.AddrPortFrom(a, 53))
@@ -246,6 +232,22 @@ func TestTraceSIGKILL(t *testing.T) {
 	for end := time.Now().Add(time.Minute); len(links()) > 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("left behind after SIGKILL: %v", links())
+		}
+	}
+}
+
+// waitFile waits until a lab's program has written p (its namespaces are
+// then fully set up), or the lab has ended.
+func waitFile(t testing.TB, p string, done <-chan struct{}) {
+	t.Helper()
+	for {
+		if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
+			return
+		}
+		select {
+		case <-done:
+			t.Fatal("the lab ended before its program started")
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }

@@ -51,14 +51,7 @@ func goDNSConfig(env Env, rc *conf.ResolvConf, b GoBuild, dbg goDebug, add func(
 		add(Step{Key: "servers", Value: strings.Join(c.servers, " "), Reason: "no usable nameserver line: Go uses its default nameservers", Source: filePos(env.ResolvConf)})
 	default:
 		src := confPos(rc.Nameservers[0].Pos)
-		why := fmt.Sprintf("%d nameserver line(s), tried in order for every attempt", len(c.servers))
-		if len(rc.Ignored) > 0 {
-			for _, n := range rc.Ignored {
-				if strings.Contains(n.What, "nameserver") {
-					why += "; " + n.Pos.String() + ": " + n.What
-				}
-			}
-		}
+		why := fmt.Sprintf("%d nameserver line(s), tried in order for every attempt", len(c.servers)) + ignoredNameservers(rc.Ignored)
 		add(Step{Key: "servers", Value: strings.Join(c.servers, " "), Reason: why, Source: src})
 	}
 	if len(rc.Search) > 0 {
@@ -96,6 +89,30 @@ func goDNSConfig(env Env, rc *conf.ResolvConf, b GoBuild, dbg goDebug, add func(
 	return c
 }
 
+// maxCited is how many ignored lines a reason cites one by one; the rest
+// are counted (a file with thousands of them stays one short line).
+const maxCited = 3
+
+// ignoredNameservers cites the nameserver lines Go ignored: the first
+// maxCited by position, then how many more.
+func ignoredNameservers(ignored []conf.Note) string {
+	var b strings.Builder
+	n := 0
+	for _, note := range ignored {
+		if !strings.Contains(note.What, "nameserver") {
+			continue
+		}
+		n++
+		if n <= maxCited {
+			b.WriteString("; " + note.Pos.String() + ": " + note.What)
+		}
+	}
+	if n > maxCited {
+		fmt.Fprintf(&b, "; and %d more nameserver lines ignored", n-maxCited)
+	}
+	return b.String()
+}
+
 func optWhy(p conf.Pos, def string) string {
 	if p.IsZero() {
 		return def
@@ -103,51 +120,50 @@ func optWhy(p conf.Pos, def string) string {
 	return "set in resolv.conf"
 }
 
-// goIsDomainName is Go's check of a name before DNS (§b.6): labels of
-// letters, digits, '_' and '-', 1–63 bytes, 254 bytes at most unless rooted;
-// all-numeric names rejected from Go 1.12; "." accepted from Go 1.18.
+// goIsDomainName is Go's check of a name before DNS (go-resolver.md §b.6),
+// as rules:
+//
+//   - "." is a name from Go 1.18 (before, it is refused);
+//   - at most 253 bytes, or 254 with the final dot of a rooted name;
+//   - labels (between dots; a rooted name's final dot ends the last one)
+//     of 1 to 63 bytes: letters, digits, '_' and '-', neither first nor
+//     last a '-';
+//   - from Go 1.12, not all digits: some label has a letter, '_' or '-'.
 func goIsDomainName(s string, v Version) bool {
 	if s == "." {
 		return v.AtLeast(1, 18, 0)
 	}
-	l := len(s)
-	if l == 0 || l > 254 || l == 254 && s[l-1] != '.' {
+	if len(s) == 0 || len(s) > 254 || (len(s) == 254 && !strings.HasSuffix(s, ".")) {
 		return false
 	}
-	last := byte('.')
-	nonNumeric := false
-	partlen := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_':
-			nonNumeric = true
-			partlen++
-		case '0' <= c && c <= '9':
-			partlen++
-		case c == '-':
-			if last == '.' {
-				return false
-			}
-			partlen++
-			nonNumeric = true
-		case c == '.':
-			if last == '.' || last == '-' {
-				return false
-			}
-			if partlen > 63 || partlen == 0 {
-				return false
-			}
-			partlen = 0
-		default:
+	numericOnly := true
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		ok, numeric := goLabel(label)
+		if !ok {
 			return false
 		}
-		last = c
+		numericOnly = numericOnly && numeric
 	}
-	if last == '-' || partlen > 63 {
-		return false
+	return !numericOnly || !v.AtLeast(1, 12, 0)
+}
+
+// goLabel checks one label: 1–63 bytes of letters, digits, '_' and '-',
+// not starting or ending with '-'. numeric reports a label of digits only.
+func goLabel(l string) (ok, numeric bool) {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false, false
 	}
-	return nonNumeric || !v.AtLeast(1, 12, 0)
+	numeric = true
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case '0' <= c && c <= '9':
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_', c == '-':
+			numeric = false
+		default:
+			return false, false
+		}
+	}
+	return true, numeric
 }
 
 func isOnion(s string) bool {

@@ -41,7 +41,7 @@ type Program struct {
 	// Libc is the C library the program uses: the one getaddrinfo comes
 	// from for ImplGlibc/ImplMusl, and the one a cgo Go binary calls when
 	// Go hands the lookup to the system resolver. Zero means unknown.
-	Libc Libc `json:"libc,omitempty"`
+	Libc Libc `json:"libc,omitzero"`
 }
 
 // GoBuild is what matters about a Go binary's build for name resolution.
@@ -68,7 +68,7 @@ type GoBuild struct {
 // Libc names a C library and its version.
 type Libc struct {
 	Kind    string  `json:"kind,omitempty"` // "glibc" or "musl"
-	Version Version `json:"version,omitempty"`
+	Version Version `json:"version,omitzero"`
 	// Distro marks vendor patches that change behaviour; "debian" means the
 	// built-in nsswitch default is "files dns" even before glibc 2.35.
 	Distro string `json:"distro,omitempty"`
@@ -87,7 +87,11 @@ func (l Libc) String() string {
 	if l.Version.IsZero() {
 		return l.Kind
 	}
-	return l.Kind + "-" + l.Version.String()
+	v := l.Version
+	if l.Kind == "glibc" {
+		v.Patch = -1 // glibc releases have no patch number: glibc-2.36, never glibc-2.36.0
+	}
+	return l.Kind + "-" + v.String()
 }
 
 // File is one configuration file as the program would see it.

@@ -341,11 +341,13 @@ func muslCandidates(name string, search []string, ndots int) []string {
 
 // muslOutcome is one simulated lookup.
 type muslOutcome struct {
-	asked int // candidates asked
-	end   time.Duration
-	eai   string
-	addrs []netip.Addr
-	ex    []Exchange
+	// resultRace: the orders of the replies end the lookup differently.
+	resultRace bool
+	asked      int // candidates asked
+	end        time.Duration
+	eai        string
+	addrs      []netip.Addr
+	ex         []Exchange
 }
 
 // The race notes: a message that some orders of the replies send and
@@ -367,12 +369,15 @@ func (s muslSearch) simulate(base muslSim) (muslOutcome, [2]int, bool) {
 		m.ties, m.ex = ties, nil
 		end, eai, addrs, asked := s.run(&m)
 		sortExchanges(m.ex)
-		runs = append(runs, muslOutcome{asked, end, eai, addrs, m.ex})
+		runs = append(runs, muslOutcome{asked: asked, end: end, eai: eai, addrs: addrs, ex: m.ex})
 	}
 	shown := runs[0]
 	lo, hi := len(shown.ex), len(shown.ex)
 	racy := false
 	for _, r := range runs[1:] {
+		if r.eai != shown.eai || len(r.addrs) != len(shown.addrs) {
+			shown.resultRace = true
+		}
 		lo, hi = min(lo, len(r.ex)), max(hi, len(r.ex))
 		if !sameExchangeKeys(runs[0].ex, r.ex) {
 			racy = true
@@ -443,6 +448,9 @@ func predictMusl(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, a
 	if racy {
 		res.queriesRange = &bound
 		res.notes = append(res.notes, "musl asks every server at once: which replies arrive first decides "+muslRaceWhat(out.ex)+"; the count is between "+strconv.Itoa(bound[0])+" and "+strconv.Itoa(bound[1]))
+	}
+	if out.resultRace {
+		res.notes = append(res.notes, "the result itself is a race: servers that reply at the same time with different answers (musl takes whichever arrives first); the send order is assumed")
 	}
 	if len(out.addrs) > 0 {
 		res.addrs, res.from = out.addrs, FromDNS

@@ -164,3 +164,15 @@ func TestAlpineMusl(t *testing.T) {
 		}
 	}
 }
+
+func FuzzAlpineMusl(f *testing.F) {
+	for _, s := range []string{"1.2.3-r3", "1.2.4_git20230717-r4", "-r", "1..2-r1", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := AlpineMusl(s)
+		if err == nil && (l.Kind != "musl" || l.Version.IsZero() || l.Release != s) {
+			t.Fatalf("AlpineMusl(%q) = %+v", s, l)
+		}
+	})
+}

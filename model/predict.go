@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nsscope/nsscope/conf"
+	"github.com/nsscope/nsscope/version"
 )
 
 // Lookup operations (Request.Op). They differ in how the caller's
@@ -37,11 +38,17 @@ var validNetworks = map[string]bool{
 	"udp": true, "udp4": true, "udp6": true,
 }
 
-// MinGo and MaxGo bound the Go releases the model knows.
-var (
-	MinGo = V(1, 10, 0)
-	MaxGo = V(1, 27, 99)
-)
+// GoModelled reports whether the model knows Go release v: a series of
+// version.Go(), the one table of Go releases (1.10–1.27 today), any
+// patch release of it (whether the patch exists is version's check).
+func GoModelled(v Version) bool {
+	series := version.Go().Series
+	first, last := series[0], series[len(series)-1]
+	return !v.Less(V(first.Major, first.Minor, 0)) && !V(last.Major, last.Minor, 1<<30).Less(v)
+}
+
+// GoRange is the modelled Go releases as text, "1.10–1.27".
+func GoRange() string { return version.Go().Range() }
 
 // DefaultPaths are where the resolvers look for their files.
 const (
@@ -100,7 +107,7 @@ func parseHostsFile(d conf.Dialect, f File, o conf.HostsOptions) *conf.Hosts {
 
 // Predict runs the model for one program, environment, request and
 // scenario. It returns an error only for inputs outside the model (a Go
-// version outside 1.10–1.27, an unknown network, contradictory build facts).
+// version outside GoRange(), an unknown network, contradictory build facts).
 func Predict(env Env, prog Program, req Request, sc Scenario) (*Prediction, error) {
 	env = env.Normalize()
 	if req.Network == "" {
@@ -175,8 +182,8 @@ func validateGo(b GoBuild) error {
 	if v.IsZero() {
 		return fmt.Errorf("no Go version given")
 	}
-	if v.Less(MinGo) || MaxGo.Less(v) {
-		return fmt.Errorf("Go %s is outside the modelled range 1.10–1.27", v)
+	if !GoModelled(v) {
+		return fmt.Errorf("Go %s is outside the modelled range %s", v, GoRange())
 	}
 	if b.NetgoTag && b.Cgo {
 		return fmt.Errorf("contradictory build: the netgo tag compiles the cgo resolver out")
@@ -215,12 +222,19 @@ func describeBuild(b GoBuild) string {
 	return strings.Join(parts, ", ")
 }
 
-func era(v Version) string {
+// era names the resolver-selection era of Go release v. What an era does
+// without /etc/nsswitch.conf is said only when the file is missing: where
+// it is present, its hosts line decides (the order step says how).
+func era(v Version, nsswitchMissing bool) string {
 	switch {
-	case !v.AtLeast(1, 16, 0):
+	case !v.AtLeast(1, 16, 0) && nsswitchMissing:
 		return "Go 1.10–1.15: a missing nsswitch.conf means dns,files"
-	case !v.AtLeast(1, 21, 0):
+	case !v.AtLeast(1, 16, 0):
+		return "Go 1.10–1.15 resolver selection"
+	case !v.AtLeast(1, 21, 0) && nsswitchMissing:
 		return "Go 1.16–1.20: a missing nsswitch.conf means files,dns"
+	case !v.AtLeast(1, 21, 0):
+		return "Go 1.16–1.20 resolver selection"
 	default:
 		return "Go 1.21+: resolver-selection rewrite (Go-only binaries follow nsswitch best-effort)"
 	}
@@ -233,7 +247,7 @@ func predictGo(p *Prediction, env Env, prog Program, req Request, sc Scenario) e
 	}
 	v := b.Version
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
-	add(Step{Key: "program", Value: describeBuild(b), Reason: era(v)})
+	add(Step{Key: "program", Value: describeBuild(b), Reason: era(v, env.NSSwitch.Missing)})
 	c := newGoConf(env, b)
 	rc := parseFile(conf.Go, env.ResolvConf, conf.ResolvOptions{Version: v})
 	var d orderDecision

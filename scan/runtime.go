@@ -2,8 +2,10 @@ package scan
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
+	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -31,18 +33,9 @@ func ParseRuntimeKind(s string) (RuntimeKind, error) {
 	return "", fmt.Errorf("unknown runtime %q (want kubernetes, docker or none)", s)
 }
 
-// Defaults of the Kubernetes assumption (kubeadm's and kind's defaults).
+// Docker's default bridge gives the first container this address, and its
+// hostname is the short container id.
 const (
-	DefaultNamespace     = "default"
-	DefaultClusterDomain = "cluster.local"
-	DefaultClusterDNS    = "10.96.0.10"
-	// defaultPodIP and defaultPodName fill the pod's own line of the
-	// kubelet-managed /etc/hosts; they decide nothing about the names
-	// checked unless a name is the pod's own.
-	defaultPodIP   = "10.244.0.10"
-	defaultPodName = "pod"
-	// Docker's default bridge gives the first container this address, and
-	// its hostname is the short container id.
 	defaultContainerIP   = "172.17.0.2"
 	defaultContainerName = "container"
 )
@@ -52,7 +45,8 @@ const (
 type Runtime struct {
 	Kind RuntimeKind
 	// Kubernetes: the pod's namespace, the cluster domain and the cluster
-	// DNS service address (kubelet clusterDNS); HostNetwork selects a
+	// DNS service address (kubelet clusterDNS), empty for kube's
+	// defaults (kube.DefaultNamespace, ...); HostNetwork selects a
 	// hostNetwork pod, which gets the node's files (ClusterFirst then
 	// falls back to Default).
 	Namespace     string
@@ -83,30 +77,10 @@ func (rt Runtime) apply(targetResolv, targetHosts model.File) (files, error) {
 	var out files
 	switch rt.Kind {
 	case Kubernetes:
-		ns := or(rt.Namespace, DefaultNamespace)
-		domain := or(rt.ClusterDomain, DefaultClusterDomain)
-		dnsIP := or(rt.ClusterDNS, DefaultClusterDNS)
-		out.hostname = defaultPodName
-		if rt.HostNetwork {
-			if rt.NodeResolvConf == nil || rt.NodeHosts == nil {
-				return out, fmt.Errorf("a hostNetwork pod uses the node's /etc/resolv.conf and /etc/hosts: give both (--resolv-conf, --hosts)")
-			}
-			out.resolv = *rt.NodeResolvConf
-			out.resolv.Path = "/etc/resolv.conf"
-			out.hosts = *rt.NodeHosts
-			out.hosts.Path = "/etc/hosts"
-			out.assumptions = append(out.assumptions,
-				fmt.Sprintf("runtime kubernetes, hostNetwork pod: dnsPolicy ClusterFirst falls back to Default, so /etc/resolv.conf is the node's (%s)", out.resolv.Name()),
-				fmt.Sprintf("/etc/hosts is the node's file (%s), which the kubelet copies into hostNetwork pods", out.hosts.Name()))
-			break
+		var err error
+		if out, err = rt.kubelet(); err != nil {
+			return out, err
 		}
-		search := []string{ns + ".svc." + domain, "svc." + domain, domain}
-		resolv := fmt.Sprintf("nameserver %s\nsearch %s\noptions ndots:5\n", dnsIP, strings.Join(search, " "))
-		out.resolv = model.File{Path: "/etc/resolv.conf", Origin: "kubelet-written /etc/resolv.conf (assumed)", Data: []byte(resolv)}
-		out.hosts = model.File{Path: "/etc/hosts", Origin: "kubelet-managed /etc/hosts (assumed)", Data: []byte(kubeletHosts(defaultPodIP, defaultPodName))}
-		out.assumptions = append(out.assumptions,
-			fmt.Sprintf("runtime kubernetes, dnsPolicy ClusterFirst, namespace %s: /etc/resolv.conf is %q (one cluster nameserver, the cluster search list, ndots:5; the node's search domains, unknown here, are not added)", ns, strings.ReplaceAll(strings.TrimSpace(resolv), "\n", "; ")),
-			"/etc/hosts is the kubelet-managed file: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the fe00:: lines, and the pod's own line "+defaultPodIP+" "+defaultPodName)
 	case Docker:
 		out.hostname = defaultContainerName
 		resolv := "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
@@ -134,17 +108,57 @@ func (rt Runtime) apply(targetResolv, targetHosts model.File) (files, error) {
 	return out, nil
 }
 
-// kubeletHosts is the /etc/hosts the kubelet writes for a pod that is not
-// hostNetwork (note its fe00:: lines, unlike Docker's ff0x:: ones).
-func kubeletHosts(ip, name string) string {
-	return "# Kubernetes-managed hosts file.\n" +
-		"127.0.0.1\tlocalhost\n" +
-		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
-		"fe00::0\tip6-localnet\n" +
-		"fe00::0\tip6-mcastprefix\n" +
-		"fe00::1\tip6-allnodes\n" +
-		"fe00::2\tip6-allrouters\n" +
-		ip + "\t" + name + "\n"
+// kubelet derives the files the kubelet gives the image's container with
+// kube's pod model: an assumed pod (dnsPolicy ClusterFirst) in the
+// namespace, on a node with the cluster DNS and domain and, for a
+// hostNetwork pod, the node's files.
+func (rt Runtime) kubelet() (files, error) {
+	var out files
+	node := kube.UnknownNode("node", "give --resolv-conf and --hosts: the node's files")
+	if rt.ClusterDomain != "" {
+		node.Kubelet.ClusterDomain = rt.ClusterDomain
+	}
+	if rt.ClusterDNS != "" {
+		ip, err := netip.ParseAddr(rt.ClusterDNS)
+		if err != nil {
+			return out, fmt.Errorf("cluster DNS %q: not an IP address", rt.ClusterDNS)
+		}
+		node.Kubelet.ClusterDNS = []netip.Addr{ip}
+	}
+	if rt.NodeResolvConf != nil {
+		node.Kubelet.ResolvConf, node.Kubelet.ResolvConfUnknown = *rt.NodeResolvConf, ""
+	}
+	if rt.NodeHosts != nil {
+		node.Hosts, node.HostsUnknown = *rt.NodeHosts, ""
+	}
+	pod := kube.AssumedPod(rt.Namespace, rt.HostNetwork)
+	if rt.HostNetwork && (rt.NodeResolvConf == nil || rt.NodeHosts == nil) {
+		return out, fmt.Errorf("a hostNetwork pod uses the node's /etc/resolv.conf and /etc/hosts: give both (--resolv-conf, --hosts)")
+	}
+	dns, err := node.PodDNS(pod)
+	if err != nil {
+		return out, err
+	}
+	ips, _ := kube.PodIPs(pod, node)
+	hosts := node.PodHosts(pod, &pod.Spec.Containers[0], ips)
+	out.hostname = hosts.Hostname
+	out.resolv = model.File{Path: model.PathResolvConf, Origin: "kubelet-written /etc/resolv.conf (assumed)", Data: dns.ResolvConf()}
+	out.hosts = model.File{Path: model.PathHosts, Origin: "kubelet-managed /etc/hosts (assumed)", Data: hosts.Content()}
+	if rt.HostNetwork {
+		out.hostname = node.Name
+		out.assumptions = append(out.assumptions,
+			fmt.Sprintf("runtime kubernetes, hostNetwork pod: dnsPolicy ClusterFirst falls back to Default, so /etc/resolv.conf is the node's (%s)", rt.NodeResolvConf.Name()),
+			fmt.Sprintf("/etc/hosts is the node's file (%s), which the kubelet copies into hostNetwork pods", rt.NodeHosts.Name()))
+		return out, nil
+	}
+	search := "the node's search domains, unknown here, are not added"
+	if rt.NodeResolvConf != nil {
+		search = "the node's search domains from " + rt.NodeResolvConf.Name() + " follow the cluster's"
+	}
+	out.assumptions = append(out.assumptions,
+		fmt.Sprintf("runtime kubernetes, dnsPolicy ClusterFirst, namespace %s: /etc/resolv.conf is %q (the cluster nameserver, the cluster search list, ndots:5; %s)", pod.Namespace, strings.ReplaceAll(strings.TrimSpace(string(out.resolv.Data)), "\n", "; "), search),
+		fmt.Sprintf("/etc/hosts is the kubelet-managed file: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the fe00:: lines, and the pod's own line %s %s", strings.Join(ips, ","), hosts.Hostname))
+	return out, nil
 }
 
 // dockerHosts is the /etc/hosts Docker writes for a container.

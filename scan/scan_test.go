@@ -54,10 +54,10 @@ func TestRuntimeFiles(t *testing.T) {
 		wantErr     string
 	}{
 		{"kubernetes defaults", Runtime{Kind: Kubernetes},
-			"nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n",
+			"search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
 			"127.0.0.1\tlocalhost\n", "ClusterFirst, namespace default", ""},
 		{"kubernetes namespace and domain", Runtime{Kind: Kubernetes, Namespace: "kube-system", ClusterDomain: "corp.local", ClusterDNS: "10.0.0.10"},
-			"nameserver 10.0.0.10\nsearch kube-system.svc.corp.local svc.corp.local corp.local\noptions ndots:5\n",
+			"search kube-system.svc.corp.local svc.corp.local corp.local\nnameserver 10.0.0.10\noptions ndots:5\n",
 			"# Kubernetes-managed hosts file.\n", "namespace kube-system", ""},
 		{"kubernetes hostNetwork without node files", Runtime{Kind: Kubernetes, HostNetwork: true}, "", "", "", "hostNetwork"},
 		{"kubernetes hostNetwork", Runtime{Kind: Kubernetes, HostNetwork: true, NodeResolvConf: given, NodeHosts: &model.File{Path: "/etc/hosts", Data: []byte("10.0.0.1 node\n")}},

@@ -77,8 +77,9 @@ func (a *asm) assemble() ([]bpf.RawInstruction, error) {
 // packet on the loopback interface loIndex (the kernel shows loopback
 // traffic twice, as sent and as received; 0 means no loopback to skip),
 // non-first IPv4 fragments (no ports to look at) and IPv6 packets whose
-// first next-header is not UDP or TCP.
-func dnsFilter(loIndex int) ([]bpf.RawInstruction, error) {
+// first next-header is not UDP or TCP. With toServer, only packets to port
+// 53 are accepted (the queries, for attribution).
+func dnsFilter(loIndex int, toServer bool) ([]bpf.RawInstruction, error) {
 	a := &asm{labels: map[string]int{}}
 	if loIndex > 0 {
 		a.emit(bpf.LoadExtension{Num: bpf.ExtType})
@@ -109,7 +110,9 @@ func dnsFilter(loIndex int) ([]bpf.RawInstruction, error) {
 		a.emit(bpf.LoadMemShift{Off: base}) // X = IPv4 header length
 		a.label(ports4)
 		a.emit(bpf.LoadIndirect{Off: base, Size: 2}) // source port
-		a.jump(bpf.JumpEqual, dnsPort, "accept", "")
+		if !toServer {
+			a.jump(bpf.JumpEqual, dnsPort, "accept", "")
+		}
 		a.emit(bpf.LoadIndirect{Off: base + 2, Size: 2}) // destination port
 		a.jump(bpf.JumpEqual, dnsPort, "accept", "reject")
 
@@ -119,7 +122,9 @@ func dnsFilter(loIndex int) ([]bpf.RawInstruction, error) {
 		a.jump(bpf.JumpEqual, protoTCP, "", "reject")
 		a.label(ports6)
 		a.emit(bpf.LoadAbsolute{Off: base + 40, Size: 2})
-		a.jump(bpf.JumpEqual, dnsPort, "accept", "")
+		if !toServer {
+			a.jump(bpf.JumpEqual, dnsPort, "accept", "")
+		}
 		a.emit(bpf.LoadAbsolute{Off: base + 42, Size: 2})
 		a.jump(bpf.JumpEqual, dnsPort, "accept", "reject")
 	}

@@ -1,12 +1,10 @@
 package sniff
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,46 +17,6 @@ func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: network namespaces and packet sockets")
-	}
-}
-
-// labInitPID waits for the lab init this process started (a child whose
-// first argument is lab.InitArg) and returns its PID.
-func labInitPID(ctx context.Context, t testing.TB, done <-chan struct{}) int {
-	t.Helper()
-	me := strconv.Itoa(os.Getpid())
-	for {
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if err != nil {
-				continue
-			}
-			// pid (comm) state ppid ...
-			i := bytes.LastIndexByte(st, ')')
-			if i < 0 {
-				continue
-			}
-			f := strings.Fields(string(st[i+1:]))
-			if len(f) < 2 || f[1] != me {
-				continue
-			}
-			cl, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			if bytes.Contains(cl, []byte(lab.InitArg)) {
-				return pid
-			}
-		}
-		select {
-		case <-done:
-			t.Fatal("the lab ended before its init was seen")
-		case <-ctx.Done():
-			t.Fatal("no lab init appeared")
-		case <-time.After(5 * time.Millisecond):
-		}
 	}
 }
 
@@ -82,11 +40,17 @@ func sniffLab(t *testing.T, spec lab.Spec, goFile, release string, want int, o O
 	var run sniffedRun
 	var labErr error
 	labDone := make(chan struct{})
+	started := make(chan int, 1)
 	go func() {
 		defer close(labDone)
-		run.res, labErr = lab.Runner{}.Run(ctx, spec)
+		run.res, labErr = lab.Runner{Started: func(pid int) { started <- pid }}.Run(ctx, spec)
 	}()
-	pid := labInitPID(ctx, t, labDone)
+	var pid int
+	select {
+	case pid = <-started:
+	case <-labDone:
+		t.Fatalf("the lab ended before it started: %v", labErr)
+	}
 	o.Netns = filepath.Join("/proc", strconv.Itoa(pid), "ns", "net")
 	o.Ready = func() {
 		if err := os.WriteFile(goFile, []byte("go\n"), 0o644); err != nil {

@@ -187,3 +187,34 @@ func TestSniffAnsweredAfterRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestSniffIPv6: the same over IPv6, UDP and (after truncation) TCP.
+func TestSniffIPv6(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	goFile, release := filepath.Join(dir, "go"), filepath.Join(dir, "release")
+	servers := []string{"fd00:53::1"}
+	plan := probePlan{Go: goFile, Label: "v6", Timeout: 5 * time.Second, Release: release,
+		Queries: []probeQuery{{Server: servers[0], Name: "six.example.", Type: dns.TypeAAAA}}}
+	spec := probeSpec(t, servers, "answer=2001:db8::6/truncate", "", envProbe, plan)
+	run := sniffLab(t, spec, goFile, release, 2, Options{})
+	sent := probeOutput(t, run.res)
+	if len(sent) != 2 || len(run.exchanges) != 2 {
+		t.Fatalf("sent %+v, sniffed %+v", sent, run.exchanges)
+	}
+	for _, x := range run.exchanges {
+		if !x.Server.Addr().Is6() || x.Unanswered || x.Process == nil || !slices.Contains(x.Process.Cmdline, "probe") {
+			t.Errorf("%+v (%s)", x, x.AttrError)
+		}
+		switch x.Transport {
+		case "udp":
+			if !x.Truncated {
+				t.Errorf("UDP reply not truncated: %+v", x)
+			}
+		case "tcp":
+			if len(x.Answers) != 1 || x.Answers[0] != "AAAA 2001:db8::6" {
+				t.Errorf("TCP answer: %+v", x.Answers)
+			}
+		}
+	}
+}

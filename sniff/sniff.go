@@ -51,6 +51,7 @@ type Sniffer struct {
 	o       Options
 	cap     *Capture
 	attr    *attributor
+	early   *earlyWatcher
 	tr      *tracker
 	reasm   *reassembler
 	sum     *Summary
@@ -92,6 +93,12 @@ func Run(ctx context.Context, o Options, emit func(Exchange)) (*Summary, error) 
 		seed: maphash.MakeSeed(), reasm: newReassembler(), snaps: map[int]*Snapshot{}, seen: map[int][]Exchange{}}
 	s.attr = newAttributor(o.Proc, o.Netns)
 	defer s.attr.close()
+	s.attr.warm()
+	// Without the early watcher, attribution still works, only later.
+	if w, err := startEarly(CaptureOptions{Interface: o.Interface, Netns: o.Netns}, s.attr); err == nil {
+		s.early = w
+		defer w.close()
+	}
 	s.sum = newSummary(time.Now())
 	s.tr = newTracker(o.MaxPending, s.report)
 	if o.Ready != nil {
@@ -207,7 +214,13 @@ func (s *Sniffer) message(at time.Time, seg Segment, m *dns.Msg) {
 		s.tr.response(at, seg.Transport, seg.Dst, seg.Src, m)
 		return
 	}
-	a := s.attr.attribute(seg.Transport, seg.Src, seg.Dst, time.Now())
+	a, ok := Attribution{}, false
+	if s.early != nil {
+		a, ok = s.early.get(seg.Transport, seg.Src, at)
+	}
+	if !ok {
+		a = s.attr.attribute(seg.Transport, seg.Src, seg.Dst, time.Now())
+	}
 	if !s.processMatches(a.Process) {
 		return
 	}

@@ -2,6 +2,7 @@ package sniff
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -260,5 +261,50 @@ func TestNoCapNetRaw(t *testing.T) {
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestJSONLines: an exchange line has every documented field, and the
+// summary line the schema_version, tool and version of every verb.
+func TestJSONLines(t *testing.T) {
+	x := Exchange{Time: time.Unix(1700000000, 0), Process: &Process{PID: 42, Comm: "esbuild"},
+		Client: netip.MustParseAddrPort("127.0.0.1:4000"), Server: netip.MustParseAddrPort("127.0.0.53:53"),
+		Transport: "udp", Name: "localhost.", Type: "A", Unanswered: true, Timeout: 5 * time.Second}
+	var b strings.Builder
+	if err := WriteExchangeJSON(&b, x, "v1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	s := newSummary(x.Time)
+	s.add(x, "in /etc/hosts, sent to DNS")
+	s.finish(x.Time.Add(time.Minute))
+	if err := WriteSummaryJSON(&b, s, "v1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	var ex, sum map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &ex); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema_version", "tool", "version", "kind", "time", "pid", "comm", "client", "server", "transport", "name", "qtype", "rcode", "latency_seconds", "unanswered", "timeout_seconds"} {
+		if _, ok := ex[k]; !ok {
+			t.Errorf("exchange line lacks %q: %s", k, lines[0])
+		}
+	}
+	if ex["unanswered"] != true || ex["latency_seconds"] != nil || ex["pid"] != 42.0 || ex["tool"] != "nsscope" {
+		t.Errorf("exchange line: %s", lines[0])
+	}
+	for _, k := range []string{"schema_version", "tool", "version", "kind", "names", "processes", "signature", "kernel", "duration_seconds"} {
+		if _, ok := sum[k]; !ok {
+			t.Errorf("summary line lacks %q: %s", k, lines[1])
+		}
+	}
+	if sum["kind"] != "summary" || len(sum["signature"].([]any)) != 1 {
+		t.Errorf("summary line: %s", lines[1])
 	}
 }

@@ -85,7 +85,8 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	if err != nil {
 		return err
 	}
-	imgFn, kv, apiProg, err := f.images.images(a)
+	imgSpec, apiProg, err := f.images.images(a)
+	kv := imgSpec.KubeVersion
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	}
 	var dec *kube.Decoded
 	if len(files) > 0 {
-		dec, err = a.readManifests(files)
+		dec, err = a.readManifests(files, nil)
 		if err != nil {
 			return err
 		}
@@ -114,7 +115,7 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	for _, e := range dec.Errors {
 		fmt.Fprintf(a.stdio.Err, "nsscope apiserver: %v\n", e)
 	}
-	opts := kube.Options{Names: []string{}, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	opts := kube.Options{Names: []string{}, Predict: model.Predict, Image: imgSpec.Images(nil, nil), APIServerVersion: kv, APIServerProgram: apiProg}
 	an := kube.NewAnalyzer(opts)
 	var cs []*kube.Container
 	fixes := map[string][]kube.StartupFix{}
@@ -143,7 +144,7 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	out := a.output(f.report.output)
 	if f.report.format == "json" {
-		err = report.WriteJSON(out, rep)
+		err = report.WriteJSON(out, prepareReport(rep))
 	} else {
 		err = writeAPIServerText(out, cs, fixes, assumed)
 	}
@@ -153,8 +154,12 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if len(dec.Errors) > 0 {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above)", len(dec.Errors))}
+	bad := kube.InputErrors(cs)
+	for _, e := range bad {
+		fmt.Fprintf(a.stdio.Err, "nsscope apiserver: %s\n", e)
+	}
+	if len(dec.Errors) > 0 || len(bad) > 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read or are not valid (named above)", len(dec.Errors)+len(bad))}
 	}
 	if rep.Fails(f.report.threshold()) {
 		return errFindings

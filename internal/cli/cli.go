@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/report"
 )
@@ -84,7 +85,7 @@ func exitCode(err error) int {
 // writeReport renders rep to out and turns findings at or above threshold
 // into errFindings; scan, dockerfile and cluster end this way.
 func writeReport(out *output, rep *report.Report, format report.Format, opts report.TextOptions, threshold report.Severity) error {
-	if err := report.Write(out, rep, format, opts); err != nil {
+	if err := report.Write(out, prepareReport(rep), format, opts); err != nil {
 		return err
 	}
 	if err := out.Close(); err != nil {
@@ -94,6 +95,19 @@ func writeReport(out *output, rep *report.Report, format report.Format, opts rep
 		return errFindings
 	}
 	return nil
+}
+
+// prepareReport gives rep the tool and version every document names and
+// [] for its empty lists.
+func prepareReport(rep *report.Report) *report.Report {
+	if rep.Tool == "" {
+		rep.Tool = jsonstyle.Tool
+	}
+	if rep.Version == "" {
+		rep.Version = toolVersion()
+	}
+	jsonstyle.FillLists(rep)
+	return rep
 }
 
 // Main runs the command line and returns the exit code. It never panics on
@@ -123,6 +137,10 @@ func Main(ctx context.Context, args []string, stdio Stdio, env []string) (code i
 	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	if sc, why, ok := signalExit(ctx, err); ok {
+		fmt.Fprintln(stdio.Err, errorLine(cmd, errors.New(why)))
+		return sc
+	}
 	code = exitCode(err)
 	if err != nil {
 		var ee *ExitError

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -83,9 +84,7 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 		return err
 	}
 	set := flagsSet(cmd)
-	if !set["ip-addr"] {
-		f.node.typicalAddrs = true
-	}
+	f.node.remote = true
 	defNode, assumed, err := f.node.node(a, set)
 	if err != nil {
 		return err
@@ -95,7 +94,7 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 			assumed[i] = "nodes without --node-facts-dir: " + s
 		}
 	}
-	imgFn, kv, apiProg, err := f.images.images(a)
+	imgSpec, apiProg, err := f.images.images(a)
 	if err != nil {
 		return err
 	}
@@ -104,7 +103,7 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 	}
 	in := kube.ClusterInput{Default: defNode}
 	if f.factsDir != "" {
-		facts, errs := kube.ReadNodeFactsDir(f.factsDir)
+		facts, errs := kubeio.ReadNodeFactsDir(f.factsDir)
 		for _, e := range errs {
 			fmt.Fprintf(a.stdio.Err, "nsscope cluster: --node-facts-dir: %v\n", e)
 		}
@@ -113,8 +112,9 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 		}
 		in.NodeFacts = facts
 	}
+	var insp kubeio.Inspector
 	if f.scan.enabled() {
-		in.Inspect = f.scan.cachedInspector(a.env)
+		insp = f.scan.cachedInspector(a.env)
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
@@ -122,11 +122,11 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 	if err != nil {
 		return err
 	}
-	opts := kube.Options{Deadline: f.lookup.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
+	opts := kube.Options{Deadline: f.lookup.deadline, Predict: model.Predict, APIServerVersion: imgSpec.KubeVersion, APIServerProgram: apiProg}
 	if len(f.lookup.names) > 0 {
 		opts.Names = f.lookup.names
 	}
-	res, err := kube.NewAnalyzer(opts).Cluster(ctx, in)
+	res, err := kubeio.Cluster(ctx, opts, imgSpec, insp, in)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 	rep.Version = toolVersion()
 	rep.Assumptions = append(assumed, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.lookup.deadline))
 	if len(in.NodeFacts) == 0 {
-		rep.Assumptions = append(rep.Assumptions, "no --node-facts-dir: every node is taken to be nsscope's typical node (with the Node objects' IPs and kubelet versions)")
+		rep.Assumptions = append(rep.Assumptions, "no --node-facts-dir: each node's resolver file and /etc/hosts are unknown (the Node objects give IPs and kubelet versions)")
 	}
 	format, _ := report.ParseFormat(f.report.format)
 	out := a.output(f.report.output)
@@ -162,6 +162,9 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout %s: want a positive duration", f.timeout)
 	}
+	if f.kubeconfig == "-" || f.factsDir == "-" {
+		return usageErrorf("--kubeconfig and --node-facts-dir cannot be read from standard input; give a file or directory (--pods-file - reads pods from it)")
+	}
 	if f.factsDir != "" {
 		if err := exclusive(cmd, "node-facts", "node-facts-dir", "--node-facts gives every node one file's facts; --node-facts-dir one file per node"); err != nil {
 			return err
@@ -181,7 +184,7 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 // names the target.
 func (f *clusterFlags) pods(ctx context.Context, a *app, in *kube.ClusterInput) (string, error) {
 	if f.podsFile != "" {
-		dec, err := a.readManifests([]string{f.podsFile})
+		dec, err := a.readManifests([]string{f.podsFile}, nil)
 		if err != nil {
 			return "", err
 		}
@@ -216,11 +219,11 @@ func (f *clusterFlags) pods(ctx context.Context, a *app, in *kube.ClusterInput) 
 		}
 		target += ", namespace " + namespace
 	}
-	in.Pods, err = kube.ListPods(ctx, cs, namespace)
+	in.Pods, err = kubeio.ListPods(ctx, cs, namespace)
 	if err != nil {
 		return "", err
 	}
-	in.Nodes, err = kube.ListNodes(ctx, cs)
+	in.Nodes, err = kubeio.ListNodes(ctx, cs)
 	if err != nil {
 		fmt.Fprintf(a.stdio.Err, "nsscope cluster: %v (nodes unknown: the defaults apply)\n", err)
 	}

@@ -170,7 +170,7 @@ func runDockerfile(cmd *cobra.Command, a *app, f *dockerfileFlags, args []string
 		fmt.Fprint(out, res.Diff())
 	default:
 		res.Report.Version = toolVersion()
-		if err := report.Write(out, res.Report, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}); err != nil {
+		if err := report.Write(out, prepareReport(res.Report), format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}); err != nil {
 			return err
 		}
 	}
@@ -214,9 +214,9 @@ func (a *app) readDockerfile(file string) (string, []byte, error) {
 		}
 		name = reportName(file)
 	}
-	data, err := a.readArg("FILE", file, dockerfile.MaxSize)
+	data, err := a.readArg("Dockerfile", file, dockerfile.MaxSize)
 	if err != nil {
-		return "", nil, inputError(fmt.Errorf("%s: not a Dockerfile: %w", file, errors.Unwrap(err)))
+		return "", nil, err
 	}
 	return name, data, nil
 }

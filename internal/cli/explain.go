@@ -186,6 +186,8 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: deadline},
 		Scenario: sc,
 		Libc:     envLibc,
+
+		ToolVersion: toolVersion(),
 	}
 	res, err := explain.Run(in)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/target"
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 )
 
 // inspectResult is one binary in the JSON output.
@@ -31,6 +32,57 @@ type inspectResult struct {
 	RootLibc []inspect.LibcRelease `json:"root_libc"`
 	// Libc is the library of RootLibc the binary uses, when known.
 	Libc *inspect.LibcRelease `json:"libc,omitempty"`
+}
+
+// inspectSchemaVersion is the version of inspect's JSON document.
+const inspectSchemaVersion = 1
+
+// inspectDoc is inspect's JSON document.
+type inspectDoc struct {
+	jsonstyle.Envelope
+	Binaries []inspectEntry `json:"binaries"`
+}
+
+// inspectEntry is one binary in the JSON document: an inspectResult whose
+// binary's C library is written as the object every libc is (kind,
+// version, evidence), not as a bare kind.
+type inspectEntry struct {
+	inspectResult
+	Binary json.RawMessage `json:"binary"`
+}
+
+func newInspectDoc(results []inspectResult) (*inspectDoc, error) {
+	doc := &inspectDoc{Envelope: jsonstyle.NewEnvelope(inspectSchemaVersion, toolVersion()), Binaries: []inspectEntry{}}
+	for _, r := range results {
+		b, err := binaryJSON(r.Binary)
+		if err != nil {
+			return nil, err
+		}
+		doc.Binaries = append(doc.Binaries, inspectEntry{inspectResult: r, Binary: b})
+	}
+	return doc, nil
+}
+
+// binaryJSON writes b with "libc" as an inspect.LibcRelease object.
+func binaryJSON(b *inspect.Binary) (json.RawMessage, error) {
+	jsonstyle.FillLists(b)
+	data, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "libc_evidence")
+	if b.Libc != "" {
+		l, err := json.Marshal(inspect.LibcRelease{Kind: b.Libc, Evidence: b.LibcEvidence})
+		if err != nil {
+			return nil, err
+		}
+		m["libc"] = l
+	}
+	return json.Marshal(m)
 }
 
 type inspectFlags struct {
@@ -124,12 +176,10 @@ func runInspect(cmd *cobra.Command, a *app, f *inspectFlags, paths []string) err
 	out := a.output(f.report.output)
 	switch {
 	case f.report.format == "json":
-		if results == nil {
-			results = []inspectResult{}
+		var doc *inspectDoc
+		if doc, err = newInspectDoc(results); err == nil {
+			err = jsonstyle.Write(out, doc)
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(results)
 	case f.all:
 		for _, r := range results {
 			writeInspectLine(out, r)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nsscope/nsscope/inspect"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 )
 
@@ -47,11 +48,24 @@ func TestInspectGolden(t *testing.T) {
 	}
 	// JSON carries the same facts.
 	out, _, code = runInspectCLI(t, "--format", "json", "--in", archive, "/usr/local/bin/esbuild", "/bin/busybox")
-	var res []inspectResult
-	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res) != 2 {
+	var doc struct {
+		SchemaVersion int    `json:"schema_version"`
+		Tool          string `json:"tool"`
+		Binaries      []struct {
+			Main   bool `json:"main"`
+			Binary struct {
+				Go   struct{ Version string } `json:"go"`
+				Libc inspect.LibcRelease      `json:"libc"`
+			} `json:"binary"`
+			Libc *inspect.LibcRelease `json:"libc"`
+		} `json:"binaries"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Binaries) != 2 || doc.SchemaVersion != 1 || doc.Tool != "nsscope" {
 		t.Fatalf("json: exit %d %s", code, out)
 	}
-	if !res[0].Main || res[0].Binary.Go.Version != "go1.15.7" || res[1].Binary.Libc != "musl" || res[1].Libc == nil || res[1].Libc.Version != "1.2.2" {
+	res := doc.Binaries
+	// One shape per libc: the binary's and the root's are both objects.
+	if !res[0].Main || res[0].Binary.Go.Version != "go1.15.7" || res[1].Binary.Libc.Kind != "musl" || res[1].Binary.Libc.Evidence == "" || res[1].Libc == nil || res[1].Libc.Version != "1.2.2" {
 		t.Errorf("json results %+v %+v", res[0], res[1])
 	}
 }

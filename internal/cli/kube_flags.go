@@ -3,16 +3,15 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -32,20 +31,20 @@ type kubeNodeFlags struct {
 	ipAddr         string
 	ipv6           string
 	nodeFacts      string
-	// typicalAddrs keeps the typical node's interfaces instead of this
-	// host's when --ip-addr is not given (cluster: the node is elsewhere).
-	typicalAddrs bool
+	// remote says the node is elsewhere (cluster): this host's files and
+	// interfaces are not read.
+	remote bool
 }
 
 // kubeNodeGroup is the help title of the node flags.
-const kubeNodeGroup = "Node and kubelet (default: nsscope's typical node, see docs/kube.md)"
+const kubeNodeGroup = "Node and kubelet (default: this host's files, interfaces and disable_ipv6; cluster: unknown unless --node-facts-dir)"
 
 func (k *kubeNodeFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.TypicalClusterDNS, "kubelet --cluster-dns, `IP[,IP]` (\"\" = none: ClusterFirst falls back to Default)")
+	fs.StringVar(&k.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "kubelet --cluster-dns, `IP[,IP]` (\"\" = none: ClusterFirst falls back to Default)")
 	fs.StringVar(&k.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "kubelet --cluster-domain `DOMAIN`")
-	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "the node `FILE` kubelet --resolv-conf names (- for stdin); --node-resolv-conf=\"\" means kubelet --resolv-conf=\"\" (default: one nameserver, one search domain)")
+	fs.StringVar(&k.nodeResolvConf, "node-resolv-conf", "", "the node `FILE` kubelet --resolv-conf names (- for stdin); --node-resolv-conf=\"\" means kubelet --resolv-conf=\"\" (default: the kubelet's choice on this host)")
 	fs.StringVar(&k.nodeHosts, "node-hosts", "", "the node's /etc/hosts `FILE` (hostNetwork pods get it)")
-	fs.StringVar(&k.nodeIPs, "node-ip", kube.TypicalNodeIP, "the node's `IP[,IP]`")
+	fs.StringVar(&k.nodeIPs, "node-ip", "", "the node's `IP[,IP]` (default: this host's)")
 	fs.StringVar(&k.kubeletVersion, "kubelet-version", "", "kubelet `VERSION`: picks the search limits, 6 paths/256 chars before 1.26 (ExpandedDNSConfig alpha 1.22, on by default 1.26, GA 1.28), 32/2048 after (default: current)")
 	fs.StringVar(&k.expanded, "expanded-dns-config", "", "`true|false`: the feature gate, overriding the version's default")
 	fs.StringVar(&k.ipAddr, "ip-addr", "", "the node's interfaces, a `FILE` as printed by 'ip -j addr' (default: this host's)")
@@ -55,144 +54,99 @@ func (k *kubeNodeFlags) register(fs *pflag.FlagSet) {
 
 // node builds the node from the flags. set tells which flags were given.
 func (k *kubeNodeFlags) node(a *app, set map[string]bool) (kube.Node, []string, error) {
-	n := kube.TypicalNode()
-	var assumed []string
+	spec := kubeio.NodeSpec{Missing: "give --node-facts, or --node-resolv-conf and --node-hosts"}
 	if k.nodeFacts != "" {
 		if st, err := os.Stat(k.nodeFacts); err == nil && st.IsDir() {
-			return n, nil, usageErrorf("--node-facts %s: a directory; --node-facts takes one node's file (cluster reads a directory with --node-facts-dir)", k.nodeFacts)
+			return kube.Node{}, nil, usageErrorf("--node-facts %s: a directory; --node-facts takes one node's file (cluster reads a directory with --node-facts-dir)", k.nodeFacts)
 		}
 		data, err := a.readArg("--node-facts", k.nodeFacts, maxNodeFileBytes)
 		if err != nil {
-			return n, nil, err
+			return kube.Node{}, nil, err
 		}
-		nf, err := kube.ParseNodeFacts(data)
-		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--node-facts %s: %w", k.nodeFacts, err))
+		if spec.Facts, err = kube.ParseNodeFacts(data); err != nil {
+			return kube.Node{}, nil, inputError(fmt.Errorf("--node-facts %s: %w", k.nodeFacts, err))
 		}
-		n = nf.Apply(n)
-	} else {
-		if !set["node-resolv-conf"] {
-			assumed = append(assumed, "node resolv.conf: nsscope's typical node (one nameserver 10.0.0.2, search node.internal); pass --node-resolv-conf")
-		}
-		if !set["node-hosts"] {
-			assumed = append(assumed, "node /etc/hosts: nsscope's typical node (localhost on 127.0.0.1 and ::1); pass --node-hosts")
-		}
+	} else if !k.remote {
+		spec.Host = &kubeio.Host{Root: "/", Proc: "/proc"}
 	}
-	if set["cluster-dns"] || k.nodeFacts == "" {
-		n.Kubelet.ClusterDNS = nil
+	if set["cluster-dns"] {
+		spec.ClusterDNSSet = true
 		for _, s := range splitList(k.clusterDNS) {
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				return n, nil, usageErrorf("--cluster-dns %q: not an IP address", s)
+				return kube.Node{}, nil, usageErrorf("--cluster-dns %q: not an IP address", s)
 			}
-			n.Kubelet.ClusterDNS = append(n.Kubelet.ClusterDNS, a)
+			spec.ClusterDNS = append(spec.ClusterDNS, a)
 		}
 	}
-	n.Kubelet.ClusterDomain = strings.TrimSuffix(k.clusterDomain, ".")
+	if set["cluster-domain"] {
+		d := strings.TrimSuffix(k.clusterDomain, ".")
+		spec.ClusterDomain = &d
+	}
 	if set["node-resolv-conf"] {
 		if k.nodeResolvConf == "" {
-			n.Kubelet.ResolvConfDisabled = true
+			spec.ResolvConfDisabled = true
 		} else {
 			f, err := a.readNodeFile("--node-resolv-conf", k.nodeResolvConf)
 			if err != nil {
-				return n, nil, err
+				return kube.Node{}, nil, err
 			}
-			n.Kubelet.ResolvConf = f
+			spec.ResolvConf = &f
 		}
 	}
 	if set["node-hosts"] {
 		f, err := a.readNodeFile("--node-hosts", k.nodeHosts)
 		if err != nil {
-			return n, nil, err
+			return kube.Node{}, nil, err
 		}
-		n.Hosts = f
+		spec.Hosts = &f
 	}
-	if set["node-ip"] || k.nodeFacts == "" {
-		n.IPs, n.Kubelet.NodeIPs = nil, nil
-		for _, s := range splitList(k.nodeIPs) {
-			a, err := netip.ParseAddr(s)
-			if err != nil {
-				return n, nil, usageErrorf("--node-ip %q: not an IP address", s)
-			}
-			n.IPs = append(n.IPs, a.String())
-			n.Kubelet.NodeIPs = append(n.Kubelet.NodeIPs, a)
+	for _, s := range splitList(k.nodeIPs) {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return kube.Node{}, nil, usageErrorf("--node-ip %q: not an IP address", s)
 		}
+		spec.NodeIPs = append(spec.NodeIPs, a)
 	}
 	if k.kubeletVersion != "" {
 		v, err := model.ParseVersion(strings.TrimPrefix(k.kubeletVersion, "v"))
 		if err != nil {
-			return n, nil, usageErrorf("--kubelet-version %s: %v", k.kubeletVersion, err)
+			return kube.Node{}, nil, usageErrorf("--kubelet-version %s: %v", k.kubeletVersion, err)
 		}
-		n.Kubelet.Version = v
+		spec.KubeletVersion = v
 	}
 	switch strings.ToLower(k.expanded) {
 	case "":
 	case "true", "on", "1":
 		t := true
-		n.Kubelet.ExpandedDNSConfig = &t
+		spec.ExpandedDNSConfig = &t
 	case "false", "off", "0":
 		f := false
-		n.Kubelet.ExpandedDNSConfig = &f
+		spec.ExpandedDNSConfig = &f
 	default:
-		return n, nil, usageErrorf("--expanded-dns-config %q: want true or false", k.expanded)
+		return kube.Node{}, nil, usageErrorf("--expanded-dns-config %q: want true or false", k.expanded)
 	}
-	switch {
-	case k.ipAddr != "":
+	if k.ipAddr != "" {
 		data, err := a.readArg("--ip-addr", k.ipAddr, maxNodeFileBytes)
 		if err != nil {
-			return n, nil, err
+			return kube.Node{}, nil, err
 		}
-		as, err := kube.ParseIPJSON(data)
-		if err != nil {
-			return n, nil, inputError(fmt.Errorf("--ip-addr %s: %w", k.ipAddr, err))
+		if spec.Addrs, err = kube.ParseIPJSON(data); err != nil {
+			return kube.Node{}, nil, inputError(fmt.Errorf("--ip-addr %s: %w", k.ipAddr, err))
 		}
-		n.Addrs = as
-	case k.nodeFacts == "" && !k.typicalAddrs:
-		as, err := hostAddrs()
-		if err != nil {
-			return n, nil, inputError(fmt.Errorf("reading this host's interface addresses: %w", err))
-		}
-		n.Addrs = as
-		assumed = append(assumed, "interface addresses: this host's ("+kube.FormatAddrs(as)+"); pass --ip-addr or --ipv6")
 	}
 	if k.ipv6 != "" {
 		st, err := kube.ParseIPv6State(k.ipv6)
 		if err != nil {
-			return n, nil, usageErrorf("--ipv6 %s: %v", k.ipv6, err)
+			return kube.Node{}, nil, usageErrorf("--ipv6 %s: %v", k.ipv6, err)
 		}
-		n.IPv6 = st
-	} else if !kube.HasIPv6Loopback(n.Addrs) {
-		n.IPv6 = kube.IPv6Off
+		spec.IPv6 = st
+	}
+	n, assumed, err := spec.Node()
+	if err != nil {
+		return n, nil, inputError(err)
 	}
 	return n, assumed, nil
-}
-
-// hostAddrs reads this host's interface addresses, in interface order.
-func hostAddrs() ([]kube.IfAddr, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, err
-	}
-	var out []kube.IfAddr
-	for _, ifc := range ifs {
-		as, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range as {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			ip, ok := netip.AddrFromSlice(ipn.IP)
-			if !ok {
-				continue
-			}
-			ones, _ := ipn.Mask.Size()
-			out = append(out, kube.IfAddr{Interface: ifc.Name, Prefix: netip.PrefixFrom(ip.Unmap(), ones)})
-		}
-	}
-	return out, nil
 }
 
 // readNodeFile reads a node file named by a flag; a missing file is an
@@ -249,61 +203,38 @@ func (k *kubeImageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&k.kubeVersion, "kube-version", "", "kube-apiserver's `VERSION` (default: from its image tag)")
 }
 
-// images returns the ImageFunc and the apiserver overrides.
-func (k *kubeImageFlags) images(a *app) (kube.ImageFunc, model.Version, *model.Program, error) {
-	var progs []model.Program
+// images returns what the flags say about the images and the apiserver
+// overrides.
+func (k *kubeImageFlags) images(a *app) (kube.ImageSpec, *model.Program, error) {
+	var spec kube.ImageSpec
 	prog, err := k.build.program()
 	switch {
 	case err == nil:
-		progs = []model.Program{prog}
+		spec.Programs, spec.Source = []model.Program{prog}, "programs from --go/--libc"
 	case err != errNoDescription:
-		return nil, model.Version{}, nil, err
+		return spec, nil, err
 	}
-	source := "programs from --go/--libc"
-	if len(progs) == 0 {
-		var l model.Libc
-		progs = model.Typical(l)
-		source = "typical programs (no --go/--libc)"
-	}
-	var kv model.Version
 	if k.kubeVersion != "" {
-		kv, err = model.ParseVersion(strings.TrimPrefix(k.kubeVersion, "v"))
-		if err != nil {
-			return nil, kv, nil, usageErrorf("--kube-version %s: %v", k.kubeVersion, err)
+		if spec.KubeVersion, err = model.ParseVersion(strings.TrimPrefix(k.kubeVersion, "v")); err != nil {
+			return spec, nil, usageErrorf("--kube-version %s: %v", k.kubeVersion, err)
 		}
 	}
 	var apiProg *model.Program
 	if k.build.goVersion != "" {
-		apiProg = &progs[0]
+		apiProg = &spec.Programs[0]
 	}
-	var nss model.File
-	nssGiven := k.nsswitch != ""
 	switch k.nsswitch {
-	case "", "missing":
-		nss = model.File{Path: "/etc/nsswitch.conf", Origin: "image:/etc/nsswitch.conf (absent)", Missing: true}
+	case "":
+	case "missing":
+		spec.NSSwitch = &model.File{Path: model.PathNSSwitch, Origin: "image:/etc/nsswitch.conf (absent)", Missing: true}
 	default:
-		f, err := a.confFile("--nsswitch", k.nsswitch, "/etc/nsswitch.conf", true)
+		f, err := a.confFile("--nsswitch", k.nsswitch, model.PathNSSwitch, true)
 		if err != nil {
-			return nil, kv, nil, err
+			return spec, nil, err
 		}
-		nss = *f
+		spec.NSSwitch = f
 	}
-	fn := func(pod *corev1.Pod, c *corev1.Container) kube.Image {
-		img := kube.Image{NSSwitch: nss, Programs: progs, Source: source}
-		if kube.IsAPIServer(c) && !nssGiven {
-			v := kv
-			if v.IsZero() {
-				v, _ = kube.VersionFromImage(c.Image)
-			}
-			f, why := kube.APIServerImageNSSwitch(c.Image, v)
-			img.NSSwitch = f
-			img.Assumed = append(img.Assumed, why)
-		} else if !nssGiven {
-			img.Assumed = append(img.Assumed, "image /etc/nsswitch.conf: assumed absent (image not inspected), the worst case; pass --nsswitch")
-		}
-		return img
-	}
-	return fn, kv, apiProg, nil
+	return spec, apiProg, nil
 }
 
 // flagsSet returns the names of the flags given on the command line.

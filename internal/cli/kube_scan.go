@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/kube/kubeio"
+	"github.com/nsscope/nsscope/model"
 )
 
 // kubeScanFlags turn on image inspection (the scan verb's reading of
@@ -59,7 +59,7 @@ func (k *kubeScanFlags) check(cmd *cobra.Command) error {
 }
 
 // cachedInspector is the inspector, through the cache unless --no-cache.
-func (k *kubeScanFlags) cachedInspector(env []string) kube.Inspector {
+func (k *kubeScanFlags) cachedInspector(env []string) kubeio.Inspector {
 	insp := k.inspector()
 	if k.noCache {
 		return insp
@@ -68,7 +68,7 @@ func (k *kubeScanFlags) cachedInspector(env []string) kube.Inspector {
 	if dir == "" {
 		dir = defaultCacheDir(env)
 	}
-	return kube.CachedInspector(kube.Cache{Dir: dir}, insp)
+	return kubeio.CachedInspector(kubeio.Cache{Dir: dir}, insp)
 }
 
 func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
@@ -77,7 +77,7 @@ func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
 var errNotScanned = errors.New("not inspected (no --image-scan, no --image-source)")
 
 // inspector reads images with the scan verb's reader.
-func (k *kubeScanFlags) inspector() kube.Inspector {
+func (k *kubeScanFlags) inspector() kubeio.Inspector {
 	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure}
 	return func(ctx context.Context, key, ref string) (*kube.ImageFacts, error) {
 		spec, ok := k.sources[ref]
@@ -92,51 +92,16 @@ func (k *kubeScanFlags) inspector() kube.Inspector {
 			return nil, err
 		}
 		defer t.Close()
-		return scan.ImageFacts(ctx, t, spec, key, ref)
+		in, err := scanInput(ctx, t, spec)
+		if err != nil {
+			return nil, err
+		}
+		nss, err := in.Root.File(model.PathNSSwitch)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		f := kubeio.ImageFacts(spec, in.Programs, nss)
+		f.Key, f.Ref = key, ref
+		return f, nil
 	}
-}
-
-// podImages inspects the images of the workloads once each (by digest or
-// reference, through the cache) and returns an ImageFunc that uses the
-// facts, falling back to base.
-func podImages(ctx context.Context, insp kube.Inspector, ws []*kube.Workload, base kube.ImageFunc) (kube.ImageFunc, []string) {
-	facts := map[string]*kube.ImageFacts{}
-	failed := map[string]string{}
-	var notes []string
-	for _, w := range ws {
-		for _, c := range append(append([]corev1.Container(nil), w.Pod.Spec.InitContainers...), w.Pod.Spec.Containers...) {
-			key, ref := kube.ImageKey(w.Pod, c.Name)
-			if _, ok := facts[key]; ok {
-				continue
-			}
-			if _, ok := failed[key]; ok {
-				continue
-			}
-			f, err := insp(ctx, key, ref)
-			if err != nil {
-				failed[key] = err.Error()
-				notes = append(notes, fmt.Sprintf("image %s: %v", ref, err))
-				continue
-			}
-			facts[key] = f
-		}
-	}
-	return func(pod *corev1.Pod, c *corev1.Container) kube.Image {
-		key, ref := kube.ImageKey(pod, c.Name)
-		f, ok := facts[key]
-		if !ok {
-			img := base(pod, c)
-			if why, bad := failed[key]; bad {
-				img.Assumed = append(img.Assumed, "image "+ref+" not inspected ("+why+")")
-			}
-			return img
-		}
-		img := f.Image()
-		if len(img.Programs) == 0 {
-			b := base(pod, c)
-			img.Programs = b.Programs
-			img.Assumed = append(img.Assumed, "no program resolving names found in "+ref+": "+b.Source)
-		}
-		return img
-	}, notes
 }

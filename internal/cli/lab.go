@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/waterfall"
 )
+
+// labSchemaVersion is the version of lab's JSON document (run, check).
+const labSchemaVersion = 1
 
 // labFlags holds the parsed command line of "nsscope lab".
 type labFlags struct {
@@ -20,9 +24,11 @@ type labFlags struct {
 	nameservers                          int
 	hosts, nsswitch, root, hostname      string
 	until, tmp                           string
+	untilOK, untilFail, ipv6, tmpfsSize  string
 	timeout                              time.Duration
 	rootless, check                      bool
-	env, add                             []string
+	env, add, caps, allow                []string
+	reading                              lab.Reading
 	prog                                 programFlags
 	report                               reportFlags
 	set                                  map[string]bool // flags given
@@ -59,7 +65,7 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringVar(&f.options, "options", "", "`OPTIONS` of the generated resolv.conf, e.g. \"ndots:5 timeout:1 attempts:1\"")
 	})
 	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory or a tarball (.tar, .tar.gz), never modified (default: the host's root)")
+		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory, a root tarball (.tar, .tar.gz, .tar.zst), a docker save archive or an OCI layout (directory or tar), never modified (default: the host's root, read-only)")
 		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
@@ -67,18 +73,28 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
 	})
 	addGroup(cmd, "Run", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit)")
+		fs.StringVar(&f.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit); says nothing of the lookup's outcome")
+		fs.StringVar(&f.untilOK, "until-ok", "", "end the run when a line matches this `REGEXP`, which means the lookup succeeded")
+		fs.StringVar(&f.untilFail, "until-fail", "", "end the run when a line matches this `REGEXP`, which means the lookup failed")
+		fs.StringVar(&f.ipv6, "ipv6", "", "IPv6 in the lab's network namespace, `on|off` (disable_ipv6 of all, default and lo; default: the kernel's)")
+		fs.StringArrayVar(&f.caps, "cap", nil, "grant the program capability `NAME` (NET_RAW, NET_BIND_SERVICE, ...; repeatable); it has none by default")
+		fs.StringArrayVar(&f.allow, "allow", nil, "lift the lab's refusal of a `GROUP` of system calls: "+strings.Join(lab.SeccompGroups(), ", ")+" (repeatable; for tests that need one)")
+		fs.StringVar(&f.tmpfsSize, "tmpfs-size", "1Gi", "`SIZE` bound of the run's tmpfs, which holds an unpacked --root and the program's writes (e.g. 512Mi, 4Gi)")
 		fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "kill the program after this long")
 		fs.BoolVar(&f.rootless, "rootless", false, "use a user namespace even when root (automatic when not root)")
 		fs.StringVar(&f.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
 	})
 	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
 		fs.BoolVar(&f.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
+		fs.StringVar(&f.reading.OK, "ok-if", "", "a line matching `REGEXP` means the lookup succeeded (default: exit status 0 means success)")
+		fs.StringVar(&f.reading.Fail, "fail-if", "", "a line matching `REGEXP` means the lookup failed; with --fail-if alone, a run without such a line succeeded")
+		fs.StringVar(&f.reading.Error, "error-from", "", "`REGEXP` whose first group is the program's error text, compared with the predicted error")
+		fs.StringVar(&f.reading.Addrs, "addrs-from", "", "`REGEXP` whose groups are the addresses the program resolved, compared with the predicted ones")
 		f.prog.registerLookup(fs)
 	})
 	addGroup(cmd, programGroup, f.prog.buildFlags.register)
-	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
-	completeValues(cmd, "format", "text", "json")
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, false) })
+	completeValues(cmd, "format", "text", "json", "html")
 	return cmd
 }
 
@@ -93,7 +109,7 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	f.set = map[string]bool{}
 	cmd.Flags().Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
 	if !f.check {
-		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors"); len(c) > 0 {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
 			return usageErrorf("%s describe%s the lookup for --check, which is not given", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
 		}
 	}
@@ -101,12 +117,16 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	if err != nil {
 		return inputError(err)
 	}
+	if err := f.reading.Check(); err != nil {
+		return usageErrorf("%v", err)
+	}
 	var check *labCheck
 	if f.check {
 		if check, err = f.prog.check(spec); err != nil {
 			return inputError(err)
 		}
 		check.spec = spec
+		check.reading = f.reading
 		for _, n := range f.prog.notes {
 			fmt.Fprintf(a.stdio.Err, "nsscope lab: note: %s\n", n)
 		}
@@ -124,23 +144,33 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		}
 	}
 	out := a.output(f.report.output)
-	if f.report.format == "json" {
+	switch f.report.format {
+	case "json":
 		doc := struct {
+			jsonstyle.Envelope
 			Run   *lab.Result  `json:"run"`
 			Check *labCheckOut `json:"check,omitempty"`
-		}{Run: res}
+		}{Envelope: jsonstyle.NewEnvelope(labSchemaVersion, toolVersion()), Run: res}
 		if check != nil {
 			doc.Check = &check.out
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
+		if err := jsonstyle.Write(out, &doc); err != nil {
 			return err
 		}
-	} else {
+	case "html":
+		if err := waterfall.WritePage(out, lab.Page(res, check.view())); err != nil {
+			return err
+		}
+	default:
 		lab.WriteTimeline(out, res)
+		chart := lab.RunChart(res)
 		if check != nil {
 			lab.WriteCheck(out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
+			chart = lab.CheckChart("", check.out.Prediction, check.obs)
+		}
+		fmt.Fprintln(out)
+		if err := waterfall.WriteText(out, chart, waterfall.TextOptions{Width: a.width(), Color: a.color(f.report.output)}); err != nil {
+			return err
 		}
 	}
 	if err := out.Close(); err != nil {
@@ -155,14 +185,18 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 // spec turns the flags into a lab.Spec, reading the files named.
 func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 	spec := lab.Spec{
-		Argv:     argv,
-		Hostname: f.hostname,
-		Root:     f.root,
-		Until:    f.until,
-		Timeout:  f.timeout,
-		Rootless: f.rootless,
-		TempDir:  f.tmp,
-		Env:      []string{"PATH=" + lab.DefaultPath},
+		Argv:      argv,
+		Hostname:  f.hostname,
+		Root:      f.root,
+		Until:     f.until,
+		UntilOK:   f.untilOK,
+		UntilFail: f.untilFail,
+		Caps:      f.caps,
+		Allow:     f.allow,
+		Timeout:   f.timeout,
+		Rootless:  f.rootless,
+		TempDir:   f.tmp,
+		Env:       []string{"PATH=" + lab.DefaultPath},
 	}
 	if f.timeout <= 0 {
 		return spec, usageErrorf("--timeout %s: want a positive duration", f.timeout)
@@ -170,9 +204,19 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 	switch {
 	case f.root == "-":
 		return spec, usageErrorf("--root -: a root cannot be read from standard input; give a directory or tarball")
-	case strings.HasSuffix(f.root, ".zst"):
-		return spec, usageErrorf("--root %s: the lab reads directories, .tar and .tar.gz, not yet zstd; unpack it into a directory", f.root)
 	}
+	if f.ipv6 != "" {
+		v, err := lab.ParseIPv6(f.ipv6)
+		if err != nil {
+			return spec, usageErrorf("%v", err)
+		}
+		spec.IPv6 = v
+	}
+	size, err := lab.ParseSize(f.tmpfsSize)
+	if err != nil {
+		return spec, usageErrorf("--tmpfs-size %s: %v", f.tmpfsSize, err)
+	}
+	spec.TmpfsSize = size
 	for _, kv := range f.env {
 		if !strings.Contains(kv, "=") || strings.HasPrefix(kv, "=") {
 			return spec, usageErrorf("--env %q: want KEY=VALUE", kv)
@@ -237,12 +281,14 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 // labCheck is a --check in progress: the program and request described on
 // the command line, and the outcome once the run is done.
 type labCheck struct {
+	obs lab.Observation
 	// fromBinary: no flag described the program; read it after the run.
 	fromBinary bool
 	spec       lab.Spec
 	prog       model.Program
 	req        model.Request
 	scenario   model.Scenario
+	reading    lab.Reading
 	out        labCheckOut
 }
 
@@ -267,17 +313,20 @@ func (c *labCheck) run(res *lab.Result) error {
 		return inputError(fmt.Errorf("--check: the model cannot predict this run: %w", err))
 	}
 	c.out.Prediction = p
-	// The program does not say when its lookup starts: align the first
-	// exchanges, which takes its own start-up time out of the comparison.
-	obs := lab.Observation{Exchanges: res.Exchanges(), Total: res.Total, AnchorFirst: true, Debug: lab.DebugLines(res.Output)}
-	switch res.Ended {
-	case "until":
-		ok := true
-		obs.Succeeded = &ok
-	case "exit":
-		ok := res.ExitCode == 0
-		obs.Succeeded = &ok
+	// Read the outcome the way the program reports it (lab.Observe).
+	obs, err := lab.Observe(res, c.reading)
+	if err != nil {
+		return inputError(err)
 	}
 	c.out.Comparison = lab.Compare(p, obs)
+	c.obs = obs
 	return nil
+}
+
+// view is the check for a page; nil without --check.
+func (c *labCheck) view() *lab.CheckView {
+	if c == nil {
+		return nil
+	}
+	return &lab.CheckView{Program: c.prog, Request: c.req, Prediction: c.out.Prediction, Observation: c.obs, Comparison: c.out.Comparison}
 }

@@ -136,3 +136,44 @@ func TestLabCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestLabCheckReadsOutcome runs lab --check of the real busybox wget of
+// Alpine 3.19 against a server that answers, on port 1 where nothing
+// listens (issue 11.4): wget exits 1 after its successful lookup. By exit
+// status the check reports a false mismatch; told what failure looks
+// like (--fail-if) and where the address is printed (--addrs-from), it
+// reports the match.
+func TestLabCheckReadsOutcome(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create namespaces")
+	}
+	alpine := filepath.Join("..", "..", "..", "shared", "data", "rootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz")
+	if _, err := os.Stat(alpine); err != nil {
+		t.Skipf("%s not found (../shared/data is absent)", alpine)
+	}
+	common := []string{"lab", "--tmp", t.TempDir(), "--root", alpine, "--servers", "answer=127.0.0.9", "--nameservers", "1",
+		"--options", "timeout:1 attempts:1", "--check", "--libc", "musl-1.2.4", "--name", "db.example"}
+	wget := []string{"--", "/usr/bin/wget", "-O", "/dev/null", "http://db.example:1/"}
+	tests := []struct {
+		name   string
+		flags  []string
+		code   int
+		output string
+	}{
+		{"by exit status", nil, ExitFindings, "observed failure (read from exit status 1)"},
+		{"as wget reports it", []string{"--fail-if", "bad address", "--addrs-from", `Connecting to \S+ \(([0-9.]+):`}, ExitOK, "match: same exchanges"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append(append(append([]string{}, common...), tc.flags...), wget...)
+			code := Main(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, nil)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out.String(), errb.String())
+			}
+			if !strings.Contains(out.String(), tc.output) {
+				t.Errorf("output lacks %q:\n%s", tc.output, out.String())
+			}
+		})
+	}
+}

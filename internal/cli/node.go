@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 )
 
 func newNodeCmd(a *app) *cobra.Command {
@@ -99,7 +100,6 @@ type nodeOpts struct {
 func collectNode(a *app, o nodeOpts) error {
 	stdio, env := a.stdio, a.env
 	root, name, ipAddr, out := o.root, o.name, o.ipAddr, o.out
-	fsys := os.DirFS(root)
 	if name == "" {
 		name = nodeEnv(env, "NODE_NAME")
 	}
@@ -116,35 +116,32 @@ func collectNode(a *app, o nodeOpts) error {
 		name = h
 	}
 	var addrs []kube.IfAddr
-	var err error
 	if ipAddr != "" {
-		data, rerr := a.readArg("--ip-addr", ipAddr, maxNodeFileBytes)
-		if rerr != nil {
-			return rerr
-		}
-		addrs, err = kube.ParseIPJSON(data)
+		data, err := a.readArg("--ip-addr", ipAddr, maxNodeFileBytes)
 		if err != nil {
+			return err
+		}
+		if addrs, err = kube.ParseIPJSON(data); err != nil {
 			return inputError(fmt.Errorf("--ip-addr %s: %w", ipAddr, err))
 		}
-	} else if addrs, err = hostAddrs(); err != nil {
-		return fmt.Errorf("reading interface addresses: %w", err)
 	}
-	nf := kube.CollectNodeFacts(fsys, name, addrs)
-	if o.proc != "" {
-		if d, err := readLimited(filepath.Join(o.proc, kube.PathDisableIPv6), 64); err == nil {
-			nf.DisableIPv6 = strings.TrimSpace(string(d))
-		} else if !errors.Is(err, os.ErrNotExist) {
-			nf.Notes = append(nf.Notes, "disable_ipv6: "+err.Error())
-		} else {
-			nf.DisableIPv6 = "absent"
-			nf.Notes = append(nf.Notes, "no "+filepath.Join(o.proc, kube.PathDisableIPv6)+": IPv6 absent from the kernel (ipv6.disable=1)")
-		}
+	nf, err := kubeio.Host{Root: root, Proc: o.proc, Name: name, Addrs: addrs}.Facts()
+	if err != nil {
+		return inputError(err)
 	}
+	// The facts with the tool and version every nsscope document names
+	// (the schema version is the facts' own).
+	jsonstyle.FillLists(nf)
+	doc := struct {
+		*kube.NodeFacts
+		Tool    string `json:"tool"`
+		Version string `json:"version"`
+	}{nf, jsonstyle.Tool, toolVersion()}
 	var data []byte
 	if o.compact {
-		data, err = json.Marshal(nf)
+		data, err = json.Marshal(doc)
 	} else {
-		data, err = json.MarshalIndent(nf, "", "  ")
+		data, err = json.MarshalIndent(doc, "", "  ")
 	}
 	if err != nil {
 		return err

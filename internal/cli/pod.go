@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -94,70 +95,75 @@ func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	imgFn, kv, apiProg, err := f.image.images(a)
+	imgSpec, apiProg, err := f.image.images(a)
 	if err != nil {
 		return err
 	}
 	for _, n := range f.image.build.notes {
 		fmt.Fprintf(a.stdio.Err, "nsscope pod: note: %s\n", n)
 	}
-	dec, err := a.readManifests(f.files)
-	if err != nil {
-		return err
+	opts := kube.Options{Deadline: f.lookup.deadline, Predict: model.Predict, Image: imgSpec.Images(nil, nil), APIServerVersion: imgSpec.KubeVersion, APIServerProgram: apiProg}
+	if len(f.lookup.names) > 0 {
+		opts.Names = f.lookup.names
+	}
+	out := a.output(f.report.output)
+	run := &podChecker{format: f.report.format, out: out, maxReport: maxReportPods}
+	var dec *kube.Decoded
+	var scanNotes []string
+	if f.scan.enabled() {
+		// Images are inspected once each before any pod is checked: the
+		// workloads are read first.
+		if dec, err = a.readManifests(f.files, nil); err != nil {
+			return err
+		}
+		if opts.Image, scanNotes, err = kubeio.WorkloadImages(cmd.Context(), f.scan.cachedInspector(a.env), dec.Workloads, imgSpec); err != nil {
+			return err
+		}
+		run.an = kube.NewAnalyzer(opts)
+		for _, w := range dec.Workloads {
+			run.check(w, node)
+		}
+	} else {
+		// Each workload is checked as it is decoded and then let go:
+		// memory stays flat however many pods a List holds.
+		run.an = kube.NewAnalyzer(opts)
+		if dec, err = a.readManifests(f.files, func(w *kube.Workload) { run.check(w, node) }); err != nil {
+			return err
+		}
+	}
+	if run.err != nil {
+		return run.err
 	}
 	for _, e := range dec.Errors {
 		fmt.Fprintf(a.stdio.Err, "nsscope pod: %v\n", e)
 	}
+	for _, e := range run.inputErrs {
+		fmt.Fprintf(a.stdio.Err, "nsscope pod: %s\n", e)
+	}
 	target := strings.Join(f.files, ", ")
-	if len(dec.Workloads) == 0 {
+	if run.workloads == 0 {
 		if len(dec.Errors) > 0 {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above) and no pod or workload was found in %s", len(dec.Errors), target)}
 		}
 		return inputError(fmt.Errorf("no pods or workloads found in %s", target))
 	}
-	var scanNotes []string
-	if f.scan.enabled() {
-		imgFn, scanNotes = podImages(cmd.Context(), f.scan.cachedInspector(a.env), dec.Workloads, imgFn)
-	}
-	opts := kube.Options{Deadline: f.lookup.deadline, Predict: model.Predict, Image: imgFn, APIServerVersion: kv, APIServerProgram: apiProg}
-	if len(f.lookup.names) > 0 {
-		opts.Names = f.lookup.names
-	}
-	an := kube.NewAnalyzer(opts)
-	var cs []*kube.Container
-	fixes := map[string][]kube.StartupFix{}
-	for _, w := range dec.Workloads {
-		wcs := an.Workload(w, node)
-		cs = append(cs, wcs...)
-		for _, c := range wcs {
-			if c.Startup != nil && c.Startup.Fails {
-				for k, v := range an.APIServerFixes(w, node) {
-					fixes[k] = v
-				}
-				break
-			}
-		}
-	}
-	findings := kube.Findings(cs)
-	kube.AttachFixes(findings, fixes)
-	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
+	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: target, Assumptions: assumed, Rules: report.KubernetesRules(), Findings: run.findings}
 	rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("caller deadline %s per lookup; worst case: every nameserver silent", f.lookup.deadline))
 	rep.Notes = append(rep.Notes, dec.Skipped...)
 	rep.Notes = append(rep.Notes, scanNotes...)
+	if run.dropped > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the predictions of %d finding(s) after the first %d are left out of the report (their times and query counts are kept)", run.dropped, maxDetailedFindings))
+	}
 	for _, e := range dec.Errors {
 		rep.Notes = append(rep.Notes, "not read: "+e.Error())
 	}
-	out := a.output(f.report.output)
 	switch f.report.format {
-	case "resolvconf":
-		err = kube.WriteResolvConf(out, cs)
-	case "hosts":
-		err = kube.WriteHosts(out, cs)
+	case "resolvconf", "hosts":
 	case "text":
-		err = writePodText(out, cs, rep, fixes)
+		err = writePodTail(out, run, rep)
 	default:
 		format, _ := report.ParseFormat(f.report.format)
-		err = report.Write(out, rep, format, report.TextOptions{})
+		err = report.Write(out, prepareReport(rep), format, report.TextOptions{})
 	}
 	if err != nil {
 		return err
@@ -165,29 +171,105 @@ func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if len(dec.Errors) > 0 {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read (named above); the rest is reported", len(dec.Errors))}
+	if len(dec.Errors) > 0 || len(run.inputErrs) > 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read or are not valid (named above); the rest is reported", len(dec.Errors)+len(run.inputErrs))}
 	}
-	if rep.Fails(f.report.threshold()) {
+	if run.max >= f.report.threshold() && run.any {
 		return errFindings
 	}
 	return nil
 }
 
-func writePodText(w io.Writer, cs []*kube.Container, rep *report.Report, fixes map[string][]kube.StartupFix) error {
+// maxReportPods caps the workloads of one JSON, SARIF or HTML report,
+// which is written whole at the end: beyond it the run is refused rather
+// than grow without bound (text, resolvconf and hosts stream any size).
+const maxReportPods = 10000
+
+// maxDetailedFindings caps the findings of one pod run that keep their
+// whole prediction (exchanges, decisions) in a JSON, SARIF or HTML report.
+const maxDetailedFindings = 500
+
+// podChecker checks workloads one at a time and writes what each gives at
+// once, keeping only the counts (and, for report formats, the findings).
+type podChecker struct {
+	an        *kube.Analyzer
+	format    string
+	out       io.Writer
+	workloads int
+	// containers counts the containers written; counts the findings by
+	// severity; max is the highest severity met (any: some finding).
+	containers int
+	counts     map[report.Severity]int
+	max        report.Severity
+	any        bool
+	findings   []report.Finding
+	dropped    int
+	inputErrs  []string
+	// maxReport caps the workloads of a report format (see maxReportPods).
+	maxReport int
+	err       error
+}
+
+func (r *podChecker) check(w *kube.Workload, node kube.Node) {
+	if r.err != nil {
+		return
+	}
+	r.workloads++
+	switch r.format {
+	case "json", "sarif", "html":
+		if r.workloads > r.maxReport {
+			r.err = inputError(fmt.Errorf("--format %s: more than %d pods or workloads in one report; use --format text, resolvconf or hosts (written as each pod is checked, any number), or 'nsscope cluster --pods-file' (one pod per workload and node)", r.format, r.maxReport))
+			return
+		}
+	}
+	cs, fs, fixes := r.an.Check(w, node)
+	r.inputErrs = append(r.inputErrs, kube.InputErrors(cs)...)
+	if r.counts == nil {
+		r.counts = map[report.Severity]int{}
+	}
+	for i := range fs {
+		r.counts[fs[i].Severity]++
+		if !r.any || fs[i].Severity > r.max {
+			r.max, r.any = fs[i].Severity, true
+		}
+	}
 	var b strings.Builder
-	for i, c := range cs {
-		if i > 0 {
+	for _, c := range cs {
+		if r.containers > 0 && r.format != "json" && r.format != "sarif" && r.format != "html" {
 			b.WriteByte('\n')
 		}
-		if err := kube.WriteDerivation(&b, c); err != nil {
-			return err
+		r.containers++
+		switch r.format {
+		case "resolvconf":
+			r.err = kube.WriteResolvConf(&b, []*kube.Container{c})
+		case "hosts":
+			r.err = kube.WriteHosts(&b, []*kube.Container{c})
+		case "text":
+			if r.err = kube.WriteDerivation(&b, c); r.err == nil {
+				r.err = kube.WriteChecks(&b, c)
+			}
+			writeRemedies(&b, c, fixes)
 		}
-		if err := kube.WriteChecks(&b, c); err != nil {
-			return err
-		}
-		writeRemedies(&b, c, fixes)
 	}
+	switch r.format {
+	case "json", "sarif", "html":
+		for _, f := range fs {
+			if f.Predict != nil && len(r.findings) >= maxDetailedFindings {
+				f.Predict = nil
+				r.dropped++
+			}
+			r.findings = append(r.findings, f)
+		}
+	}
+	if r.err == nil {
+		_, r.err = io.WriteString(r.out, b.String())
+	}
+}
+
+// writePodTail ends the text output: the assumptions, the notes and the
+// counts.
+func writePodTail(w io.Writer, r *podChecker, rep *report.Report) error {
+	var b strings.Builder
 	if len(rep.Assumptions) > 0 {
 		b.WriteString("\nassumptions:\n")
 		for _, a := range rep.Assumptions {
@@ -197,15 +279,14 @@ func writePodText(w io.Writer, cs []*kube.Container, rep *report.Report, fixes m
 	for _, n := range rep.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
-	counts := rep.Counts()
-	fmt.Fprintf(&b, "\n%d container(s): %d critical, %d warning, %d info\n", len(cs), counts[report.Critical], counts[report.Warning], counts[report.Info])
+	fmt.Fprintf(&b, "\n%d container(s): %d critical, %d warning, %d info\n", r.containers, r.counts[report.Critical], r.counts[report.Warning], r.counts[report.Info])
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 // readManifests reads every -f argument: files, directories of manifests,
 // or "-" for stdin.
-func (a *app) readManifests(files []string) (*kube.Decoded, error) {
+func (a *app) readManifests(files []string, yield func(*kube.Workload)) (*kube.Decoded, error) {
 	all := &kube.Decoded{}
 	add := func(d *kube.Decoded) {
 		all.Workloads = append(all.Workloads, d.Workloads...)
@@ -218,7 +299,7 @@ func (a *app) readManifests(files []string) (*kube.Decoded, error) {
 			if err != nil {
 				return nil, err
 			}
-			add(kube.Decode("<stdin>", data))
+			add(kube.DecodeEach("<stdin>", data, yield))
 			continue
 		}
 		st, err := os.Stat(name)
@@ -246,7 +327,7 @@ func (a *app) readManifests(files []string) (*kube.Decoded, error) {
 			if err != nil {
 				return nil, inputError(err)
 			}
-			add(kube.Decode(p, data))
+			add(kube.DecodeEach(p, data, yield))
 		}
 	}
 	return all, nil

@@ -96,8 +96,8 @@ func (p *buildFlags) program() (model.Program, error) {
 	if err != nil {
 		return model.Program{}, usageErrorf("--go %s: %v", p.goVersion, err)
 	}
-	if v.Less(model.MinGo) || model.MaxGo.Less(v) {
-		return model.Program{}, usageErrorf("--go %s: outside the modelled range %s", v, version.Go().Range())
+	if !model.GoModelled(v) {
+		return model.Program{}, usageErrorf("--go %s: outside the modelled range %s", v, model.GoRange())
 	}
 	if note != "" {
 		p.notes = append(p.notes, note)

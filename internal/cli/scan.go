@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/inspect/target"
+	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
@@ -37,9 +38,9 @@ const runtimeGroup = "Runtime (what injects /etc/resolv.conf and /etc/hosts)"
 func (r *runtimeFlags) register(fs *pflag.FlagSet, kinds []string, hostNetwork bool) {
 	r.kinds = kinds
 	fs.StringVar(&r.runtime, "runtime", kinds[0], "`KIND`: "+strings.Join(kinds, ", ")+" (kubernetes: ClusterFirst, kubelet-managed /etc/hosts; docker: the daemon's copies of the host's files; none: the target's own files)")
-	fs.StringVar(&r.namespace, "namespace", scan.DefaultNamespace, "kubernetes: the pod's `NAMESPACE` (its search list)")
-	fs.StringVar(&r.clusterDomain, "cluster-domain", scan.DefaultClusterDomain, "kubernetes: the cluster `DOMAIN`")
-	fs.StringVar(&r.clusterDNS, "cluster-dns", scan.DefaultClusterDNS, "kubernetes: the cluster DNS service `IP`")
+	fs.StringVar(&r.namespace, "namespace", kube.DefaultNamespace, "kubernetes: the pod's `NAMESPACE` (its search list)")
+	fs.StringVar(&r.clusterDomain, "cluster-domain", kube.DefaultClusterDomain, "kubernetes: the cluster `DOMAIN`")
+	fs.StringVar(&r.clusterDNS, "cluster-dns", kube.DefaultClusterDNS, "kubernetes: the cluster DNS service `IP`")
 	if hostNetwork {
 		fs.BoolVar(&r.hostNetwork, "host-network", false, "kubernetes: a hostNetwork pod: the node's resolv.conf and hosts (--resolv-conf/--hosts, else this machine's)")
 	}

@@ -43,6 +43,14 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       *update,
+		// [shared]: ../shared/data is there.
+		Condition: func(cond string) (bool, error) {
+			if cond != "shared" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			_, err := os.Stat(sharedDataDir())
+			return err == nil, nil
+		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("SHARED", sharedDataDir())
 			// An ELF file to inspect: this test binary.
@@ -53,7 +61,7 @@ func TestScripts(t *testing.T) {
 }
 
 // sharedDataDir is ../shared/data, which scripts use through $SHARED
-// (guarded by [exists $SHARED/...]).
+// (guarded by the [shared] condition).
 func sharedDataDir() string {
 	wd, _ := os.Getwd()
 	return wd + "/../../../shared/data"

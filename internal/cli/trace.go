@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 type traceFlags struct {
 	lab       labFlags
 	upstreams []string
+	hostNetns string
 }
 
 func newTraceCmd(a *app) *cobra.Command {
@@ -47,6 +49,7 @@ nsscope trace --root alpine-3.13.tar.gz --add ./esbuild:/esbuild --until 'http:/
 	cmd.Flags().SetInterspersed(false)
 	l := &f.lab
 	addGroup(cmd, "Nameservers", func(fs *pflag.FlagSet) {
+		fs.StringVar(&f.hostNetns, "host-netns", "", "the network namespace `FILE` the veth joins and the forwarders relay from (default: nsscope's own), e.g. a pod's /proc/PID/ns/net")
 		fs.StringArrayVar(&f.upstreams, "upstream", nil, "relay to `ADDR[:PORT]` instead of the resolv.conf's nameservers (repeatable, 1 to 3)")
 		fs.StringVar(&l.resolvConf, "resolv-conf", "/etc/resolv.conf", "the resolv.conf `FILE` the program sees (its nameservers replaced by the forwarders) and whose nameservers are relayed to")
 	})
@@ -62,6 +65,7 @@ nsscope trace --root alpine-3.13.tar.gz --add ./esbuild:/esbuild --until 'http:/
 		fs.StringVar(&l.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit)")
 		fs.DurationVar(&l.timeout, "timeout", 5*time.Minute, "kill the program after this long")
 		fs.StringVar(&l.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
+		fs.StringVar(&l.tmpfsSize, "tmpfs-size", "1Gi", "`SIZE` bound of the run's tmpfs, which holds an unpacked --root and the program's writes (e.g. 512Mi, 4Gi)")
 	})
 	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
 		fs.BoolVar(&l.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
@@ -100,7 +104,12 @@ func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
 	if err != nil {
 		return err
 	}
-	if err := lab.PrepareTrace(&spec, ups, "", ""); err != nil {
+	if f.hostNetns != "" {
+		if _, err := os.Stat(f.hostNetns); err != nil {
+			return usageErrorf("--host-netns %s: %v", f.hostNetns, err)
+		}
+	}
+	if err := lab.PrepareTrace(&spec, ups, f.hostNetns, ""); err != nil {
 		return inputError(err)
 	}
 	spec.ResolvConf = lab.File{Data: lab.TraceResolvConf(hostConf.Data, spec.Nameservers),
@@ -179,4 +188,3 @@ func traceUpstreams(flags []string, fromConf []netip.Addr) ([]netip.AddrPort, er
 	}
 	return ups, nil
 }
-

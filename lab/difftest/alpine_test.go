@@ -156,29 +156,30 @@ func alpineConfigs() []config {
 }
 
 // oneAnswer makes every server whose reply musl takes (NXDOMAIN, NODATA,
-// an answer) give the same one, keeping its delay and truncation: which of
-// two different answers wins is a race in the result itself, which no
-// program's count bound describes. SERVFAIL, REFUSED, silent and refusing
-// servers stay as they are: their races are the suite's subject.
+// an answer, truncated or not) give the first such server's reply, keeping
+// its own delay: which of two different replies arriving together wins is
+// a race in the result itself, which no bound on the count describes.
+// SERVFAIL, REFUSED, silent and refusing servers stay as they are: their
+// races are the suite's subject.
 func oneAnswer(servers []string) []string {
 	out := append([]string(nil), servers...)
-	first := ""
-	for i, b := range out {
-		kind, mods, _ := strings.Cut(b, "/")
-		switch kind {
-		case "servfail", "refused", "silent", "refuse":
+	var first *model.Behavior
+	for i, s := range out {
+		b, err := model.ParseBehavior(s)
+		if err != nil {
 			continue
 		}
-		if strings.HasPrefix(kind, "delay=") {
-			kind, mods = "nxdomain", b
+		switch b.Kind {
+		case model.ServFail, model.Refused, model.Silent, model.Refuse:
+			continue
 		}
-		if first == "" {
-			first = kind
+		if first == nil {
+			first = &b
+			continue
 		}
-		out[i] = first
-		if mods != "" {
-			out[i] += "/" + mods
-		}
+		same := *first
+		same.Delay = b.Delay
+		out[i] = same.String()
 	}
 	return out
 }

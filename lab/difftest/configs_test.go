@@ -179,7 +179,7 @@ func generate() []config {
 				c.Deadline = []time.Duration{1500 * time.Millisecond, 2500 * time.Millisecond}[rng.IntN(2)]
 			}
 			if strings.Contains(ps.name, "musl") {
-				c.Servers = muslDeterministic(c.Servers)
+				c.Servers = oneAnswer(c.Servers)
 			}
 			if strings.Contains(ps.name, "glibc") && slices.Contains(c.Options, "use-vc") && slices.Contains(c.Servers, "silent") {
 				// glibc reads a TCP reply with no timeout at all: against
@@ -198,30 +198,4 @@ func generate() []config {
 		}
 	}
 	return cs
-}
-
-// muslDeterministic rewrites a server list so that what musl sends does
-// not depend on which reply arrives first. musl asks every server at once
-// and takes the first usable reply, so two servers that reply differently
-// race (the search may stop or go on), and its SERVFAIL retries share one
-// budget between the A and AAAA queries, so their split varies from run to
-// run (seen in this suite: 4 A + 2 AAAA against 3 + 3). Every replying
-// server therefore gets the first replying server's behaviour, and
-// SERVFAIL becomes NXDOMAIN; silent and refusing servers stay as they are.
-func muslDeterministic(servers []string) []string {
-	out := append([]string(nil), servers...)
-	replying := ""
-	for i, b := range out {
-		if b == "silent" || b == "refuse" {
-			continue
-		}
-		if b == "servfail" {
-			b = "nxdomain"
-		}
-		if replying == "" {
-			replying = b
-		}
-		out[i] = replying
-	}
-	return out
 }

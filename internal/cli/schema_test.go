@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/nsscope/nsscope/report"
+)
+
+const schemaBase = "https://nsscope.example/schema/"
+
+// schemas compiles the JSON Schemas of testdata/schema (one per output,
+// common.json shared) and report's own.
+func schemas(t *testing.T) *jsonschema.Compiler {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	files, err := filepath.Glob(filepath.Join("testdata", "schema", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no schemas: %v", err)
+	}
+	add := func(name string, data []byte) {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := c.AddResource(schemaBase+name, doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(filepath.Base(f), data)
+	}
+	add("report.json", report.JSONSchema)
+	return c
+}
+
+// noNull fails on any null in a document: empty lists are [], absent
+// values are left out.
+func noNull(t *testing.T, name string, v any, path string) {
+	t.Helper()
+	switch x := v.(type) {
+	case nil:
+		t.Errorf("%s: null at %s", name, path)
+	case map[string]any:
+		for k, e := range x {
+			noNull(t, name, e, path+"."+k)
+		}
+	case []any:
+		for i, e := range x {
+			noNull(t, name, e, path+"["+string(rune('0'+i%10))+"]")
+		}
+	}
+}
+
+// Every JSON output validates against its schema, carries schema_version,
+// tool and version, and has no null (issue 10.4).
+func TestJSONSchemas(t *testing.T) {
+	c := schemas(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc", "hosts"), []byte("127.0.0.1 localhost\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc", "resolv.conf"), []byte("nameserver 192.0.2.53\n"), 0o644)
+	pod := filepath.Join(dir, "pod.yaml")
+	os.WriteFile(pod, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: alpine:3.16}\n"), 0o644)
+	df := filepath.Join(dir, "Dockerfile")
+	os.WriteFile(df, []byte("FROM golang:1.15 AS build\nRUN go build -o /app .\nFROM alpine:3.12\nCOPY --from=build /app /app\nENTRYPOINT [\"/app\"]\n"), 0o644)
+	exe, _ := os.Executable()
+
+	cases := []struct {
+		name, schema string
+		args         []string
+	}{
+		{"explain one program", "explain.json", []string{"explain", "--root", root, "--go", "1.15", "--format", "json"}},
+		{"explain side by side", "explain.json", []string{"explain", "--root", root, "--format", "json"}},
+		{"explain C program", "explain.json", []string{"explain", "--root", root, "--libc", "musl-1.2.2", "--format", "json"}},
+		{"inspect", "inspect.json", []string{"inspect", exe, "--format", "json"}},
+		{"node", "node.json", []string{"node", "--root", root, "--node-name", "n1"}},
+		{"scan", "report.json", []string{"scan", root, "--runtime", "none", "--format", "json"}},
+		{"pod", "report.json", []string{"pod", "-f", pod, "--format", "json"}},
+		{"apiserver", "report.json", []string{"apiserver", "--kube-version", "1.20.15", "--format", "json"}},
+		{"cluster", "report.json", []string{"cluster", "--pods-file", pod, "--format", "json", "--no-cache"}},
+		{"dockerfile", "report.json", []string{"dockerfile", df, "--format", "json"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, tc.args...)
+			if code != ExitOK && code != ExitFindings {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			validate(t, c, tc.schema, tc.name, out)
+		})
+	}
+}
+
+// The lab's document, when this machine can run the lab.
+func TestLabJSONSchema(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the lab")
+	}
+	out, stderr, code := runCLI(t, "lab", "--format", "json", "--nameservers", "1", "--", "/bin/true")
+	if code != ExitOK {
+		t.Skipf("the lab cannot run here: exit %d: %s", code, stderr)
+	}
+	validate(t, schemas(t), "lab.json", "lab", out)
+	out, stderr, code = runCLI(t, "lab", "--check", "--name", "localhost", "--format", "json", "--nameservers", "1", "--", "/bin/true")
+	if code != ExitOK && code != ExitFindings {
+		t.Fatalf("lab --check: exit %d: %s", code, stderr)
+	}
+	validate(t, schemas(t), "lab.json", "lab --check", out)
+
+	// Flags stop at the command: its own flags are its own, with or
+	// without "--".
+	for _, args := range [][]string{
+		{"lab", "--format", "json", "--nameservers", "1", "/bin/echo", "hi", "--format", "x"},
+		{"lab", "--format", "json", "--nameservers", "1", "--", "/bin/echo", "hi", "--format", "x"},
+	} {
+		out, stderr, code := runCLI(t, args...)
+		if code != ExitOK || !strings.Contains(out, "hi --format x") {
+			t.Errorf("%v: exit %d, stderr %q\n%s", args, code, stderr, out)
+		}
+	}
+}
+
+// The schemas refuse what the JSON style rules out: a null list, a libc
+// as a bare string, a missing tool.
+func TestJSONSchemasRefuse(t *testing.T) {
+	c := schemas(t)
+	sch, err := c.Compile(schemaBase + "explain.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "etc", "hosts"), []byte("127.0.0.1 localhost\n"), 0o644)
+	out, _, _ := runCLI(t, "explain", "--root", dir, "--go", "1.21", "--libc", "musl-1.2.2", "--cgo", "on", "--format", "json")
+	for name, mutate := range map[string]func(m map[string]any){
+		"null list":     func(m map[string]any) { m["exchanges"] = nil },
+		"libc a string": func(m map[string]any) { m["program"].(map[string]any)["libc"] = "musl-1.2.2" },
+		"no tool":       func(m map[string]any) { delete(m, "tool") },
+	} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatal(err)
+		}
+		mutate(m)
+		b, _ := json.Marshal(m)
+		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err := sch.Validate(inst); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func validate(t *testing.T, c *jsonschema.Compiler, schema, name, out string) {
+	t.Helper()
+	sch, err := c.Compile(schemaBase + schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("%s does not match %s: %v", name, schema, err)
+	}
+	env, err := c.Compile(schemaBase + "common.json#/$defs/envelope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Validate(inst); err != nil {
+		t.Errorf("%s: no envelope: %v", name, err)
+	}
+	var v any
+	json.Unmarshal([]byte(out), &v)
+	noNull(t, name, v, "$")
+}
