@@ -388,6 +388,9 @@ func prepareRoot(spec Spec, work string) (string, error) {
 	if err := systemMounts(r); err != nil {
 		return "", err
 	}
+	if err := shareDirs(r, spec.Share); err != nil {
+		return "", err
+	}
 	return root, nil
 }
 

@@ -27,7 +27,7 @@ type labFlags struct {
 	untilOK, untilFail, ipv6, tmpfsSize  string
 	timeout                              time.Duration
 	rootless, check                      bool
-	env, add, caps, allow                []string
+	env, add, caps, allow, share         []string
 	reading                              lab.Reading
 	prog                                 programFlags
 	report                               reportFlags
@@ -69,6 +69,7 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
+		fs.StringArrayVar(&f.share, "share", nil, "host `DIR` the program sees live at the same path and may write (the host's root is otherwise read-only, its /etc and /tmp private copies); repeatable")
 		fs.StringVar(&f.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the lab")
 		fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
 	})
@@ -192,6 +193,7 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 		UntilOK:   f.untilOK,
 		UntilFail: f.untilFail,
 		Caps:      f.caps,
+		Share:     f.share,
 		Allow:     f.allow,
 		Timeout:   f.timeout,
 		Rootless:  f.rootless,
