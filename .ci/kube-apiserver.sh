@@ -8,7 +8,10 @@
 # published v0.MINOR.PATCH, adds kube-apiserver as a tool and builds it with
 # CGO_ENABLED=0. The binary is cached by version in
 # ${NSSCOPE_TEST_CACHE:-$HOME/.cache/nsscope-test}/kube-apiserver-vX.Y.Z,
-# where the tests look for it. About 9 minutes cold on 2 cores.
+# where the tests look for it. About 9 minutes cold on an idle 2-core
+# machine (an hour niced on a busy one). Built with Go 1.26 here: 1.37.2 and
+# 1.24.17 (whose module zip carries its generated OpenAPI code). A second
+# build of the same version waits for the first (flock) and reuses it.
 set -euo pipefail
 ver="${1:?usage: kube-apiserver.sh VERSION (e.g. 1.37.2)}"
 ver="${ver#v}"
@@ -16,6 +19,9 @@ cache="${NSSCOPE_TEST_CACHE:-$HOME/.cache/nsscope-test}"
 out="$cache/kube-apiserver-v$ver"
 if [ -x "$out" ]; then echo "$out"; exit 0; fi
 mkdir -p "$cache"
+exec 9>"$out.lock"
+flock 9
+if [ -x "$out" ]; then echo "$out"; exit 0; fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/nsscope-apiserver-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -78,84 +78,96 @@ func goTrim(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && isGoSpace(byte(r)) })
 }
 
-// parseNSSGo follows Go's nss.go (go-resolver.md §b.4): sources are split
-// on the space character only, so a TAB glues two sources into one.
+// Go's nsswitch.conf rules (go-resolver.md §b.4), as its reader applies
+// them: a '#' starts a comment; a line needs a colon; sources are split on
+// the space character only (a TAB glues two into one); a source may be
+// followed by criteria in brackets, each "[!]STATUS=ACTION" of at least
+// three bytes. Any broken rule makes the whole file unusable to Go.
+const (
+	goNSSNoColon      = "no colon on line"
+	goNSSUnclosed     = "unclosed criterion bracket"
+	goNSSShort        = "criterion too short"
+	goNSSNoEqualsSign = "criterion lacks equal sign"
+)
+
+// parseNSSGo reads the file with Go's rules: every hosts line's sources,
+// concatenated, or the first broken rule.
 func parseNSSGo(file string, data []byte) *NSSwitch {
 	ns := &NSSwitch{Dialect: Go, File: file}
 	for _, l := range splitLines(data) {
-		t := l.text
-		if i := bytes.IndexByte(t, '#'); i >= 0 {
-			t = t[:i]
-		}
-		s := goTrim(string(t))
+		body, _, _ := bytes.Cut(l.text, []byte("#"))
+		s := goTrim(string(body))
 		if s == "" {
 			continue
 		}
 		p := pos(file, l)
-		colon := strings.IndexByte(s, ':')
-		if colon < 0 {
-			ns.Err, ns.ErrPos = "no colon on line", p
+		db, srcs, err := goNSSLine(s, p)
+		if err != "" {
+			ns.Err, ns.ErrPos = err, p
 			ns.Hosts, ns.HostsLines = nil, nil
 			return ns
 		}
-		db := goTrim(s[:colon])
-		srcs := s[colon+1:]
-		var parsed []Source
-		for {
-			srcs = goTrim(srcs)
-			if srcs == "" {
-				break
-			}
-			var name string
-			if sp := strings.IndexByte(srcs, ' '); sp < 0 {
-				name, srcs = srcs, ""
-			} else {
-				name, srcs = srcs[:sp], goTrim(srcs[sp+1:])
-			}
-			src := Source{Name: name, Pos: p}
-			if srcs != "" && srcs[0] == '[' {
-				end := strings.IndexByte(srcs, ']')
-				if end < 0 {
-					ns.Err, ns.ErrPos = "unclosed criterion bracket", p
-					ns.Hosts, ns.HostsLines = nil, nil
-					return ns
-				}
-				crit, err := parseGoCriteria(srcs[1:end])
-				if err != "" {
-					ns.Err, ns.ErrPos = "invalid criteria: "+err, p
-					ns.Hosts, ns.HostsLines = nil, nil
-					return ns
-				}
-				src.Criteria = crit
-				srcs = srcs[end+1:]
-			}
-			parsed = append(parsed, src)
-		}
 		if db == "hosts" {
-			ns.Hosts = append(ns.Hosts, parsed...)
+			ns.Hosts = append(ns.Hosts, srcs...)
 			ns.HostsLines = append(ns.HostsLines, p)
 		}
 	}
 	return ns
 }
 
+// goNSSLine splits one line into its database and sources.
+func goNSSLine(s string, p Pos) (string, []Source, string) {
+	db, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", nil, goNSSNoColon
+	}
+	var srcs []Source
+	for rest = goTrim(rest); rest != ""; rest = goTrim(rest) {
+		var src Source
+		var err string
+		src, rest, err = goNSSSource(rest, p)
+		if err != "" {
+			return "", nil, err
+		}
+		srcs = append(srcs, src)
+	}
+	return goTrim(db), srcs, ""
+}
+
+// goNSSSource takes one source (and its criteria) off the front of s.
+func goNSSSource(s string, p Pos) (Source, string, string) {
+	name, rest, _ := strings.Cut(s, " ")
+	src := Source{Name: name, Pos: p}
+	rest = goTrim(rest)
+	if !strings.HasPrefix(rest, "[") {
+		return src, rest, ""
+	}
+	inside, after, ok := strings.Cut(rest[1:], "]")
+	if !ok {
+		return src, "", goNSSUnclosed
+	}
+	crit, err := parseGoCriteria(inside)
+	if err != "" {
+		return src, "", "invalid criteria: " + err
+	}
+	src.Criteria = crit
+	return src, after, ""
+}
+
+// parseGoCriteria reads the criteria between brackets.
 func parseGoCriteria(x string) ([]Criterion, string) {
 	var out []Criterion
 	for _, f := range fieldsFunc([]byte(x), isGoSpace) {
 		c := Criterion{}
-		if f[0] == '!' {
-			c.Negate = true
-			f = f[1:]
-		}
+		f, c.Negate = strings.CutPrefix(f, "!")
 		if len(f) < 3 {
-			return nil, "criterion too short"
+			return nil, goNSSShort
 		}
-		eq := strings.IndexByte(f, '=')
-		if eq < 0 {
-			return nil, "criterion lacks equal sign"
+		status, action, ok := strings.Cut(lowerASCII(f), "=")
+		if !ok {
+			return nil, goNSSNoEqualsSign
 		}
-		f = lowerASCII(f)
-		c.Status, c.Action = f[:eq], f[eq+1:]
+		c.Status, c.Action = status, action
 		out = append(out, c)
 	}
 	return out, ""
@@ -171,27 +183,29 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
-// StandardCriteria reports whether Go treats the source's criteria as the
-// glibc defaults (go-resolver.md §b.4): no negation, a known status, and the
-// default action — or "return" on the last criterion.
+// glibcDefaultAction is the action glibc takes for a status when no
+// criterion names it: return on success, continue otherwise. ok is false
+// for a status glibc does not know.
+func glibcDefaultAction(status string) (action string, ok bool) {
+	switch status {
+	case "success":
+		return "return", true
+	case "notfound", "unavail", "tryagain":
+		return "continue", true
+	}
+	return "", false
+}
+
+// StandardCriteria reports whether Go's resolver can honour the source's
+// criteria as if there were none (go-resolver.md §b.4). Rule: every
+// criterion is un-negated, names a status glibc knows and asks for that
+// status's default action; the last criterion may ask for return instead
+// (it only ends a walk that is over anyway).
 func (s Source) StandardCriteria() bool {
 	for i, c := range s.Criteria {
-		if c.Negate {
-			return false
-		}
-		var def string
-		switch c.Status {
-		case "success":
-			def = "return"
-		case "notfound", "unavail", "tryagain":
-			def = "continue"
-		default:
-			return false
-		}
-		if i == len(s.Criteria)-1 && c.Action == "return" {
-			continue
-		}
-		if c.Action != def {
+		def, known := glibcDefaultAction(c.Status)
+		lastReturn := i == len(s.Criteria)-1 && c.Action == "return"
+		if c.Negate || !known || (c.Action != def && !lastReturn) {
 			return false
 		}
 	}

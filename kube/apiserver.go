@@ -324,15 +324,20 @@ func firstLoopback(addrs []IfAddr, want6 *bool) string {
 // loopback client is concerned.
 type Startup struct {
 	Loopback Loopback `json:"loopback"`
+	// Result is the start-up as the real apiserver shows it: ready or
+	// exits, when, how many DNS messages, the first fatal or error line.
+	Result StartupResult `json:"startup"`
 	// Fails reports that the apiserver exits; FailsAt is when, after start.
 	Fails   bool          `json:"fails"`
 	FailsAt time.Duration `json:"fails_at,omitempty"`
 	// Fatal is the log line it dies with.
 	Fatal string `json:"fatal,omitempty"`
-	// DialTime is how long the first loopback dial's name lookup takes.
+	// DialTime is how long the first loopback dial takes (cut by its
+	// deadline); Queries counts the DNS messages until ready or exit.
 	DialTime time.Duration `json:"dial_time"`
 	Queries  int           `json:"queries"`
-	// Summary is one sentence: "fails 30 s after start: ..." or "safe: ...".
+	// Summary is one sentence: "exits 61.8 s after start: ..." or
+	// "ready ...".
 	Summary string `json:"summary"`
 	// Reasons is the chain, first cause first.
 	Reasons    []string          `json:"reasons"`
@@ -354,12 +359,18 @@ func SilentScenario() model.Scenario {
 	return model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}}
 }
 
-// PredictStartup combines the loopback host with the resolver model: the
-// first thing the apiserver does with its loopback client is the IP
-// allocation repair's list of Services (§A.3); if that dial fails, an
-// apiserver before 1.25 dies at once with "Unable to perform initial IP
-// allocation check", a newer one after waiting up to a minute.
+// PredictStartup combines the loopback host with the resolver model and
+// the start-up of the apiserver's loopback users: the lookup of the
+// loopback name as the resolver does it alone, shared between the users
+// that dial at the same time the way the program's Go release shares
+// lookups, and each user's retries and fatal errors per release (see
+// SimulateStartup).
 func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
+	return PredictStartupOn(DefaultMachine(), v, lb, env, prog, sc, predict)
+}
+
+// PredictStartupOn is PredictStartup on a machine of the given speed.
+func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
 	s := &Startup{Loopback: lb}
 	for _, st := range lb.Steps {
 		if st.Key == "version" || st.Key == "interfaces" || st.Key == "listener" || st.Key == "host" {
@@ -367,16 +378,22 @@ func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Prog
 		}
 	}
 	if !lb.Lookup {
-		s.Summary = fmt.Sprintf("safe: the loopback client dials %s, an address; no name lookup happens", lb.URL())
+		s.Result, _ = SimulateStartup(v, lb, model.LookupRun{OK: true}, model.ShareDetached, m)
+		s.Summary = fmt.Sprintf("safe: the loopback client dials %s, an address; no name lookup happens; ready %s after start", lb.URL(), fmtDur(s.Result.Time))
 		return s, nil
 	}
 	p, err := predict(env, prog, LoopbackRequest(lb), sc)
 	if err != nil {
 		return nil, fmt.Errorf("resolver model: %w", err)
 	}
+	free := LoopbackRequest(lb)
+	free.Deadline = 0
+	whole, err := predict(env, prog, free, sc)
+	if err != nil {
+		return nil, fmt.Errorf("resolver model: %w", err)
+	}
 	s.Prediction = p
 	s.DialTime = p.Total
-	s.Queries = p.Queries
 	for _, st := range p.Steps {
 		r := fmt.Sprintf("%s %s: %s", st.Key, st.Value, st.Reason)
 		if st.Source != nil && st.Source.File != "" {
@@ -384,23 +401,37 @@ func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Prog
 		}
 		s.Reasons = append(s.Reasons, r)
 	}
-	dns := fmt.Sprintf("%d DNS queries, %s in DNS", p.Queries, fmtDur(p.DNS))
-	if p.Error == "" {
-		s.Summary = fmt.Sprintf("safe: %s resolves from %s after %s (%s), within the %s dial timeout", lb.Host, p.AnsweredFrom, fmtDur(p.Total), dns, fmtDur(LoopbackDialTimeout))
+	run := model.RunOf(whole)
+	era := model.ShareDetached
+	if prog.Impl == model.ImplGo && !prog.Go.Version.IsZero() {
+		var st model.Step
+		era, st = model.ShareEraFor(prog.Go.Version)
+		s.Reasons = append(s.Reasons, st.Key+" "+st.Value+": "+st.Reason)
+	}
+	outcome := "fails"
+	if run.OK {
+		outcome = "answers from " + whole.AnsweredFrom
+	}
+	s.Reasons = append(s.Reasons, fmt.Sprintf("one lookup of %s alone takes %s and %s (%d DNS queries); the apiserver's loopback users share it:", lb.Host, fmtDur(run.Total), outcome, whole.Queries))
+	res, why := SimulateStartup(v, lb, run, era, m)
+	s.Reasons = append(s.Reasons, why...)
+	s.Result = res
+	s.Queries = res.DNSQueries
+	dns := fmt.Sprintf("%d DNS queries", res.DNSQueries)
+	if res.Outcome == OutcomeExits {
+		s.Fails, s.FailsAt, s.Fatal = true, res.Time, res.Log
+		s.Summary = fmt.Sprintf("exits %s after start: %s (%s)", fmtDur(res.Time), res.Log, dns)
 		return s, nil
 	}
-	s.Fails = true
-	get := fmt.Sprintf("Get %q: %s", lb.URL()+"/api/v1/services", p.Error)
-	if !v.IsZero() && v.Less(model.V(1, 25, 0)) {
-		s.FailsAt = p.Total
-		s.Fatal = "Unable to perform initial IP allocation check: unable to refresh the service IP block: " + get
-		s.Reasons = append(s.Reasons, "the IP allocation repair runs once at start through the loopback client and, before 1.25, any error is fatal (klog.Fatalf)")
-	} else {
-		s.FailsAt = max(RepairWait, p.Total)
-		s.Fatal = "Unable to perform initial IP and Port allocation check"
-		s.Reasons = append(s.Reasons, fmt.Sprintf("from 1.25 the repair is retried but the start-up waits at most %s for a first success; the loop waits minutes between retries, so one failed dial is fatal (kubernetes#109975, #141220)", fmtDur(RepairWait)))
+	wait := res.Time - m.Serving - m.ReadyAfterServing
+	switch {
+	case res.Log != "":
+		s.Summary = fmt.Sprintf("ready %s after start, late: loopback requests fail with %q until %s resolves (%s)", fmtDur(res.Time), res.Log, lb.Host, dns)
+	case wait > 0:
+		s.Summary = fmt.Sprintf("ready %s after start: the loopback client waits for %s to resolve (%s)", fmtDur(res.Time), lb.Host, dns)
+	default:
+		s.Summary = fmt.Sprintf("safe: %s resolves from %s after %s (%s), within the %s dial timeout; ready %s after start", lb.Host, p.AnsweredFrom, fmtDur(p.Total), dns, fmtDur(LoopbackDialTimeout), fmtDur(res.Time))
 	}
-	s.Summary = fmt.Sprintf("fails %s after start: %s (%s)", fmtDur(s.FailsAt), s.Fatal, dns)
 	return s, nil
 }
 

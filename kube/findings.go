@@ -42,7 +42,7 @@ func Findings(cs []*Container) []report.Finding {
 		if s := c.Startup; s != nil {
 			f := report.Finding{RuleID: report.RuleAPIServerLoopback, Severity: report.Info, Subject: c.Subject, Main: true, Name: s.Loopback.Host,
 				Message: "kube-apiserver start-up: " + s.Summary, Reasons: append(append([]string(nil), derived...), s.Reasons...),
-				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction}
+				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction, Startup: &s.Result}
 			switch {
 			case s.Fails:
 				f.Severity = report.Critical

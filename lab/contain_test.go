@@ -154,3 +154,37 @@ func TestParseCap(t *testing.T) {
 		t.Errorf("%d capability names, want 41 (CHOWN to CHECKPOINT_RESTORE)", len(capNames))
 	}
 }
+
+// TestShare: a shared host directory is live both ways — the program sees
+// a file the host makes after it started, and the host sees its writes —
+// while the rest of the host's /tmp is a private copy.
+func TestShare(t *testing.T) {
+	requireRoot(t)
+	shared, private := t.TempDir(), t.TempDir()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		os.WriteFile(filepath.Join(shared, "go"), []byte("1"), 0o644) //nolint:errcheck
+	}()
+	script := `until [ -s ` + shared + `/go ]; do sleep 0.05; done; echo out >` + shared + `/back; echo out >` + private + `/back`
+	{
+		addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
+		res, err := Runner{}.Run(context.Background(), Spec{
+			Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
+			ResolvConf: File{Data: ResolvConf(addrs, "", "")}, Hosts: File{Keep: true}, NSSwitch: File{Keep: true},
+			Argv: []string{"/bin/sh", "-c", script}, Env: []string{"PATH=" + DefaultPath},
+			Share: []string{shared}, Timeout: time.Minute,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Ended != "exit" || res.ExitCode != 0 {
+			t.Fatalf("ended %s, exit %d: %+v", res.Ended, res.ExitCode, res.Output)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(shared, "back")); string(b) != "out\n" {
+		t.Errorf("the shared directory did not get the program's write: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(private, "back")); err == nil {
+		t.Error("a write to the host's /tmp outside the shared directory reached the host")
+	}
+}

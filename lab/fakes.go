@@ -7,31 +7,38 @@ import (
 	"github.com/nsscope/nsscope/model"
 )
 
-// fakes are a run's fake nameservers and, when a server refuses, the
-// packet sniffer that sees what is sent to it; all record into rec.
+// fakes are what answers a run's nameserver addresses: the fake servers
+// and, when a server refuses, the packet sniffer that sees what is sent
+// to it; or, in a trace, the relays to real servers (trace.go). All
+// record into rec.
 type fakes struct {
 	rec     *recorder
 	servers []*fakeServer
 	sniffer *sniffer
+	trace   *tracer
 }
 
-// startFakes starts one fake server per nameserver, behaving as the
-// scenario says, and the sniffer for refusing ones, on lo (ifindex). It
-// returns the servers as the result describes them.
-func startFakes(spec Spec, ifindex int) (*fakes, []Server, error) {
+// startFakes starts one fake server per faked nameserver, behaving as the
+// scenario says, and the sniffer for refusing ones, on lo (ifindex), or
+// a trace's relays; it describes them in res.Servers.
+func startFakes(spec Spec, ifindex int, res *Result) (*fakes, error) {
 	f := &fakes{rec: &recorder{}}
-	var described []Server
+	tr, err := startTrace(spec, f.rec, res)
+	if err != nil {
+		return nil, err
+	}
+	f.trace = tr
 	var refused []netip.Addr
 	for i, a := range fakeAddrs(spec) {
 		b := spec.Scenario.For(i)
-		described = append(described, Server{Addr: a, Behavior: b.String()})
+		res.Servers = append(res.Servers, Server{Addr: a, Behavior: b.String()})
 		if b.Kind == model.Refuse {
 			refused = append(refused, a)
 		}
 		s, err := startServer(a, b, f.rec)
 		if err != nil {
 			f.stop()
-			return nil, nil, err
+			return nil, err
 		}
 		f.servers = append(f.servers, s)
 	}
@@ -39,11 +46,11 @@ func startFakes(spec Spec, ifindex int) (*fakes, []Server, error) {
 		sn, err := startSniffer(ifindex, refused, f.rec)
 		if err != nil {
 			f.stop()
-			return nil, nil, err
+			return nil, err
 		}
 		f.sniffer = sn
 	}
-	return f, described, nil
+	return f, nil
 }
 
 // collect waits briefly for queries still queued at the servers and
@@ -52,6 +59,7 @@ func (f *fakes) collect(t0 time.Time) []Query {
 	for _, s := range f.servers {
 		s.drain(200 * time.Millisecond)
 	}
+	f.trace.drain(200 * time.Millisecond)
 	if f.sniffer != nil {
 		f.sniffer.stop() // reads what is queued first
 	}
@@ -66,4 +74,5 @@ func (f *fakes) stop() {
 	if f.sniffer != nil {
 		f.sniffer.stop()
 	}
+	f.trace.stop()
 }

@@ -103,25 +103,17 @@ func runInit(req initRequest) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, servers, err := startFakes(spec, ifindex)
+	f, err := startFakes(spec, ifindex, res)
 	if err != nil {
 		return nil, err
 	}
 	defer f.stop()
-	res.Servers = servers
-	// A trace relays to real nameservers instead (trace.go).
-	tr, err := startTrace(spec, f.rec, res)
-	if err != nil {
-		return nil, err
-	}
-	defer tr.stop()
 	resetReads(pinned)
 	if err := runProgram(spec, rootDir, res); err != nil {
 		return nil, err
 	}
 	res.Setup = res.Started.Sub(start)
 	res.FileEvents = lastReads(r, res.Started)
-	tr.drain(200 * time.Millisecond)
 	res.Queries = f.collect(res.Started)
 	return res, nil
 }
@@ -394,6 +386,9 @@ func prepareRoot(spec Spec, work string) (string, error) {
 	}
 	defer r.close()
 	if err := systemMounts(r); err != nil {
+		return "", err
+	}
+	if err := shareDirs(r, spec.Share); err != nil {
 		return "", err
 	}
 	return root, nil

@@ -134,3 +134,14 @@ func systemMounts(r *rootFS) error {
 	}
 	return nil
 }
+
+// shareDirs binds each host directory at the same path in the root,
+// writable and live (Spec.Share).
+func shareDirs(r *rootFS, dirs []string) error {
+	for _, d := range dirs {
+		if err := mountAt(r, d, d, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("--share %s: %w", d, err)
+		}
+	}
+	return nil
+}

@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nsscope/nsscope/model"
@@ -24,10 +26,14 @@ func CheckChart(title string, p *model.Prediction, o Observation) waterfall.Char
 // the client's next message for the same name and type (its resend or the
 // next server) or the end of the lookup.
 func ObservedSeries(p *model.Prediction, o Observation) waterfall.Series {
+	// Total is measured from the lookup's start when the program reports
+	// it; with AnchorFirst from the program's start, shortened by the shift
+	// that aligns the first exchanges (as Compare does).
 	shift := o.LookupStart
 	total := o.Total
 	if o.AnchorFirst && len(o.Exchanges) > 0 && len(p.Exchanges) > 0 {
 		shift = o.Exchanges[0].Start - p.Exchanges[0].Start
+		total -= shift
 	}
 	s := waterfall.Series{Name: "observed", End: total}
 	for i, x := range o.Exchanges {
@@ -65,4 +71,100 @@ func ObservedSeries(p *model.Prediction, o Observation) waterfall.Series {
 		s.Result = waterfall.Result{Kind: "failed", Text: "the program reported failure"}
 	}
 	return s
+}
+
+// RunChart draws a run without a prediction: every message the servers
+// received, from the program's start, each unanswered one until the
+// program's next message for the same name and type, and the moments the
+// program printed a line (events).
+func RunChart(res *Result) waterfall.Chart {
+	s := waterfall.Series{End: res.Total}
+	xs := res.Exchanges()
+	for i, x := range xs {
+		end := x.Start + time.Millisecond
+		if waterfall.Class(x.Outcome) == waterfall.Silent {
+			end = res.Total
+			for _, y := range xs[i+1:] {
+				if y.Name == x.Name && y.Type == x.Type {
+					end = y.Start
+					break
+				}
+			}
+		}
+		s.Rows = append(s.Rows, waterfall.Row{Server: x.Server, Name: x.Name, Type: x.Type, Transport: x.Transport,
+			Start: x.Start, End: end, Outcome: waterfall.Class(x.Outcome)})
+	}
+	switch res.Ended {
+	case "timeout":
+		s.Result = waterfall.Result{Kind: "failed", Text: "timed out; program killed"}
+	case "until":
+		s.Result = waterfall.Result{Text: "output matched --until; program stopped"}
+	default:
+		kind := "dns"
+		if res.ExitCode != 0 {
+			kind = "failed"
+		}
+		s.Result = waterfall.Result{Kind: kind, Text: fmt.Sprintf("exit status %d", res.ExitCode)}
+	}
+	c := waterfall.Chart{Title: "DNS messages the lab's servers received", Series: []waterfall.Series{s}}
+	for _, e := range res.FileEvents {
+		c.Events = append(c.Events, waterfall.Event{At: e.Offset, Kind: "read", Label: "read " + e.Path})
+	}
+	return c
+}
+
+// CheckView is a lab --check result for a page.
+type CheckView struct {
+	Program     model.Program
+	Request     model.Request
+	Prediction  *model.Prediction
+	Observation Observation
+	Comparison  Comparison
+}
+
+// Page is a run, and its check when there is one, as one HTML page: the
+// run's files and servers, the observed waterfall, and for a check the
+// predicted and observed waterfalls on one time axis with the differences
+// flagged and listed.
+func Page(res *Result, check *CheckView) waterfall.Page {
+	p := waterfall.Page{
+		Title:    "nsscope lab: " + strings.Join(append([]string{res.Program}, res.Argv[1:]...), " "),
+		Subtitle: fmt.Sprintf("total %s, %d DNS messages, lab set-up %s", fmtSeconds(res.Total), len(res.Queries), fmtSeconds(res.Setup)),
+	}
+	var servers []string
+	for _, s := range res.Servers {
+		servers = append(servers, s.Addr.String()+" "+s.Behavior)
+	}
+	p.Facts = append(p.Facts, waterfall.Fact{Label: "nameservers", Value: strings.Join(servers, ", ")})
+	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
+		p.Facts = append(p.Facts, waterfall.Fact{Label: f.Path, Value: describeSeen(f)})
+	}
+	if check != nil {
+		verdict := "MATCH"
+		summary := fmt.Sprintf("predicted %d DNS messages in %s, observed %d in %s; within %s.",
+			check.Comparison.Predicted, fmtSeconds(check.Comparison.PredictedTotal), check.Comparison.Observed, fmtSeconds(check.Comparison.ObservedTotal), check.Comparison.Tolerance)
+		if !check.Comparison.OK() {
+			verdict = "MISMATCH"
+		}
+		sec := waterfall.Section{
+			ID: "check", Heading: fmt.Sprintf("check: %s resolving %s", check.Program.Label, check.Request.Name),
+			Verdict: verdict, Summary: summary,
+			Charts: []waterfall.Chart{CheckChart("predicted and observed", check.Prediction, check.Observation)},
+			Notes:  check.Comparison.Differences,
+		}
+		for _, st := range check.Prediction.Steps {
+			src := ""
+			if st.Source != nil {
+				src = st.Source.String()
+			}
+			sec.Steps = append(sec.Steps, waterfall.Step{Key: st.Key, Value: st.Value, Reason: st.Reason, Source: src})
+		}
+		p.Sections = append(p.Sections, sec)
+	}
+	run := waterfall.Section{ID: "run", Heading: "the run", Charts: []waterfall.Chart{RunChart(res)}}
+	for _, l := range res.Output {
+		run.Notes = append(run.Notes, fmt.Sprintf("+%s %s: %s", fmtSeconds(l.Offset), l.Stream, l.Text))
+	}
+	p.Sections = append(p.Sections, run)
+	return p
 }

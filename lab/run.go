@@ -233,6 +233,16 @@ func validate(spec *Spec) error {
 			return inputErrorf("--add %s: the path inside the root must be absolute", a.Src)
 		}
 	}
+	for i, d := range spec.Share {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return inputErrorf("--share %s: %v", d, err)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return inputErrorf("--share %s: not a directory", d)
+		}
+		spec.Share[i] = abs
+	}
 	if spec.Root != "" {
 		abs, err := filepath.Abs(spec.Root)
 		if err != nil {

@@ -39,6 +39,13 @@ type Spec struct {
 	// copies of the /etc files), a directory or a tar (or tar.gz) file.
 	// It is never modified.
 	Root string `json:"root,omitempty"`
+	// Share are host directories the program sees live at the same path
+	// and may write (bound into its root): with the host's root, what the
+	// program sees of the host is otherwise read-only, and /etc and /tmp
+	// are private copies whose later host changes it does not see. A
+	// shared directory is the caller's choice to open: its sockets and
+	// files are the program's to use.
+	Share []string `json:"share,omitempty"`
 	// Add puts host files into the program's root (only with Root).
 	Add []Add `json:"add,omitempty"`
 	// Argv is the program and its arguments; Argv[0] is looked up in the

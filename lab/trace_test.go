@@ -34,7 +34,8 @@ func upstreamLab(t *testing.T, b string) (string, []netip.AddrPort, func() *Resu
 	ns := DefaultNameservers(3)
 	spec := Spec{Nameservers: ns, Scenario: sc, ResolvConf: File{Data: ResolvConf(ns, "", "")},
 		Hosts: File{Keep: true}, NSSwitch: File{Keep: true}, Env: []string{"PATH=" + DefaultPath},
-		Argv: []string{"/bin/sh", "-c", "echo up > " + release + ".ready; until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+		Argv: []string{"/bin/sh", "-c", "echo up > " + release + ".ready; until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute,
+		Share: []string{filepath.Dir(release)}} // the host's /tmp is a private copy otherwise
 	var res *Result
 	var runErr error
 	done := make(chan struct{})

@@ -149,85 +149,117 @@ func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Du
 	return t, "TRY_AGAIN", nil
 }
 
-// search is res_search (§D.4).
+// search is res_search (§D.4): the name as is first when it has at least
+// ndots dots (only that when it is rooted), the search list, then the name
+// as is last when it was not first (unless no-tld-query keeps a dot-less
+// name off DNS). Each answer of the list is judged by glibcListRule; the
+// error returned by glibcSearchError.
 func (g *glibcSim) search(name string, search []string, ndots int, noTLD bool, qtypes []string) (time.Duration, string, []netip.Addr, []string) {
-	t := g.t
-	var cands []string
+	w := glibcWalk{g: g, t: g.t, qtypes: qtypes}
 	dots := strings.Count(name, ".")
-	trailing := strings.HasSuffix(name, ".")
+	rooted := strings.HasSuffix(name, ".")
 	bare := conf.EnsureRooted(name)
-	herr := ""
-	savedHerr := ""
-	triedAsIs := false
-	ask := func(n string) (string, []netip.Addr) {
-		cands = append(cands, n)
-		e, h, a := g.query(t, n, qtypes)
-		t = e
-		return h, a
+	asIsFirst := dots >= ndots || rooted
+	var first, remembered, last string
+	if asIsFirst {
+		h, a := w.ask(bare)
+		if len(a) > 0 || rooted {
+			return w.t, servfailAsTryAgain(h), a, w.cands
+		}
+		first, last = servfailAsTryAgain(h), h
 	}
-	if dots >= ndots || trailing {
-		h, a := ask(bare)
+	for _, n := range glibcSearchNames(bare, search) {
+		h, a := w.ask(n)
 		if len(a) > 0 {
-			return t, "", a, cands
+			return w.t, "", a, w.cands
 		}
-		if h == "SERVFAIL" {
-			h = "TRY_AGAIN"
-		}
-		savedHerr, herr, triedAsIs = h, h, true
-		if trailing {
-			return t, h, nil, cands
-		}
-	}
-	gotNodata, gotServfail := false, false
-	for _, d := range search {
-		n := strings.TrimSuffix(bare, ".") + "." + conf.EnsureRooted(d)
-		if d == "." || d == "" {
-			n = bare
-		}
-		h, a := ask(n)
-		if len(a) > 0 {
-			return t, "", a, cands
-		}
-		herr = h
+		last = h
 		if g.errno == "ECONNREFUSED" {
-			return t, "TRY_AGAIN", nil, cands
+			// Every server refused: the whole lookup ends here.
+			return w.t, "TRY_AGAIN", nil, w.cands
 		}
-		done := false
-		switch h {
-		case "NO_DATA":
-			gotNodata = true
-		case "SERVFAIL":
-			gotServfail = true
-		case "HOST_NOT_FOUND":
-		case "TRY_AGAIN":
-			// A timeout (no SERVFAIL answer) ends the search.
-			done = true
-		default:
-			done = true
+		next, keep := glibcListRule(h)
+		if keep == "NO_DATA" || (keep != "" && remembered == "") {
+			remembered = keep
 		}
-		if done {
+		if !next {
 			break
 		}
 	}
-	if !triedAsIs && !(dots == 0 && noTLD) {
-		h, a := ask(bare)
+	if !asIsFirst && !(dots == 0 && noTLD) {
+		h, a := w.ask(bare)
 		if len(a) > 0 {
-			return t, "", a, cands
+			return w.t, "", a, w.cands
 		}
-		herr = h
+		last = h
 	}
-	if herr == "SERVFAIL" {
-		herr = "TRY_AGAIN"
+	return w.t, glibcSearchError(first, remembered, last), nil, w.cands
+}
+
+// glibcWalk asks the names of one search, one after the other.
+type glibcWalk struct {
+	g      *glibcSim
+	t      time.Duration
+	qtypes []string
+	cands  []string
+}
+
+func (w *glibcWalk) ask(n string) (string, []netip.Addr) {
+	w.cands = append(w.cands, n)
+	e, h, a := w.g.query(w.t, n, w.qtypes)
+	w.t = e
+	return h, a
+}
+
+// glibcSearchNames are the names built from the search list: NAME.DOMAIN.,
+// or the name itself for an empty or "." domain.
+func glibcSearchNames(bare string, search []string) []string {
+	out := make([]string, 0, len(search))
+	for _, d := range search {
+		if d == "." || d == "" {
+			out = append(out, bare)
+			continue
+		}
+		out = append(out, strings.TrimSuffix(bare, ".")+"."+conf.EnsureRooted(d))
 	}
+	return out
+}
+
+// glibcListRule is what one failed answer of the search list does: NXDOMAIN
+// (HOST_NOT_FOUND) goes on; no data goes on and is remembered as NO_DATA; a
+// SERVFAIL answer goes on and is remembered as TRY_AGAIN; anything else (a
+// timeout) ends the list.
+func glibcListRule(herr string) (next bool, remember string) {
+	switch herr {
+	case "HOST_NOT_FOUND":
+		return true, ""
+	case "NO_DATA":
+		return true, "NO_DATA"
+	case "SERVFAIL":
+		return true, "TRY_AGAIN"
+	}
+	return false, ""
+}
+
+// glibcSearchError is the h_errno a failed search returns: the as-is
+// query's when it was asked first; else NO_DATA, then TRY_AGAIN, when the
+// list saw them; else the last answer's.
+func glibcSearchError(first, remembered, last string) string {
 	switch {
-	case savedHerr != "":
-		herr = savedHerr
-	case gotNodata:
-		herr = "NO_DATA"
-	case gotServfail:
-		herr = "TRY_AGAIN"
+	case first != "":
+		return first
+	case remembered != "":
+		return remembered
 	}
-	return t, herr, nil, cands
+	return servfailAsTryAgain(last)
+}
+
+// servfailAsTryAgain: a SERVFAIL answer is reported as TRY_AGAIN.
+func servfailAsTryAgain(h string) string {
+	if h == "SERVFAIL" {
+		return "TRY_AGAIN"
+	}
+	return h
 }
 
 // predictGlibc is getaddrinfo in glibc (§D), after any Go wrapper: the

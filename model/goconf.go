@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nsscope/nsscope/conf"
@@ -320,8 +321,8 @@ func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 	if nss.err != "" {
 		return ret(fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): Go defers to its fallback ("+fbWhy+")", nss.errPos)
 	}
-	var files, dns, mdns bool
-	first := ""
+	var sum sourceSummary
+	mdns := false
 	for _, src := range nss.ns.Hosts {
 		sp := confPos(src.Pos)
 		switch {
@@ -336,14 +337,7 @@ func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 			if !src.StandardCriteria() {
 				return ret(fallback, fmt.Sprintf("source %q has non-standard criteria: Go defers to its fallback (%s)", src.String(), fbWhy), sp)
 			}
-			if src.Name == "files" {
-				files = true
-			} else {
-				dns = true
-			}
-			if first == "" {
-				first = src.Name
-			}
+			sum.add(src.Name)
 		case strings.HasPrefix(src.Name, "mdns"):
 			mdns = true
 		default:
@@ -354,154 +348,237 @@ func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecis
 	if mdns && !env.MDNSAllow.Missing && env.MDNSAllow.ReadErr == "" && env.MDNSAllow.Path != "" {
 		return ret(fallback, "an mdns source is listed and /etc/mdns.allow exists: Go defers to its fallback ("+fbWhy+")", filePos(env.MDNSAllow))
 	}
-	switch {
-	case files && dns:
-		if first == "files" {
-			return ret(OrderFilesDNS, "the hosts line lists files before dns", hp)
-		}
-		return ret(OrderDNSFiles, "the hosts line lists dns before files", hp)
-	case files:
-		return ret(OrderFiles, "the hosts line lists files only", hp)
-	case dns:
-		return ret(OrderDNS, "the hosts line lists dns only", hp)
+	if o, ok := sum.order(); ok {
+		return ret(o, era1OrderWhy(o), hp)
 	}
 	return ret(fallback, "the hosts line lists neither files nor dns: Go defers to its fallback ("+fbWhy+")", hp)
 }
 
-// goOrderEra2 is lookupOrder for Go 1.21–1.27 (go-resolver.md §b.5).
+// era1OrderWhy says why the hosts line gives order o (Go 1.10–1.20).
+func era1OrderWhy(o Order) string {
+	switch o {
+	case OrderFilesDNS:
+		return "the hosts line lists files before dns"
+	case OrderDNSFiles:
+		return "the hosts line lists dns before files"
+	case OrderFiles:
+		return "the hosts line lists files only"
+	}
+	return "the hosts line lists dns only"
+}
+
+// goOrderEra2 is lookupOrder for Go 1.21–1.27 (go-resolver.md §b.5): which
+// resolvers may run, the early reasons to leave the lookup to cgo, then
+// the hosts line of nsswitch.conf, source by source.
 func goOrderEra2(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecision {
 	d := orderDecision{shown: name}
-	ret := func(o Order, why string, p *Pos) orderDecision {
-		d.order = o
-		d.step("order", string(o), why, p)
+	sel, done := goEra2Selection(c, name, &d)
+	if done {
 		return d
 	}
-	var fallback Order
-	canUseCgo := false
-	switch {
-	case !c.cgoAvail:
-		fallback = OrderFilesDNS
-		d.step("resolver", "go", "the cgo resolver is not compiled in: Go's resolver must be used", nil)
-	case c.netGo:
-		fallback = OrderFilesDNS
-		if c.netGoBuild {
-			d.step("resolver", "go", "built with the netgo tag: Go's resolver must be used", nil)
-		} else {
-			d.step("resolver", "go", "GODEBUG netdns=go forces Go's resolver", &Pos{File: "environment", Text: c.dbg.source})
-		}
-	case c.preferGo:
-		fallback = OrderFilesDNS
-		d.step("resolver", "go", "Resolver.PreferGo is set: Go's resolver must be used", nil)
-	case c.netCgo:
-		if c.dbg.mode == "cgo" {
-			return ret(OrderCgo, "GODEBUG netdns=cgo asks for the cgo resolver", &Pos{File: "environment", Text: c.dbg.source})
-		}
-		return ret(OrderCgo, "built with the netcgo tag", nil)
-	case c.preferCgo:
-		return ret(OrderCgo, c.forceWhy+": the cgo resolver is preferred", c.forcePos)
-	default:
-		if strings.ContainsAny(name, `\%`) {
-			return ret(OrderCgo, `the name contains '\' or '%': left to the cgo resolver`, nil)
-		}
-		fallback, canUseCgo = OrderCgo, true
-	}
-	fbWhy := "files,dns, as Go's resolver must be used"
-	if canUseCgo {
-		fbWhy = "cgo"
-	}
-	if canUseCgo && env.ResolvConf.ReadErr != "" && !env.ResolvConf.PermissionDenied {
-		return ret(OrderCgo, "resolv.conf cannot be read ("+env.ResolvConf.ReadErr+"): left to the cgo resolver", filePos(env.ResolvConf))
-	}
-	if canUseCgo && len(rc.Unknown) > 0 {
-		u := rc.Unknown[0]
-		return ret(OrderCgo, u.What+" in resolv.conf: left to the cgo resolver", confPos(u.Pos))
-	}
-	name = strings.TrimSuffix(name, ".")
-	if canUseCgo && !c.v.AtLeast(1, 23, 0) && hasSuffixFold(name, ".local") {
-		return ret(OrderCgo, "the name ends in .local and the cgo resolver is available (Go 1.21–1.22)", nil)
+	if o, why, p, ok := goEra2Early(sel, c, env, rc, name); ok {
+		return d.decide(o, why, p)
 	}
 	nss := readNSS(env.NSSwitch)
-	if nss.missing || (nss.err == "" && len(nss.ns.Hosts) == 0) {
-		why := "/etc/nsswitch.conf is missing: files,dns"
-		if !nss.missing {
-			why = "/etc/nsswitch.conf has no hosts: sources: files,dns"
-		}
-		return ret(OrderFilesDNS, why, filePos(env.NSSwitch))
+	switch {
+	case nss.missing:
+		return d.decide(OrderFilesDNS, "/etc/nsswitch.conf is missing: files,dns", filePos(env.NSSwitch))
+	case nss.err != "":
+		return d.decide(sel.fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): fallback "+sel.why(), nss.errPos)
+	case len(nss.ns.Hosts) == 0:
+		return d.decide(OrderFilesDNS, "/etc/nsswitch.conf has no hosts: sources: files,dns", filePos(env.NSSwitch))
 	}
-	if nss.err != "" {
-		return ret(fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): fallback "+fbWhy, nss.errPos)
+	sum, cgo := goEra2Sources(sel, c, env, nss.ns.Hosts, strings.TrimSuffix(name, "."), &d)
+	if cgo != nil {
+		return d.decide(OrderCgo, cgo.why, cgo.pos)
 	}
-	srcs := nss.ns.Hosts
-	var files, dns, hasDNS, hasDNSChecked bool
-	first := ""
-	for i, src := range srcs {
+	hp := hostsLinePos(nss.ns)
+	if o, ok := sum.order(); ok {
+		return d.decide(o, era2OrderWhy(o), hp)
+	}
+	return d.decide(sel.fallback, "the hosts line lists neither files nor dns: fallback "+sel.why(), hp)
+}
+
+// era2OrderWhy says why the hosts line gives order o (Go 1.21+).
+func era2OrderWhy(o Order) string {
+	switch o {
+	case OrderFilesDNS:
+		return "the hosts line puts files before dns"
+	case OrderDNSFiles:
+		return "the hosts line puts dns before files"
+	case OrderFiles:
+		return "the hosts line lists files only"
+	}
+	return "the hosts line lists dns only"
+}
+
+// decide ends the decision with order o.
+func (d *orderDecision) decide(o Order, why string, p *Pos) orderDecision {
+	d.order = o
+	d.step("order", string(o), why, p)
+	return *d
+}
+
+// goSelection is which resolvers a Go 1.21+ lookup may use: canUseCgo when
+// the cgo resolver is available and nothing forces Go's; fallback is the
+// order when nsswitch.conf decides nothing.
+type goSelection struct {
+	fallback  Order
+	canUseCgo bool
+}
+
+func (s goSelection) why() string {
+	if s.canUseCgo {
+		return "cgo"
+	}
+	return "files,dns, as Go's resolver must be used"
+}
+
+// goEra2Selection applies the build and the environment: Go's resolver is
+// forced without cgo, by netgo, netdns=go or PreferGo; cgo is chosen
+// outright by netcgo, netdns=cgo, a cgo-forcing setting, or a name with
+// '\' or '%'. done reports that the order is already decided.
+func goEra2Selection(c goConf, name string, d *orderDecision) (goSelection, bool) {
+	goOnly := goSelection{fallback: OrderFilesDNS}
+	switch {
+	case !c.cgoAvail:
+		d.step("resolver", "go", "the cgo resolver is not compiled in: Go's resolver must be used", nil)
+		return goOnly, false
+	case c.netGo && c.netGoBuild:
+		d.step("resolver", "go", "built with the netgo tag: Go's resolver must be used", nil)
+		return goOnly, false
+	case c.netGo:
+		d.step("resolver", "go", "GODEBUG netdns=go forces Go's resolver", &Pos{File: "environment", Text: c.dbg.source})
+		return goOnly, false
+	case c.preferGo:
+		d.step("resolver", "go", "Resolver.PreferGo is set: Go's resolver must be used", nil)
+		return goOnly, false
+	case c.netCgo && c.dbg.mode == "cgo":
+		d.decide(OrderCgo, "GODEBUG netdns=cgo asks for the cgo resolver", &Pos{File: "environment", Text: c.dbg.source})
+		return goSelection{}, true
+	case c.netCgo:
+		d.decide(OrderCgo, "built with the netcgo tag", nil)
+		return goSelection{}, true
+	case c.preferCgo:
+		d.decide(OrderCgo, c.forceWhy+": the cgo resolver is preferred", c.forcePos)
+		return goSelection{}, true
+	case strings.ContainsAny(name, `\%`):
+		d.decide(OrderCgo, `the name contains '\' or '%': left to the cgo resolver`, nil)
+		return goSelection{}, true
+	}
+	return goSelection{fallback: OrderCgo, canUseCgo: true}, false
+}
+
+// goEra2Early are the reasons a cgo-capable lookup is left to cgo before
+// nsswitch.conf is read: an unreadable resolv.conf (other than EACCES), an
+// unknown resolv.conf keyword or option, and, in Go 1.21–1.22, a name
+// ending in .local.
+func goEra2Early(sel goSelection, c goConf, env Env, rc *conf.ResolvConf, name string) (Order, string, *Pos, bool) {
+	if !sel.canUseCgo {
+		return "", "", nil, false
+	}
+	switch {
+	case env.ResolvConf.ReadErr != "" && !env.ResolvConf.PermissionDenied:
+		return OrderCgo, "resolv.conf cannot be read (" + env.ResolvConf.ReadErr + "): left to the cgo resolver", filePos(env.ResolvConf), true
+	case len(rc.Unknown) > 0:
+		return OrderCgo, rc.Unknown[0].What + " in resolv.conf: left to the cgo resolver", confPos(rc.Unknown[0].Pos), true
+	case !c.v.AtLeast(1, 23, 0) && hasSuffixFold(strings.TrimSuffix(name, "."), ".local"):
+		return OrderCgo, "the name ends in .local and the cgo resolver is available (Go 1.21–1.22)", nil, true
+	}
+	return "", "", nil, false
+}
+
+// sourceSummary is what the hosts line says once every source is read:
+// whether files and dns count, and which came first.
+type sourceSummary struct {
+	files, dns bool
+	first      string
+}
+
+func (s *sourceSummary) add(name string) {
+	if name == "files" {
+		s.files = true
+	} else {
+		s.dns = true
+	}
+	if s.first == "" {
+		s.first = name
+	}
+}
+
+// order is the order the summary gives, if files or dns count.
+func (s sourceSummary) order() (Order, bool) {
+	switch {
+	case s.files && s.dns && s.first == "files":
+		return OrderFilesDNS, true
+	case s.files && s.dns:
+		return OrderDNSFiles, true
+	case s.files:
+		return OrderFiles, true
+	case s.dns:
+		return OrderDNS, true
+	}
+	return "", false
+}
+
+// cgoReason is why a source leaves the lookup to cgo.
+type cgoReason struct {
+	why string
+	pos *Pos
+}
+
+// goEra2Sources reads the hosts line. With cgo available, a source Go
+// cannot honour leaves the lookup to cgo (non-standard criteria on files
+// or dns; myhostname for a name it answers; mdns for .local names or when
+// /etc/mdns.allow exists; any other service). Without it, Go's resolver
+// reads what it can: an unknown source counts as dns when the line lists
+// no dns source at all, and is skipped otherwise.
+func goEra2Sources(sel goSelection, c goConf, env Env, srcs []conf.Source, name string, d *orderDecision) (sourceSummary, *cgoReason) {
+	var sum sourceSummary
+	listsDNS := slices.ContainsFunc(srcs, func(s conf.Source) bool { return s.Name == "dns" })
+	for _, src := range srcs {
 		sp := confPos(src.Pos)
-		if src.Name == "files" || src.Name == "dns" {
-			if canUseCgo && !src.StandardCriteria() {
-				return ret(OrderCgo, fmt.Sprintf("source %q has non-standard criteria: left to the cgo resolver", src.String()), sp)
+		known := src.Name == "files" || src.Name == "dns"
+		switch {
+		case known && sel.canUseCgo && !src.StandardCriteria():
+			return sum, &cgoReason{fmt.Sprintf("source %q has non-standard criteria: left to the cgo resolver", src.String()), sp}
+		case known:
+			sum.add(src.Name)
+		case sel.canUseCgo:
+			if r := goEra2CgoSource(c, env, src, name, sp); r != nil {
+				return sum, r
 			}
-			if src.Name == "files" {
-				files = true
-			} else {
-				dns, hasDNS, hasDNSChecked = true, true, true
-			}
-			if first == "" {
-				first = src.Name
-			}
-			continue
-		}
-		if canUseCgo {
-			switch {
-			case name != "" && src.Name == "myhostname":
-				if isLocalhostName(name) || isGatewayName(name, c.v) {
-					return ret(OrderCgo, "nsswitch lists myhostname and the name is one it answers: left to the cgo resolver", sp)
-				}
-				if env.HostnameErr || strings.EqualFold(name, env.Hostname) {
-					return ret(OrderCgo, "nsswitch lists myhostname and the name is this host's name: left to the cgo resolver", sp)
-				}
-				continue
-			case name != "" && strings.HasPrefix(src.Name, "mdns"):
-				if c.v.AtLeast(1, 23, 0) && hasSuffixFold(name, ".local") {
-					return ret(OrderCgo, "an mdns source is listed and the name ends in .local: left to the cgo resolver", sp)
-				}
-				if env.MDNSAllow.ReadErr != "" || (!env.MDNSAllow.Missing && env.MDNSAllow.Path != "") {
-					return ret(OrderCgo, "an mdns source is listed and /etc/mdns.allow exists: left to the cgo resolver", filePos(env.MDNSAllow))
-				}
-				continue
-			default:
-				return ret(OrderCgo, fmt.Sprintf("unknown source %q in the hosts line: left to the cgo resolver", src.Name), sp)
-			}
-		}
-		if !hasDNSChecked {
-			hasDNSChecked = true
-			for _, later := range srcs[i+1:] {
-				if later.Name == "dns" {
-					hasDNS = true
-					break
-				}
-			}
-		}
-		if !hasDNS {
-			dns = true
-			if first == "" {
-				first = "dns"
-			}
+		case !listsDNS:
+			sum.add("dns")
 			d.step("source", src.Name, fmt.Sprintf("Go's resolver cannot use source %q and no dns source follows: it counts as dns (Go 1.21+)", src.Name), sp)
-		} else {
+		default:
 			d.step("source", src.Name, fmt.Sprintf("Go's resolver skips source %q (a dns source is listed)", src.Name), sp)
 		}
 	}
-	hp := hostsLinePos(nss.ns)
-	switch {
-	case files && dns:
-		if first == "files" {
-			return ret(OrderFilesDNS, "the hosts line puts files before dns", hp)
-		}
-		return ret(OrderDNSFiles, "the hosts line puts dns before files", hp)
-	case files:
-		return ret(OrderFiles, "the hosts line lists files only", hp)
-	case dns:
-		return ret(OrderDNS, "the hosts line lists dns only", hp)
+	return sum, nil
+}
+
+// goEra2CgoSource decides a source other than files and dns when cgo is
+// available: nil when Go's resolver may still answer (myhostname or mdns
+// for a name they do not answer).
+func goEra2CgoSource(c goConf, env Env, src conf.Source, name string, sp *Pos) *cgoReason {
+	if name == "" {
+		// The root name: no source but files and dns is honoured.
+		return &cgoReason{fmt.Sprintf("unknown source %q in the hosts line: left to the cgo resolver", src.Name), sp}
 	}
-	return ret(fallback, "the hosts line lists neither files nor dns: fallback "+fbWhy, hp)
+	switch {
+	case src.Name == "myhostname" && (isLocalhostName(name) || isGatewayName(name, c.v)):
+		return &cgoReason{"nsswitch lists myhostname and the name is one it answers: left to the cgo resolver", sp}
+	case src.Name == "myhostname" && (env.HostnameErr || strings.EqualFold(name, env.Hostname)):
+		return &cgoReason{"nsswitch lists myhostname and the name is this host's name: left to the cgo resolver", sp}
+	case src.Name == "myhostname":
+		return nil
+	case strings.HasPrefix(src.Name, "mdns") && c.v.AtLeast(1, 23, 0) && hasSuffixFold(name, ".local"):
+		return &cgoReason{"an mdns source is listed and the name ends in .local: left to the cgo resolver", sp}
+	case strings.HasPrefix(src.Name, "mdns") && (env.MDNSAllow.ReadErr != "" || (!env.MDNSAllow.Missing && env.MDNSAllow.Path != "")):
+		return &cgoReason{"an mdns source is listed and /etc/mdns.allow exists: left to the cgo resolver", filePos(env.MDNSAllow)}
+	case strings.HasPrefix(src.Name, "mdns"):
+		return nil
+	}
+	return &cgoReason{fmt.Sprintf("unknown source %q in the hosts line: left to the cgo resolver", src.Name), sp}
 }

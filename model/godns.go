@@ -120,51 +120,50 @@ func optWhy(p conf.Pos, def string) string {
 	return "set in resolv.conf"
 }
 
-// goIsDomainName is Go's check of a name before DNS (§b.6): labels of
-// letters, digits, '_' and '-', 1–63 bytes, 254 bytes at most unless rooted;
-// all-numeric names rejected from Go 1.12; "." accepted from Go 1.18.
+// goIsDomainName is Go's check of a name before DNS (go-resolver.md §b.6),
+// as rules:
+//
+//   - "." is a name from Go 1.18 (before, it is refused);
+//   - at most 253 bytes, or 254 with the final dot of a rooted name;
+//   - labels (between dots; a rooted name's final dot ends the last one)
+//     of 1 to 63 bytes: letters, digits, '_' and '-', neither first nor
+//     last a '-';
+//   - from Go 1.12, not all digits: some label has a letter, '_' or '-'.
 func goIsDomainName(s string, v Version) bool {
 	if s == "." {
 		return v.AtLeast(1, 18, 0)
 	}
-	l := len(s)
-	if l == 0 || l > 254 || l == 254 && s[l-1] != '.' {
+	if len(s) == 0 || len(s) > 254 || (len(s) == 254 && !strings.HasSuffix(s, ".")) {
 		return false
 	}
-	last := byte('.')
-	nonNumeric := false
-	partlen := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_':
-			nonNumeric = true
-			partlen++
-		case '0' <= c && c <= '9':
-			partlen++
-		case c == '-':
-			if last == '.' {
-				return false
-			}
-			partlen++
-			nonNumeric = true
-		case c == '.':
-			if last == '.' || last == '-' {
-				return false
-			}
-			if partlen > 63 || partlen == 0 {
-				return false
-			}
-			partlen = 0
-		default:
+	numericOnly := true
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		ok, numeric := goLabel(label)
+		if !ok {
 			return false
 		}
-		last = c
+		numericOnly = numericOnly && numeric
 	}
-	if last == '-' || partlen > 63 {
-		return false
+	return !numericOnly || !v.AtLeast(1, 12, 0)
+}
+
+// goLabel checks one label: 1–63 bytes of letters, digits, '_' and '-',
+// not starting or ending with '-'. numeric reports a label of digits only.
+func goLabel(l string) (ok, numeric bool) {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false, false
 	}
-	return nonNumeric || !v.AtLeast(1, 12, 0)
+	numeric = true
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case '0' <= c && c <= '9':
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_', c == '-':
+			numeric = false
+		default:
+			return false, false
+		}
+	}
+	return true, numeric
 }
 
 func isOnion(s string) bool {

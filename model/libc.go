@@ -165,7 +165,11 @@ func hostByName2(env Env, l Libc, req Request, sc Scenario, add func(Step)) libc
 		}
 		t += r.end
 		res.order, res.srv, res.timeout, res.attempts, res.single = r.order, r.srv, r.timeout, r.attempts, r.single
-		res.notes = append(res.notes, r.notes...)
+		for _, n := range r.notes {
+			if !slices.Contains(res.notes, n) {
+				res.notes = append(res.notes, n)
+			}
+		}
 		res.addrs, res.from, res.eai = r.addrs, r.from, r.eai
 		if r.queriesRange != nil {
 			res.queriesRange = addRange(res.queriesRange, *r.queriesRange, len(res.ex)-len(r.ex))

@@ -139,10 +139,14 @@ type ShareOptions struct {
 	// Until ends the simulation (the process's end); zero: when no client
 	// asks any more.
 	Until time.Duration
-	// Reuse says the callers share a connection (an HTTP/2 client): once
-	// one lookup has answered, later requests use that connection and
-	// resolve nothing.
+	// Reuse says the callers share a connection (one HTTP/2 client):
+	// once a lookup has answered and the connection is made, later
+	// requests use it and resolve nothing.
 	Reuse bool
+	// AcceptFrom is when the server the callers dial starts accepting
+	// connections: a lookup that answers earlier ends in "connection
+	// refused" and opens no connection.
+	AcceptFrom time.Duration
 }
 
 // Share simulates clients resolving one name with a resolver whose
@@ -152,7 +156,7 @@ type ShareOptions struct {
 // before the lookup began), and both before new requests arrive.
 func Share(era ShareEra, run LookupRun, clients []Client, opt ShareOptions) Shared {
 	until := opt.Until
-	s := &shareSim{era: era, run: run, clients: clients, reuse: opt.Reuse, current: -1}
+	s := &shareSim{era: era, run: run, clients: clients, reuse: opt.Reuse, accept: opt.AcceptFrom, current: -1}
 	s.res.Era = era
 	s.res.Replies = make([][]Reply, len(clients))
 	for i, c := range clients {
@@ -253,7 +257,8 @@ type shareSim struct {
 	run     LookupRun
 	clients []Client
 	reuse   bool
-	// connected is set once a lookup has answered (with reuse).
+	accept  time.Duration
+	// connected is set once a connection is made (with reuse).
 	connected bool
 	events    eventQueue
 	seq       int
@@ -372,12 +377,16 @@ func (s *shareSim) lookupEnd(l int, at time.Duration) {
 	}
 	s.ended[l] = true
 	s.forget(l)
-	if s.run.OK && s.reuse {
+	ok, err := s.run.OK, s.run.Err
+	if ok && at < s.accept {
+		ok, err = false, "connect: connection refused"
+	}
+	if ok && s.reuse {
 		s.connected = true
 	}
 	for _, w := range s.waiters[l] {
 		if !s.reqs[w].done {
-			s.answer(w, Reply{Done: at, OK: s.run.OK, Err: s.run.Err})
+			s.answer(w, Reply{Done: at, OK: ok, Err: err})
 		}
 	}
 }

@@ -149,6 +149,20 @@ func TestShare(t *testing.T) {
 	}
 }
 
+func TestShareAcceptFrom(t *testing.T) {
+	// The lookup answers at 10 s, before the server listens (12 s): the
+	// connect is refused and the retry at 15 s resolves again.
+	cs := []Client{&asks{list: []Ask{{At: 0, Wait: 30 * time.Second}, {At: sec(15), Wait: 30 * time.Second}, {At: sec(40), Wait: 30 * time.Second}}}}
+	got := Share(ShareDetached, silentRun(2, true), cs, ShareOptions{Reuse: true, AcceptFrom: sec(12)})
+	var line []string
+	for _, r := range got.Replies[0] {
+		line = append(line, replyLine(r))
+	}
+	if s := strings.Join(line, " "); s != "10.00:err@1 25.00:ok@2 40.00:ok@conn" || got.Queries != 8 {
+		t.Errorf("%s, %d queries", s, got.Queries)
+	}
+}
+
 func TestQueriesBefore(t *testing.T) {
 	sh := Share(ShareDetached, silentRun(24, true), []Client{&asks{list: []Ask{{At: 0, Wait: 30 * time.Second}}}, &asks{list: []Ask{{At: sec(0.5), Wait: 30 * time.Second}}}}, ShareOptions{})
 	// Rounds at 0, 5, ..., 55 are sent before 60; the one due at 60 is not.

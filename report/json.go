@@ -102,3 +102,27 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 	f.Time = model.FromSeconds(v.Time)
 	return nil
 }
+
+// MarshalJSON writes the time as seconds.
+func (s Startup) MarshalJSON() ([]byte, error) {
+	type plain Startup
+	return json.Marshal(struct {
+		plain
+		Seconds float64 `json:"seconds"`
+	}{plain(s), s.Time.Seconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (s *Startup) UnmarshalJSON(b []byte) error {
+	type plain Startup
+	var v struct {
+		plain
+		Seconds float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Startup(v.plain)
+	s.Time = model.FromSeconds(v.Seconds)
+	return nil
+}

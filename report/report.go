@@ -121,6 +121,30 @@ type Finding struct {
 	Queries int               `json:"queries,omitempty"`
 	Fixes   []Fix             `json:"fixes,omitempty"`
 	Predict *model.Prediction `json:"prediction,omitempty"`
+	// Startup is the predicted start-up of the program the finding is
+	// about (kube-apiserver), when there is one.
+	Startup *Startup `json:"startup,omitempty"`
+}
+
+// Start-up outcomes.
+const (
+	StartupReady = "ready"
+	StartupExits = "exits"
+)
+
+// Startup is a program's start-up as its real run shows it: whether it
+// gets ready (kube-apiserver: /readyz answers ok) or exits, when (from the
+// process's start), how many DNS messages it sends until then, and the
+// first fatal line it prints (or, when it gets ready, its first error
+// line; "" when none).
+type Startup struct {
+	Outcome    string        `json:"outcome"`
+	Time       time.Duration `json:"-"` // JSON: seconds
+	DNSQueries int           `json:"dns_queries"`
+	Log        string        `json:"log"`
+	// Also are other fatal lines due at the same instant: which of them
+	// the program prints is up to its goroutines.
+	Also []string `json:"also,omitempty"`
 }
 
 // Report is the result of one scan.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,8 @@ type attributor struct {
 	mu sync.Mutex
 	// recentPIDs are the processes attributed last, searched first.
 	recentPIDs []int
+	// pidNetns caches each process's network namespace inode.
+	pidNetns map[int]uint64
 }
 
 type sockKey struct {
@@ -80,7 +83,7 @@ const recentTTL = time.Second
 
 func newAttributor(proc, netnsPath string) *attributor {
 	a := &attributor{proc: proc, netnsPath: netnsPath, byInode: map[uint64]int{},
-		procs: map[int]*Process{}, recent: map[sockKey]recentAttr{}}
+		procs: map[int]*Process{}, recent: map[sockKey]recentAttr{}, pidNetns: map[int]uint64{}}
 	err := netns.Do(netnsPath, func() error {
 		var err error
 		a.diag, err = openDiag()
@@ -122,7 +125,14 @@ func (a *attributor) lookup(transport string, local, remote netip.AddrPort) Attr
 	if err != nil {
 		return Attribution{Err: err.Error()}
 	}
-	pid, err := a.findPID(inode, netns)
+	alive := func() bool {
+		if netns != 0 || a.diag == nil {
+			return true // no cheap way to ask; keep looking
+		}
+		ino, ok := a.inCaptureNetns(transport, local, remote)
+		return ok && ino == inode
+	}
+	pid, err := a.findPID(inode, netns, alive)
 	if err != nil {
 		return Attribution{Err: err.Error(), Inode: inode}
 	}
@@ -247,8 +257,8 @@ func (a *attributor) netnsPIDs() map[uint64]int {
 	}
 	out := map[uint64]int{}
 	for _, pid := range a.pids() {
-		ino, err := nsInode(filepath.Join(a.proc, strconv.Itoa(pid), "ns", "net"))
-		if err != nil || skip[ino] {
+		ino := a.netnsOf(pid)
+		if ino == 0 || skip[ino] {
 			continue
 		}
 		if _, ok := out[ino]; !ok {
@@ -274,18 +284,52 @@ func (a *attributor) pids() []int {
 		return nil
 	}
 	var out []int
-	for i := len(ents) - 1; i >= 0; i-- {
-		if n, err := strconv.Atoi(ents[i].Name()); err == nil {
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
 			out = append(out, n)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(out)))
+	if len(a.pidNetns) > 2*len(out)+64 {
+		live := map[int]bool{}
+		for _, p := range out {
+			live[p] = true
+		}
+		for p := range a.pidNetns {
+			if !live[p] {
+				delete(a.pidNetns, p)
+			}
 		}
 	}
 	return out
 }
 
+// netnsOf returns (reading once) the inode of pid's network namespace,
+// 0 if unknown. The cache is pruned in pids.
+func (a *attributor) netnsOf(pid int) uint64 {
+	if ino, ok := a.pidNetns[pid]; ok {
+		return ino
+	}
+	ino, _ := nsInode(filepath.Join(a.proc, strconv.Itoa(pid), "ns", "net"))
+	a.pidNetns[pid] = ino
+	return ino
+}
+
+// captureNetns is the inode of the namespace captured in.
+func (a *attributor) captureNetns() uint64 {
+	p := a.netnsPath
+	if p == "" {
+		p = filepath.Join(a.proc, "self", "ns", "net")
+	}
+	ino, _ := nsInode(p)
+	return ino
+}
+
 // findPID finds the process holding socket inode: from the cache, else by
 // reading the processes' descriptor tables (those in the socket's network
 // namespace first when it is known), caching every socket seen.
-func (a *attributor) findPID(inode, netns uint64) (int, error) {
+func (a *attributor) findPID(inode, netns uint64, alive func() bool) (int, error) {
+	closed := fmt.Errorf("socket inode %d is held by no process (it closed before it could be attributed)", inode)
 	if pid, ok := a.byInode[inode]; ok {
 		if a.holds(pid, inode) {
 			return pid, nil
@@ -295,11 +339,21 @@ func (a *attributor) findPID(inode, netns uint64) (int, error) {
 	if len(a.byInode) > 1<<18 {
 		clear(a.byInode)
 	}
-	pids := append(append([]int(nil), a.recentPIDs...), a.pids()...)
+	// The processes seen last first: the usual sender, found in a few
+	// hundred microseconds while its socket still exists.
+	for _, pid := range a.recentPIDs {
+		if a.scanFDs(pid, inode) {
+			return pid, nil
+		}
+	}
+	pids := a.pids()
+	if netns == 0 {
+		netns = a.captureNetns()
+	}
 	if netns != 0 {
 		var in, out []int
 		for _, pid := range pids {
-			if ino, err := nsInode(filepath.Join(a.proc, strconv.Itoa(pid), "ns", "net")); err == nil && ino == netns {
+			if a.netnsOf(pid) == netns {
 				in = append(in, pid)
 			} else {
 				out = append(out, pid)
@@ -307,12 +361,18 @@ func (a *attributor) findPID(inode, netns uint64) (int, error) {
 		}
 		pids = append(in, out...)
 	}
-	for _, pid := range pids {
+	// A full scan takes tens of milliseconds: give up as soon as the
+	// socket is gone, so the look-ups queued behind this one are not late
+	// too.
+	for i, pid := range pids {
+		if i%32 == 0 && !alive() {
+			return 0, closed
+		}
 		if a.scanFDs(pid, inode) {
 			return pid, nil
 		}
 	}
-	return 0, fmt.Errorf("socket inode %d is held by no process (it closed before it could be attributed)", inode)
+	return 0, closed
 }
 
 // scanFDs reads pid's descriptor table, caching its sockets, and reports
@@ -422,4 +482,13 @@ func (a *attributor) remember(pid int) {
 		}
 	}
 	a.recentPIDs = rs
+}
+
+// warm reads every process's network namespace before the capture
+// starts, so the first look-up does not pay for it while its socket
+// closes.
+func (a *attributor) warm() {
+	for _, pid := range a.pids() {
+		a.netnsOf(pid)
+	}
 }

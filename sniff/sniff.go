@@ -93,6 +93,7 @@ func Run(ctx context.Context, o Options, emit func(Exchange)) (*Summary, error) 
 		seed: maphash.MakeSeed(), reasm: newReassembler(), snaps: map[int]*Snapshot{}, seen: map[int][]Exchange{}}
 	s.attr = newAttributor(o.Proc, o.Netns)
 	defer s.attr.close()
+	s.attr.warm()
 	// Without the early watcher, attribution still works, only later.
 	if w, err := startEarly(CaptureOptions{Interface: o.Interface, Netns: o.Netns}, s.attr); err == nil {
 		s.early = w

@@ -1,5 +1,5 @@
 // Package version parses and compares dotted release numbers (Go 1.15.7,
-// glibc 2.31, musl 1.2.3).
+// glibc 2.31, musl 1.2.3) and knows which releases exist (releases.go).
 package version
 
 import (

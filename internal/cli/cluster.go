@@ -162,6 +162,9 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout %s: want a positive duration", f.timeout)
 	}
+	if f.kubeconfig == "-" || f.factsDir == "-" {
+		return usageErrorf("--kubeconfig and --node-facts-dir cannot be read from standard input; give a file or directory (--pods-file - reads pods from it)")
+	}
 	if f.factsDir != "" {
 		if err := exclusive(cmd, "node-facts", "node-facts-dir", "--node-facts gives every node one file's facts; --node-facts-dir one file per node"); err != nil {
 			return err

@@ -214,9 +214,9 @@ func (a *app) readDockerfile(file string) (string, []byte, error) {
 		}
 		name = reportName(file)
 	}
-	data, err := a.readArg("FILE", file, dockerfile.MaxSize)
+	data, err := a.readArg("Dockerfile", file, dockerfile.MaxSize)
 	if err != nil {
-		return "", nil, inputError(fmt.Errorf("%s: not a Dockerfile: %w", file, errors.Unwrap(err)))
+		return "", nil, err
 	}
 	return name, data, nil
 }

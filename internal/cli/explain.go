@@ -82,7 +82,7 @@ into the exit code (FAILS is critical, SLOW a warning, OK info).`,
 	completeValues(cmd, "fail-on", "critical", "warning", "info")
 	completeValues(cmd, "cgo", "on", "off")
 	completeValues(cmd, "network", "ip", "ip4", "ip6", "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6")
-	completeValues(cmd, "op", "dial", "listen", "lookup-ip", "lookup-host")
+	completeValues(cmd, "op", model.Operations()...)
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/waterfall"
 )
 
 // labSchemaVersion is the version of lab's JSON document (run, check).
@@ -26,7 +27,7 @@ type labFlags struct {
 	untilOK, untilFail, ipv6, tmpfsSize  string
 	timeout                              time.Duration
 	rootless, check                      bool
-	env, add, caps, allow                []string
+	env, add, caps, allow, share         []string
 	reading                              lab.Reading
 	prog                                 programFlags
 	report                               reportFlags
@@ -68,6 +69,7 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
 		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
+		fs.StringArrayVar(&f.share, "share", nil, "host `DIR` the program sees live at the same path and may write (the host's root is otherwise read-only, its /etc and /tmp private copies); repeatable")
 		fs.StringVar(&f.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the lab")
 		fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
 	})
@@ -92,8 +94,8 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		f.prog.registerLookup(fs)
 	})
 	addGroup(cmd, programGroup, f.prog.buildFlags.register)
-	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
-	completeValues(cmd, "format", "text", "json")
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, false) })
+	completeValues(cmd, "format", "text", "json", "html")
 	return cmd
 }
 
@@ -143,7 +145,8 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		}
 	}
 	out := a.output(f.report.output)
-	if f.report.format == "json" {
+	switch f.report.format {
+	case "json":
 		doc := struct {
 			jsonstyle.Envelope
 			Run   *lab.Result  `json:"run"`
@@ -155,10 +158,20 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		if err := jsonstyle.Write(out, &doc); err != nil {
 			return err
 		}
-	} else {
+	case "html":
+		if err := waterfall.WritePage(out, lab.Page(res, check.view())); err != nil {
+			return err
+		}
+	default:
 		lab.WriteTimeline(out, res)
+		chart := lab.RunChart(res)
 		if check != nil {
 			lab.WriteCheck(out, check.prog, check.req, check.out.Prediction, check.out.Comparison)
+			chart = lab.CheckChart("", check.out.Prediction, check.obs)
+		}
+		fmt.Fprintln(out)
+		if err := waterfall.WriteText(out, chart, waterfall.TextOptions{Width: a.width(), Color: a.color(f.report.output)}); err != nil {
+			return err
 		}
 	}
 	if err := out.Close(); err != nil {
@@ -180,6 +193,7 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 		UntilOK:   f.untilOK,
 		UntilFail: f.untilFail,
 		Caps:      f.caps,
+		Share:     f.share,
 		Allow:     f.allow,
 		Timeout:   f.timeout,
 		Rootless:  f.rootless,
@@ -269,6 +283,7 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 // labCheck is a --check in progress: the program and request described on
 // the command line, and the outcome once the run is done.
 type labCheck struct {
+	obs lab.Observation
 	// fromBinary: no flag described the program; read it after the run.
 	fromBinary bool
 	spec       lab.Spec
@@ -306,5 +321,14 @@ func (c *labCheck) run(res *lab.Result) error {
 		return inputError(err)
 	}
 	c.out.Comparison = lab.Compare(p, obs)
+	c.obs = obs
 	return nil
+}
+
+// view is the check for a page; nil without --check.
+func (c *labCheck) view() *lab.CheckView {
+	if c == nil {
+		return nil
+	}
+	return &lab.CheckView{Program: c.prog, Request: c.req, Prediction: c.out.Prediction, Observation: c.obs, Comparison: c.out.Comparison}
 }

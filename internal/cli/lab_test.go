@@ -53,7 +53,7 @@ func TestLabBadInput(t *testing.T) {
 		{"no program", []string{}, "no program given", false},
 		{"bad servers", []string{"--servers", "loud", "--", "/bin/true"}, "unknown item", false},
 		{"bad flag", []string{"--frobnicate", "--", "/bin/true"}, "unknown flag --", false},
-		{"bad format", []string{"--format", "xml", "--", "/bin/true"}, "want text or json", false},
+		{"bad format", []string{"--format", "xml", "--", "/bin/true"}, "want text, json or html", false},
 		{"zero nameservers", []string{"--resolv-conf", noNS, "--", "/bin/true"}, "lists no nameserver", false},
 		{"four nameservers", []string{"--resolv-conf", fourNS, "--", "/bin/true"}, "lists 4 nameservers", false},
 		{"resolv-conf missing", []string{"--resolv-conf", filepath.Join(dir, "nope"), "--", "/bin/true"}, "no such file", false},

@@ -106,7 +106,7 @@ func TestNodeToCluster(t *testing.T) {
 	for _, f := range rep.Findings {
 		if f.RuleID == report.RuleAPIServerLoopback {
 			found = true
-			if f.Severity != report.Critical || f.Subject != "kube-system/kube-apiserver-cp-9/kube-apiserver" || !strings.Contains(f.Message, "fails 30 s after start") {
+			if f.Severity != report.Critical || f.Subject != "kube-system/kube-apiserver-cp-9/kube-apiserver" || !strings.Contains(f.Message, "exits 33 s after start") {
 				t.Errorf("apiserver finding %+v", f)
 			}
 		}

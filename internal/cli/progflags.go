@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -144,11 +145,10 @@ func defaultOp(op, network string) string {
 
 // checkOp validates an --op value.
 func checkOp(op string) error {
-	switch op {
-	case model.OpDial, model.OpListen, model.OpLookupIP, model.OpLookupHost:
+	if slices.Contains(model.Operations(), op) {
 		return nil
 	}
-	return usageErrorf("--op %q: want dial, listen, lookup-ip or lookup-host", op)
+	return usageErrorf("--op %q: want %s", op, strings.Join(model.Operations(), ", "))
 }
 
 // checkNetwork validates a --network value.

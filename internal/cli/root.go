@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -254,5 +255,30 @@ func flagError(cmd *cobra.Command, err error) error {
 	if rest, ok := strings.CutPrefix(msg, "unknown flag: "); ok {
 		return usageErrorf("unknown flag %s", rest)
 	}
+	if rest, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		if _, as, ok := strings.Cut(rest, " in "); ok {
+			rest = as // "'n' in -n"
+		}
+		return usageErrorf("%s needs a value", rest)
+	}
+	if m := invalidArg.FindStringSubmatch(msg); m != nil {
+		name := m[2]
+		if _, long, ok := strings.Cut(name, ", "); ok {
+			name = long // "-n, --namespace"
+		}
+		why := m[3]
+		switch {
+		case strings.HasPrefix(why, "strconv.ParseBool"):
+			why = "want true or false"
+		case strings.HasPrefix(why, "time: "):
+			why = "not a duration (e.g. 500ms, 30s, 2m)"
+		case strings.HasPrefix(why, "strconv.Parse"):
+			why = "not a number"
+		}
+		return usageErrorf("%s %q: %s", name, m[1], why)
+	}
 	return &ExitError{Code: ExitUsage, Err: err, Usage: true}
 }
+
+// invalidArg matches pflag's `invalid argument "V" for "F" flag: WHY`.
+var invalidArg = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: (.*)$`)

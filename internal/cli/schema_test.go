@@ -113,6 +113,23 @@ func TestLabJSONSchema(t *testing.T) {
 		t.Skipf("the lab cannot run here: exit %d: %s", code, stderr)
 	}
 	validate(t, schemas(t), "lab.json", "lab", out)
+	out, stderr, code = runCLI(t, "lab", "--check", "--name", "localhost", "--format", "json", "--nameservers", "1", "--", "/bin/true")
+	if code != ExitOK && code != ExitFindings {
+		t.Fatalf("lab --check: exit %d: %s", code, stderr)
+	}
+	validate(t, schemas(t), "lab.json", "lab --check", out)
+
+	// Flags stop at the command: its own flags are its own, with or
+	// without "--".
+	for _, args := range [][]string{
+		{"lab", "--format", "json", "--nameservers", "1", "/bin/echo", "hi", "--format", "x"},
+		{"lab", "--format", "json", "--nameservers", "1", "--", "/bin/echo", "hi", "--format", "x"},
+	} {
+		out, stderr, code := runCLI(t, args...)
+		if code != ExitOK || !strings.Contains(out, "hi --format x") {
+			t.Errorf("%v: exit %d, stderr %q\n%s", args, code, stderr, out)
+		}
+	}
 }
 
 // The schemas refuse what the JSON style rules out: a null list, a libc

@@ -50,23 +50,24 @@ func TestTraceCheck(t *testing.T) {
 		t.Skip("no /usr/bin/getent")
 	}
 	dir := t.TempDir()
-	release := filepath.Join(dir, "release")
 	ns := lab.DefaultNameservers(1)
+	// The stand-in host runs a program that only waits: the lab contains
+	// it (read-only host root, no writes outside), so readiness is read
+	// from its namespace, where the fake server listens on 127.0.0.53:53.
 	spec := lab.Spec{Nameservers: ns, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
 		ResolvConf: lab.File{Data: lab.ResolvConf(ns, "", "")}, Hosts: lab.File{Keep: true}, NSSwitch: lab.File{Keep: true},
 		Env:  []string{"PATH=" + lab.DefaultPath},
-		Argv: []string{"/bin/sh", "-c", "echo up > " + release + ".ready; until [ -s " + release + " ]; do sleep 0.05; done"}, Timeout: 5 * time.Minute}
+		Argv: []string{"/bin/sleep", "600"}, Timeout: 10 * time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	started := make(chan int, 1)
 	go func() {
-		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}, Started: func(pid int) { started <- pid }}.Run(context.Background(), spec)
+		_, err := lab.Runner{Args: []string{"lab", lab.InitArg}, Started: func(pid int) { started <- pid }}.Run(ctx, spec)
 		done <- err
 	}()
 	defer func() {
-		os.WriteFile(release, []byte("1"), 0o644) //nolint:errcheck
-		if err := <-done; err != nil {
-			t.Errorf("upstream lab: %v", err)
-		}
+		cancel()
+		<-done // cancelled on purpose: its error says so
 	}()
 	var initPID int
 	select {
@@ -75,19 +76,47 @@ func TestTraceCheck(t *testing.T) {
 		done <- err
 		t.Fatalf("upstream lab: %v", err)
 	}
-	for end := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		if b, _ := os.ReadFile(release + ".ready"); len(b) > 0 {
+	// 127.0.0.53:53 as /proc/net/udp writes it.
+	const listening = "3500007F:0035"
+	for end := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(initPID) + "/net/udp"); strings.Contains(string(b), listening) {
 			break
 		}
 		if time.Now().After(end) {
-			t.Fatal("the upstream lab's program never started")
+			t.Fatal("the upstream lab's fake server never listened")
 		}
 	}
 	rc := filepath.Join(dir, "resolv.conf")
 	os.WriteFile(rc, []byte("options timeout:1 attempts:1\nnameserver 192.0.2.1\n"), 0o644) //nolint:errcheck
-	out, stderr, code := runCLI(t, "trace", "--host-netns", "/proc/"+strconv.Itoa(initPID)+"/ns/net", "--upstream", "127.0.0.53",
-		"--resolv-conf", rc, "--check", "--network", "ip4", "--name", "traced.example", "--", "/usr/bin/getent", "ahostsv4", "traced.example")
-	if code != 0 || !strings.Contains(out, "relay to 127.0.0.53:53") || !strings.Contains(out, "match: same exchanges") {
-		t.Errorf("exit %d\n%s\n%s", code, out, stderr)
+	// A difference in timing alone (a loaded machine) is tried again, as
+	// the differential suite does; a difference in the exchanges is not.
+	for try := 1; ; try++ {
+		out, stderr, code := runCLI(t, "trace", "--host-netns", "/proc/"+strconv.Itoa(initPID)+"/ns/net", "--upstream", "127.0.0.53",
+			"--resolv-conf", rc, "--check", "--network", "ip4", "--name", "traced.example", "--", "/usr/bin/getent", "ahostsv4", "traced.example")
+		if code == 0 && strings.Contains(out, "relay to 127.0.0.53:53") && strings.Contains(out, "match: same exchanges") {
+			return
+		}
+		if try < 3 && code == ExitFindings && timingOnly(out) {
+			t.Logf("try %d differs in timing only:\n%s", try, out)
+			continue
+		}
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
+}
+
+// timingOnly reports whether every difference a lab --check printed is
+// one of time.
+func timingOnly(out string) bool {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "- ") {
+			continue
+		}
+		n++
+		if !strings.Contains(l, "(tolerance ") {
+			return false
+		}
+	}
+	return n > 0
 }

@@ -65,6 +65,7 @@ nsscope trace --root alpine-3.13.tar.gz --add ./esbuild:/esbuild --until 'http:/
 		fs.StringVar(&l.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit)")
 		fs.DurationVar(&l.timeout, "timeout", 5*time.Minute, "kill the program after this long")
 		fs.StringVar(&l.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
+		fs.StringVar(&l.tmpfsSize, "tmpfs-size", "1Gi", "`SIZE` bound of the run's tmpfs, which holds an unpacked --root and the program's writes (e.g. 512Mi, 4Gi)")
 	})
 	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
 		fs.BoolVar(&l.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")

@@ -80,3 +80,30 @@ func TestVersionFromClone(t *testing.T) {
 		t.Errorf("version of a binary built from %s:\n%s", dir, out)
 	}
 }
+
+// Every verb registered (the one list of verbs is newRoot's) has help on
+// stdout with its exit codes, and the overview lists it.
+func TestEveryVerbHelp(t *testing.T) {
+	root := newRoot(&app{})
+	overview, _, code := runCLI(t, "help")
+	if code != ExitOK {
+		t.Fatalf("help: exit %d", code)
+	}
+	n := 0
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		n++
+		if !strings.Contains(overview, "\n  "+c.Name()+" ") {
+			t.Errorf("help does not list %s", c.Name())
+		}
+		out, stderr, code := runCLI(t, c.Name(), "-h")
+		if code != ExitOK || stderr != "" || !strings.HasPrefix(out, "Usage: nsscope "+c.Name()) || !strings.Contains(out, "\nExit codes:\n  0  ") {
+			t.Errorf("%s -h: exit %d, stderr %q\n%s", c.Name(), code, stderr, out)
+		}
+	}
+	if n < 9 {
+		t.Errorf("%d verbs, want at least the 9 of the README", n)
+	}
+}

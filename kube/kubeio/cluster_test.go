@@ -206,7 +206,7 @@ func TestClusterGenerated(t *testing.T) {
 	for _, f := range rep.Findings {
 		if f.RuleID == report.RuleAPIServerLoopback && f.Severity == report.Critical {
 			crit++
-			if !strings.Contains(f.Message, "fails 30 s after start") {
+			if !strings.Contains(f.Message, "exits 33 s after start: Unable to perform initial IP allocation check") {
 				t.Errorf("apiserver finding %q", f.Message)
 			}
 		}

@@ -121,7 +121,7 @@ func alpineFixed(key string) []config {
 	return []config{
 		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 1, Timeout: 2, Options: []string{"rotate"}, Servers: []string{"servfail", "nxdomain", "refuse"}, Name: "api.example.com", Network: "ip"},
 		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 2, Servers: []string{"servfail", "servfail", "servfail"}, Name: "api.example.com", Network: "ip"},
-		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 2, Servers: []string{"servfail", "answer=127.0.0.9/delay=300ms"}, Name: "api.example.com", Network: "ip"},
+		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 2, Timeout: 2, Servers: []string{"servfail", "answer=127.0.0.9/delay=300ms"}, Name: "api.example.com", Network: "ip"},
 		{Program: key, NSSwitch: "files-dns", Search: three, Ndots: 5, Attempts: 2, Timeout: 2, Servers: []string{"answer=127.0.0.9/truncate", "answer=127.0.0.9/truncate", "answer=127.0.0.9/truncate"}, Name: "foo", Network: "ip"},
 	}
 }
@@ -145,6 +145,11 @@ func alpineConfigs() []config {
 					c.Servers = append(c.Servers, pick(alpineBehaviours))
 				}
 				c.Servers = oneAnswer(c.Servers)
+				if strings.Contains(strings.Join(c.Servers, ","), "delay=") {
+					// A delayed reply well before the next round of sends
+					// (1 s later at least), so that load cannot push it past.
+					c.Timeout = 2
+				}
 				for c.bound() > maxBound && len(c.Search) > 0 {
 					c.Search = c.Search[:len(c.Search)-1]
 				}

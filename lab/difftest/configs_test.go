@@ -180,6 +180,11 @@ func generate() []config {
 			}
 			if strings.Contains(ps.name, "musl") {
 				c.Servers = oneAnswer(c.Servers)
+				if c.Attempts > 1 && strings.Contains(strings.Join(c.Servers, ","), "delay=") {
+					// musl resends every timeout/attempts: keep a delayed
+					// reply well before the next round, whatever the load.
+					c.Timeout = 2
+				}
 			}
 			if strings.Contains(ps.name, "glibc") && slices.Contains(c.Options, "use-vc") && slices.Contains(c.Servers, "silent") {
 				// glibc reads a TCP reply with no timeout at all: against

@@ -1,0 +1,410 @@
+// Package realk8s runs the real kube-apiserver, with etcd, inside nsscope's
+// lab, and records its start-up: when /readyz first answers ok, or when
+// the process exits and with which fatal line, and every DNS message the
+// lab's fake nameservers receive. It is the ground truth the start-up
+// model (kube.PredictStartup) is tested against.
+//
+// The apiserver is built from the Go module proxy by .ci/kube-apiserver.sh
+// and cached by version outside the repository; etcd is Debian's
+// etcd-server (/usr/bin/etcd).
+package realk8s
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"debug/buildinfo"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
+)
+
+// CacheDir is where .ci/kube-apiserver.sh leaves the binaries:
+// $NSSCOPE_TEST_CACHE, else ~/.cache/nsscope-test.
+func CacheDir() string {
+	if d := os.Getenv("NSSCOPE_TEST_CACHE"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "nsscope-test")
+	}
+	return filepath.Join(home, ".cache", "nsscope-test")
+}
+
+// ErrMissing is returned (wrapped) when a component is not there.
+var ErrMissing = errors.New("missing")
+
+// Binary returns the cached kube-apiserver of version ("1.37.2").
+func Binary(version string) (string, error) {
+	p := filepath.Join(CacheDir(), "kube-apiserver-v"+strings.TrimPrefix(version, "v"))
+	if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("%w: no kube-apiserver %s at %s: build it with `bash .ci/kube-apiserver.sh %s`", ErrMissing, version, p, strings.TrimPrefix(version, "v"))
+	}
+	return p, nil
+}
+
+// Etcd is Debian's etcd-server binary.
+const Etcd = "/usr/bin/etcd"
+
+// EtcdBinary returns the etcd to run.
+func EtcdBinary() (string, error) {
+	if _, err := os.Stat(Etcd); err != nil {
+		return "", fmt.Errorf("%w: no etcd at %s: apt-get install --no-install-recommends etcd-server", ErrMissing, Etcd)
+	}
+	return Etcd, nil
+}
+
+// Config is the network and files of one run.
+type Config struct {
+	Name string
+	// Nameservers silent fake servers (1 to 3).
+	Nameservers int
+	// IPv6 leaves ::1 on lo; off has the lab set disable_ipv6 in its
+	// network namespace before the apiserver starts.
+	IPv6 bool
+	// NSSwitch is /etc/nsswitch.conf; Search and Options go into the
+	// generated resolv.conf. /etc/hosts has localhost for both families.
+	NSSwitch        string
+	Search, Options string
+}
+
+// Hosts is the /etc/hosts every run sees.
+const Hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost\n"
+
+// Run is what one start-up showed.
+type Run struct {
+	Config Config
+	// Outcome is kube.OutcomeReady or kube.OutcomeExits ("timeout" when
+	// neither happened in time); Time is when, from the apiserver's start.
+	Outcome string
+	Time    time.Duration
+	// Queries are the DNS messages, offsets from the apiserver's start.
+	Queries []lab.Query
+	// Fatal is the fatal line's message (klog header removed) and
+	// FirstError the first error line about the loopback host.
+	Fatal, FirstError string
+	// Admission and Serving are when the apiserver logged its admission
+	// chain (its first loopback request follows) and "Serving securely"
+	// (its post-start hooks start): how fast this machine is.
+	Admission, Serving time.Duration
+	// Created is when the priority-class hook logged its first created
+	// class: its first loopback request has just succeeded.
+	Created time.Duration
+	// Addrs are lo's addresses as the apiserver saw them.
+	Addrs []kube.IfAddr
+	// Lab is the whole lab result.
+	Lab *lab.Result
+}
+
+// markers the wrapper prints.
+const (
+	markStart = "NSSCOPE-APISERVER-START"
+	markReady = "NSSCOPE-APISERVER-READY"
+	markExit  = "NSSCOPE-APISERVER-EXIT"
+	markAddrs = "NSSCOPE-IPJSON "
+	// markClient ends the output of Options.Client.
+	markClient = "NSSCOPE-CLIENT-EXIT"
+)
+
+// Server is the apiserver's URL inside the lab, and AdminTokenFile the
+// file (in the run's directory, which Options.Client gets as its last
+// argument) holding a bearer token of a system:masters user.
+const (
+	Server         = "https://127.0.0.1:6443"
+	AdminTokenFile = "admin-token"
+)
+
+// wrapper runs inside the lab, as root in its namespaces: it starts etcd on loopback with its data in the run's
+// directory, then the apiserver, and polls /readyz until it answers ok or
+// the apiserver exits.
+const wrapper = `#!/bin/sh
+D=$1; BIN=$2; ETCD=$3; GRACE=$4; shift 4
+echo "` + markAddrs + `$(ip -j addr show)"
+"$ETCD" --name lab --data-dir "$D/etcd" --listen-client-urls http://127.0.0.1:2379 \
+  --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
+  --initial-advertise-peer-urls http://127.0.0.1:2380 --initial-cluster lab=http://127.0.0.1:2380 \
+  --log-level error --logger zap >"$D/etcd.log" 2>&1 &
+E=$!
+i=0
+until curl -s --max-time 1 http://127.0.0.1:2379/health | grep -q true; do
+  i=$((i+1)); [ $i -gt 300 ] && { echo "NSSCOPE-ETCD-FAILED"; cat "$D/etcd.log"; kill $E; exit 3; }
+  sleep 0.1
+done
+echo "` + markStart + `"
+# Only klog lines go to the lab's output: a fatal error's goroutine dump
+# (older klog) would push the markers past the lab's line limit.
+mkfifo "$D/out"
+grep --line-buffered -E '^[IWEF][0-9]{4} ' < "$D/out" &
+G=$!
+"$BIN" --etcd-servers=http://127.0.0.1:2379 --bind-address=0.0.0.0 --secure-port=6443 \
+  --advertise-address=10.250.0.1 --cert-dir="$D/certs" \
+  --service-account-key-file="$D/sa.pub" --service-account-signing-key-file="$D/sa.key" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-cluster-ip-range=10.96.0.0/16 --authorization-mode=RBAC --anonymous-auth=true \
+  --token-auth-file="$D/tokens.csv" >"$D/out" 2>&1 &
+A=$!
+while kill -0 $A 2>/dev/null; do
+  if [ "$(curl -sk --max-time 1 https://127.0.0.1:6443/readyz 2>/dev/null)" = ok ]; then
+    echo "` + markReady + `"
+    if [ $# -gt 0 ]; then "$@" "$D"; echo "` + markClient + ` $?"; fi
+    sleep "$GRACE"; kill $A $E; exit 0
+  fi
+  sleep 0.2
+done
+wait $A; rc=$?
+wait $G
+echo "` + markExit + ` $rc"
+kill $E
+exit 0
+`
+
+// Options tune a run.
+type Options struct {
+	// Runner starts the lab (its init is this binary re-executed).
+	Runner lab.Runner
+	// Grace is how long to keep watching after /readyz answers (for late
+	// queries); Timeout bounds the whole run.
+	Grace, Timeout time.Duration
+	// TempDir holds the run's directory ("" = os.TempDir).
+	TempDir string
+	// Client, if set, is a program run inside the lab once /readyz
+	// answers ok, with the run's directory as its last argument; its
+	// output is part of Run.Lab.Output.
+	Client []string
+}
+
+// Start runs the apiserver bin with etcd in the lab configured by c.
+func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, error) {
+	if o.Grace == 0 {
+		o.Grace = 3 * time.Second
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 150 * time.Second
+	}
+	dir, err := os.MkdirTemp(o.TempDir, "nsscope-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := writeFiles(dir); err != nil {
+		return nil, err
+	}
+	v6 := lab.IPv6Off
+	if c.IPv6 {
+		v6 = lab.IPv6On
+	}
+	ns := lab.DefaultNameservers(c.Nameservers)
+	spec := lab.Spec{
+		Nameservers: ns,
+		Scenario:    kube.SilentScenario(),
+		ResolvConf:  lab.File{Data: lab.ResolvConf(ns, c.Search, c.Options), Origin: "realk8s"},
+		Hosts:       lab.File{Data: []byte(Hosts), Origin: "realk8s"},
+		NSSwitch:    lab.File{Data: []byte(c.NSSwitch), Origin: "realk8s"},
+		IPv6:        v6,
+		Argv:        append([]string{"/bin/sh", filepath.Join(dir, "run.sh"), dir, bin, etcd, fmt.Sprintf("%.1f", o.Grace.Seconds())}, o.Client...),
+		Env:         []string{"PATH=" + lab.DefaultPath},
+		Timeout:     o.Timeout,
+		TempDir:     o.TempDir,
+	}
+	res, err := o.Runner.Run(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return Read(c, res)
+}
+
+func writeFiles(dir string) error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	tok := make([]byte, 16)
+	if _, err := rand.Read(tok); err != nil {
+		return err
+	}
+	token := fmt.Sprintf("%x", tok)
+	files := map[string][]byte{
+		"run.sh":       []byte(wrapper),
+		"tokens.csv":   []byte(token + ",nsscope-admin,nsscope-admin,system:masters\n"),
+		AdminTokenFile: []byte(token),
+		"sa.key":       pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
+		"sa.pub":       pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return os.MkdirAll(filepath.Join(dir, "certs"), 0o700)
+}
+
+// klogHeader is klog's line prefix: "F1201 10:47:53.879840      22 hooks.go:203] ".
+var klogHeader = regexp.MustCompile(`^[IWEF]\d{4} [\d:.]+\s+\d+ [^\]]+\] `)
+
+// Read turns a lab result into a Run.
+func Read(c Config, res *lab.Result) (*Run, error) {
+	r := &Run{Config: c, Lab: res, Outcome: "timeout"}
+	var t0 time.Duration
+	started := false
+	for _, l := range res.Output {
+		text := l.Text
+		switch {
+		case strings.HasPrefix(text, markAddrs):
+			as, err := kube.ParseIPJSON([]byte(strings.TrimPrefix(text, markAddrs)))
+			if err != nil {
+				return nil, fmt.Errorf("lo addresses: %w", err)
+			}
+			r.Addrs = as
+		case text == markStart:
+			t0, started = l.Offset, true
+		case text == markReady && r.Outcome == "timeout":
+			r.Outcome, r.Time = kube.OutcomeReady, l.Offset-t0
+		case strings.HasPrefix(text, markExit) && r.Outcome == "timeout":
+			r.Outcome, r.Time = kube.OutcomeExits, l.Offset-t0
+		case r.Serving == 0 && started && strings.Contains(text, "Serving securely on"):
+			r.Serving = l.Offset - t0
+		case r.Created == 0 && started && strings.Contains(text, "created PriorityClass"):
+			r.Created = l.Offset - t0
+		case r.Admission == 0 && started && strings.Contains(text, "mutating admission controller(s) successfully"):
+			r.Admission = l.Offset - t0
+		case strings.HasPrefix(text, "F") && klogHeader.MatchString(text) && r.Fatal == "":
+			r.Fatal = klogHeader.ReplaceAllString(text, "")
+		case strings.HasPrefix(text, "E") && klogHeader.MatchString(text) && r.FirstError == "" && aboutLoopback(text):
+			r.FirstError = klogHeader.ReplaceAllString(text, "")
+		}
+	}
+	if !started {
+		return nil, fmt.Errorf("the apiserver did not start (etcd?): %s", tail(res.Output))
+	}
+	for _, q := range res.Queries {
+		q.Offset -= t0
+		r.Queries = append(r.Queries, q)
+	}
+	return r, nil
+}
+
+func aboutLoopback(line string) bool {
+	return strings.Contains(line, "localhost:6443") || strings.Contains(line, "lookup localhost")
+}
+
+func tail(ls []lab.Line) string {
+	var b bytes.Buffer
+	for _, l := range ls[max(0, len(ls)-5):] {
+		b.WriteString(l.Text + " | ")
+	}
+	return b.String()
+}
+
+// GoVersion reads the Go release a binary was built with.
+func GoVersion(bin string) (model.Version, error) {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return model.Version{}, fmt.Errorf("%s: %w", bin, err)
+	}
+	return model.ParseVersion(bi.GoVersion)
+}
+
+// Machine is the start-up speed this run showed, for the model: when the
+// apiserver logged its admission chain and started serving, the time from
+// serving to ready scaled by how much slower than kube.DefaultMachine it
+// started, and the time from its first successful loopback request (the
+// first priority class created) to ready. DNS decides none of these: it
+// decides when that first request succeeds, which the model predicts.
+func (r *Run) Machine() kube.Machine {
+	m := kube.DefaultMachine()
+	if r.Serving <= 0 {
+		return m
+	}
+	k := float64(r.Serving) / float64(m.Serving)
+	m.Serving = r.Serving
+	if r.Admission > 0 {
+		m.FirstDial = r.Admission
+	}
+	if k > 1 {
+		m.ReadyAfterServing = time.Duration(float64(m.ReadyAfterServing) * k)
+		m.ReadyAfterConnect = time.Duration(float64(m.ReadyAfterConnect) * k)
+	}
+	if r.Outcome == kube.OutcomeReady && r.Created > 0 && r.Time > r.Created {
+		m.ReadyAfterConnect = r.Time - r.Created
+	}
+	return m
+}
+
+// Predict runs the start-up model for the run's configuration: the files
+// and lo addresses the apiserver saw, the Go release it was built with,
+// and this machine's speed (Run.Machine).
+func Predict(kubeVersion model.Version, goVersion model.Version, r *Run) (*kube.Startup, error) {
+	st := kube.IPv6On
+	if !r.Config.IPv6 {
+		st = kube.IPv6Off
+	}
+	lb := kube.LoopbackHost(kubeVersion, kube.APIServerFlags{BindAddress: "0.0.0.0", BindAddressSet: true, SecurePort: 6443}, r.Addrs, st)
+	prog := model.Program{Label: "kube-apiserver", Impl: model.ImplGo, Go: model.GoBuild{Version: goVersion}}
+	return kube.PredictStartupOn(r.Machine(), kubeVersion, lb, r.Lab.ModelEnv(), prog, kube.SilentScenario(), model.Predict)
+}
+
+// Compare lists how the prediction differs from the run: the outcome, the
+// DNS query count, the time beyond max(6 s, 12%), and the log line.
+func Compare(p kube.StartupResult, r *Run) []string {
+	var diffs []string
+	if p.Outcome != r.Outcome {
+		diffs = append(diffs, fmt.Sprintf("outcome: predicted %s, real %s", p.Outcome, r.Outcome))
+	}
+	if p.DNSQueries != len(r.Queries) {
+		diffs = append(diffs, fmt.Sprintf("DNS queries: predicted %d, real %d", p.DNSQueries, len(r.Queries)))
+	}
+	if d, tol := (p.Time - r.Time).Abs(), Tolerance(r.Time); d > tol {
+		diffs = append(diffs, fmt.Sprintf("time: predicted %.1f s, real %.1f s (more than %.1f s apart)", p.Time.Seconds(), r.Time.Seconds(), tol.Seconds()))
+	}
+	real := r.FirstError
+	if r.Outcome == kube.OutcomeExits {
+		real = r.Fatal
+	}
+	same := SameLog(p.Log, real)
+	for _, l := range p.Also {
+		same = same || SameLog(l, real)
+	}
+	if !same {
+		diffs = append(diffs, fmt.Sprintf("log: predicted %q, real %q", p.Log, real))
+	}
+	return diffs
+}
+
+// Tolerance is how far a predicted time may be from the real one.
+func Tolerance(real time.Duration) time.Duration {
+	return max(6*time.Second, real*12/100)
+}
+
+// SameLog reports whether a predicted log line matches the real one: the
+// same message (the text before the first colon) and the same final
+// error; klog's structured form (`"msg" err="..."`) counts as the plain
+// one. Both empty also match.
+func SameLog(pred, real string) bool {
+	if pred == "" || real == "" {
+		return pred == real
+	}
+	norm := strings.NewReplacer(`\"`, `"`, `" err="`, ": ").Replace(real)
+	norm = strings.TrimPrefix(norm, `"`)
+	head, _, _ := strings.Cut(pred, ":")
+	if !strings.Contains(norm, head) {
+		return false
+	}
+	i := strings.LastIndex(pred, ": ")
+	return i < 0 || strings.Contains(norm, pred[i+2:])
+}
