@@ -45,6 +45,10 @@ func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
 	}()
 	st, statErr := os.Stat(spec)
 	switch {
+	case t.isStoreSpec(spec):
+		if err := t.openStore(ctx, spec); err != nil {
+			return nil, err
+		}
 	case statErr == nil && st.IsDir():
 		if isOCILayoutDir(spec) {
 			if err := t.openOCIDir(ctx, spec); err != nil {
@@ -545,6 +549,12 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 	if err != nil {
 		return fmt.Errorf("pulling %s: %w", ref, err)
 	}
+	return t.useImage(ref, img, false)
+}
+
+// useImage sets up a go-containerregistry image's configuration and
+// layers (streamed when read; plain tar layers when uncompressed).
+func (t *Target) useImage(ref fmt.Stringer, img v1.Image, uncompressed bool) error {
 	if d, err := img.Digest(); err == nil {
 		t.desc.Digest = d.String()
 	}
@@ -576,7 +586,7 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 		}
 		l := l
 		open := func(context.Context) (io.ReadCloser, error) { return l.Compressed() }
-		if mt, _ := l.MediaType(); mt == types.OCIUncompressedLayer || mt == types.DockerUncompressedLayer {
+		if mt, _ := l.MediaType(); uncompressed || mt == types.OCIUncompressedLayer || mt == types.DockerUncompressedLayer {
 			open = func(context.Context) (io.ReadCloser, error) { return l.Uncompressed() }
 		}
 		t.layers = append(t.layers, layerSource{info: info, key: info.Digest, open: open, whiteouts: true})

@@ -34,6 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/nsscope/nsscope/inspect"
+	"github.com/nsscope/nsscope/inspect/imagestore"
 )
 
 // Kind says what sort of target was opened.
@@ -228,6 +229,10 @@ type Options struct {
 	// their total when known (-1 otherwise).
 	Progress func(done, total int64)
 	Limits   Limits
+	// Images says where containerd and Docker images are read from
+	// ("containerd://REF", "docker-daemon:REF", or a bare REF with
+	// Images.Source set); see package imagestore.
+	Images imagestore.Options
 }
 
 // DefaultPlatform is the platform chosen from a multi-platform index when
