@@ -289,13 +289,6 @@ func matchesEntry(p, entry, workdir string) bool {
 	return path.Base(p) == entry
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "no C library"
-	}
-	return s
-}
-
 // isArchive reports a source ADD unpacks (a local tar, possibly
 // compressed).
 func isArchive(src string) bool {

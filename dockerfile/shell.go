@@ -164,7 +164,7 @@ func callCmd(cfg *expand.Config, call *syntax.CallExpr, redirs []*syntax.Redirec
 	for _, r := range redirs {
 		stdout := r.N == nil || r.N.Value == "1"
 		switch r.Op {
-		case syntax.RdrOut, syntax.ClbOut, syntax.RdrAll, syntax.RdrAllClob:
+		case syntax.RdrOut, syntax.RdrClob, syntax.RdrAll, syntax.RdrAllClob:
 			if stdout {
 				c.Out = append(c.Out, redirect{Target: literal(cfg, r.Word)})
 			}
@@ -187,11 +187,6 @@ func callCmd(cfg *expand.Config, call *syntax.CallExpr, redirs []*syntax.Redirec
 		}
 	}
 	return c
-}
-
-// isName reports whether s is a shell variable name.
-func isName(s string) bool {
-	return syntax.ValidName(s)
 }
 
 // echoOutput returns what echo prints for its arguments (after "echo").

@@ -295,7 +295,7 @@ func extractEntry(r *rootFS, tr io.Reader, te target.TarEntry, budget *int64, bu
 			return err
 		}
 		unix.Close(fd)
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, typeOldReg:
 		f, err := r.create(name, mode)
 		if err != nil {
 			return err
@@ -367,3 +367,7 @@ func (d dirFS) Open(name string) (fs.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// typeOldReg is the pre-POSIX type flag of a regular file (NUL), which
+// old archives still carry.
+const typeOldReg = '\x00'

@@ -183,7 +183,7 @@ func validateGo(b GoBuild) error {
 		return fmt.Errorf("no Go version given")
 	}
 	if !GoModelled(v) {
-		return fmt.Errorf("Go %s is outside the modelled range %s", v, GoRange())
+		return fmt.Errorf("version %s of Go is outside the modelled range %s", v, GoRange())
 	}
 	if b.NetgoTag && b.Cgo {
 		return fmt.Errorf("contradictory build: the netgo tag compiles the cgo resolver out")

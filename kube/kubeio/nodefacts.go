@@ -22,8 +22,6 @@ const (
 	maxFactFile = 1 << 20
 	// maxManifests caps the static pod manifests read.
 	maxManifests = 64
-	// maxFactsJSON caps one node facts file read by cluster.
-	maxFactsJSON = 64 << 20
 )
 
 // CollectNodeFacts reads the node facts from fsys, the node's root file
