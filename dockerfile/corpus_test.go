@@ -1,7 +1,6 @@
 package dockerfile
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,11 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/scan"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files of testdata/corpus")
 
 // corpusCase is one directory of testdata/corpus: a Dockerfile whose
 // comments carry the expectations, written by hand:
@@ -109,7 +107,7 @@ func TestCorpus(t *testing.T) {
 			if gotMax != c.max {
 				t.Errorf("highest severity %s, want %s; findings: %s", gotMax, c.max, summarize(rep))
 			}
-			got := golden(res)
+			got := goldenText(res)
 			// The fix, applied, must leave nothing at warning or above.
 			if diff := res.Diff(); diff != "" {
 				g, err := Parse("Dockerfile", Apply(c.contents, res.Edits))
@@ -128,7 +126,7 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("a critical finding without a Dockerfile fix")
 			}
 			path := filepath.Join(dir, "golden.txt")
-			if *update {
+			if golden.Update() {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -156,10 +154,10 @@ func summarize(r *report.Report) string {
 	return strings.Join(parts, "; ")
 }
 
-// golden renders what the corpus pins: the analysis, the verdicts (rule,
+// goldenText renders what the corpus pins: the analysis, the verdicts (rule,
 // severity) and the fixes with their diffs. Times come from the model and
 // are left out, so that the analysis can be pinned on its own.
-func golden(res *Result) string {
+func goldenText(res *Result) string {
 	var b strings.Builder
 	a := res.Analysis
 	fmt.Fprintf(&b, "final: stage %s, FROM %s\n", a.Final.Stage.Label(), a.Final.Base)

@@ -1,17 +1,15 @@
 package explain
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nsscope/nsscope/internal/browser"
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and the README's screenshots")
 
 // incidentResult is the seed's incident: Go 1.15 static on a root without
 // nsswitch.conf, three silent nameservers, a dial of localhost with
@@ -69,7 +67,7 @@ func TestHTMLIncidentInBrowser(t *testing.T) {
 		t.Errorf("%d reason steps shown", steps)
 	}
 	shot := filepath.Join(dir, "explain.png")
-	if *update {
+	if golden.Update() {
 		shot = filepath.Join("..", "docs", "img", "explain-incident.png")
 	}
 	browser.Screenshot(t, ctx, shot)

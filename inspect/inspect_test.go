@@ -15,11 +15,10 @@ import (
 	"testing"
 
 	"github.com/nsscope/nsscope/inspect"
+	"github.com/nsscope/nsscope/internal/golden"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/model"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // The shared esbuild binaries (old Go, stripped, no build settings) match
 // their golden descriptions.
@@ -34,19 +33,19 @@ func TestSharedBinariesGolden(t *testing.T) {
 			}
 			got, _ := json.MarshalIndent(b, "", "  ")
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", file+".json")
-			if *update {
+			goldenPath := filepath.Join("testdata", file+".json")
+			if golden.Update() {
 				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
+				if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(golden)
+			want, err := os.ReadFile(goldenPath)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s (run with -update):\n%s", file, golden, got)
+				t.Errorf("%s differs from %s (run with -update):\n%s", file, goldenPath, got)
 			}
 		})
 	}

@@ -2,16 +2,14 @@ package kube
 
 import (
 	"bytes"
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // goldenCase is one kubelet situation of libc-k8s-resolver.md part B.
 type goldenCase struct {
@@ -130,17 +128,5 @@ func TestResolvConfGolden(t *testing.T) {
 
 func compareGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, path, got)
 }

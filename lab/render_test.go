@@ -2,33 +2,17 @@ package lab
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/model"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // incidentResult is a run of the incident as the lab records it.
@@ -64,7 +48,7 @@ func incidentResult() *Result {
 func TestWriteTimeline(t *testing.T) {
 	var b bytes.Buffer
 	WriteTimeline(&b, incidentResult())
-	golden(t, "timeline.golden", b.Bytes())
+	checkGolden(t, "timeline.golden", b.Bytes())
 }
 
 func TestWriteCheck(t *testing.T) {
@@ -82,5 +66,5 @@ func TestWriteCheck(t *testing.T) {
 	// The same run against a model that reads /etc/hosts first.
 	files := &model.Prediction{Resolver: "go", Order: "files,dns", AnsweredFrom: model.FromHosts}
 	WriteCheck(&b, prog, req, files, Compare(files, obs))
-	golden(t, "check.golden", b.Bytes())
+	checkGolden(t, "check.golden", b.Bytes())
 }

@@ -3,16 +3,14 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func loadSample(t *testing.T) *Report {
 	t.Helper()
@@ -28,23 +26,10 @@ func loadSample(t *testing.T) *Report {
 	return r
 }
 
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./report -update to accept):\n--- got ---\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -72,7 +57,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := Write(&b, tt.rep, tt.format, tt.opt); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, b.Bytes())
+			checkGolden(t, tt.golden, b.Bytes())
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/nsscope/nsscope/internal/browser"
+	"github.com/nsscope/nsscope/internal/golden"
 )
 
 // TestBrowserIncident renders the incident's waterfall in a real Chromium
@@ -52,7 +53,7 @@ func TestBrowserIncident(t *testing.T) {
 		t.Errorf("result mark %q, want deadline", result)
 	}
 	shot := filepath.Join(dir, "incident.png")
-	if *update {
+	if golden.Update() {
 		shot = filepath.Join("..", "docs", "img", "waterfall-incident.png")
 		os.MkdirAll(filepath.Dir(shot), 0o755)
 	}

@@ -3,18 +3,15 @@ package waterfall
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // incident is the seed's lookup: Go 1.15 static, no nsswitch.conf, three
 // silent nameservers, a dial of localhost with a 30 s deadline.
@@ -35,22 +32,9 @@ func incident(t testing.TB) *model.Prediction {
 	return p
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./waterfall -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestTextIncident(t *testing.T) {
@@ -65,7 +49,7 @@ func TestTextIncident(t *testing.T) {
 				t.Errorf("width %d: line %d has %d columns: %q", width, i+1, n, l)
 			}
 		}
-		golden(t, "incident-"+strconv.Itoa(width)+".txt", b.Bytes())
+		checkGolden(t, "incident-"+strconv.Itoa(width)+".txt", b.Bytes())
 	}
 }
 

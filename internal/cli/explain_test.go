@@ -2,15 +2,14 @@ package cli
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+	"github.com/nsscope/nsscope/internal/golden"
+)
 
 // sharedRootfs returns a rootfs tarball of ../shared/data, or skips.
 func sharedRootfs(t *testing.T, name string) string {
@@ -22,22 +21,9 @@ func sharedRootfs(t *testing.T, name string) string {
 	return p
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "explain", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("output differs from %s (go test ./internal/cli -run Explain -update rewrites it)\n--- got:\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "explain", name), []byte(got))
 }
 
 // The incident, by the model (issue: "explain reproduces every number").
@@ -80,14 +66,14 @@ func TestExplainIncidentGolden(t *testing.T) {
 			if code != wantCode {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			golden(t, c.name+".txt", strings.ReplaceAll(out, a313, "ROOTFS"))
+			checkGolden(t, c.name+".txt", strings.ReplaceAll(out, a313, "ROOTFS"))
 			// --debug-output adds to the text only.
 			jargs := slices.DeleteFunc(slices.Clone(c.args), func(a string) bool { return a == "--debug-output" })
 			jout, errs, code := runCLI(t, append([]string{"explain", "--format", "json"}, jargs...)...)
 			if code != wantCode {
 				t.Fatalf("json: exit %d: %s", code, errs)
 			}
-			golden(t, c.name+".json", jout)
+			checkGolden(t, c.name+".json", jout)
 			var doc struct {
 				Resolver     string   `json:"resolver"`
 				Order        string   `json:"order"`
@@ -119,7 +105,7 @@ func TestExplainSideBySide(t *testing.T) {
 	if code != ExitFindings { // Go 1.15 FAILS
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	golden(t, "side-by-side.txt", strings.ReplaceAll(out, a313, "ROOTFS"))
+	checkGolden(t, "side-by-side.txt", strings.ReplaceAll(out, a313, "ROOTFS"))
 	for _, want := range []string{"Go 1.15 static", "FAILS: dial tcp: i/o timeout", "Go 1.26 static", "C program (musl-1.2.2)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q", want)

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nsscope/nsscope/inspect"
+	"github.com/nsscope/nsscope/internal/golden"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 )
 
@@ -34,17 +34,17 @@ func TestInspectGolden(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errText)
 	}
 	out = strings.ReplaceAll(out, archive, "IMAGE.tar")
-	golden := filepath.Join("testdata", "inspect-esbuild-alpine.txt")
-	if *updateInspect {
+	goldenPath := filepath.Join("testdata", "inspect-esbuild-alpine.txt")
+	if golden.Update() {
 		os.MkdirAll("testdata", 0o755)
-		os.WriteFile(golden, []byte(out), 0o644)
+		os.WriteFile(goldenPath, []byte(out), 0o644)
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out != string(want) {
-		t.Errorf("output differs from %s (run with -update-inspect):\n%s", golden, out)
+		t.Errorf("output differs from %s (run with -update):\n%s", goldenPath, out)
 	}
 	// JSON carries the same facts.
 	out, _, code = runInspectCLI(t, "--format", "json", "--in", archive, "/usr/local/bin/esbuild", "/bin/busybox")
@@ -118,5 +118,3 @@ func TestInspectErrors(t *testing.T) {
 		t.Errorf("-h: %d %q", code, errText)
 	}
 }
-
-var updateInspect = flag.Bool("update-inspect", false, "rewrite the inspect golden files")

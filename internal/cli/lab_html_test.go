@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nsscope/nsscope/internal/browser"
+	"github.com/nsscope/nsscope/internal/golden"
 )
 
 // TestLabCheckHTMLInBrowser runs the real Go 1.15.7 esbuild on Alpine 3.13
@@ -55,7 +56,7 @@ func TestLabCheckHTMLInBrowser(t *testing.T) {
 		t.Errorf("verdict %q with exit %d, want %s", verdict, code, want)
 	}
 	shot := filepath.Join(t.TempDir(), "lab.png")
-	if *update {
+	if golden.Update() {
 		shot = filepath.Join("..", "..", "docs", "img", "lab-check.png")
 	}
 	browser.Screenshot(t, ctx, shot)

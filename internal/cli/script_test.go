@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -42,7 +43,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		UpdateScripts:       *update,
+		UpdateScripts:       golden.Update(),
 		// [shared]: ../shared/data is there.
 		Condition: func(cond string) (bool, error) {
 			if cond != "shared" {
