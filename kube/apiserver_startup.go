@@ -392,6 +392,9 @@ func SimulateStartup(v model.Version, lb Loopback, run model.LookupRun, era mode
 		}
 	}
 	for i, l := range sh.Lookups {
+		if exitLine != "" && l.Start >= exit {
+			break
+		}
 		fate := "ends"
 		if l.Cancelled {
 			fate = "is cancelled"

@@ -3,6 +3,8 @@ package lab
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,18 +60,44 @@ func FuzzExtractTar(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte{0x1f, 0x8b, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The whole tree around the root: a sentinel beside it, and every
+		// path of the test's temporary area, compared before and after.
 		base := t.TempDir()
 		root := filepath.Join(base, "root")
 		os.Mkdir(root, 0o755)
+		os.WriteFile(filepath.Join(base, "sentinel"), []byte("x"), 0o644)
+		outside := filepath.Dir(base)
+		before := treeOutside(outside, root)
 		r, err := openRootFS(root)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer r.close()
 		extractTar(r, bytes.NewReader(b), 64<<20) //nolint:errcheck // only safety matters
-		ents, _ := os.ReadDir(base)
-		if len(ents) != 1 {
-			t.Fatalf("entries beside the root: %v", ents)
+		if after := treeOutside(outside, root); after != before {
+			t.Fatalf("the tree outside the root changed:\n--- before\n%s--- after\n%s", before, after)
 		}
 	})
+}
+
+// treeOutside lists every path under dir except those under root, with
+// its type, size and link target.
+func treeOutside(dir, root string) string {
+	var b strings.Builder
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if p == root {
+			return fs.SkipDir
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		link, _ := os.Readlink(p)
+		fmt.Fprintf(&b, "%s %v %d %s\n", p, info.Mode(), info.Size(), link)
+		return nil
+	})
+	return b.String()
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/inspect/target"
 )
 
 // rootFS gives access to a directory tree the way a chrooted program sees
@@ -227,31 +229,30 @@ var errTmpfsFull = errors.New("does not fit the lab's tmpfs")
 // a hard link. Device nodes and FIFOs are skipped (no program resolving
 // names needs them); ownership is not kept.
 func extractTar(r *rootFS, in io.Reader, limit int64) error {
-	rd, _, closeFn, err := decompressRoot(in)
+	// nsscope's one tar reader: the compression sniffed, names kept
+	// inside the root, entries bounded.
+	ts, err := target.NewTarStream(in, target.Limits{MaxEntries: maxTarEntries}, "tar", nil)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	tr := tar.NewReader(rd)
+	defer ts.Close()
 	budget := limit
 	// A chunk read, and zeros to compare it with (bytes.Equal is
 	// vectorised; a byte loop over 1.5 GiB of holes takes seconds).
 	buf := make([]byte, 2*sparseChunk)
-	for n := 0; ; n++ {
-		h, err := tr.Next()
+	for {
+		te, err := ts.Next()
 		if err == io.EOF {
-			if n == 0 {
+			if ts.Count() == 0 {
 				return errors.New("not a tar archive (no entries)")
 			}
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("tar: %w", err)
+			return err
 		}
-		if n >= maxTarEntries {
-			return fmt.Errorf("tar: more than %d entries", maxTarEntries)
-		}
-		if err := extractEntry(r, tr, h, &budget, buf); err != nil {
+		h := te.Header
+		if err := extractEntry(r, ts, te, &budget, buf); err != nil {
 			if errors.Is(err, errTmpfsFull) || errors.Is(err, unix.ENOSPC) {
 				return fmt.Errorf("tar %s: the root expands to more than %d bytes, the lab's tmpfs size (raise it with --tmpfs-size)", h.Name, limit)
 			}
@@ -284,11 +285,8 @@ func decompressRoot(in io.Reader) (io.Reader, bool, func(), error) {
 
 // extractEntry creates one archive entry in r; budget is what the tmpfs
 // has left for file data.
-func extractEntry(r *rootFS, tr *tar.Reader, h *tar.Header, budget *int64, buf []byte) error {
-	name := path.Clean("/" + h.Name)
-	if name == "/" {
-		return nil
-	}
+func extractEntry(r *rootFS, tr io.Reader, te target.TarEntry, budget *int64, buf []byte) error {
+	h, name := te.Header, te.Path
 	mode := uint32(h.Mode) & 0o7777
 	switch h.Typeflag {
 	case tar.TypeDir:
@@ -310,7 +308,7 @@ func extractEntry(r *rootFS, tr *tar.Reader, h *tar.Header, budget *int64, buf [
 	case tar.TypeSymlink:
 		return r.symlink(h.Linkname, name)
 	case tar.TypeLink:
-		return r.link(h.Linkname, name)
+		return r.link(te.HardLink, name)
 	default:
 		// Devices, FIFOs, PAX/GNU metadata entries: skipped.
 	}

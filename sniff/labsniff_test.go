@@ -37,6 +37,11 @@ func sniffLab(t *testing.T, spec lab.Spec, goFile, release string, want int, o O
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	if spec.Root == "" {
+		// The host's root is seen read-only with a private /tmp: the
+		// test's directory must be shared to carry the go and release files.
+		spec.Share = append(spec.Share, filepath.Dir(goFile))
+	}
 	var run sniffedRun
 	var labErr error
 	labDone := make(chan struct{})

@@ -59,7 +59,9 @@ func TestSniffPairsAndAttributes(t *testing.T) {
 	goFile, release := filepath.Join(dir, "go"), filepath.Join(dir, "release")
 	servers := []string{"10.53.0.1", "10.53.0.2", "10.53.0.3"}
 	plan := func(label string) probePlan {
-		p := probePlan{Go: goFile, Label: label, Timeout: 2500 * time.Millisecond, Release: release}
+		// The probe waits longer than the resolver timeout sniff applies
+		// (the default 5 s), so a reply sniff counts is one the probe saw.
+		p := probePlan{Go: goFile, Label: label, Timeout: 6 * time.Second, Release: release}
 		for i, s := range servers {
 			for _, typ := range []uint16{dns.TypeA, dns.TypeAAAA} {
 				p.Queries = append(p.Queries, probeQuery{Server: s, Name: label + "-" + string(rune('0'+i)) + ".example.", Type: typ, Resend: i == 0 && typ == dns.TypeA})
@@ -67,7 +69,7 @@ func TestSniffPairsAndAttributes(t *testing.T) {
 		}
 		return p
 	}
-	spec := probeSpec(t, servers, "silent,nxdomain,answer=192.0.2.7/truncate", "timeout:2", envPair, []probePlan{plan("a"), plan("b")})
+	spec := probeSpec(t, servers, "silent,nxdomain,answer=192.0.2.7/truncate", "", envPair, []probePlan{plan("a"), plan("b")})
 	run := sniffLab(t, spec, goFile, release, 18, Options{})
 	sent := probeOutput(t, run.res)
 
@@ -122,8 +124,8 @@ func TestSniffPairsAndAttributes(t *testing.T) {
 	// The resent question: both unanswered, the first marked retried.
 	for _, x := range run.exchanges {
 		if strings.HasSuffix(x.Name, "-0.example.") && x.Type == "A" {
-			if !x.Unanswered || x.Timeout != 2*time.Second {
-				t.Errorf("%+v: want unanswered after 2s", x)
+			if !x.Unanswered || x.Timeout != DefaultTimeout {
+				t.Errorf("%+v: want unanswered after 5s", x)
 			}
 		}
 	}
@@ -194,7 +196,7 @@ func TestSniffIPv6(t *testing.T) {
 	dir := t.TempDir()
 	goFile, release := filepath.Join(dir, "go"), filepath.Join(dir, "release")
 	servers := []string{"fd00:53::1"}
-	plan := probePlan{Go: goFile, Label: "v6", Timeout: 5 * time.Second, Release: release,
+	plan := probePlan{Go: goFile, Label: "v6", Timeout: 6 * time.Second, Release: release,
 		Queries: []probeQuery{{Server: servers[0], Name: "six.example.", Type: dns.TypeAAAA}}}
 	spec := probeSpec(t, servers, "answer=2001:db8::6/truncate", "", envProbe, plan)
 	run := sniffLab(t, spec, goFile, release, 2, Options{})

@@ -62,7 +62,7 @@ type Row struct {
 	Transport string // "udp", "tcp"
 	Attempt   int    // 1-based; 0 unknown
 	Start     time.Duration
-	End       time.Duration // End <= Start: no end known (drawn to the chart's end)
+	End       time.Duration // End <= Start: at once (a refusal, an instant reply)
 	Outcome   string        // one of the outcome classes
 	// Diff marks a row that differs from the other series (lab --check).
 	Diff bool

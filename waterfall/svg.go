@@ -137,9 +137,8 @@ func titleOf(c Chart) string {
 
 func writeRow(b *strings.Builder, sc scale, r Row, y int) {
 	end := r.End
-	open := end <= r.Start
-	if open {
-		end = sc.span
+	if end < r.Start {
+		end = r.Start
 	}
 	x1, x2 := sc.x(r.Start), sc.x(end)
 	wid := math.Max(x2-x1, 2)
@@ -148,9 +147,7 @@ func writeRow(b *strings.Builder, sc scale, r Row, y int) {
 		diff = ` data-diff="true"`
 	}
 	tip := fmt.Sprintf("%s: %s, sent at %s s", r.Label(), outcomeText(r.Outcome), seconds(r.Start))
-	if !open {
-		tip += fmt.Sprintf(", ended at %s s", seconds(r.End))
-	}
+	tip += fmt.Sprintf(", ended at %s s", seconds(end))
 	if r.Note != "" {
 		tip += "; " + r.Note
 	}

@@ -133,8 +133,8 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 				line[deadlineCol] = '│'
 			}
 			end := r.End
-			if end <= r.Start {
-				end = span
+			if end < r.Start {
+				end = r.Start
 			}
 			a, z := col(r.Start), col(end)
 			if z <= a {

@@ -208,3 +208,32 @@ func TestPageSelfContainedAndSorted(t *testing.T) {
 		t.Error("backticks not rendered as code")
 	}
 }
+
+// TestInstantExchange: a refusal has no duration; it is drawn as the
+// narrowest bar where it happened, not across the chart.
+func TestInstantExchange(t *testing.T) {
+	c := Chart{Series: []Series{{End: 10 * time.Second, Rows: []Row{
+		{Server: "s:53", Name: "x.", Type: "A", Start: time.Second, End: time.Second, Outcome: Refused},
+		{Server: "s:53", Name: "x.", Type: "A", Start: 2 * time.Second, End: 7 * time.Second, Outcome: Silent},
+	}}}}
+	var b bytes.Buffer
+	if err := WriteText(&b, c, TextOptions{Width: 80}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.Contains(l, " refused") {
+			if n := strings.Count(l, "×"); n != 1 {
+				t.Errorf("refusal drawn %d columns wide: %q", n, l)
+			}
+		}
+	}
+	b.Reset()
+	if err := WriteSVG(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range kinds(t, b.Bytes()) {
+		if e.Kind == "exchange" && e.Attrs["data-outcome"] == Refused && e.Attrs["data-end"] != "1" {
+			t.Errorf("refusal ends at %s s, want 1", e.Attrs["data-end"])
+		}
+	}
+}

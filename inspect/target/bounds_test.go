@@ -120,3 +120,21 @@ func TestStaleTempSwept(t *testing.T) {
 		}
 	}
 }
+
+// Reading a file again from its layer stops when Open's context is
+// cancelled (issue 15.8: it used context.Background()).
+func TestRereadCancelled(t *testing.T) {
+	t.Parallel()
+	big := make([]byte, 2<<20) // over MaxKeepFile: not kept, read again
+	tarPath := writeTar(t, ti.TarBytes(t, map[string]ti.File{"data/big": {Data: big}}))
+	ctx, cancel := context.WithCancel(context.Background())
+	tg, err := target.Open(ctx, tarPath, target.Options{Keep: func(string, int64) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	cancel()
+	if _, err := tg.FS().Open("data/big"); !errors.Is(err, context.Canceled) {
+		t.Errorf("open after cancel: %v", err)
+	}
+}

@@ -183,29 +183,6 @@ func (rd *reader) inspector() {
 	}
 }
 
-// cleanName turns a tar entry name into a clean absolute path inside the
-// root. ok is false for names that would leave the root (a ".." that
-// climbs above it); note explains a change made (a leading "/" removed).
-func cleanName(name string) (p string, note string, ok bool) {
-	if strings.HasPrefix(name, "/") {
-		note = "absolute path: taken relative to the root"
-	}
-	depth := 0
-	for _, c := range components(name) {
-		switch c {
-		case ".":
-		case "..":
-			depth--
-			if depth < 0 {
-				return "", "", false
-			}
-		default:
-			depth++
-		}
-	}
-	return path.Clean("/" + name), note, true
-}
-
 // readLayer reads one layer (or rootfs tarball) stream once.
 func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *layerIndex, err error) {
 	t := rd.t
@@ -225,13 +202,17 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *
 	if t.opts.Progress != nil {
 		progress = func(n int64) { t.opts.Progress(rd.done.Add(n), rd.total) }
 	}
-	r, _, closeDec, err := decompress(rc, t.limits, what, progress)
+	ts, err := NewTarStream(rc, t.limits, what, progress)
 	if err != nil {
 		return nil, err
 	}
-	defer closeDec()
+	defer ts.Close()
 	li = &layerIndex{}
-	tr := tar.NewReader(r)
+	defer func() {
+		if li != nil {
+			li.notes = append(ts.Notes(), li.notes...)
+		}
+	}()
 	head := make([]byte, 4096)
 	for i := 0; ; i++ {
 		if i%256 == 0 {
@@ -239,35 +220,20 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *
 				return nil, err
 			}
 		}
-		hdr, err := tr.Next()
+		te, err := ts.Next()
 		if err == io.EOF {
-			// Read to the end of the stream so that a damaged or
-			// truncated compressed tail (checksum, length) is noticed.
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return nil, fmt.Errorf("%s: after the last entry: %w", what, describeReadErr(err))
-			}
-			if i == 0 {
+			if ts.Count() == 0 {
 				li.notes = append(li.notes, what+": no entries")
 			}
 			return li, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: entry %d: %w", what, i+1, describeReadErr(err))
+			return nil, err
 		}
 		if rd.entries.Add(1) > int64(t.limits.MaxEntries) {
 			return nil, fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
 		}
-		p, note, ok := cleanName(hdr.Name)
-		if !ok {
-			li.notes = append(li.notes, fmt.Sprintf("%s: entry %q leaves the root: skipped", what, hdr.Name))
-			continue
-		}
-		if note != "" {
-			li.notes = append(li.notes, fmt.Sprintf("%s: entry %q: %s", what, hdr.Name, note))
-		}
-		if p == "/" {
-			continue
-		}
+		hdr, p := te.Header, te.Path
 		base := path.Base(p)
 		if src.whiteouts && strings.HasPrefix(base, ".wh.") {
 			dir := path.Dir(p)
@@ -286,17 +252,12 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *
 		case tar.TypeSymlink:
 			n.Link = hdr.Linkname
 		case tar.TypeLink:
-			lp, _, ok := cleanName(hdr.Linkname)
-			if !ok {
-				li.notes = append(li.notes, fmt.Sprintf("%s: hard link %s → %q leaves the root: skipped", what, p, hdr.Linkname))
-				continue
-			}
-			n.hardlink = lp
+			n.hardlink = te.HardLink
 		case tar.TypeReg, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 			n.Size = hdr.Size
 			if hdr.Typeflag == tar.TypeReg {
-				n.src = layerRef{layer: idx, name: hdr.Name, ord: i, ok: true}
-				if err := rd.regular(ctx, tr, hdr, n, head, li, what); err != nil {
+				n.src = layerRef{layer: idx, name: hdr.Name, ord: ts.Count() - 1, ok: true}
+				if err := rd.regular(ctx, ts, hdr, n, head, li, what); err != nil {
 					return nil, err
 				}
 			}
@@ -318,7 +279,7 @@ func describeReadErr(err error) error {
 
 // regular handles the contents of a regular file entry: keep it, spool an
 // ELF binary for inspection, or read a script's interpreter line.
-func (rd *reader) regular(ctx context.Context, tr *tar.Reader, hdr *tar.Header, n *node, head []byte, li *layerIndex, what string) error {
+func (rd *reader) regular(ctx context.Context, tr io.Reader, hdr *tar.Header, n *node, head []byte, li *layerIndex, what string) error {
 	t := rd.t
 	if t.keep(n.Path, hdr.Size) && hdr.Size <= t.limits.MaxKeepFile && !isSparse(hdr) {
 		if rd.kept.Add(hdr.Size) <= t.limits.MaxKeep {
@@ -614,8 +575,7 @@ func (t *Target) open(n *node) (content, error) {
 // in memory when small and in a temporary file otherwise.
 func (t *Target) reread(n *node) (content, error) {
 	src := t.layers[n.src.layer]
-	ctx := context.Background()
-	rc, err := src.open(ctx)
+	rc, err := src.open(t.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -627,6 +587,11 @@ func (t *Target) reread(n *node) (content, error) {
 	defer closeDec()
 	tr := tar.NewReader(r)
 	for i := 0; ; i++ {
+		if i%256 == 0 {
+			if err := t.ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		hdr, err := tr.Next()
 		if err != nil {
 			if err == io.EOF {

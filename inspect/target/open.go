@@ -29,7 +29,7 @@ func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 // "repo@sha256:..."). Image layers are read and merged before Open
 // returns. Close the target to remove its temporary directory.
 func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
-	t := &Target{opts: opts, limits: opts.Limits.withDefaults(), root: newDir("/")}
+	t := &Target{opts: opts, limits: opts.Limits.withDefaults(), root: newDir("/"), ctx: ctx}
 	t.desc.Spec = spec
 	if opts.Platform == "" {
 		t.opts.Platform = DefaultPlatform

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -96,4 +97,29 @@ func components(p string) []string {
 		}
 	}
 	return out
+}
+
+// LstatFS adapts an fs.FS that implements fs.ReadLinkFS (os.DirFS,
+// os.Root.FS) to ResolveIn: names are taken relative to its root.
+func LstatFS(fsys fs.FS) LstatFunc {
+	return func(p string) (PathInfo, error) {
+		name := strings.TrimPrefix(p, "/")
+		if name == "" {
+			name = "."
+		}
+		st, err := fs.Lstat(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return PathInfo{}, nil
+		}
+		if err != nil {
+			return PathInfo{}, err
+		}
+		info := PathInfo{Exists: true, Dir: st.IsDir(), IsLink: st.Mode()&fs.ModeSymlink != 0}
+		if info.IsLink {
+			if info.Link, err = fs.ReadLink(fsys, name); err != nil {
+				return PathInfo{}, err
+			}
+		}
+		return info, nil
+	}
 }

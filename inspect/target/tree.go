@@ -61,6 +61,9 @@ type Target struct {
 	opts   Options
 	limits Limits
 
+	// ctx is Open's context: reading a layer again (a file opened through
+	// FS, which takes no context) stops when it is cancelled.
+	ctx     context.Context
 	tmp     string        // private temporary directory
 	tmpLock *os.File      // held locked while the target is open
 	layers  []layerSource // for re-reading entries that were not kept

@@ -297,9 +297,12 @@ func inspectInTarget(ctx context.Context, a *app, f *inspectFlags, paths []strin
 		}
 		var out []inspectResult
 		for _, e := range progs {
-			if e.Binary != nil {
-				out = append(out, inspectResult{Path: e.Path, Root: root, Main: e.Path == mainPath, Binary: e.Binary, RootLibc: libc, Libc: inspect.LibcFor(e.Binary, libc)})
+			if e.Binary == nil {
+				// A damaged ELF program is named, never dropped.
+				fmt.Fprintf(stderr, "nsscope inspect: note: %s: not inspected: %s\n", e.Path, e.InspectErr)
+				continue
 			}
+			out = append(out, inspectResult{Path: e.Path, Root: root, Main: e.Path == mainPath, Binary: e.Binary, RootLibc: libc, Libc: inspect.LibcFor(e.Binary, libc)})
 		}
 		return out, nil, nil
 	}

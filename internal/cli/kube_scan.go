@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -97,15 +96,9 @@ func (k *kubeScanFlags) inspector() kubeio.Inspector {
 		if err != nil {
 			return nil, err
 		}
-		nss := model.File{Path: model.PathNSSwitch}
-		data, err := fs.ReadFile(t.FS(), "etc/nsswitch.conf")
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			nss.Missing = true
-		case err != nil:
-			return nil, fmt.Errorf("%s: /etc/nsswitch.conf: %w", spec, err)
-		default:
-			nss.Data = data
+		nss, err := in.Root.File(model.PathNSSwitch)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
 		}
 		f := kubeio.ImageFacts(spec, in.Programs, nss)
 		f.Key, f.Ref = key, ref

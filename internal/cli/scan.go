@@ -124,6 +124,9 @@ type scanFlags struct {
 	image   imageFlags
 	report  reportFlags
 	verbose bool
+	// failOnNone makes a target with no program that resolves names a
+	// failure (exit 1), for CI gates that must not pass on an empty image.
+	failOnNone bool
 }
 
 var reportFormats = []string{"text", "json", "sarif", "html"}
@@ -154,7 +157,10 @@ nsscope scan --runtime none -v /`,
 	})
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
 	addGroup(cmd, "Image", f.image.register)
-	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, reportFormats, true) })
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
+		f.report.register(fs, reportFormats, true)
+		fs.BoolVar(&f.failOnNone, "fail-on-none", false, "exit 1 when the target has no program that resolves host names (a CI gate must not pass on what it cannot see)")
+	})
 	completeReportFlags(cmd, reportFormats)
 	completeValues(cmd, "runtime", "kubernetes", "docker", "none")
 	return cmd
@@ -210,10 +216,15 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		return inputError(err)
 	}
 	rep.Version = toolVersion()
-	if scan.NoneFound(rep) {
+	none := scan.NoneFound(rep)
+	if none {
 		fmt.Fprintf(a.stdio.Err, "nsscope scan: %s\n", scan.NoneFoundMessage(args[0]))
 	}
-	return writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
+	err = writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
+	if err == nil && none && f.failOnNone {
+		return errFindings
+	}
+	return err
 }
 
 // targetError classifies an error from reading the target: bad or

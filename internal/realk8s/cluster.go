@@ -145,6 +145,9 @@ func ClusterProof(ctx context.Context, dir, deployDir string) (*ClusterReport, e
 			return nil, err
 		}
 		for _, o := range objs {
+			if strings.HasPrefix(o.GetAPIVersion(), "kustomize.config.k8s.io/") {
+				continue // read by kubectl -k, never sent to the server
+			}
 			key := filepath.Base(f) + " " + o.GetKind() + "/" + o.GetName()
 			rep.DryRun[key] = ""
 			if err := create(ctx, dyn, o, true); err != nil {

@@ -148,6 +148,9 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			if err != nil {
 				t.Fatal(err)
 			}
+			if r.Serving > Overloaded {
+				t.Skipf("machine overloaded: the apiserver served only after %.1f s (idle: 3 s); its start-up times say nothing about DNS", r.Serving.Seconds())
+			}
 			p, err := Predict(kv, goV, r)
 			if err != nil {
 				t.Fatal(err)
