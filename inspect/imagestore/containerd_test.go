@@ -56,7 +56,7 @@ disabled_plugins = [
 
 // needContainerd skips where containerd cannot run (not root, binaries
 // missing); with CI=true a root machine with containerd must run it.
-func needContainerd(t *testing.T) (containerd, ctr string) {
+func needContainerd(t testing.TB) (containerd, ctr string) {
 	t.Helper()
 	containerd, err1 := exec.LookPath("containerd")
 	ctr, err2 := exec.LookPath("ctr")
@@ -74,7 +74,7 @@ func needContainerd(t *testing.T) (containerd, ctr string) {
 
 // startContainerd starts a private containerd and stops it (and removes
 // its directories) when the test ends, even on failure.
-func startContainerd(t *testing.T) *testContainerd {
+func startContainerd(t testing.TB) *testContainerd {
 	t.Helper()
 	bin, _ := needContainerd(t)
 	dir, err := os.MkdirTemp("", "nsscope-containerd-test-")
@@ -118,7 +118,7 @@ func startContainerd(t *testing.T) *testContainerd {
 // waitReady waits until ctr can talk to the daemon, or the daemon exits.
 // There is no time margin to tune: the wait ends on an event, with a
 // deadline only as a last resort against a hung daemon.
-func (c *testContainerd) waitReady(t *testing.T) {
+func (c *testContainerd) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -154,7 +154,7 @@ func (c *testContainerd) ctr(args ...string) ([]byte, error) {
 }
 
 // stop ends the daemon: SIGTERM, then SIGKILL to its process group.
-func (c *testContainerd) stop(t *testing.T) {
+func (c *testContainerd) stop(t testing.TB) {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return
 	}
@@ -176,7 +176,7 @@ func (c *testContainerd) stop(t *testing.T) {
 	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 }
 
-func (c *testContainerd) importArchive(t *testing.T, archive string) {
+func (c *testContainerd) importArchive(t testing.TB, archive string) {
 	t.Helper()
 	if out, err := c.ctr("images", "import", "--no-unpack", archive); err != nil {
 		t.Fatalf("ctr images import: %v\n%s", err, out)
@@ -185,7 +185,7 @@ func (c *testContainerd) importArchive(t *testing.T, archive string) {
 
 // testImages builds two images as docker save archives: Alpine with a Go
 // program on top, and a busybox (musl) image under a Docker Hub short name.
-func testImages(t *testing.T) (app, short string) {
+func testImages(t testing.TB) (app, short string) {
 	t.Helper()
 	alpine := ti.RootfsLayer(t, ti.Rootfs(t, ti.Alpine313))
 	prog := ti.FileLayer(t, map[string]ti.File{"usr/local/bin/esbuild": {FromFile: ti.Binary(t, ti.Esbuild115), Mode: 0o755}})
@@ -282,5 +282,42 @@ func TestContainerdSameFindings(t *testing.T) {
 	_, err = target.Open(context.Background(), "containerd://nsscope.test/app:1", socket)
 	if !errors.Is(err, imagestore.ErrNoDaemon) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("stopped daemon: %v", err)
+	}
+}
+
+// BenchmarkContainerdSource times opening and scanning one image (Alpine
+// 3.13 plus a 9 MB Go program) from its docker save archive, from a real
+// containerd through its socket, and from containerd's files without the
+// daemon:
+//
+//	go test ./inspect/imagestore -run '^$' -bench Source -benchtime 10x
+func BenchmarkContainerdSource(b *testing.B) {
+	app, _ := testImages(b)
+	c := startContainerd(b)
+	c.importArchive(b, app)
+	for _, bc := range []struct {
+		name, spec string
+		opts       target.Options
+	}{
+		{"archive", app, target.Options{}},
+		{"socket", "containerd://nsscope.test/app:1", target.Options{Images: imagestore.Options{ContainerdAddress: c.sock}}},
+		{"files", "containerd://nsscope.test/app:1", target.Options{Images: imagestore.Options{NodeRoot: c.nodeRoot}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				tg, err := target.Open(context.Background(), bc.spec, bc.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in, err := scan.FromTarget(context.Background(), tg, bc.spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := scan.Run(in); err != nil {
+					b.Fatal(err)
+				}
+				tg.Close()
+			}
+		})
 	}
 }

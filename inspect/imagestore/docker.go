@@ -40,7 +40,7 @@ func openDocker(ctx context.Context, spec Spec, opts Options) (*Image, error) {
 	cancel()
 	if err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("no Docker daemon at %s (%s): %w", host, rootCause(err), ErrNoDaemon)
+		return nil, noDaemon("no Docker daemon at %s (%s)", host, rootCause(err))
 	}
 	tmp, err := os.MkdirTemp(opts.TempDir, "nsscope-docker-")
 	if err != nil {

@@ -87,7 +87,7 @@ func openFiles(opts Options) (store, error) {
 	// The copy is ours: a shared lock on it disturbs nobody, and the
 	// original is never opened by bbolt (containerd holds an exclusive
 	// lock on it while it runs).
-	db, err := bolt.Open(copyPath, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := openBolt(copyPath)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w (%w)", filepath.Join(root, metaDB), err, ErrBadStore))
 	}
@@ -171,6 +171,28 @@ func metaPages(f *os.File) ([]byte, error) {
 	return pages, nil
 }
 
+// openBolt opens our snapshot read-only. bbolt panics on some damaged
+// files; that is a bad store, not a crash.
+func openBolt(p string) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("damaged bbolt database: %v", r)
+		}
+	}()
+	return bolt.Open(p, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+}
+
+// view runs fn in a read transaction, a bbolt panic (a damaged page)
+// turned into ErrBadStore.
+func (s *fileStore) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: damaged metadata database: %v: %w", s.root, r, ErrBadStore)
+		}
+	}()
+	return s.db.View(fn)
+}
+
 func (s *fileStore) where() string {
 	return fmt.Sprintf("containerd's files under %s, namespace %s", s.root, s.ns)
 }
@@ -211,7 +233,7 @@ func readTarget(name string, b *bolt.Bucket) (Record, error) {
 
 func (s *fileStore) resolve(_ context.Context, name string) (Record, error) {
 	var rec Record
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		imgs := s.images(tx)
 		if imgs == nil {
 			return fmt.Errorf("%s: %w", name, ErrNotFound)
@@ -229,7 +251,7 @@ func (s *fileStore) resolve(_ context.Context, name string) (Record, error) {
 
 func (s *fileStore) list(context.Context) ([]Record, error) {
 	var recs []Record
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		imgs := s.images(tx)
 		if imgs == nil {
 			return nil

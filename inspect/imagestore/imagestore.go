@@ -189,7 +189,7 @@ func (i *Image) Close() error {
 // Errors callers may test for with errors.Is.
 var (
 	// ErrNoDaemon: the daemon's socket is missing or nobody answers on it.
-	ErrNoDaemon = errors.New("no daemon")
+	ErrNoDaemon = errors.New("no daemon answering")
 	// ErrNotFound: the store has no image of that name.
 	ErrNotFound = errors.New("image not found")
 	// ErrBlobMissing: a blob the image needs is not in the content store.
@@ -197,6 +197,17 @@ var (
 	// ErrBadStore: the store's files are not what containerd writes.
 	ErrBadStore = errors.New("not a containerd store")
 )
+
+// daemonError is a one-line message about a missing daemon that is
+// ErrNoDaemon for errors.Is without repeating it.
+type daemonError struct{ msg string }
+
+func (e daemonError) Error() string        { return e.msg }
+func (e daemonError) Is(target error) bool { return target == ErrNoDaemon }
+
+func noDaemon(format string, args ...any) error {
+	return daemonError{fmt.Sprintf(format, args...)}
+}
 
 // Open opens the image spec names.
 func Open(ctx context.Context, spec Spec, opts Options) (*Image, error) {

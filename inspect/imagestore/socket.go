@@ -39,11 +39,11 @@ func dialContainerd(ctx context.Context, opts Options) (store, error) {
 	addr := strings.TrimPrefix(opts.ContainerdAddress, "unix://")
 	st, err := os.Stat(addr)
 	if err != nil {
-		return nil, fmt.Errorf("no containerd at unix://%s (%w); give --containerd-address, or read a node's files with --containerd-root: %w",
-			addr, errors.Unwrap(err), ErrNoDaemon)
+		return nil, noDaemon("no containerd at unix://%s (%v); give --containerd-address, or read a node's files with --containerd-root",
+			addr, errors.Unwrap(err))
 	}
 	if st.Mode().Type() != os.ModeSocket {
-		return nil, fmt.Errorf("%s is not a socket: %w", addr, ErrNoDaemon)
+		return nil, noDaemon("no containerd at unix://%s: not a socket", addr)
 	}
 	conn, err := grpc.NewClient("unix://"+addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -81,7 +81,7 @@ func (s *socketStore) wrap(what string, err error) error {
 	case codes.NotFound:
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	case codes.Unavailable:
-		return fmt.Errorf("no containerd answering at unix://%s: %s: %w", s.address, st.Message(), ErrNoDaemon)
+		return noDaemon("no containerd answering at unix://%s: %s", s.address, st.Message())
 	case codes.PermissionDenied:
 		return fmt.Errorf("containerd at unix://%s: %s", s.address, st.Message())
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/nsscope/nsscope/inspect/imagestore"
 	"golang.org/x/sys/unix"
 
 	"github.com/nsscope/nsscope/model"
@@ -212,11 +214,17 @@ func (a *app) confFile(flag, path, as string, missingOK bool) (*model.File, erro
 type imageFlags struct {
 	platform string
 	insecure bool
+	stores   imagestore.Options
 }
 
 func (i *imageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&i.platform, "platform", "linux/amd64", "the image to pick from a multi-platform index, `OS/ARCH[/VARIANT]`")
 	fs.BoolVar(&i.insecure, "insecure", false, "allow plain-HTTP registries")
+	// Images where they are stored (containerd://REF, docker-daemon:REF).
+	fs.StringVar((*string)(&i.stores.Source), "source", "", "read a bare image REF from `containerd` or docker (default: a path, else a registry)")
+	fs.StringVar(&i.stores.ContainerdAddress, "containerd-address", imagestore.DefaultContainerdAddress, "containerd's `SOCKET` (containerd://REF)")
+	fs.StringVar(&i.stores.Namespace, "containerd-namespace", imagestore.DefaultNamespace, "containerd's `NAMESPACE` (containerd://REF)")
+	fs.StringVar(&i.stores.NodeRoot, "containerd-root", "", "read containerd's store without its daemon from a node's root file system `DIR` (DIR/var/lib/containerd)")
 }
 
 // lookupFlags: the names checked and the caller's deadline (scan, pod,

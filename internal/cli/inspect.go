@@ -273,7 +273,7 @@ const maxStdinBinary = 1 << 30
 // (entries skipped, damage found) go to stderr.
 func inspectInTarget(ctx context.Context, a *app, f *inspectFlags, paths []string) ([]inspectResult, []error, error) {
 	stderr := a.stdio.Err
-	opts := target.Options{Platform: f.image.platform, Insecure: f.image.insecure, TempDir: envValue(a.env, "TMPDIR")}
+	opts := target.Options{Platform: f.image.platform, Insecure: f.image.insecure, TempDir: envValue(a.env, "TMPDIR"), Images: f.image.stores}
 	// Only the files asked for need to be looked at; the reader inspects
 	// every executable anyway, which costs little more.
 	tg, err := target.Open(ctx, f.in, opts)

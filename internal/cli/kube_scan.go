@@ -78,7 +78,7 @@ var errNotScanned = errors.New("not inspected (no --image-scan, no --image-sourc
 
 // inspector reads images with the scan verb's reader.
 func (k *kubeScanFlags) inspector() kubeio.Inspector {
-	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure}
+	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure, Images: k.image.stores}
 	return func(ctx context.Context, key, ref string) (*kube.ImageFacts, error) {
 		spec, ok := k.sources[ref]
 		if !ok {

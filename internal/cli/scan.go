@@ -197,6 +197,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		Platform: f.image.platform,
 		Insecure: f.image.insecure,
 		Progress: prog.update,
+		Images:   f.image.stores,
 	})
 	if err != nil {
 		return targetError(err)
