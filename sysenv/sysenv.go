@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nsscope/nsscope/conf"
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/model"
@@ -224,9 +225,39 @@ func (s *Source) Libc() model.Libc {
 		return model.Libc{}
 	}
 	for _, r := range s.t.Libc() {
-		return r.Model()
+		l := r.Model()
+		if l.Kind == "musl" {
+			l = s.alpineRelease(l)
+		}
+		return l
 	}
-	return model.Libc{}
+	// No library told its version (musl 1.2.4 keeps none in its loader):
+	// Alpine's package database names it.
+	return s.alpineRelease(model.Libc{})
+}
+
+// PathAPKInstalled is Alpine's package database.
+const PathAPKInstalled = "/lib/apk/db/installed"
+
+// alpineRelease adds the Alpine package release of musl (e.g. 1.2.3-r3)
+// from the root's apk database, when the database names the same upstream
+// version as the library found: distribution patches are decided by it.
+func (s *Source) alpineRelease(l model.Libc) model.Libc {
+	f, err := s.File(PathAPKInstalled)
+	if err != nil || f.Missing || f.ReadErr != "" {
+		return l
+	}
+	for _, p := range conf.ParseAPKInstalled(f.Name(), f.Data) {
+		if p.Name != "musl" {
+			continue
+		}
+		a, err := model.AlpineMusl(p.Version)
+		if err != nil || (l.Kind != "" && !l.Version.IsZero() && a.Version != l.Version) {
+			return l
+		}
+		return a
+	}
+	return l
 }
 
 // FS is a Reader over any fs.FS rooted at the program's "/" (names without

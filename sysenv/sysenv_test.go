@@ -171,3 +171,28 @@ func TestRootImage(t *testing.T) {
 		}
 	}
 }
+
+// TestAlpineMuslRelease: the musl of an Alpine root carries its package
+// release from the apk database (issue 11: distribution patches).
+func TestAlpineMuslRelease(t *testing.T) {
+	for _, c := range []struct{ rootfs, release string }{
+		{"alpine-minirootfs-3.13.12-x86_64.tar.gz", "1.2.2-r1"},
+		{"alpine-minirootfs-3.16.9-x86_64.tar.gz", "1.2.3-r3"},
+		{"alpine-minirootfs-3.10.9-x86_64.tar.gz", "1.1.22-r4"},
+		{"alpine-minirootfs-3.19.4-x86_64.tar.gz", "1.2.4_git20230717-r4"},
+	} {
+		path := filepath.Join("..", "..", "shared", "data", "rootfs", c.rootfs)
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("%s not found (../shared/data is absent)", path)
+		}
+		src, err := Root(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := src.Libc()
+		src.Close()
+		if l.Kind != "musl" || l.Release != c.release || l.Distro != "alpine" {
+			t.Errorf("%s: libc %+v, want musl release %s (alpine)", c.rootfs, l, c.release)
+		}
+	}
+}
