@@ -16,6 +16,7 @@ import (
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/waterfall"
 )
 
 // apiserverFlags are the parsed flags of the apiserver verb.
@@ -53,7 +54,7 @@ nsscope apiserver --kube-version 1.20.15 --node-resolv-conf node-resolv.conf --i
 	cmd.Flags().StringVar(&f.bind, "bind-address", "0.0.0.0", "without -f: kube-apiserver --bind-address `IP`")
 	cmd.Flags().IntVar(&f.port, "secure-port", kube.DefaultSecurePort, "without -f: kube-apiserver --secure-port `N`")
 	cmd.Flags().StringVar(&f.image, "image", "", "without -f: the image `REF` (its tag gives the version)")
-	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, true) })
+	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, true) })
 	addGroup(cmd, programGroup, f.images.build.register)
 	addGroup(cmd, kubeImageGroup, f.images.register)
 	addGroup(cmd, kubeNodeGroup, f.node.register)
@@ -143,10 +144,13 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 	kube.AttachFixes(findings, fixes)
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	out := a.output(f.report.output)
-	if f.report.format == "json" {
+	switch f.report.format {
+	case "json":
 		err = report.WriteJSON(out, prepareReport(rep))
-	} else {
-		err = writeAPIServerText(out, cs, fixes, assumed)
+	case "html":
+		err = waterfall.WritePage(out, kube.StartupPage(cs, fixes, assumed))
+	default:
+		err = writeAPIServerText(out, cs, fixes, assumed, waterfall.TextOptions{Width: a.width(), Color: a.color(f.report.output)})
 	}
 	if err != nil {
 		return err
@@ -179,7 +183,7 @@ func syntheticAPIServer(bind string, port int, image string) *kube.Workload {
 		Notes: []string{"no manifest: a hostNetwork static pod with dnsPolicy ClusterFirst, as kubeadm writes it"}}
 }
 
-func writeAPIServerText(w io.Writer, cs []*kube.Container, fixes map[string][]kube.StartupFix, assumed []string) error {
+func writeAPIServerText(w io.Writer, cs []*kube.Container, fixes map[string][]kube.StartupFix, assumed []string, wo waterfall.TextOptions) error {
 	var b strings.Builder
 	for i, c := range cs {
 		if i > 0 {
@@ -190,6 +194,12 @@ func writeAPIServerText(w io.Writer, cs []*kube.Container, fixes map[string][]ku
 		}
 		if err := kube.WriteChecks(&b, c); err != nil {
 			return err
+		}
+		if c.Startup != nil {
+			b.WriteString("  start-up, from the process's start:\n")
+			if err := waterfall.WriteText(&b, kube.StartupChart("", c.Startup, kube.DefaultMachine()), wo); err != nil {
+				return err
+			}
 		}
 		writeRemedies(&b, c, fixes)
 	}
