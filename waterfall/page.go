@@ -44,6 +44,8 @@ type Section struct {
 	// Related are the decisive lines ("etc/resolv.conf:3: …").
 	Related []string
 	Notes   []string
+	// Pre is preformatted text (a summary table), shown verbatim.
+	Pre string
 }
 
 // Step is a decision with its reason and the file and line that caused it.
@@ -248,6 +250,7 @@ const pageTemplate = `<!DOCTYPE html>
 {{with .Steps}}<h3>Why</h3><ol class="steps">{{range .}}<li><b>{{.Key}}</b> {{inline .Value}} — {{inline .Reason}}{{with .Source}} <span class="src">[{{.}}]</span>{{end}}</li>{{end}}</ol>{{end}}
 {{with .Fixes}}<h3>Fixes, each predicted</h3><div class="fixes">{{range .}}<div class="fix"><p>{{inline .Text}}{{with .Effect}} → <b>{{inline .}}</b>{{end}}</p>{{with .Diff}}<pre>{{.}}</pre>{{end}}{{with .After}}<figure>{{svg .}}<figcaption>after the fix</figcaption></figure>{{end}}</div>{{end}}</div>{{end}}
 {{with .Related}}<h3>Decided by</h3><ul>{{range .}}<li><code>{{.}}</code></li>{{end}}</ul>{{end}}
+{{with .Pre}}<pre>{{.}}</pre>{{end}}
 {{range .Notes}}<p class="src">Note: {{inline .}}</p>{{end}}
 </section>
 {{end}}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/sniff"
+	"github.com/nsscope/nsscope/waterfall"
 )
 
 // sniffFlags holds the parsed command line of "nsscope sniff".
@@ -56,10 +57,10 @@ nsscope sniff --netns /proc/$(pidof coredns)/ns/net --explain`,
 		fs.StringVar(&f.comm, "comm", "", "only queries of processes named `NAME` (/proc/PID/comm)")
 	})
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.format, "format", "text", "output `FORMAT`: text or json (JSON lines, then the summary)")
+		fs.StringVar(&f.format, "format", "text", "output `FORMAT`: text, json (JSON lines, then the summary) or html (waterfalls per process, written at the end)")
 		fs.BoolVar(&f.explain, "explain", false, "for each process seen: the files it sees, its binary, and the model's prediction beside what was captured")
 	})
-	completeValues(cmd, "format", "text", "json")
+	completeValues(cmd, "format", "text", "json", "html")
 	return cmd
 }
 
@@ -67,8 +68,8 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 	if len(args) > 0 {
 		return usageErrorf("unexpected argument %q", args[0])
 	}
-	if f.format != "text" && f.format != "json" {
-		return usageErrorf("--format %q: want text or json", f.format)
+	if f.format != "text" && f.format != "json" && f.format != "html" {
+		return usageErrorf("--format %q: want text, json or html", f.format)
 	}
 	if f.pid != 0 && f.comm != "" {
 		return usageErrorf("--pid and --comm exclude each other")
@@ -84,8 +85,15 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 	out := a.stdio.Out
 	ver := toolVersion()
 	var werr error
+	var seen []sniff.Exchange
 	emit := func(x sniff.Exchange) {
 		if werr != nil {
+			return
+		}
+		if f.format == "html" {
+			if len(seen) <= sniff.MaxPageExchanges {
+				seen = append(seen, x)
+			}
 			return
 		}
 		if f.format == "json" {
@@ -113,6 +121,9 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 	}
 	if f.format == "json" {
 		return sniff.WriteSummaryJSON(out, sum, ver)
+	}
+	if f.format == "html" {
+		return waterfall.WritePage(out, sniff.Page(seen, sum))
 	}
 	sniff.WriteSummary(out, sum)
 	if f.explain {

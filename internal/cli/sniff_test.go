@@ -20,7 +20,7 @@ func TestSniffTraceBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sniff", "--format", "xml"}, `--format "xml": want text or json`},
+		{[]string{"sniff", "--format", "xml"}, `--format "xml": want text, json or html`},
 		{[]string{"sniff", "--pid", "1", "--comm", "x"}, "--pid and --comm exclude each other"},
 		{[]string{"sniff", "--name", "["}, `--name "[": syntax error in pattern`},
 		{[]string{"sniff", "--netns", "/nonexistent"}, "--netns /nonexistent"},
