@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strings"
+	"time"
 
+	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/waterfall"
 )
 
@@ -88,6 +92,17 @@ func Page(xs []Exchange, sum *Summary) waterfall.Page {
 			Summary: fmt.Sprintf("%d exchange(s)", len(s.Rows)),
 			Charts:  []waterfall.Chart{{Title: k, Series: []waterfall.Series{s}}}})
 	}
+	for i, e := range sum.Explanations {
+		if e.Predicted == nil || e.Process == nil {
+			continue
+		}
+		obs := capturedLookup(xs, e)
+		p.Sections = append(p.Sections, waterfall.Section{
+			ID: fmt.Sprintf("explain-%d", i+1), Heading: fmt.Sprintf("explain %s[%d]: %s", e.Process.Comm, e.Process.PID, e.Name),
+			Summary: e.Binary + ": " + e.Verdict,
+			Charts:  []waterfall.Chart{lab.CheckChart("predicted and captured", e.Predicted, obs)},
+		})
+	}
 	var b bytes.Buffer
 	WriteSummary(&b, sum)
 	if len(sum.Explanations) > 0 {
@@ -95,4 +110,27 @@ func Page(xs []Exchange, sum *Summary) waterfall.Page {
 	}
 	p.Sections = append(p.Sections, waterfall.Section{ID: "summary", Heading: "summary", Pre: b.String()})
 	return p
+}
+
+// capturedLookup is the capture of one explained lookup as the lab's
+// observation: the process's queries for the name (and its search-list
+// expansions), aligned on the first one as the lab aligns programs that
+// do not report when their lookup starts.
+func capturedLookup(xs []Exchange, e Explanation) lab.Observation {
+	prefix := strings.TrimSuffix(e.Name, ".") + "."
+	var obs lab.Observation
+	obs.AnchorFirst = true
+	var t0 time.Time
+	for _, x := range xs {
+		if x.Process == nil || x.Process.PID != e.Process.PID || !strings.HasPrefix(x.Name, prefix) {
+			continue
+		}
+		if t0.IsZero() {
+			t0 = x.Time
+		}
+		obs.Exchanges = append(obs.Exchanges, model.Exchange{Start: x.Time.Sub(t0), Server: x.Server.String(),
+			Name: x.Name, Type: x.Type, Transport: x.Transport, Outcome: outcome(x)})
+	}
+	obs.Total = e.CapturedSpan
+	return obs
 }
