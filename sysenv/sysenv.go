@@ -224,8 +224,8 @@ func (s *Source) Libc() model.Libc {
 	if s.t == nil {
 		return model.Libc{}
 	}
-	for _, r := range s.t.Libc() {
-		l := r.Model()
+	if libs := s.t.Libc(); len(libs) > 0 {
+		l := libs[0].Model()
 		if l.Kind == "musl" {
 			l = s.alpineRelease(l)
 		}
