@@ -35,6 +35,7 @@ import (
 
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/imagestore"
+	"github.com/nsscope/nsscope/inspect/layercache"
 )
 
 // Kind says what sort of target was opened.
@@ -228,7 +229,11 @@ type Options struct {
 	// at once) with the stored bytes read so far over all layers and
 	// their total when known (-1 otherwise).
 	Progress func(done, total int64)
-	Limits   Limits
+	// Cache, when set, keeps what reading each image layer produced,
+	// under the layer's content digest: a layer found there is not read
+	// at all. It is not used with a custom Keep or with NoInspect.
+	Cache  *layercache.Cache
+	Limits Limits
 	// Images says where containerd and Docker images are read from
 	// ("containerd://REF", "docker-daemon:REF", or a bare REF with
 	// Images.Source set); see package imagestore.
