@@ -207,7 +207,7 @@ func Decode(data []byte, wantLabel string) ([]byte, error) {
 		return nil, fmt.Errorf("format version %d: %w", binary.BigEndian.Uint32(rest), ErrFormat)
 	}
 	rest = rest[4:]
-	n, k := binary.Uvarint(rest)
+	n, k := uvarint(rest)
 	if k <= 0 || n > uint64(len(rest)-k) {
 		return nil, fmt.Errorf("label: %w", ErrFormat)
 	}
@@ -216,7 +216,7 @@ func Decode(data []byte, wantLabel string) ([]byte, error) {
 		return nil, fmt.Errorf("filed under another key: %w", ErrFormat)
 	}
 	rest = rest[n:]
-	size, k := binary.Uvarint(rest)
+	size, k := uvarint(rest)
 	if k <= 0 || len(rest)-k < sha256.Size || size != uint64(len(rest)-k-sha256.Size) {
 		return nil, fmt.Errorf("length: %w", ErrChecksum)
 	}
@@ -226,6 +226,16 @@ func Decode(data []byte, wantLabel string) ([]byte, error) {
 		return nil, ErrChecksum
 	}
 	return payload, nil
+}
+
+// uvarint reads a length in its shortest encoding only (k ≤ 0 otherwise),
+// so that one payload has one entry.
+func uvarint(b []byte) (uint64, int) {
+	v, k := binary.Uvarint(b)
+	if k > 0 && k != len(binary.AppendUvarint(nil, v)) {
+		return 0, -1
+	}
+	return v, k
 }
 
 // Evict removes the least recently used entries until the directory
