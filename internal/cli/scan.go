@@ -122,6 +122,7 @@ type scanFlags struct {
 	rt      runtimeFlags
 	lookup  lookupFlags
 	image   imageFlags
+	cache   cacheFlags
 	report  reportFlags
 	verbose bool
 	// failOnNone makes a target with no program that resolves names a
@@ -157,6 +158,7 @@ nsscope scan --runtime none -v /`,
 	})
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
 	addGroup(cmd, "Image", f.image.register)
+	addGroup(cmd, cacheGroup, f.cache.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
 		f.report.register(fs, reportFormats, true)
 		fs.BoolVar(&f.failOnNone, "fail-on-none", false, "exit 1 when the target has no program that resolves host names (a CI gate must not pass on what it cannot see)")
@@ -177,7 +179,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	if len(args) != 1 {
 		return usageErrorf("want exactly one TARGET, got %d", len(args))
 	}
-	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check} {
+	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check, func() error { return f.cache.check(cmd) }} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -198,6 +200,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		Insecure: f.image.insecure,
 		Progress: prog.update,
 		Images:   f.image.stores,
+		Cache:    f.cache.layers(a.env, a.stdio.Err, "scan"),
 	})
 	if err != nil {
 		return targetError(err)
