@@ -185,6 +185,9 @@ func (rd *reader) inspector() {
 		} else {
 			j.n.Binary = b
 		}
+		if c := rd.t.opts.Counts; c != nil {
+			c.Executables.Add(1)
+		}
 		name := j.f.Name()
 		j.f.Close()
 		os.Remove(name)
@@ -215,8 +218,16 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource, sum h
 	}
 	defer rc.Close()
 	var progress func(int64)
-	if t.opts.Progress != nil {
-		progress = func(n int64) { t.opts.Progress(rd.done.Add(n), rd.total) }
+	if t.opts.Progress != nil || t.opts.Counts != nil {
+		progress = func(n int64) {
+			done := rd.done.Add(n)
+			if c := t.opts.Counts; c != nil {
+				c.Bytes.Add(n)
+			}
+			if t.opts.Progress != nil {
+				t.opts.Progress(done, rd.total)
+			}
+		}
 	}
 	var stored io.Reader = rc
 	if sum != nil && src.cacheStored {
@@ -258,6 +269,9 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource, sum h
 		}
 		li.count++
 		hdr, p := te.Header, te.Path
+		if c := t.opts.Counts; c != nil && hdr.Typeflag != tar.TypeDir {
+			c.Files.Add(1)
+		}
 		base := path.Base(p)
 		if src.whiteouts && strings.HasPrefix(base, ".wh.") {
 			dir := path.Dir(p)
@@ -433,6 +447,9 @@ func (t *Target) readLayers(ctx context.Context) error {
 			break
 		}
 		rd.total += l.info.Size
+	}
+	if c := t.opts.Counts; c != nil && rd.total > 0 {
+		c.Total.Add(rd.total)
 	}
 	for range workers {
 		rd.wg.Add(1)

@@ -30,6 +30,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -232,12 +233,30 @@ type Options struct {
 	// Cache, when set, keeps what reading each image layer produced,
 	// under the layer's content digest: a layer found there is not read
 	// at all. It is not used with a custom Keep or with NoInspect.
-	Cache  *layercache.Cache
+	Cache *layercache.Cache
+	// Counts, when set, is kept up to date while the target is read, for
+	// a caller that shows progress.
+	Counts *Counts
 	Limits Limits
 	// Images says where containerd and Docker images are read from
 	// ("containerd://REF", "docker-daemon:REF", or a bare REF with
 	// Images.Source set); see package imagestore.
 	Images imagestore.Options
+}
+
+// Counts are what reading a target has done so far. The reading
+// goroutines add to them atomically; a caller may read them at any time.
+type Counts struct {
+	// Files counts the entries seen that are not directories (tar
+	// entries of every layer, files of a directory walked).
+	Files atomic.Int64
+	// Executables counts the ELF files read and inspected.
+	Executables atomic.Int64
+	// Bytes counts the bytes read: stored (compressed) bytes of layers
+	// and tarballs, the sizes of the files inspected in a directory.
+	Bytes atomic.Int64
+	// Total is the stored size of all layers when known, else 0.
+	Total atomic.Int64
 }
 
 // DefaultPlatform is the platform chosen from a multi-platform index when
