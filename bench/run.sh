@@ -180,6 +180,7 @@ for r in $(seq "$RUNS"); do
 	measure syft-go-only env SYFT_CHECK_FOR_APP_UPDATE=false ./tools/syft scan "docker-archive:$WORK/image.tar" -o syft-json -q --override-default-catalogers go-module-binary-cataloger
 	measure gzip-dc sh -c "gzip -dc ${LAYERS[*]} >/dev/null"
 	measure inflate-largest ./tools/inflate "$LARGEST"
+	measure inflate-all ./tools/inflate "${LAYERS[@]}"
 	rm -rf cold-n cold-t cold-s
 	measure nsscope-cold ./tools/nsscope scan --runtime none --format json --cache-dir cold-n image.tar
 	measure nsscope-warm ./tools/nsscope scan --runtime none --format json --cache-dir cache-nsscope image.tar
@@ -194,7 +195,7 @@ python3 - "$UNCOMPRESSED" "$COMPRESSED" "$RUNS" "$LOAD_BEFORE" "$LOAD_AFTER" <<'
 import statistics, sys, collections
 unc, comp, runs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 names = ("nsscope", "nsscope-scan", "nsscope-cold", "nsscope-warm", "nsscope-shared", "syft", "syft-go-only",
-         "trivy-cold", "trivy-warm", "gzip-dc", "inflate-largest")
+         "trivy-cold", "trivy-warm", "gzip-dc", "inflate-largest", "inflate-all")
 t = collections.defaultdict(list); m = collections.defaultdict(list); c = collections.defaultdict(list)
 for line in open("times.txt"):
     p = line.split()
@@ -213,6 +214,7 @@ print()
 def ratio(a, b):
     return f"{med[a]/med[b]:.2f}x" if a in med and b in med else "n/a"
 print(f"cold scan (nsscope-scan, --no-cache) / one inflate of the largest layer: {ratio('nsscope-scan', 'inflate-largest')}")
+print(f"CPU floor on 2 cores, inflate-all CPU / 2: {statistics.median(c['inflate-all'])/2:.2f} s; nsscope-scan wall: {med.get('nsscope-scan', 0):.2f} s")
 print(f"syft / nsscope-scan: {ratio('syft', 'nsscope-scan')}; trivy-cold / nsscope-scan: {ratio('trivy-cold', 'nsscope-scan')}")
 print(f"nsscope cold / warm: {ratio('nsscope-cold', 'nsscope-warm')}; trivy-warm / nsscope-warm: {ratio('trivy-warm', 'nsscope-warm')}")
 print()
