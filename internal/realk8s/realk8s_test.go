@@ -24,7 +24,8 @@ const clusterArg = "--nsscope-realk8s-cluster"
 // TestMain lets the test binary serve as the lab's namespace init and as
 // the cluster proof's client.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == lab.InitArg {
+	// The lab's init: realk8s's own runner, or the CLI's ("lab" first).
+	if len(os.Args) > 1 && os.Args[1] == lab.InitArg || len(os.Args) > 2 && os.Args[1] == "lab" && os.Args[2] == lab.InitArg {
 		os.Exit(lab.InitMain(os.Stdin, os.Stdout))
 	}
 	if len(os.Args) == 4 && os.Args[1] == clusterArg {
@@ -157,6 +158,8 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			}
 			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s, first priority class at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds(), r.Created.Seconds())
 			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
+			t.Logf("real queries at: %s", queryTimes(r.Queries))
+			t.Logf("model reasons:\n  %s", strings.Join(p.Reasons, "\n  "))
 			if diffs := Compare(p.Result, r); len(diffs) > 0 {
 				t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(p.Reasons, "\n  "))
 			}
@@ -198,12 +201,16 @@ func TestReadKlog(t *testing.T) {
 		{Offset: 3 * time.Second, Text: `E1201 10:47:35.553862      22 controller.go:119] "error deleting old lease" err="Delete \"https://localhost:6443/x\": context deadline exceeded"`},
 		{Offset: 61 * time.Second, Text: `F1201 11:04:24.761928      26 hooks.go:203] PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`},
 		{Offset: 62 * time.Second, Text: markExit + " 255"},
-	}, Queries: []lab.Query{{Offset: 2 * time.Second}}}
+	}, Queries: []lab.Query{{Offset: 2 * time.Second}, {Offset: 61500 * time.Millisecond}}}
 	r, err := Read(Config{}, res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Outcome != kube.OutcomeExits || r.Time != 61*time.Second || r.Queries[0].Offset != time.Second ||
+	// The exit counts from the fatal line (60 s after the start marker),
+	// not from when the wrapper saw the process gone; the query sent
+	// while klog wrote its stacks is not counted.
+	if r.Outcome != kube.OutcomeExits || r.Time != 60*time.Second || r.Late != time.Second ||
+		len(r.Queries) != 1 || r.AfterExit != 1 || r.Queries[0].Offset != time.Second ||
 		!strings.HasPrefix(r.Fatal, "PostStartHook") || !strings.HasPrefix(r.FirstError, `"error deleting old lease"`) {
 		t.Errorf("%+v", r)
 	}
@@ -273,6 +280,26 @@ func TestRealCluster(t *testing.T) {
 	for k, v := range rep.DryRun {
 		if v != "" {
 			t.Errorf("server-side dry run of %s: %s", k, v)
+		}
+	}
+}
+
+// queryTimes lists the queries' offsets, for the log.
+func queryTimes(qs []lab.Query) string {
+	var b strings.Builder
+	for _, q := range qs {
+		fmt.Fprintf(&b, "%.2f ", q.Offset.Seconds())
+	}
+	return b.String()
+}
+
+// TestWrapperFlags keeps the wrapper's command lines and APIServerArgs /
+// EtcdArgs (what lab --check tests run) the same.
+func TestWrapperFlags(t *testing.T) {
+	unquoted := strings.ReplaceAll(wrapper, `"`, "")
+	for _, a := range append(APIServerArgs(`$D`), EtcdArgs(`$D`)...) {
+		if !strings.Contains(unquoted, a) {
+			t.Errorf("the wrapper lacks %s", a)
 		}
 	}
 }
