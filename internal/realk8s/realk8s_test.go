@@ -150,7 +150,7 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 				t.Fatal(err)
 			}
 			if r.Serving > Overloaded {
-				t.Skipf("machine overloaded: the apiserver served only after %.1f s (idle: 3 s); its start-up times say nothing about DNS", r.Serving.Seconds())
+				t.Logf("OVERLOADED: served only after %.1f s (idle: 3 s)", r.Serving.Seconds())
 			}
 			p, err := Predict(kv, goV, r)
 			if err != nil {
@@ -158,7 +158,7 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			}
 			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s, first priority class at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds(), r.Created.Seconds())
 			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
-			t.Logf("real queries at: %s", queryTimes(r.Queries))
+			t.Logf("real queries at: %s(fatal line at %.2f s, process gone %.2f s later, %d queries in between)", queryTimes(r.Queries), r.FatalAt.Seconds(), r.Late.Seconds(), r.AfterExit)
 			t.Logf("model reasons:\n  %s", strings.Join(p.Reasons, "\n  "))
 			if diffs := Compare(p.Result, r); len(diffs) > 0 {
 				t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(p.Reasons, "\n  "))
