@@ -117,6 +117,9 @@ func TestLabCheckRealAPIServer(t *testing.T) {
 			if doc.Run.Ended != "ready" {
 				t.Errorf("run ended %q, want by the /readyz probe", doc.Run.Ended)
 			}
+			if c.Machine.Serving > realk8s.Overloaded.Seconds() && realk8s.TimeOnly(c.Differences) {
+				t.Skipf("OVERLOADED MACHINE, time not judged: the apiserver served after %.1f s (idle: 3 s); %s", c.Machine.Serving, strings.Join(c.Differences, "; "))
+			}
 			if len(c.Differences) > 0 || code != cli.ExitOK {
 				t.Errorf("exit %d; lab --check differences:\n  %s\nreasons:\n  %s", code, strings.Join(c.Differences, "\n  "), strings.Join(c.Reasons, "\n  "))
 			}

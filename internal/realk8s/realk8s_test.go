@@ -149,9 +149,6 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Serving > Overloaded {
-				t.Logf("OVERLOADED: served only after %.1f s (idle: 3 s)", r.Serving.Seconds())
-			}
 			p, err := Predict(kv, goV, r)
 			if err != nil {
 				t.Fatal(err)
@@ -160,9 +157,7 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
 			t.Logf("real queries at: %s(fatal line at %.2f s, process gone %.2f s later, %d queries in between)", queryTimes(r.Queries), r.FatalAt.Seconds(), r.Late.Seconds(), r.AfterExit)
 			t.Logf("model reasons:\n  %s", strings.Join(p.Reasons, "\n  "))
-			if diffs := Compare(p.Result, r); len(diffs) > 0 {
-				t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(p.Reasons, "\n  "))
-			}
+			judge(t, Compare(p.Result, r), r, p.Reasons)
 		})
 	}
 }
@@ -185,6 +180,12 @@ func TestSameLog(t *testing.T) {
 		if got := SameLog(tt.pred, tt.real); got != tt.want {
 			t.Errorf("SameLog(%q, %q) = %v", tt.pred, tt.real, got)
 		}
+	}
+}
+
+func TestTimeOnly(t *testing.T) {
+	if !TimeOnly([]string{timeDiff + "x"}) || TimeOnly(nil) || TimeOnly([]string{timeDiff + "x", "DNS queries: predicted 12, real 14"}) {
+		t.Error("TimeOnly")
 	}
 }
 
@@ -302,4 +303,19 @@ func TestWrapperFlags(t *testing.T) {
 			t.Errorf("the wrapper lacks %s", a)
 		}
 	}
+}
+
+// judge fails the test on every difference, except that on a machine so
+// loaded that the apiserver served only after Overloaded (5 times its
+// idle 3 s) a difference in time alone is a loud skip: the outcome, the
+// DNS query count and the log line are judged on any machine.
+func judge(t *testing.T, diffs []string, r *Run, reasons []string) {
+	t.Helper()
+	if len(diffs) == 0 {
+		return
+	}
+	if r.Serving > Overloaded && TimeOnly(diffs) {
+		t.Skipf("OVERLOADED MACHINE, time not judged: the apiserver served after %.1f s (idle: 3 s); outcome, DNS queries and log line agree; %s", r.Serving.Seconds(), strings.Join(diffs, "; "))
+	}
+	t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(reasons, "\n  "))
 }
