@@ -48,6 +48,9 @@ func WriteTimeline(w io.Writer, res *Result) {
 	for _, l := range res.Output {
 		evs = append(evs, event{l.Offset, fmt.Sprintf("%s: %s", l.Stream, l.Text)})
 	}
+	if res.Ready != nil {
+		evs = append(evs, event{res.Ready.Offset, fmt.Sprintf("ready: %s answered %q", res.Ready.URL, res.Ready.Answer)})
+	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 	for _, e := range evs {
 		fmt.Fprintf(w, "%10s  %s\n", "+"+fmtSeconds(e.at), e.text)
@@ -56,6 +59,8 @@ func WriteTimeline(w io.Writer, res *Result) {
 	switch res.Ended {
 	case "until":
 		end = "output matched --until; program stopped"
+	case EndedReady:
+		end = "ready (--ready-url answered); program stopped"
 	case "timeout":
 		end = "timed out; program killed"
 	}
