@@ -36,6 +36,7 @@ import (
 
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/imagestore"
+	"github.com/nsscope/nsscope/inspect/layercache"
 )
 
 // Kind says what sort of target was opened.
@@ -229,6 +230,10 @@ type Options struct {
 	// at once) with the stored bytes read so far over all layers and
 	// their total when known (-1 otherwise).
 	Progress func(done, total int64)
+	// Cache, when set, keeps what reading each image layer produced,
+	// under the layer's content digest: a layer found there is not read
+	// at all. It is not used with a custom Keep or with NoInspect.
+	Cache *layercache.Cache
 	// Counts, when set, is kept up to date while the target is read, for
 	// a caller that shows progress.
 	Counts *Counts
