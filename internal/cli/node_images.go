@@ -44,7 +44,7 @@ func (f *nodeImageFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "--images text: every finding with its reasons after the verdicts")
 	fs.StringVar(&f.stores.ContainerdAddress, "containerd-address", imagestore.DefaultContainerdAddress, "containerd's `SOCKET` (used when --root is /, or when given)")
 	fs.StringVar(&f.stores.Namespace, "containerd-namespace", imagestore.DefaultNamespace, "containerd's `NAMESPACE`")
-	fs.StringVar(&f.stores.ContainerdRoot, "containerd-root", "", "containerd's root `DIR` inside --root, read without the daemon (default /var/lib/containerd, then k3s's /var/lib/rancher/k3s/agent/containerd)")
+	fs.StringVar(&f.stores.NodeRoot, "containerd-root", "", "read containerd's store without its daemon from a node's root file system `DIR` (DIR/var/lib/containerd, or k3s's); default --root when it is not /")
 	fs.StringVar(&f.stores.Platform, "platform", imagestore.DefaultPlatform, "the image to pick from a multi-platform index, `OS/ARCH[/VARIANT]`")
 	f.lookup.register(fs, scan.DefaultDeadline, "localhost")
 	registerProgress(fs, &f.progress)
@@ -83,12 +83,12 @@ func (f *nodeImageFlags) check(cmd *cobra.Command, o nodeOpts) error {
 	if err := exclusive(cmd, "containerd-address", "containerd-root", "--containerd-address reads through the daemon, --containerd-root its files"); err != nil {
 		return err
 	}
-	socket, err := nodeStoreMode(o.root, cmd.Flags().Changed("containerd-address"), f.stores.ContainerdRoot != "")
+	socket, err := nodeStoreMode(o.root, cmd.Flags().Changed("containerd-address"), f.stores.NodeRoot != "")
 	if err != nil {
 		return err
 	}
 	f.socket = socket
-	if !socket {
+	if !socket && f.stores.NodeRoot == "" {
 		f.stores.NodeRoot = o.root
 	}
 	return nil

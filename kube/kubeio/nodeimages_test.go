@@ -112,7 +112,9 @@ func TestNodeImagesContainerd(t *testing.T) {
 		if got := findingsJSON(t, img.Findings, "containerd://"+img.Ref); got != want {
 			t.Errorf("%s: findings via the socket:\n%s\nwant (archive):\n%s", img.Ref, got, want)
 		}
-		if img.Verdict == kube.VerdictError || img.Facts == nil || len(img.Keys()) != 3 {
+		// An image imported from a docker save archive has no index: its
+		// target is its manifest, and the image ID a second key.
+		if img.Digest != img.Manifest || img.Config == "" || img.Verdict == kube.VerdictError || img.Facts == nil || len(img.Keys()) != 2 {
 			t.Errorf("%s: verdict %s, keys %v, facts %v", img.Ref, img.Verdict, img.Keys(), img.Facts != nil)
 		}
 		if img.Facts != nil && (len(img.Facts.Programs) != len(facts.Programs) || img.Facts.NSSwitchMissing != facts.NSSwitchMissing) {
@@ -147,7 +149,7 @@ func TestNodeImagesContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	nr, errs := ReadNodeResults(dir)
-	if len(errs) != 0 || nr.Len() != 6 {
+	if len(errs) != 0 || nr.Len() != 4 {
 		t.Fatalf("read results: %v, %d digests", errs, nr.Len())
 	}
 	appImg, bbImg := doc.Images[1], doc.Images[0]
