@@ -272,17 +272,17 @@ func Read(c Config, res *lab.Result) (*Run, error) {
 			}
 			r.Addrs = as
 		case text == markStart:
-			t0, started = l.Offset, true
+			t0, started = l.Offset.Duration(), true
 		case text == markReady && r.Outcome == "timeout":
-			r.Outcome, r.Time = kube.OutcomeReady, l.Offset-t0
+			r.Outcome, r.Time = kube.OutcomeReady, l.Offset.Duration()-t0
 		case strings.HasPrefix(text, markExit) && r.Outcome == "timeout":
-			r.Outcome, r.Time = kube.OutcomeExits, l.Offset-t0
+			r.Outcome, r.Time = kube.OutcomeExits, l.Offset.Duration()-t0
 		case r.Serving == 0 && started && strings.Contains(text, "Serving securely on"):
-			r.Serving = l.Offset - t0
+			r.Serving = l.Offset.Duration() - t0
 		case r.Created == 0 && started && strings.Contains(text, "created PriorityClass"):
-			r.Created = l.Offset - t0
+			r.Created = l.Offset.Duration() - t0
 		case r.Admission == 0 && started && strings.Contains(text, "mutating admission controller(s) successfully"):
-			r.Admission = l.Offset - t0
+			r.Admission = l.Offset.Duration() - t0
 		case strings.HasPrefix(text, "F") && klogHeader.MatchString(text) && r.Fatal == "":
 			r.Fatal = klogHeader.ReplaceAllString(text, "")
 		case strings.HasPrefix(text, "E") && klogHeader.MatchString(text) && r.FirstError == "" && aboutLoopback(text):
@@ -293,7 +293,7 @@ func Read(c Config, res *lab.Result) (*Run, error) {
 		return nil, fmt.Errorf("the apiserver did not start (etcd?): %s", tail(res.Output))
 	}
 	for _, q := range res.Queries {
-		q.Offset -= t0
+		q.Offset -= model.Seconds(t0)
 		r.Queries = append(r.Queries, q)
 	}
 	return r, nil
@@ -380,7 +380,7 @@ func Compare(p kube.StartupResult, r *Run) []string {
 	if p.DNSQueries != len(r.Queries) {
 		diffs = append(diffs, fmt.Sprintf("DNS queries: predicted %d, real %d", p.DNSQueries, len(r.Queries)))
 	}
-	if d, tol := (p.Time - r.Time).Abs(), Tolerance(r.Time); d > tol {
+	if d, tol := (p.Time.Duration() - r.Time).Abs(), Tolerance(r.Time); d > tol {
 		diffs = append(diffs, fmt.Sprintf("time: predicted %.1f s, real %.1f s (more than %.1f s apart)", p.Time.Seconds(), r.Time.Seconds(), tol.Seconds()))
 	}
 	real := r.FirstError
