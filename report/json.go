@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"github.com/nsscope/nsscope/model"
 )
 
-// JSONSchema is the JSON Schema (draft 2020-12) of the document WriteJSON
-// writes; docs/scan.md describes the same fields in prose.
-//
 //go:embed report.schema.json
-var JSONSchema []byte
+var jsonSchema []byte
+
+// JSONSchema returns the JSON Schema (draft 2020-12) of the document
+// WriteJSON writes; docs/scan.md describes the same fields in prose. Each
+// call returns a fresh copy.
+func JSONSchema() []byte { return bytes.Clone(jsonSchema) }
 
 // WriteJSON writes r as one indented JSON document. Durations are seconds
 // (floats) under names ending in _seconds, as in the model's JSON; severities are "critical",
