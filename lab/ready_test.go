@@ -68,7 +68,7 @@ func TestReadyAndSidecar(t *testing.T) {
 	if res.Ended != EndedReady || res.Ready == nil {
 		t.Fatalf("ended %q, ready %+v; output %q", res.Ended, res.Ready, strings.Join(out, " | "))
 	}
-	if res.Ready.Offset.Duration() < time.Second || res.Total < res.Ready.Offset+500*time.Millisecond {
+	if res.Ready.Offset.Duration() < time.Second || res.Total.Duration() < res.Ready.Offset.Duration()+500*time.Millisecond {
 		t.Errorf("ready at %s, run ended at %s: want ready after the 1 s sleep and the end 0.5 s later", res.Ready.Offset, res.Total)
 	}
 }
