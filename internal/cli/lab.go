@@ -53,7 +53,8 @@ is the program's command line, its flags included.`,
 3  internal error`,
 		examples: `nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
     --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
-nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
+nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until-ok 'http://' \
+    --until-fail 'error: ' --error-from 'error: (.*)' \
     --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000`,
 		run: func(cmd *cobra.Command, args []string) error { return runLab(cmd, a, &f, args) },
 	})
