@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,14 @@ import (
 type labCheckDoc struct {
 	Run struct {
 		Ended   string            `json:"ended"`
-		Queries []json.RawMessage `json:"queries"`
+		Queries []struct {
+			Offset float64 `json:"offset_seconds"`
+			Type   string  `json:"type"`
+		} `json:"queries"`
+		Output []struct {
+			Offset float64 `json:"offset_seconds"`
+			Text   string  `json:"text"`
+		} `json:"output"`
 	} `json:"run"`
 	APIServer *struct {
 		Kube      string `json:"kube_version"`
@@ -113,6 +121,22 @@ func TestLabCheckRealAPIServer(t *testing.T) {
 			// The real thing first: what the issue measured.
 			if c.Observed.Outcome != tc.outcome || c.Observed.DNSQueries != tc.queries {
 				t.Errorf("real apiserver: %s with %d queries, want %s with %d", c.Observed.Outcome, c.Observed.DNSQueries, tc.outcome, tc.queries)
+			}
+			if c.Observed.DNSQueries != c.Predicted.DNSQueries {
+				// Which query came when, and what the apiserver said around
+				// the late ones.
+				var qs []string
+				last := 0.0
+				for _, q := range doc.Run.Queries {
+					qs = append(qs, fmt.Sprintf("%.2f %s", q.Offset, q.Type))
+					last = max(last, q.Offset)
+				}
+				t.Logf("real queries: %s", strings.Join(qs, ", "))
+				for _, l := range doc.Run.Output {
+					if l.Offset > last-12 && l.Offset < last+1 {
+						t.Logf("  %.2f %.300s", l.Offset, l.Text)
+					}
+				}
 			}
 			if doc.Run.Ended != "ready" {
 				t.Errorf("run ended %q, want by the /readyz probe", doc.Run.Ended)
