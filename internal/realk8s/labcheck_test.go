@@ -20,7 +20,7 @@ import (
 // labCheckDoc is the part of `nsscope lab --check --format json` read here.
 type labCheckDoc struct {
 	Run struct {
-		Ended   string            `json:"ended"`
+		Ended   string `json:"ended"`
 		Queries []struct {
 			Offset float64 `json:"offset_seconds"`
 			Type   string  `json:"type"`
