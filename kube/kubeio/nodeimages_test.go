@@ -139,6 +139,26 @@ func TestNodeImagesContainerd(t *testing.T) {
 		t.Errorf("from the files:\n%s\nvia the socket:\n%s", b, a)
 	}
 
+	// A later round (node --repeat) reads no image that is unchanged; an
+	// image whose earlier result failed is read again.
+	again := fs
+	again.Previous = doc
+	again.Target.Counts = &target.Counts{}
+	rdoc, err := ScanNodeImages(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := json.Marshal(rdoc.Images); string(r) != string(a) || again.Target.Counts.Bytes.Load() != 0 {
+		t.Errorf("second round: %d bytes read; images\n%s", again.Target.Counts.Bytes.Load(), r)
+	}
+	failed := *doc
+	failed.Images = append([]kube.NodeImage(nil), doc.Images...)
+	failed.Images[1].Verdict, failed.Images[1].Facts = kube.VerdictError, nil
+	again.Previous, again.Target.Counts = &failed, &target.Counts{}
+	if _, err := ScanNodeImages(ctx, again); err != nil || again.Target.Counts.Bytes.Load() == 0 || again.Target.Counts.Executables.Load() == 0 {
+		t.Errorf("an image that failed before was not read again: %v, %d bytes", err, again.Target.Counts.Bytes.Load())
+	}
+
 	// The results as node --images writes them, read back by cluster.
 	dir := t.TempDir()
 	data, err := json.Marshal(doc)
