@@ -26,7 +26,7 @@ import (
 // nodeTestImages are two docker save archives: Alpine 3.13 with a Go
 // 1.15 program as entrypoint (hosts order decided by Go's own rules),
 // and a busybox (musl) image under a Docker Hub short name.
-func nodeTestImages(t *testing.T) (app, short string) {
+func nodeTestImages(t testing.TB) (app, short string) {
 	t.Helper()
 	alpine := ti.RootfsLayer(t, ti.Rootfs(t, ti.Alpine313))
 	prog := ti.FileLayer(t, map[string]ti.File{"usr/local/bin/esbuild": {FromFile: ti.Binary(t, ti.Esbuild115), Mode: 0o755}})
@@ -314,4 +314,33 @@ func FuzzParseNodeImages(f *testing.F) {
 		}
 		_ = doc.Report()
 	})
+}
+
+// BenchmarkNodeImages times `node --images` over the two test images
+// (list, then open and scan each) through a real containerd's socket and
+// from its files:
+//
+//	go test ./kube/kubeio -run '^$' -bench NodeImages -benchtime 10x -benchmem
+func BenchmarkNodeImages(b *testing.B) {
+	app, short := nodeTestImages(b)
+	c := tc.Start(b)
+	c.Import(b, app)
+	c.Import(b, short)
+	for _, bc := range []struct {
+		name   string
+		stores imagestore.Options
+	}{
+		{"socket", imagestore.Options{ContainerdAddress: c.Sock}},
+		{"files", imagestore.Options{NodeRoot: c.NodeRoot}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ns := NodeScan{Node: "n1", Runtime: testRuntime, Target: target.Options{TempDir: b.TempDir(), Images: bc.stores}}
+			for b.Loop() {
+				doc, err := ScanNodeImages(context.Background(), ns)
+				if err != nil || len(doc.Images) != 2 {
+					b.Fatalf("%v %d", err, len(doc.Images))
+				}
+			}
+		})
+	}
 }
