@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -280,16 +279,4 @@ func clusterClient(kubeconfig, kctx string) (kubernetes.Interface, string, strin
 		}
 	}
 	return cs, ns, name, nil
-}
-
-// defaultCacheDir is $XDG_CACHE_HOME/nsscope/images, else
-// $HOME/.cache/nsscope/images, else a directory under the temp dir.
-func defaultCacheDir(env []string) string {
-	if d := nodeEnv(env, "XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "nsscope", "images")
-	}
-	if h := nodeEnv(env, "HOME"); h != "" {
-		return filepath.Join(h, ".cache", "nsscope", "images")
-	}
-	return filepath.Join(os.TempDir(), "nsscope-images")
 }

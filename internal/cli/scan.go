@@ -122,6 +122,7 @@ type scanFlags struct {
 	rt      runtimeFlags
 	lookup  lookupFlags
 	image   imageFlags
+	cache   cacheFlags
 	report  reportFlags
 	verbose bool
 	// failOnNone makes a target with no program that resolves names a
@@ -159,6 +160,7 @@ nsscope scan --runtime none -v /`,
 	})
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
 	addGroup(cmd, "Image", f.image.register)
+	addGroup(cmd, cacheGroup, f.cache.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
 		f.report.register(fs, reportFormats, true)
 		registerProgress(fs, &f.progress)
@@ -180,7 +182,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	if len(args) != 1 {
 		return usageErrorf("want exactly one TARGET, got %d", len(args))
 	}
-	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check, func() error { return checkProgress(f.progress) }} {
+	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check, func() error { return checkProgress(f.progress) }, func() error { return f.cache.check(cmd) }} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -202,6 +204,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		Insecure: f.image.insecure,
 		Counts:   counts,
 		Images:   f.image.stores,
+		Cache:    f.cache.layers(a.env, a.stdio.Err, "scan"),
 	})
 	if err != nil {
 		return targetError(err)
