@@ -7,12 +7,13 @@ import (
 
 	"github.com/nsscope/nsscope/internal/realk8s"
 	"github.com/nsscope/nsscope/kube"
+	"github.com/nsscope/nsscope/model"
 )
 
 func TestAPIServerCheckText(t *testing.T) {
 	ck := &realk8s.Check{Kube: "1.37.2", KubeFrom: "module k8s.io/kubernetes v1.37.2", GoVersion: "1.26.8", Loopback: "localhost",
-		Predicted:        kube.StartupResult{Outcome: kube.OutcomeReady, Time: 32100 * time.Millisecond, DNSQueries: 12},
-		Observed:         kube.StartupResult{Outcome: kube.OutcomeReady, Time: 32600 * time.Millisecond, DNSQueries: 12},
+		Predicted:        kube.StartupResult{Outcome: kube.OutcomeReady, Time: model.Seconds(32100 * time.Millisecond), DNSQueries: 12},
+		Observed:         kube.StartupResult{Outcome: kube.OutcomeReady, Time: model.Seconds(32600 * time.Millisecond), DNSQueries: 12},
 		ToleranceSeconds: 6, Differences: []string{}}
 	var b strings.Builder
 	(&apiserverCheck{out: ck}).write(&b)
