@@ -68,7 +68,7 @@ func Verdict(p *model.Prediction) (word, why string) {
 		return "FAILS", why
 	case p.Error != "":
 		return "FAILS", "after " + secs(p.Total) + ": " + p.Error
-	case p.AnsweredFrom == model.FromHosts && p.Queries > 0 && p.DNS < time.Millisecond:
+	case p.AnsweredFrom == model.FromHosts && p.Queries > 0 && p.DNS.Duration() < time.Millisecond:
 		return "OK", fmt.Sprintf("/etc/hosts answers after %d DNS queries that cost no wait (%s); silent nameservers would make each one wait", p.Queries, outcomeCounts(p.Exchanges))
 	case p.AnsweredFrom == model.FromHosts && p.Queries > 0:
 		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %s DNS queries and %s waiting for DNS (%s)", QueriesText(p), secs(p.DNS), outcomeCounts(p.Exchanges))

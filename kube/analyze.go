@@ -356,7 +356,7 @@ func (a *Analyzer) names(c *corev1.Container, startupChecked bool) []Name {
 // Request is the lookup checked for a name: a TCP dial, as programs
 // reach names, with the caller's deadline.
 func (a *Analyzer) Request(name string) model.Request {
-	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: a.opts.Deadline}
+	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: model.Seconds(a.opts.Deadline)}
 }
 
 // check predicts one name for one program: the query count when every
@@ -382,7 +382,7 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name, condition st
 	full := ""
 	if ch.Worst.DeadlineExceeded {
 		if p, err := a.predict(env, prog, unbounded, SilentScenario()); err == nil {
-			full = fmt.Sprintf(" (DNS alone would take %s)", fmtDur(p.Total))
+			full = fmt.Sprintf(" (DNS alone would take %s)", fmtDur(p.Total.Duration()))
 		}
 	}
 	ch.Severity, ch.Rule = grade(cost.AnsweredFrom == model.FromHosts, ch.Worst, a.opts.Deadline)
@@ -405,7 +405,7 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name, condition st
 // it is only slow; any lookup whose DNS phase takes half the deadline or
 // more is at least a warning; the rest is safe.
 func grade(inHosts bool, worst *model.Prediction, deadline time.Duration) (report.Severity, string) {
-	slowDNS := worst.DeadlineExceeded || (deadline > 0 && 2*worst.DNS >= deadline)
+	slowDNS := worst.DeadlineExceeded || (deadline > 0 && (2*worst.DNS).Duration() >= deadline)
 	switch {
 	case inHosts && worst.Queries > 0 && worst.Error != "":
 		return report.Critical, report.RuleDNSFirstFails
@@ -423,19 +423,19 @@ func grade(inHosts bool, worst *model.Prediction, deadline time.Duration) (repor
 func verdictMessage(rule string, sev report.Severity, name string, cost, worst *model.Prediction, deadline time.Duration, full string) string {
 	switch rule {
 	case report.RuleDNSFirstFails:
-		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", name, worst.Order, fmtDur(worst.Total), full, worst.Error)
+		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", name, worst.Order, fmtDur(worst.Total.Duration()), full, worst.Error)
 	case report.RuleDNSFirst:
-		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", name, worst.Order, worst.Queries, fmtDur(worst.Total))
+		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", name, worst.Order, worst.Queries, fmtDur(worst.Total.Duration()))
 	case report.RuleHostsFirst:
 		return fmt.Sprintf("%s is answered from /etc/hosts without DNS", name)
 	}
-	res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total), full)
+	res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total.Duration()), full)
 	if worst.Error != "" {
-		res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total), full, worst.Error)
+		res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total.Duration()), full, worst.Error)
 	}
 	msg := fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it sends %d queries and %s", name, cost.Queries, len(cost.Candidates), worst.Queries, res)
 	if sev > report.Info {
-		msg += fmt.Sprintf("; its DNS phase takes %s, half or more of the %s deadline", fmtDur(worst.DNS), fmtDur(deadline))
+		msg += fmt.Sprintf("; its DNS phase takes %s, half or more of the %s deadline", fmtDur(worst.DNS.Duration()), fmtDur(deadline))
 	}
 	return msg
 }

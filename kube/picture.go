@@ -23,7 +23,7 @@ func StartupChart(title string, st *Startup, m Machine) waterfall.Chart {
 		c.Series = append(c.Series, s)
 		c.Events = append(c.Events, waterfall.Event{At: m.FirstDial, Kind: "dial", Label: "first loopback dial " + st.Loopback.URL()})
 		if p.Request.Deadline > 0 {
-			c.Deadline = m.FirstDial + p.Request.Deadline
+			c.Deadline = m.FirstDial + p.Request.Deadline.Duration()
 		}
 	}
 	c.Events = append(c.Events, waterfall.Event{At: m.Serving, Kind: "serving", Label: "serving securely"})
@@ -32,7 +32,7 @@ func StartupChart(title string, st *Startup, m Machine) waterfall.Chart {
 	if r.Log != "" && r.Outcome == OutcomeExits {
 		label = "exits: " + r.Log
 	}
-	c.Events = append(c.Events, waterfall.Event{At: r.Time, Kind: r.Outcome, Label: label})
+	c.Events = append(c.Events, waterfall.Event{At: r.Time.Duration(), Kind: r.Outcome, Label: label})
 	return c
 }
 

@@ -129,7 +129,7 @@ func WriteChecks(w io.Writer, c *Container) error {
 				fmt.Fprintf(tw, "    %s\t%s\t-\t-\t-\t-\t%s: %s\n", ch.Name, progLabel(ch.Program), ch.Severity, oneLine(ch.Err))
 				continue
 			}
-			outcome := fmtDur(ch.Worst.Total)
+			outcome := fmtDur(ch.Worst.Total.Duration())
 			if ch.Worst.Error != "" {
 				outcome += ", " + ch.Worst.Error
 			} else {

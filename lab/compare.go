@@ -121,14 +121,14 @@ func DebugLines(out []Line) []string {
 
 // Comparison is the outcome of comparing a prediction with an observation.
 type Comparison struct {
-	Predicted      int           `json:"predicted_exchanges"`
-	Observed       int           `json:"observed_exchanges"`
-	PredictedTotal time.Duration `json:"-"`
-	ObservedTotal  time.Duration `json:"-"`
-	Tolerance      time.Duration `json:"-"`
+	Predicted int `json:"predicted_exchanges"`
+	Observed  int `json:"observed_exchanges"`
 	// Differences lists every mismatch, one line each; empty means the
 	// observation matches the prediction.
-	Differences []string `json:"differences"`
+	Differences    []string      `json:"differences"`
+	PredictedTotal model.Seconds `json:"predicted_total_seconds"`
+	ObservedTotal  model.Seconds `json:"observed_total_seconds"`
+	Tolerance      model.Seconds `json:"tolerance_seconds"`
 }
 
 // OK reports whether nothing differs.
@@ -163,19 +163,19 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	if o.AnchorFirst {
 		shift = 0
 		if len(obs) > 0 && len(pred) > 0 && obs[0].Start > pred[0].Start {
-			shift = obs[0].Start - pred[0].Start
+			shift = (obs[0].Start - pred[0].Start).Duration()
 		}
 		o.Total -= shift
 	}
 	for i := range obs {
-		obs[i].Start -= shift
+		obs[i].Start -= model.Seconds(shift)
 	}
 	c := Comparison{
 		Predicted:      len(pred),
 		Observed:       len(obs),
 		PredictedTotal: p.Total,
-		ObservedTotal:  o.Total,
-		Tolerance:      Fidelity(p.Total),
+		ObservedTotal:  model.Seconds(o.Total),
+		Tolerance:      model.Seconds(Fidelity(p.Total.Duration())),
 		Differences:    []string{},
 	}
 	diff := func(format string, args ...any) {
@@ -193,7 +193,7 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	oi := 0
 	for pi := 0; pi < len(pred); {
 		pj := pi + 1
-		for pj < len(pred) && pred[pj].Start-pred[pi].Start <= burst {
+		for pj < len(pred) && (pred[pj].Start-pred[pi].Start).Duration() <= burst {
 			pj++
 		}
 		want := pred[pi:pj]
@@ -205,9 +205,9 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 			finishCompare(&c, p, o, diff)
 			return c
 		}
-		if tol := Fidelity(want[0].Start); absDur(got[0].Start-want[0].Start) > tol {
+		if tol := Fidelity(want[0].Start.Duration()); absDur((got[0].Start - want[0].Start).Duration()) > tol {
 			diff("exchanges %d-%d (%s): predicted at %s, observed at %s (tolerance %s)",
-				pi+1, pj, want[0].Type+" "+want[0].Name+" to "+want[0].Server, fmtOffset(want[0].Start), fmtOffset(got[0].Start), tol)
+				pi+1, pj, want[0].Type+" "+want[0].Name+" to "+want[0].Server, fmtOffset(want[0].Start.Duration()), fmtOffset(got[0].Start.Duration()), tol)
 		}
 		oi += len(want)
 		pi = pj
@@ -287,8 +287,8 @@ func compareRace(p *model.Prediction, pred, obs []model.Exchange, diff func(stri
 }
 
 func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) {
-	if absDur(o.Total-p.Total) > c.Tolerance {
-		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total), fmtDur(o.Total), c.Tolerance)
+	if absDur(o.Total-p.Total.Duration()) > c.Tolerance.Duration() {
+		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total.Duration()), fmtDur(o.Total), c.Tolerance)
 	}
 	if o.Error != nil && NormalizeError(*o.Error) != p.Error {
 		diff("error text: predicted %q, observed %q", p.Error, *o.Error)
@@ -343,7 +343,7 @@ func describe(xs []model.Exchange) string {
 		if x.Name == "" {
 			what = "connection"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s to %s at %s", x.Transport, what, x.Server, fmtOffset(x.Start)))
+		parts = append(parts, fmt.Sprintf("%s %s to %s at %s", x.Transport, what, x.Server, fmtOffset(x.Start.Duration())))
 	}
 	if len(parts) > 8 {
 		parts = append(parts[:8], fmt.Sprintf("... (%d more)", len(parts)-8))

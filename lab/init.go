@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // InitArg is the argument by which a re-executed binary knows it is the
@@ -117,7 +119,7 @@ func runInit(req initRequest) (*Result, error) {
 	if err := runProgram(spec, rootDir, res); err != nil {
 		return nil, err
 	}
-	res.Setup = res.Started.Sub(start)
+	res.Setup = model.Seconds(res.Started.Sub(start))
 	res.FileEvents = lastReads(r, res.Started)
 	res.Queries = f.collect(res.Started)
 	return res, nil
@@ -259,7 +261,7 @@ func runProgram(spec Spec, rootDir string, res *Result) error {
 	close(stop)
 	watch.Wait()
 	res.Ended = ended
-	res.Total = end.Sub(t0)
+	res.Total = model.Seconds(end.Sub(t0))
 	// The output pipes close when the program exits, unless a child of it
 	// still holds them: give the readers a moment, no more.
 	drained := make(chan struct{})
@@ -337,7 +339,7 @@ func (o *output) read(wg *sync.WaitGroup, r *os.File, stream string, t0 time.Tim
 		text := sc.Text()
 		o.mu.Lock()
 		if len(o.ls) < maxOutputLines {
-			o.ls = append(o.ls, Line{Offset: at.Sub(t0), Stream: stream, Text: text})
+			o.ls = append(o.ls, Line{Offset: model.Seconds(at.Sub(t0)), Stream: stream, Text: text})
 		}
 		o.mu.Unlock()
 		for _, p := range o.until {

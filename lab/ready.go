@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -30,7 +29,7 @@ type Probe struct {
 	Body string `json:"body,omitempty"`
 	// Grace is how long the run goes on once the program is ready (late
 	// queries still count); zero ends it at once. Only Spec.Ready uses it.
-	Grace time.Duration `json:"-"`
+	Grace model.Seconds `json:"grace_seconds,omitempty"`
 }
 
 // Sidecar is a program the lab starts before Spec.Argv, contained like
@@ -46,7 +45,7 @@ type Sidecar struct {
 type Readiness struct {
 	URL string `json:"url"`
 	// Offset is from the program's start.
-	Offset time.Duration `json:"-"`
+	Offset model.Seconds `json:"offset_seconds"`
 	// Answer is the body it answered (at most 256 bytes).
 	Answer string `json:"answer"`
 }
@@ -64,54 +63,6 @@ const (
 
 // EndedReady is Result.Ended when Spec.Ready answered (and its grace passed).
 const EndedReady = "ready"
-
-// MarshalJSON writes the offset as seconds.
-func (r Readiness) MarshalJSON() ([]byte, error) {
-	type plain Readiness
-	return json.Marshal(struct {
-		plain
-		Offset float64 `json:"offset_seconds"`
-	}{plain(r), seconds(r.Offset)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (r *Readiness) UnmarshalJSON(b []byte) error {
-	type plain Readiness
-	var v struct {
-		plain
-		Offset float64 `json:"offset_seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*r = Readiness(v.plain)
-	r.Offset = model.FromSeconds(v.Offset)
-	return nil
-}
-
-// MarshalJSON keeps the grace, which crosses to the init as JSON.
-func (p Probe) MarshalJSON() ([]byte, error) {
-	type plain Probe
-	return json.Marshal(struct {
-		plain
-		Grace float64 `json:"grace_seconds,omitempty"`
-	}{plain(p), seconds(p.Grace)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (p *Probe) UnmarshalJSON(b []byte) error {
-	type plain Probe
-	var v struct {
-		plain
-		Grace float64 `json:"grace_seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*p = Probe(v.plain)
-	p.Grace = model.FromSeconds(v.Grace)
-	return nil
-}
 
 // CheckProbe says whether a probe's URL is one the lab may poll: http or
 // https to a loopback address literal with a port.
@@ -215,9 +166,9 @@ func watchReady(p Probe, t0 time.Time, res *Result, end chan<- time.Time, stop <
 	if !ok {
 		return
 	}
-	res.Ready = &Readiness{URL: p.URL, Offset: at.Sub(t0), Answer: body}
+	res.Ready = &Readiness{URL: p.URL, Offset: model.Seconds(at.Sub(t0)), Answer: body}
 	select {
-	case <-time.After(p.Grace):
+	case <-time.After(p.Grace.Duration()):
 	case <-stop:
 		return
 	}

@@ -49,7 +49,7 @@ func TestReadyAndSidecar(t *testing.T) {
 		NSSwitch:    File{Keep: true},
 		Sidecars: []Sidecar{{Argv: []string{"python3", "-m", "http.server", "18080", "--bind", "127.0.0.1", "--directory", "/"},
 			Ready: &Probe{URL: "http://127.0.0.1:18080/"}}},
-		Ready:   &Probe{URL: "http://127.0.0.1:18081/", Grace: 500 * time.Millisecond},
+		Ready:   &Probe{URL: "http://127.0.0.1:18081/", Grace: model.Seconds(500 * time.Millisecond)},
 		Argv:    []string{"/bin/sh", "-c", "python3 -c '" + fetch + "' && sleep 1 && exec python3 -m http.server 18081 --bind 127.0.0.1 --directory /"},
 		Env:     []string{"PATH=" + DefaultPath},
 		Timeout: 2 * time.Minute,
@@ -68,7 +68,7 @@ func TestReadyAndSidecar(t *testing.T) {
 	if res.Ended != EndedReady || res.Ready == nil {
 		t.Fatalf("ended %q, ready %+v; output %q", res.Ended, res.Ready, strings.Join(out, " | "))
 	}
-	if res.Ready.Offset < time.Second || res.Total < res.Ready.Offset+500*time.Millisecond {
+	if res.Ready.Offset.Duration() < time.Second || res.Total < res.Ready.Offset+500*time.Millisecond {
 		t.Errorf("ready at %s, run ended at %s: want ready after the 1 s sleep and the end 0.5 s later", res.Ready.Offset, res.Total)
 	}
 }

@@ -40,16 +40,16 @@ func WriteTimeline(w io.Writer, res *Result) {
 		if name == "" {
 			name = "(connection refused before any message)"
 		}
-		evs = append(evs, event{q.Offset, fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, name)})
+		evs = append(evs, event{q.Offset.Duration(), fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, name)})
 	}
 	for _, e := range res.FileEvents {
-		evs = append(evs, event{e.Offset, "last read of " + e.Path})
+		evs = append(evs, event{e.Offset.Duration(), "last read of " + e.Path})
 	}
 	for _, l := range res.Output {
-		evs = append(evs, event{l.Offset, fmt.Sprintf("%s: %s", l.Stream, l.Text)})
+		evs = append(evs, event{l.Offset.Duration(), fmt.Sprintf("%s: %s", l.Stream, l.Text)})
 	}
 	if res.Ready != nil {
-		evs = append(evs, event{res.Ready.Offset, fmt.Sprintf("ready: %s answered %q", res.Ready.URL, res.Ready.Answer)})
+		evs = append(evs, event{res.Ready.Offset.Duration(), fmt.Sprintf("ready: %s answered %q", res.Ready.URL, res.Ready.Answer)})
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 	for _, e := range evs {
@@ -68,8 +68,8 @@ func WriteTimeline(w io.Writer, res *Result) {
 	if res.Signal != "" {
 		status = "killed by " + res.Signal
 	}
-	fmt.Fprintf(w, "%10s  end: %s (%s)\n\n", "+"+fmtSeconds(res.Total), end, status)
-	fmt.Fprintf(w, "total %s, %d DNS messages, lab set-up %s\n", fmtSeconds(res.Total), len(res.Queries), fmtSeconds(res.Setup))
+	fmt.Fprintf(w, "%10s  end: %s (%s)\n\n", "+"+fmtSeconds(res.Total.Duration()), end, status)
+	fmt.Fprintf(w, "total %s, %d DNS messages, lab set-up %s\n", fmtSeconds(res.Total.Duration()), len(res.Queries), fmtSeconds(res.Setup.Duration()))
 }
 
 func describeSeen(f SeenFile) string {
@@ -120,8 +120,8 @@ func WriteCheck(w io.Writer, prog model.Program, req model.Request, p *model.Pre
 		answered += "; error: " + p.Error
 	}
 	fmt.Fprintf(w, "  predicted: resolver %s, order %s, %d DNS messages, total %s, answered from %s\n",
-		p.Resolver, p.Order, cmp.Predicted, fmtSeconds(cmp.PredictedTotal), answered)
-	fmt.Fprintf(w, "  observed:  %d DNS messages, total %s\n", cmp.Observed, fmtSeconds(cmp.ObservedTotal))
+		p.Resolver, p.Order, cmp.Predicted, fmtSeconds(cmp.PredictedTotal.Duration()), answered)
+	fmt.Fprintf(w, "  observed:  %d DNS messages, total %s\n", cmp.Observed, fmtSeconds(cmp.ObservedTotal.Duration()))
 	if cmp.OK() {
 		fmt.Fprintf(w, "  match: same exchanges in the same order, total within %s\n", cmp.Tolerance)
 		return

@@ -26,9 +26,9 @@ func incidentResult() *Result {
 		Hosts:      SeenFile{Path: "/etc/hosts", Data: "127.0.0.1\tlocalhost localhost.localdomain\n::1\t\tlocalhost localhost.localdomain\n"},
 		IPv6:       IPv6Off,
 		Ended:      "until", ExitCode: -1, Signal: "SIGKILL",
-		Total: 12*time.Second + 19*time.Millisecond, Setup: 63 * time.Millisecond,
-		Output:     []Line{{Offset: 12*time.Second + 19*time.Millisecond, Stream: "stderr", Text: " > http://127.0.0.1:8000/"}},
-		FileEvents: []FileEvent{{Offset: 7 * time.Millisecond, Path: "/etc/resolv.conf"}, {Offset: 12*time.Second + 18*time.Millisecond, Path: "/etc/hosts"}},
+		Total: model.Seconds(12*time.Second + 19*time.Millisecond), Setup: model.Seconds(63 * time.Millisecond),
+		Output:     []Line{{Offset: model.Seconds(12*time.Second + 19*time.Millisecond), Stream: "stderr", Text: " > http://127.0.0.1:8000/"}},
+		FileEvents: []FileEvent{{Offset: model.Seconds(7 * time.Millisecond), Path: "/etc/resolv.conf"}, {Offset: model.Seconds(12*time.Second + 18*time.Millisecond), Path: "/etc/hosts"}},
 	}
 	for _, a := range ns {
 		r.Servers = append(r.Servers, Server{Addr: a, Behavior: "silent"})
@@ -37,7 +37,7 @@ func incidentResult() *Result {
 	for _, name := range []string{"localhost.kube-system.svc.cluster.local.", "localhost.svc.cluster.local.", "localhost.cluster.local.", "localhost."} {
 		for _, a := range ns {
 			for _, typ := range []string{"A", "AAAA"} {
-				r.Queries = append(r.Queries, Query{Offset: at, Server: a, Name: name, Type: typ, Transport: "udp", Action: "silent"})
+				r.Queries = append(r.Queries, Query{Offset: model.Seconds(at), Server: a, Name: name, Type: typ, Transport: "udp", Action: "silent"})
 			}
 			at += time.Second
 		}
@@ -55,12 +55,12 @@ func TestWriteCheck(t *testing.T) {
 	res := incidentResult()
 	prog := model.Program{Label: "Go 1.15.7", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 7)}}
 	req := model.Request{Name: "localhost", Network: "tcp", Op: model.OpListen}
-	pred := &model.Prediction{Resolver: "go", Order: "dns,files", AnsweredFrom: model.FromHosts, Total: 12 * time.Second}
+	pred := &model.Prediction{Resolver: "go", Order: "dns,files", AnsweredFrom: model.FromHosts, Total: model.Seconds(12 * time.Second)}
 	for _, x := range res.Exchanges() {
-		x.Start = x.Start - 10*time.Millisecond
+		x.Start = model.Seconds(x.Start.Duration() - 10*time.Millisecond)
 		pred.Exchanges = append(pred.Exchanges, x)
 	}
-	obs := Observation{Exchanges: res.Exchanges(), Total: res.Total, AnchorFirst: true}
+	obs := Observation{Exchanges: res.Exchanges(), Total: res.Total.Duration(), AnchorFirst: true}
 	var b bytes.Buffer
 	WriteCheck(&b, prog, req, pred, Compare(pred, obs))
 	// The same run against a model that reads /etc/hosts first.

@@ -136,7 +136,7 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // Line is one line of the program's output.
 type Line struct {
-	Offset time.Duration `json:"-"`
+	Offset model.Seconds `json:"offset_seconds"`
 	Stream string        `json:"stream"` // stdout or stderr
 	Text   string        `json:"text"`
 }
@@ -202,10 +202,10 @@ type Result struct {
 	Started time.Time `json:"started"`
 	// Total is the time from the program's start to its exit (or to the
 	// matching line with Until).
-	Total time.Duration `json:"-"`
+	Total model.Seconds `json:"total_seconds"`
 	// Setup is the lab's own time before the program started (namespace
 	// set-up, root preparation, servers), as measured by the init.
-	Setup time.Duration `json:"-"`
+	Setup model.Seconds `json:"setup_seconds"`
 }
 
 // InputError is a problem with what the lab was asked to do (a missing

@@ -127,7 +127,7 @@ func TestTraceReproducesLab(t *testing.T) {
 		obs[i].Server = netip.AddrPortFrom(plain.Servers[pos[traced.Queries[i].Server]].Addr, 53).String()
 	}
 	pred := &model.Prediction{Exchanges: plain.Exchanges(), Total: plain.Total}
-	cmp := Compare(pred, Observation{Exchanges: obs, Total: traced.Total, AnchorFirst: true})
+	cmp := Compare(pred, Observation{Exchanges: obs, Total: traced.Total.Duration(), AnchorFirst: true})
 	if !cmp.OK() {
 		t.Errorf("trace differs from the lab run: %s", strings.Join(cmp.Differences, "; "))
 	}

@@ -43,11 +43,11 @@ func Page(r *Report) waterfall.Page {
 		}
 		best := ""
 		if len(f.Fixes) > 0 && f.Severity > Info {
-			best = f.Fixes[0].Description + " → " + Duration(f.Fixes[0].After)
+			best = f.Fixes[0].Description + " → " + Duration(f.Fixes[0].After.Duration())
 		}
 		p.Table.Rows = append(p.Table.Rows, waterfall.TableRow{
 			Severity: f.Severity.String(),
-			Cells:    []string{subject, f.Name, f.Message, Duration(f.Time), best},
+			Cells:    []string{subject, f.Name, f.Message, Duration(f.Time.Duration()), best},
 			Rule:     f.RuleID,
 			Section:  id,
 		})
@@ -80,7 +80,7 @@ func findingSection(r *Report, id, subject string, f Finding) waterfall.Section 
 	for _, fx := range f.Fixes {
 		wf := waterfall.Fix{
 			Text:   fx.Description,
-			Effect: fmt.Sprintf("%s, %d DNS queries", Duration(fx.After), fx.AfterQueries),
+			Effect: fmt.Sprintf("%s, %d DNS queries", Duration(fx.After.Duration()), fx.AfterQueries),
 			Diff:   fx.Diff,
 		}
 		if fx.Predict != nil {

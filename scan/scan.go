@@ -240,7 +240,7 @@ type outcome struct {
 }
 
 func (s *scanner) request(name string) model.Request {
-	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: s.deadline}
+	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: model.Seconds(s.deadline)}
 }
 
 func silent() model.Scenario {
@@ -261,7 +261,7 @@ func (s *scanner) evaluate(v Variant, name string) outcome {
 		req := s.request(name)
 		req.Deadline = 0
 		if p, err := s.predict(s.env, v.Program, req, silent()); err == nil {
-			o.unbounded = p.Total
+			o.unbounded = p.Total.Duration()
 		}
 	}
 	return o
@@ -287,7 +287,7 @@ func classify(p *model.Prediction, hostsAnswers bool, deadline time.Duration) (r
 		// No DNS at all: /etc/hosts answered (or no lookup was needed,
 		// as for an address literal).
 		return report.Info, report.RuleHostsFirst
-	case p.DeadlineExceeded || p.Total >= deadline || p.AnsweredFrom != model.FromHosts:
+	case p.DeadlineExceeded || p.Total.Duration() >= deadline || p.AnsweredFrom != model.FromHosts:
 		return report.Critical, report.RuleDNSFirstFails
 	default:
 		return report.Warning, report.RuleDNSFirst
@@ -392,9 +392,9 @@ func message(o outcome, deadline time.Duration) string {
 		if p.Queries == 0 {
 			return fmt.Sprintf("not in /etc/hosts and no DNS query is sent (%s, order %s)%s", p.Resolver, p.Order, errSuffix(p))
 		}
-		return fmt.Sprintf("not in /etc/hosts: only DNS can answer; with silent nameservers it gives up after %s, %d queries%s", report.Duration(p.Total), p.Queries, errSuffix(p))
+		return fmt.Sprintf("not in /etc/hosts: only DNS can answer; with silent nameservers it gives up after %s, %d queries%s", report.Duration(p.Total.Duration()), p.Queries, errSuffix(p))
 	case report.RuleDNSFirst:
-		return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries, %s, then /etc/hosts answers within the %s deadline", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), report.Duration(deadline))
+		return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries, %s, then /etc/hosts answers within the %s deadline", p.Resolver, p.Order, p.Queries, report.Duration(p.Total.Duration()), report.Duration(deadline))
 	case report.RuleDNSFirstFails:
 		switch {
 		case p.DeadlineExceeded:
@@ -404,13 +404,13 @@ func message(o outcome, deadline time.Duration) string {
 			}
 			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries reach the %s deadline%s%s", p.Resolver, p.Order, p.Queries, report.Duration(deadline), un, errSuffix(p))
 		case p.AnsweredFrom != model.FromHosts:
-			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s) and never reads /etc/hosts: %d queries, fails after %s%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), errSuffix(p))
+			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s) and never reads /etc/hosts: %d queries, fails after %s%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total.Duration()), errSuffix(p))
 		default:
 			at := "at"
-			if p.Total > deadline {
+			if p.Total.Duration() > deadline {
 				at = "past"
 			}
-			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries take %s, %s the %s deadline%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), at, report.Duration(deadline), errSuffix(p))
+			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries take %s, %s the %s deadline%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total.Duration()), at, report.Duration(deadline), errSuffix(p))
 		}
 	}
 	return ""
@@ -446,7 +446,7 @@ func dnsSummary(o outcome, deadline time.Duration) []string {
 	if p.Queries == 0 {
 		return nil
 	}
-	worst := p.Total
+	worst := p.Total.Duration()
 	if p.DeadlineExceeded && o.unbounded > 0 {
 		worst = o.unbounded
 	}
@@ -475,7 +475,7 @@ func goFormula(p *model.Prediction, worst time.Duration) string {
 	if p.SingleRequest {
 		return ""
 	}
-	attempts, timeout := p.Attempts, p.Timeout
+	attempts, timeout := p.Attempts, p.Timeout.Duration()
 	n, c := len(p.Servers), len(p.Candidates)
 	if attempts <= 0 || timeout <= 0 || n == 0 || c == 0 {
 		return ""

@@ -24,7 +24,7 @@ func incident(t testing.TB) *model.Prediction {
 		Hosts:    model.File{Path: "/etc/hosts", Data: []byte("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost\n")},
 	}
 	prog := model.Program{Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 0)}}
-	req := model.Request{Name: "localhost", Network: "tcp", Dial: true, Port: 6443, Deadline: 30 * time.Second}
+	req := model.Request{Name: "localhost", Network: "tcp", Dial: true, Port: 6443, Deadline: model.Seconds(30 * time.Second)}
 	p, err := model.Predict(env, prog, req, model.Scenario{})
 	if err != nil {
 		t.Fatal(err)

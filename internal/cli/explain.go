@@ -183,7 +183,7 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		EnvLabel: src.Label,
 		Env:      env,
 		Programs: progs,
-		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: deadline},
+		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: model.Seconds(deadline)},
 		Scenario: sc,
 		Libc:     envLibc,
 

@@ -52,7 +52,7 @@ func (f *labServeFlags) apply(spec *lab.Spec) error {
 		return usageErrorf("--ready-grace %s: want zero or more", f.readyGrace)
 	}
 	if f.readyURL != "" {
-		spec.Ready = &lab.Probe{URL: f.readyURL, Body: f.readyBody, Grace: f.readyGrace}
+		spec.Ready = &lab.Probe{URL: f.readyURL, Body: f.readyBody, Grace: model.Seconds(f.readyGrace)}
 	} else if f.readyBody != "" {
 		return usageErrorf("--ready-body needs --ready-url")
 	}

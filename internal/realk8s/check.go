@@ -108,7 +108,7 @@ func ReadyProbe(argv []string, grace time.Duration) (lab.Probe, kube.APIServerFl
 	if a, err := netip.ParseAddr(f.BindAddress); err == nil && a.Is6() && !a.Is4In6() && !a.IsUnspecified() {
 		host = "[::1]"
 	}
-	return lab.Probe{URL: fmt.Sprintf("https://%s:%d/readyz", host, f.SecurePort), Body: "ok", Grace: grace}, f, nil
+	return lab.Probe{URL: fmt.Sprintf("https://%s:%d/readyz", host, f.SecurePort), Body: "ok", Grace: model.Seconds(grace)}, f, nil
 }
 
 // LabLoopback is lo's addresses in a lab: 127.0.0.1/8 and ::1/128 (which
@@ -128,9 +128,9 @@ func Observe(res *lab.Result) *Run {
 	r.Config.IPv6 = res.IPv6 == lab.IPv6On
 	switch {
 	case res.Ready != nil:
-		r.Outcome, r.Time = kube.OutcomeReady, res.Ready.Offset
+		r.Outcome, r.Time = kube.OutcomeReady, res.Ready.Offset.Duration()
 	case res.Ended == "exit":
-		r.Outcome, r.Time = kube.OutcomeExits, res.Total
+		r.Outcome, r.Time = kube.OutcomeExits, res.Total.Duration()
 	}
 	r.readLog(res.Output, 0)
 	r.settle(res.Queries, 0)
@@ -209,5 +209,5 @@ func (r *Run) Observed() kube.StartupResult {
 	if r.Outcome == kube.OutcomeExits {
 		log = r.Fatal
 	}
-	return kube.StartupResult{Outcome: r.Outcome, Time: r.Time, DNSQueries: len(r.Queries), Log: log}
+	return kube.StartupResult{Outcome: r.Outcome, Time: model.Seconds(r.Time), DNSQueries: len(r.Queries), Log: log}
 }

@@ -306,11 +306,11 @@ func Read(c Config, res *lab.Result) (*Run, error) {
 			}
 			r.Addrs = as
 		case text == markStart && start < 0:
-			t0, start = l.Offset, i
+			t0, start = l.Offset.Duration(), i
 		case text == markReady && r.Outcome == "timeout":
-			r.Outcome, r.Time = kube.OutcomeReady, l.Offset-t0
+			r.Outcome, r.Time = kube.OutcomeReady, l.Offset.Duration()-t0
 		case strings.HasPrefix(text, markExit) && r.Outcome == "timeout":
-			r.Outcome, r.Time = kube.OutcomeExits, l.Offset-t0
+			r.Outcome, r.Time = kube.OutcomeExits, l.Offset.Duration()-t0
 		}
 	}
 	if start < 0 {
@@ -328,14 +328,14 @@ func (r *Run) readLog(ls []lab.Line, t0 time.Duration) {
 		text := l.Text
 		switch {
 		case r.Serving == 0 && strings.Contains(text, "Serving securely on"):
-			r.Serving = l.Offset - t0
+			r.Serving = l.Offset.Duration() - t0
 		case r.Created == 0 && strings.Contains(text, "created PriorityClass"):
-			r.Created = l.Offset - t0
+			r.Created = l.Offset.Duration() - t0
 		case r.Admission == 0 && strings.Contains(text, "mutating admission controller(s) successfully"):
-			r.Admission = l.Offset - t0
+			r.Admission = l.Offset.Duration() - t0
 		case strings.HasPrefix(text, "F") && klogHeader.MatchString(text) && r.Fatal == "":
 			r.Fatal = klogHeader.ReplaceAllString(text, "")
-			r.FatalAt = l.Offset - t0
+			r.FatalAt = l.Offset.Duration() - t0
 		case strings.HasPrefix(text, "E") && klogHeader.MatchString(text) && r.FirstError == "" && aboutLoopback(text):
 			r.FirstError = klogHeader.ReplaceAllString(text, "")
 		}
@@ -353,8 +353,8 @@ func (r *Run) settle(qs []lab.Query, t0 time.Duration) {
 		r.Late, r.Time = r.Time-r.FatalAt, r.FatalAt
 	}
 	for _, q := range qs {
-		q.Offset -= t0
-		if r.Outcome == kube.OutcomeExits && q.Offset >= r.Time {
+		q.Offset -= model.Seconds(t0)
+		if r.Outcome == kube.OutcomeExits && q.Offset.Duration() >= r.Time {
 			r.AfterExit++
 			continue
 		}
@@ -450,7 +450,7 @@ func Compare(p kube.StartupResult, r *Run) []string {
 	if p.DNSQueries != len(r.Queries) {
 		diffs = append(diffs, fmt.Sprintf("DNS queries: predicted %d, real %d", p.DNSQueries, len(r.Queries)))
 	}
-	if d, tol := (p.Time - r.Time).Abs(), Tolerance(r.Time); d > tol {
+	if d, tol := (p.Time.Duration() - r.Time).Abs(), Tolerance(r.Time); d > tol {
 		diffs = append(diffs, fmt.Sprintf(timeDiff+"predicted %.1f s, real %.1f s (more than %.1f s apart)", p.Time.Seconds(), r.Time.Seconds(), tol.Seconds()))
 	}
 	real := r.Observed().Log

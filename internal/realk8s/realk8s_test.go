@@ -233,12 +233,12 @@ func TestTolerance(t *testing.T) {
 
 func TestReadKlog(t *testing.T) {
 	res := &lab.Result{Output: []lab.Line{
-		{Offset: time.Second, Text: markStart},
-		{Offset: 2 * time.Second, Text: `E1201 10:47:23.869967      22 options.go:205] The manifest file is empty, ignoring.`},
-		{Offset: 3 * time.Second, Text: `E1201 10:47:35.553862      22 controller.go:119] "error deleting old lease" err="Delete \"https://localhost:6443/x\": context deadline exceeded"`},
-		{Offset: 61 * time.Second, Text: `F1201 11:04:24.761928      26 hooks.go:203] PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`},
-		{Offset: 62 * time.Second, Text: markExit + " 255"},
-	}, Queries: []lab.Query{{Offset: 2 * time.Second}, {Offset: 61500 * time.Millisecond}}}
+		{Offset: model.Seconds(time.Second), Text: markStart},
+		{Offset: model.Seconds(2 * time.Second), Text: `E1201 10:47:23.869967      22 options.go:205] The manifest file is empty, ignoring.`},
+		{Offset: model.Seconds(3 * time.Second), Text: `E1201 10:47:35.553862      22 controller.go:119] "error deleting old lease" err="Delete \"https://localhost:6443/x\": context deadline exceeded"`},
+		{Offset: model.Seconds(61 * time.Second), Text: `F1201 11:04:24.761928      26 hooks.go:203] PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`},
+		{Offset: model.Seconds(62 * time.Second), Text: markExit + " 255"},
+	}, Queries: []lab.Query{{Offset: model.Seconds(2 * time.Second)}, {Offset: model.Seconds(61500 * time.Millisecond)}}}
 	r, err := Read(Config{}, res)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestReadKlog(t *testing.T) {
 	// not from when the wrapper saw the process gone; the query sent
 	// while klog wrote its stacks is not counted.
 	if r.Outcome != kube.OutcomeExits || r.Time != 60*time.Second || r.Late != time.Second ||
-		len(r.Queries) != 1 || r.AfterExit != 1 || r.Queries[0].Offset != time.Second ||
+		len(r.Queries) != 1 || r.AfterExit != 1 || r.Queries[0].Offset != model.Seconds(time.Second) ||
 		!strings.HasPrefix(r.Fatal, "PostStartHook") || !strings.HasPrefix(r.FirstError, `"error deleting old lease"`) {
 		t.Errorf("%+v", r)
 	}
