@@ -101,7 +101,10 @@ func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error
 	ctx := cmd.Context()
 	collect := func() error { return collectNode(a, o) }
 	if o.images.on {
-		collect = func() error { return collectNodeImages(ctx, a, o) }
+		// With --repeat, an image unchanged since the last round keeps
+		// its verdict.
+		var prev *kube.NodeImages
+		collect = func() error { return collectNodeImages(ctx, a, o, &prev) }
 	}
 	for {
 		// With --repeat, findings do not stop the collection.

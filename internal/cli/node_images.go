@@ -113,7 +113,7 @@ func nodeStoreMode(root string, address, files bool) (socket bool, err error) {
 
 // collectNodeImages implements `nsscope node --images`: one scan per
 // image, one verdict per image.
-func collectNodeImages(ctx context.Context, a *app, o nodeOpts) error {
+func collectNodeImages(ctx context.Context, a *app, o nodeOpts, prev **kube.NodeImages) error {
 	name, err := nodeName(a, o)
 	if err != nil {
 		return err
@@ -128,13 +128,15 @@ func collectNodeImages(ctx context.Context, a *app, o nodeOpts) error {
 		Runtime: scan.Runtime{Kind: scan.Kubernetes, Namespace: kube.DefaultNamespace,
 			ClusterDomain: kube.DefaultClusterDomain, ClusterDNS: kube.DefaultClusterDNS},
 		Names: f.lookup.names, Deadline: f.lookup.deadline,
-		Each: func(i, n int, ref string) { prog.setLabel(fmt.Sprintf("image %d of %d (%s)", i+1, n, ref)) },
+		Each:     func(i, n int, ref string) { prog.setLabel(fmt.Sprintf("image %d of %d (%s)", i+1, n, ref)) },
+		Previous: *prev,
 	})
 	prog.done()
 	if err != nil {
 		return targetError(err)
 	}
 	doc.Tool, doc.Version = jsonstyle.Tool, toolVersion()
+	*prev = doc
 	rep := doc.Report()
 	threshold, _ := report.ParseSeverity(f.failOn)
 	var buf bytes.Buffer

@@ -126,6 +126,11 @@ func TestNodeImagesCLI(t *testing.T) {
 		t.Errorf("sarif: %v %s", err, out)
 	}
 
+	out, _, code = runCLI(t, "node", "--images", "--containerd-address", c.Sock, "--node-name", "n1", "--format", "html")
+	if code != ExitFindings || !strings.Contains(out, "<html") || !strings.Contains(out, "nsscope.test/app:1") {
+		t.Errorf("html: exit %d, %d bytes", code, len(out))
+	}
+
 	// cluster --node-results: the pods' images are not read again.
 	pods := filepath.Join(dir, "pods.json")
 	podList := `{"apiVersion": "v1", "kind": "List", "items": [

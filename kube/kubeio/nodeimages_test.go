@@ -26,7 +26,7 @@ import (
 // nodeTestImages are two docker save archives: Alpine 3.13 with a Go
 // 1.15 program as entrypoint (hosts order decided by Go's own rules),
 // and a busybox (musl) image under a Docker Hub short name.
-func nodeTestImages(t *testing.T) (app, short string) {
+func nodeTestImages(t testing.TB) (app, short string) {
 	t.Helper()
 	alpine := ti.RootfsLayer(t, ti.Rootfs(t, ti.Alpine313))
 	prog := ti.FileLayer(t, map[string]ti.File{"usr/local/bin/esbuild": {FromFile: ti.Binary(t, ti.Esbuild115), Mode: 0o755}})
@@ -137,6 +137,26 @@ func TestNodeImagesContainerd(t *testing.T) {
 	b, _ := json.Marshal(fdoc.Images)
 	if string(a) != string(b) {
 		t.Errorf("from the files:\n%s\nvia the socket:\n%s", b, a)
+	}
+
+	// A later round (node --repeat) reads no image that is unchanged; an
+	// image whose earlier result failed is read again.
+	again := fs
+	again.Previous = doc
+	again.Target.Counts = &target.Counts{}
+	rdoc, err := ScanNodeImages(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := json.Marshal(rdoc.Images); string(r) != string(a) || again.Target.Counts.Bytes.Load() != 0 {
+		t.Errorf("second round: %d bytes read; images\n%s", again.Target.Counts.Bytes.Load(), r)
+	}
+	failed := *doc
+	failed.Images = append([]kube.NodeImage(nil), doc.Images...)
+	failed.Images[1].Verdict, failed.Images[1].Facts = kube.VerdictError, nil
+	again.Previous, again.Target.Counts = &failed, &target.Counts{}
+	if _, err := ScanNodeImages(ctx, again); err != nil || again.Target.Counts.Bytes.Load() == 0 || again.Target.Counts.Executables.Load() == 0 {
+		t.Errorf("an image that failed before was not read again: %v, %d bytes", err, again.Target.Counts.Bytes.Load())
 	}
 
 	// The results as node --images writes them, read back by cluster.
@@ -294,4 +314,33 @@ func FuzzParseNodeImages(f *testing.F) {
 		}
 		_ = doc.Report()
 	})
+}
+
+// BenchmarkNodeImages times `node --images` over the two test images
+// (list, then open and scan each) through a real containerd's socket and
+// from its files:
+//
+//	go test ./kube/kubeio -run '^$' -bench NodeImages -benchtime 10x -benchmem
+func BenchmarkNodeImages(b *testing.B) {
+	app, short := nodeTestImages(b)
+	c := tc.Start(b)
+	c.Import(b, app)
+	c.Import(b, short)
+	for _, bc := range []struct {
+		name   string
+		stores imagestore.Options
+	}{
+		{"socket", imagestore.Options{ContainerdAddress: c.Sock}},
+		{"files", imagestore.Options{NodeRoot: c.NodeRoot}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ns := NodeScan{Node: "n1", Runtime: testRuntime, Target: target.Options{TempDir: b.TempDir(), Images: bc.stores}}
+			for b.Loop() {
+				doc, err := ScanNodeImages(context.Background(), ns)
+				if err != nil || len(doc.Images) != 2 {
+					b.Fatalf("%v %d", err, len(doc.Images))
+				}
+			}
+		})
+	}
 }
