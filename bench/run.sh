@@ -133,7 +133,8 @@ for a in json.load(open("syft.json"))["artifacts"]:
     for loc in a.get("locations", []):
         syft.add((loc["path"], v))
 ns = set()
-for r in json.load(open("nsscope.json")):
+doc = json.load(open("nsscope.json"))
+for r in (doc["binaries"] if isinstance(doc, dict) else doc):
     g = (r.get("binary") or {}).get("go")
     if g:
         ns.add((r["path"], g["version"]))
