@@ -36,7 +36,6 @@ func StartupChart(title string, st *Startup, m Machine) waterfall.Chart {
 	return c
 }
 
-
 // StartupPage is the kube-apiserver containers' start-ups as one HTML
 // page: per container the start-up on one axis, the reasons, and each
 // remedy with its re-predicted start-up beside it.

@@ -518,8 +518,8 @@ func nssModules(r *rootFS) []string {
 }
 
 // seeFile reads back what the program will see at p.
-func seeFile(r *rootFS, p, origin string) SeenFile {
-	sf := SeenFile{Path: p, Origin: origin}
+func seeFile(r *rootFS, p, origin string) model.File {
+	sf := model.File{Path: p, Origin: origin}
 	data, err := r.readFile(p, 1<<20)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -527,7 +527,7 @@ func seeFile(r *rootFS, p, origin string) SeenFile {
 	case err != nil:
 		sf.ReadErr = errString(err)
 	default:
-		sf.Data = string(data)
+		sf.Data = data
 	}
 	return sf
 }

@@ -138,7 +138,7 @@ func Page(res *Result, check *CheckView) waterfall.Page {
 		servers = append(servers, s.Addr.String()+" "+s.Behavior)
 	}
 	p.Facts = append(p.Facts, waterfall.Fact{Label: "nameservers", Value: strings.Join(servers, ", ")})
-	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
+	for _, f := range []model.File{res.ResolvConf, res.NSSwitch, res.Hosts} {
 		p.Facts = append(p.Facts, waterfall.Fact{Label: f.Path, Value: describeSeen(f)})
 	}
 	if check != nil {

@@ -25,7 +25,7 @@ func WriteTimeline(w io.Writer, res *Result) {
 	if res.IPv6 != IPv6Default {
 		fmt.Fprintf(w, "ipv6:        %s\n", res.IPv6)
 	}
-	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
+	for _, f := range []model.File{res.ResolvConf, res.NSSwitch, res.Hosts} {
 		fmt.Fprintf(w, "%-12s %s\n", strings.TrimPrefix(f.Path, "/etc/")+":", describeSeen(f))
 	}
 	fmt.Fprintln(w)
@@ -75,7 +75,7 @@ func WriteTimeline(w io.Writer, res *Result) {
 	fmt.Fprintf(w, "total %s, %d DNS messages, lab set-up %s\n", fmtSeconds(res.Total.Duration()), len(res.Queries), fmtSeconds(res.Setup.Duration()))
 }
 
-func describeSeen(f SeenFile) string {
+func describeSeen(f model.File) string {
 	origin := ""
 	if f.Origin != "" {
 		origin = " (" + f.Origin + ")"
@@ -87,7 +87,7 @@ func describeSeen(f SeenFile) string {
 		return "unreadable: " + f.ReadErr + origin
 	}
 	var lines []string
-	for _, l := range strings.Split(f.Data, "\n") {
+	for _, l := range strings.Split(string(f.Data), "\n") {
 		t := strings.TrimSpace(l)
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue

@@ -141,15 +141,6 @@ type Line struct {
 	Text   string        `json:"text"`
 }
 
-// SeenFile is a configuration file as the program saw it.
-type SeenFile struct {
-	Path    string `json:"path"`
-	Origin  string `json:"origin,omitempty"`
-	Missing bool   `json:"missing,omitempty"`
-	ReadErr string `json:"read_error,omitempty"`
-	Data    string `json:"data,omitempty"`
-}
-
 // Server describes one fake nameserver of a run.
 type Server struct {
 	Addr     netip.Addr `json:"addr"`
@@ -176,10 +167,10 @@ type Result struct {
 	// IPv6 is lo's IPv6 state as the program found it (on or off).
 	IPv6 IPv6 `json:"ipv6"`
 	// ResolvConf, Hosts and NSSwitch are the files the program saw.
-	ResolvConf SeenFile `json:"resolv_conf"`
-	Hosts      SeenFile `json:"hosts"`
-	NSSwitch   SeenFile `json:"nsswitch"`
-	MDNSAllow  SeenFile `json:"mdns_allow"`
+	ResolvConf model.File `json:"resolv_conf"`
+	Hosts      model.File `json:"hosts"`
+	NSSwitch   model.File `json:"nsswitch"`
+	MDNSAllow  model.File `json:"mdns_allow"`
 	// NSSModules are the glibc NSS service modules the root has
 	// (libnss_NAME.so.2 in its library directories: "files", "dns",
 	// "mdns4_minimal", ...), sorted; glibc 2.36 also has files and dns

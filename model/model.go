@@ -107,8 +107,9 @@ type File struct {
 	ReadErr string `json:"read_error,omitempty"`
 	// PermissionDenied marks ReadErr as EACCES, which Go treats like a
 	// missing file in some decisions.
-	PermissionDenied bool   `json:"permission_denied,omitempty"`
-	Data             []byte `json:"-"`
+	PermissionDenied bool `json:"permission_denied,omitempty"`
+	// Data is the content (empty when Missing or ReadErr).
+	Data Text `json:"data,omitempty"`
 }
 
 // Name returns the name used when citing the file.

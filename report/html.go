@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/nsscope/nsscope/waterfall"
 )
@@ -84,7 +85,9 @@ func findingSection(r *Report, id, subject string, f Finding) waterfall.Section 
 			Diff:   fx.Diff,
 		}
 		if fx.Predict != nil {
-			c := waterfall.FromPrediction("after: "+fx.Description, fx.Predict)
+			// A chart's title is plain text (an SVG tooltip): the
+			// backticks that mark code in the description are dropped.
+			c := waterfall.FromPrediction("after: "+strings.ReplaceAll(fx.Description, "`", ""), fx.Predict)
 			if before != nil {
 				c.Deadline = before.Deadline
 			}

@@ -141,6 +141,9 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		return err
 	}
 	f.rt.runtime = explainRuntime(cmd, f.rt.runtime, f.root)
+	if c := changed(cmd, "namespace", "cluster-domain", "cluster-dns", "host-network"); len(c) > 0 && !cmd.Flags().Changed("runtime") && f.root == "" {
+		return usageErrorf("%s: this host's files are read as they are (--runtime none, the default without --root); give --runtime kubernetes to predict a pod", strings.Join(c, ", "))
+	}
 	if err := f.rt.check(cmd); err != nil {
 		return err
 	}

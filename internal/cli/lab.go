@@ -67,36 +67,16 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until-ok 'http://' \
 		fs.StringVar(&f.search, "search", "", "search `LIST` of the generated resolv.conf (space-separated)")
 		fs.StringVar(&f.options, "options", "", "`OPTIONS` of the generated resolv.conf, e.g. \"ndots:5 timeout:1 attempts:1\"")
 	})
-	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory, a root tarball (.tar, .tar.gz, .tar.zst), a docker save archive or an OCI layout (directory or tar), never modified (default: the host's root, read-only)")
-		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
-		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
-		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
-		fs.StringArrayVar(&f.share, "share", nil, "host `DIR` the program sees live at the same path and may write (the host's root is otherwise read-only, its /etc and /tmp private copies); repeatable")
-		fs.StringVar(&f.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the lab")
-		fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
-	})
+	addGroup(cmd, "Root", f.registerRoot)
 	addGroup(cmd, "Run", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit); says nothing of the lookup's outcome")
-		fs.StringVar(&f.untilOK, "until-ok", "", "end the run when a line matches this `REGEXP`, which means the lookup succeeded")
-		fs.StringVar(&f.untilFail, "until-fail", "", "end the run when a line matches this `REGEXP`, which means the lookup failed")
+		f.registerRun(fs)
 		fs.StringVar(&f.ipv6, "ipv6", "", "IPv6 in the lab's network namespace, `on|off` (disable_ipv6 of all, default and lo; default: the kernel's)")
 		fs.StringArrayVar(&f.caps, "cap", nil, "grant the program capability `NAME` (NET_RAW, NET_BIND_SERVICE, ...; repeatable); it has none by default")
 		fs.StringArrayVar(&f.allow, "allow", nil, "lift the lab's refusal of a `GROUP` of system calls: "+strings.Join(lab.SeccompGroups(), ", ")+" (repeatable; for tests that need one)")
-		fs.StringVar(&f.tmpfsSize, "tmpfs-size", "1Gi", "`SIZE` bound of the run's tmpfs, which holds an unpacked --root and the program's writes (e.g. 512Mi, 4Gi)")
-		fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "kill the program after this long")
 		fs.BoolVar(&f.rootless, "rootless", false, "use a user namespace even when root (automatic when not root)")
-		fs.StringVar(&f.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
 	})
 	addGroup(cmd, "Servers (readiness probe, sidecars)", f.serve.register)
-	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
-		fs.BoolVar(&f.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
-		fs.StringVar(&f.reading.OK, "ok-if", "", "a line matching `REGEXP` means the lookup succeeded (default: exit status 0 means success)")
-		fs.StringVar(&f.reading.Fail, "fail-if", "", "a line matching `REGEXP` means the lookup failed; with --fail-if alone, a run without such a line succeeded")
-		fs.StringVar(&f.reading.Error, "error-from", "", "`REGEXP` whose first group is the program's error text, compared with the predicted error")
-		fs.StringVar(&f.reading.Addrs, "addrs-from", "", "`REGEXP` whose groups are the addresses the program resolved, compared with the predicted ones")
-		f.prog.registerLookup(fs)
-	})
+	addGroup(cmd, checkGroup, f.registerCheck)
 	addGroup(cmd, programGroup, f.prog.buildFlags.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, false) })
 	completeValues(cmd, "format", "text", "json", "html")
@@ -113,17 +93,12 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	}
 	f.set = map[string]bool{}
 	cmd.Flags().Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
-	if !f.check {
-		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors", "ok-if", "fail-if", "error-from", "addrs-from", "kube-version"); len(c) > 0 {
-			return usageErrorf("%s describe%s the lookup for --check, which is not given", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
-		}
+	if err := f.checkOnly(cmd); err != nil {
+		return err
 	}
 	spec, err := f.spec(a, argv)
 	if err != nil {
 		return inputError(err)
-	}
-	if err := f.reading.Check(); err != nil {
-		return usageErrorf("%v", err)
 	}
 	if err := f.serve.apply(&spec); err != nil {
 		return err

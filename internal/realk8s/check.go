@@ -85,7 +85,7 @@ func identify(bi *buildinfo.BuildInfo) (Identity, error) {
 		}
 		const stamp = "k8s.io/component-base/version.gitVersion="
 		if i := strings.Index(s.Value, stamp); i >= 0 {
-			v := strings.Fields(strings.Trim(s.Value[i+len(stamp):], `'"`))[0]
+			v, _, _ := strings.Cut(strings.TrimLeft(s.Value[i+len(stamp):], `'"`), " ")
 			v = strings.Trim(v, `'"`)
 			if kv, err := model.ParseVersion(strings.TrimPrefix(v, "v")); err == nil {
 				id.Kube, id.From = kv, "-ldflags "+stamp+v

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,15 +145,14 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			defer func() { <-lanes[cl.lane] }()
 			gate <- struct{}{}
 			time.AfterFunc(stagger, func() { <-gate })
-			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-			defer cancel()
-			r, err := Start(ctx, bin, etcd, c, Options{Runner: lab.Runner{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := Predict(kv, goV, r)
-			if err != nil {
-				t.Fatal(err)
+			r, p := startPredict(t, bin, etcd, c, kv, goV)
+			if diffs := Compare(p.Result, r); TimeOnly(diffs) {
+				// Only the time differs: on a loaded machine that can be
+				// the machine's. The run is repeated once, alone (both
+				// lanes held), and that run is judged; a difference in
+				// outcome, queries or log is never retried.
+				t.Logf("first run differs only in time (%s; served at %.1f s): once more, alone", strings.Join(diffs, "; "), r.Serving.Seconds())
+				alone(lanes, cl.lane, func() { r, p = startPredict(t, bin, etcd, c, kv, goV) })
 			}
 			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s, first priority class at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds(), r.Created.Seconds())
 			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
@@ -160,6 +161,41 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			judge(t, Compare(p.Result, r), r, p.Reasons)
 		})
 	}
+}
+
+// startPredict runs the apiserver in configuration c and predicts its
+// start-up from that run.
+func startPredict(t *testing.T, bin, etcd string, c Config, kv, goV model.Version) (*Run, *kube.Startup) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r, err := Start(ctx, bin, etcd, c, Options{Runner: lab.Runner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Predict(kv, goV, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, p
+}
+
+// alone runs f holding every lane, from a caller that holds lanes[own]
+// and still holds it afterwards. It lets go of its own lane first and
+// takes the lanes in order, so two callers cannot wait on each other.
+func alone(lanes []chan struct{}, own int, f func()) {
+	<-lanes[own]
+	for _, l := range lanes {
+		l <- struct{}{}
+	}
+	defer func() {
+		for i, l := range lanes {
+			if i != own {
+				<-l
+			}
+		}
+	}()
+	f()
 }
 
 func TestSameLog(t *testing.T) {
@@ -318,4 +354,36 @@ func judge(t *testing.T, diffs []string, r *Run, reasons []string) {
 		t.Skipf("OVERLOADED MACHINE, time not judged: the apiserver served after %.1f s (idle: 3 s); outcome, DNS queries and log line agree; %s", r.Serving.Seconds(), strings.Join(diffs, "; "))
 	}
 	t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(reasons, "\n  "))
+}
+
+// TestAlone checks the retry's lane discipline: callers in both lanes
+// retrying at once neither deadlock nor overlap, and each still holds its
+// own lane afterwards.
+func TestAlone(t *testing.T) {
+	lanes := []chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}
+	var inside atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := i % 2
+			lanes[own] <- struct{}{}
+			defer func() { <-lanes[own] }()
+			alone(lanes, own, func() {
+				if n := inside.Add(1); n != 1 {
+					t.Errorf("%d callers alone at once", n)
+				}
+				time.Sleep(time.Millisecond)
+				inside.Add(-1)
+			})
+			select {
+			case lanes[own] <- struct{}{}:
+				t.Error("the caller's own lane was free after alone")
+				<-lanes[own]
+			default:
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -7,8 +7,8 @@ package sarifcheck
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	_ "embed"
+	"encoding/hex"
 	"strings"
 	"testing"
 

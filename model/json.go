@@ -34,6 +34,23 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Text is a file's content, which JSON writes as a string (bytes that are
+// not UTF-8 become U+FFFD, as for any Go string) rather than base64.
+type Text []byte
+
+// MarshalJSON writes t as a JSON string.
+func (t Text) MarshalJSON() ([]byte, error) { return json.Marshal(string(t)) }
+
+// UnmarshalJSON reads a JSON string.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*t = Text(s)
+	return nil
+}
+
 // FromSeconds is the inverse of time.Duration.Seconds, rounded to the
 // nanosecond.
 func FromSeconds(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
