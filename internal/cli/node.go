@@ -61,6 +61,7 @@ nsscope node --images --root /host --format json --output /var/lib/nsscope/$(hos
 	fl.StringVar(&o.out, "output", "", "write the JSON to `FILE` (atomically: a temporary file renamed into place) instead of stdout")
 	fl.DurationVar(&repeat, "repeat", 0, "collect again every `DURATION` until stopped (for a DaemonSet)")
 	addGroup(cmd, nodeImagesGroup, o.images.register)
+	addGroup(cmd, cacheGroup, o.images.cache.register)
 	completeValues(cmd, "format", nodeImageFormats...)
 	completeValues(cmd, "fail-on", "critical", "warning", "info")
 	return cmd

@@ -35,6 +35,7 @@ type nodeImageFlags struct {
 	// socket: read containerd through its socket rather than its files.
 	socket   bool
 	progress string
+	cache    cacheFlags
 }
 
 func (f *nodeImageFlags) register(fs *pflag.FlagSet) {
@@ -51,7 +52,7 @@ func (f *nodeImageFlags) register(fs *pflag.FlagSet) {
 }
 
 // imagesOnly are the flags that mean nothing without --images.
-var imagesOnly = []string{"format", "fail-on", "verbose", "containerd-address", "containerd-namespace", "containerd-root", "platform", "name", "deadline", "progress"}
+var imagesOnly = []string{"format", "fail-on", "verbose", "containerd-address", "containerd-namespace", "containerd-root", "platform", "name", "deadline", "progress", "cache-dir", "no-cache", "cache-size"}
 
 // check refuses --images flags without --images, contradicting ones, and
 // decides how containerd is read (nodeStoreMode).
@@ -78,6 +79,9 @@ func (f *nodeImageFlags) check(cmd *cobra.Command, o nodeOpts) error {
 		return err
 	}
 	if err := checkProgress(f.progress); err != nil {
+		return err
+	}
+	if err := f.cache.check(cmd); err != nil {
 		return err
 	}
 	if err := exclusive(cmd, "containerd-address", "containerd-root", "--containerd-address reads through the daemon, --containerd-root its files"); err != nil {
@@ -123,8 +127,9 @@ func collectNodeImages(ctx context.Context, a *app, o nodeOpts, prev **kube.Node
 	prog := newProgress(a.stdio.Err, f.progress, counts)
 	defer prog.done()
 	doc, err := kubeio.ScanNodeImages(ctx, kubeio.NodeScan{
-		Node:   name,
-		Target: target.Options{Platform: f.stores.Platform, Images: f.stores, Counts: counts},
+		Node: name,
+		Target: target.Options{Platform: f.stores.Platform, Images: f.stores, Counts: counts,
+			Cache: f.cache.layers(a.env, a.stdio.Err, "node")},
 		Runtime: scan.Runtime{Kind: scan.Kubernetes, Namespace: kube.DefaultNamespace,
 			ClusterDomain: kube.DefaultClusterDomain, ClusterDNS: kube.DefaultClusterDNS},
 		Names: f.lookup.names, Deadline: f.lookup.deadline,

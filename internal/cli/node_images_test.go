@@ -104,6 +104,22 @@ func TestNodeImagesCLI(t *testing.T) {
 		t.Errorf("from the files (%s):\n%s\nvia the socket:\n%s", fdoc.Store, b, a)
 	}
 
+	// Through the layer cache, cold then warm: the same images.
+	cacheDir := t.TempDir()
+	for _, round := range []string{"cold", "warm"} {
+		out, stderr, _ := runCLI(t, "node", "--images", "--containerd-address", c.Sock, "--node-name", "n1", "--format", "json", "--cache-dir", cacheDir)
+		var cdoc kube.NodeImages
+		if err := json.Unmarshal([]byte(out), &cdoc); err != nil {
+			t.Fatalf("%s cache: %v %s", round, err, stderr)
+		}
+		if got, _ := json.Marshal(cdoc.Images); string(got) != string(a) {
+			t.Errorf("%s cache:\n%s\nwithout:\n%s", round, got, a)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(cacheDir, "layers")); len(ents) == 0 {
+		t.Error("the layer cache is empty after node --images --cache-dir")
+	}
+
 	// Text: one verdict per image; SARIF parses.
 	out, _, code = runCLI(t, "node", "--images", "--containerd-address", c.Sock, "--node-name", "n1", "--fail-on", "warning")
 	appImg, bbImg := doc.Images[1], doc.Images[0]
