@@ -25,6 +25,10 @@ type Input struct {
 	Scenario model.Scenario
 	// Libc is the environment's C library (informational).
 	Libc model.Libc
+	// Assumptions say what was assumed about the environment (the
+	// runtime that injects /etc/resolv.conf and /etc/hosts), in the words
+	// scan uses (scan.Files.Assumptions).
+	Assumptions []string
 	// ToolVersion is the nsscope version the JSON document names.
 	ToolVersion string
 }

@@ -30,6 +30,9 @@ func Page(r *Result) waterfall.Page {
 	}
 	sub += ") in " + in.EnvLabel + "; nameservers behave: " + scenarioText(in.Scenario)
 	p := waterfall.Page{Title: "nsscope explain: " + req.Name, Subtitle: sub}
+	for _, a := range in.Assumptions {
+		p.Facts = append(p.Facts, waterfall.Fact{Label: "assumed", Value: a})
+	}
 	for _, f := range []model.File{in.Env.ResolvConf, in.Env.NSSwitch, in.Env.Hosts} {
 		p.Facts = append(p.Facts, waterfall.Fact{Label: f.Path, Value: fileText(f)})
 	}

@@ -62,5 +62,8 @@ func WriteJSON(w io.Writer, r *Result) error {
 	e := jsonstyle.NewEnvelope(SchemaVersion, in.ToolVersion)
 	doc["schema_version"], doc["tool"], doc["version"] = e.SchemaVersion, e.Tool, e.Version
 	doc["environment"] = env
+	if len(in.Assumptions) > 0 {
+		doc["assumptions"] = in.Assumptions
+	}
 	return jsonstyle.Write(w, doc)
 }

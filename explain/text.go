@@ -51,7 +51,11 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 		fmt.Fprintf(ew, ", deadline %s", secs(req.Deadline))
 	}
 	fmt.Fprintf(ew, ") in %s\n", in.EnvLabel)
-	fmt.Fprintf(ew, "nameservers behave: %s\n\n", scenarioText(in.Scenario))
+	fmt.Fprintf(ew, "nameservers behave: %s\n", scenarioText(in.Scenario))
+	for _, a := range in.Assumptions {
+		fmt.Fprintf(ew, "assumed: %s\n", a)
+	}
+	fmt.Fprintln(ew)
 	fmt.Fprintln(ew, "Environment")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	for _, f := range []model.File{in.Env.ResolvConf, in.Env.NSSwitch, in.Env.Hosts} {

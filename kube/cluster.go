@@ -106,6 +106,9 @@ type ClusterInput struct {
 	NodeFacts map[string]*NodeFacts
 	// Default is the node assumed where no facts were collected.
 	Default Node
+	// NodeResults are images' facts from `nsscope node --images` on the
+	// nodes, used instead of reading those images again.
+	NodeResults *NodeResults
 }
 
 // WorkloadResult is the check of one workload.
@@ -127,7 +130,9 @@ type ClusterResult struct {
 	// facts were asked for (cache hits included).
 	Images    []ImageGroup `json:"images"`
 	Inspected int          `json:"inspected"`
-	Notes     []string     `json:"notes,omitempty"`
+	// FromNodes counts the images whose facts came from node results.
+	FromNodes int      `json:"from_nodes"`
+	Notes     []string `json:"notes,omitempty"`
 	// fixes are the remedies of failing kube-apiserver start-ups, by the
 	// container's subject.
 	fixes map[string][]StartupFix

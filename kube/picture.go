@@ -28,15 +28,13 @@ func StartupChart(title string, st *Startup, m Machine) waterfall.Chart {
 	}
 	c.Events = append(c.Events, waterfall.Event{At: m.Serving, Kind: "serving", Label: "serving securely"})
 	r := st.Result
-	label := fmt.Sprintf("%s at %s s", r.Outcome, seconds(r.Time))
+	label := r.Outcome
 	if r.Log != "" && r.Outcome == OutcomeExits {
 		label = "exits: " + r.Log
 	}
 	c.Events = append(c.Events, waterfall.Event{At: r.Time.Duration(), Kind: r.Outcome, Label: label})
 	return c
 }
-
-func seconds(d interface{ Seconds() float64 }) string { return fmt.Sprintf("%.1f", d.Seconds()) }
 
 // StartupPage is the kube-apiserver containers' start-ups as one HTML
 // page: per container the start-up on one axis, the reasons, and each

@@ -129,6 +129,10 @@ type Comparison struct {
 	PredictedTotal model.Seconds `json:"predicted_total_seconds"`
 	ObservedTotal  model.Seconds `json:"observed_total_seconds"`
 	Tolerance      model.Seconds `json:"tolerance_seconds"`
+	// ObservedResult says what the run showed of the lookup's outcome and
+	// where it was read ("failed (read from the line ... (--until-fail));
+	// error: ..."), "" when the outcome is unknown and not compared.
+	ObservedResult string `json:"-"`
 }
 
 // OK reports whether nothing differs.
@@ -296,6 +300,7 @@ func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(
 	if o.Debug != nil && !slices.Equal(o.Debug, p.Debug) {
 		diff("debug output: predicted %q, observed %q", p.Debug, o.Debug)
 	}
+	c.ObservedResult = observedResult(o)
 	if o.Succeeded != nil {
 		predOK := p.Error == ""
 		from := ""
@@ -312,6 +317,26 @@ func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(
 	if o.Addrs != nil && p.Error == "" && !sameAddrs(o.Addrs, p.Addrs) {
 		diff("addresses: predicted %s, observed %s", strings.Join(p.Addrs, " "), strings.Join(o.Addrs, " "))
 	}
+}
+
+// observedResult says what an observation tells of the outcome: the
+// result and where it was read, the error text when one was read.
+func observedResult(o Observation) string {
+	var parts []string
+	if o.Succeeded != nil {
+		r := "succeeded"
+		if !*o.Succeeded {
+			r = "failed"
+		}
+		if o.OutcomeFrom != "" {
+			r += " (read from " + o.OutcomeFrom + ")"
+		}
+		parts = append(parts, r)
+	}
+	if o.Error != nil && *o.Error != "" {
+		parts = append(parts, "error: "+*o.Error)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func sameKeys(a, b []model.Exchange) bool {

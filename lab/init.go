@@ -110,6 +110,11 @@ func runInit(req initRequest) (*Result, error) {
 		return nil, err
 	}
 	defer f.stop()
+	sc, err := startSidecars(spec, r, rootDir)
+	if err != nil {
+		return nil, err
+	}
+	defer sc.stop()
 	resetReads(pinned)
 	if err := runProgram(spec, rootDir, res); err != nil {
 		return nil, err
@@ -246,7 +251,15 @@ func runProgram(spec Spec, rootDir string, res *Result) error {
 	readers.Add(2)
 	go out.read(&readers, outR, "stdout", t0)
 	go out.read(&readers, errR, "stderr", t0)
-	end, ended, waitErr := waitProgram(cmd, out.matched, timeout)
+	stop, ready := make(chan struct{}), make(chan time.Time, 1)
+	var watch sync.WaitGroup
+	if spec.Ready != nil {
+		watch.Add(1)
+		go func() { defer watch.Done(); watchReady(*spec.Ready, t0, res, ready, stop) }()
+	}
+	end, ended, waitErr := waitProgram(cmd, out.matched, ready, timeout)
+	close(stop)
+	watch.Wait()
 	res.Ended = ended
 	res.Total = model.Seconds(end.Sub(t0))
 	// The output pipes close when the program exits, unless a child of it
@@ -276,8 +289,8 @@ func runProgram(spec Spec, rootDir string, res *Result) error {
 // or the timeout, and then for the program to be gone: it kills the
 // program's process group unless it exited by itself (anything that left
 // the group dies with the PID namespace when the init exits). It returns
-// when the run ended and how ("exit", "until", "timeout").
-func waitProgram(cmd *exec.Cmd, matched <-chan time.Time, timeout time.Duration) (time.Time, string, error) {
+// when the run ended and how ("exit", "until", EndedReady, "timeout").
+func waitProgram(cmd *exec.Cmd, matched, ready <-chan time.Time, timeout time.Duration) (time.Time, string, error) {
 	exited := make(chan time.Time, 1)
 	var waitErr error
 	go func() {
@@ -293,11 +306,13 @@ func waitProgram(cmd *exec.Cmd, matched <-chan time.Time, timeout time.Duration)
 		ended = "exit"
 	case end = <-matched:
 		ended = "until"
+	case end = <-ready:
+		ended = EndedReady
 	case end = <-timer.C:
 		ended = "timeout"
 	}
 	if ended != "exit" {
-		unix.Kill(-cmd.Process.Pid, unix.SIGKILL) //nolint:errcheck
+		killGroup(cmd.Process.Pid)
 		<-exited
 	}
 	return end, ended, waitErr
@@ -526,4 +541,9 @@ func envValue(env []string, key, def string) string {
 		}
 	}
 	return v
+}
+
+// killGroup kills the process group led by pid.
+func killGroup(pid int) {
+	unix.Kill(-pid, unix.SIGKILL) //nolint:errcheck // gone already is fine
 }

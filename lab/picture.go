@@ -99,6 +99,8 @@ func RunChart(res *Result) waterfall.Chart {
 		s.Result = waterfall.Result{Kind: "failed", Text: "timed out; program killed"}
 	case "until":
 		s.Result = waterfall.Result{Text: "output matched --until; program stopped"}
+	case EndedReady:
+		s.Result = waterfall.Result{Kind: "dns", Text: fmt.Sprintf("ready at +%.1f s (%s answered)", res.Ready.Offset.Seconds(), res.Ready.URL)}
 	default:
 		kind := "dns"
 		if res.ExitCode != 0 {

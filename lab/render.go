@@ -48,6 +48,9 @@ func WriteTimeline(w io.Writer, res *Result) {
 	for _, l := range res.Output {
 		evs = append(evs, event{l.Offset.Duration(), fmt.Sprintf("%s: %s", l.Stream, l.Text)})
 	}
+	if res.Ready != nil {
+		evs = append(evs, event{res.Ready.Offset.Duration(), fmt.Sprintf("ready: %s answered %q", res.Ready.URL, res.Ready.Answer)})
+	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 	for _, e := range evs {
 		fmt.Fprintf(w, "%10s  %s\n", "+"+fmtSeconds(e.at), e.text)
@@ -56,6 +59,11 @@ func WriteTimeline(w io.Writer, res *Result) {
 	switch res.Ended {
 	case "until":
 		end = "output matched --until; program stopped"
+		if res.Matched != nil {
+			end = "output matched --" + res.Matched.Pattern + "; program stopped"
+		}
+	case EndedReady:
+		end = "ready (--ready-url answered); program stopped"
 	case "timeout":
 		end = "timed out; program killed"
 	}
@@ -116,9 +124,17 @@ func WriteCheck(w io.Writer, prog model.Program, req model.Request, p *model.Pre
 	}
 	fmt.Fprintf(w, "  predicted: resolver %s, order %s, %d DNS messages, total %s, answered from %s\n",
 		p.Resolver, p.Order, cmp.Predicted, fmtSeconds(cmp.PredictedTotal.Duration()), answered)
-	fmt.Fprintf(w, "  observed:  %d DNS messages, total %s\n", cmp.Observed, fmtSeconds(cmp.ObservedTotal.Duration()))
+	result := "; result not read, not compared"
+	if cmp.ObservedResult != "" {
+		result = "; " + cmp.ObservedResult
+	}
+	fmt.Fprintf(w, "  observed:  %d DNS messages, total %s%s\n", cmp.Observed, fmtSeconds(cmp.ObservedTotal.Duration()), result)
 	if cmp.OK() {
-		fmt.Fprintf(w, "  match: same exchanges in the same order, total within %s\n", cmp.Tolerance)
+		same := ""
+		if cmp.ObservedResult != "" {
+			same = ", the same result"
+		}
+		fmt.Fprintf(w, "  match: same exchanges in the same order, total within %s%s\n", cmp.Tolerance, same)
 		return
 	}
 	fmt.Fprintf(w, "  MISMATCH (%d):\n", len(cmp.Differences))

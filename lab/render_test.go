@@ -66,5 +66,12 @@ func TestWriteCheck(t *testing.T) {
 	// The same run against a model that reads /etc/hosts first.
 	files := &model.Prediction{Resolver: "go", Order: "files,dns", AnsweredFrom: model.FromHosts}
 	WriteCheck(&b, prog, req, files, Compare(files, obs))
+	// A run ended by --until-fail, its error read (issue 15.0): the
+	// observed line says what the run showed and where it was read.
+	no, text := false, "listen tcp: lookup localhost: i/o timeout"
+	obs.Succeeded, obs.OutcomeFrom, obs.Error = &no, `the line "error: `+text+`" (--until-fail)`, &text
+	failed := *pred
+	failed.Error, failed.AnsweredFrom = text, model.FromNone
+	WriteCheck(&b, prog, req, &failed, Compare(&failed, obs))
 	checkGolden(t, "check.golden", b.Bytes())
 }

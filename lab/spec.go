@@ -73,6 +73,13 @@ type Spec struct {
 	// matched line means: the lookup succeeded, or failed (see Reading).
 	UntilOK   string `json:"until_ok,omitempty"`
 	UntilFail string `json:"until_fail,omitempty"`
+	// Ready, if set, is polled from inside the lab while the program runs:
+	// when it answers, Result.Ready records it and, after its grace, the
+	// run ends (Ended "ready").
+	Ready *Probe `json:"ready,omitempty"`
+	// Sidecars are started before the program and killed after it (see
+	// Sidecar).
+	Sidecars []Sidecar `json:"sidecars,omitempty"`
 	// Timeout bounds the program's run; zero means DefaultTimeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Rootless runs the lab in a user namespace (automatic when not root).
@@ -170,8 +177,11 @@ type Result struct {
 	// built in. A source in nsswitch.conf without its module is skipped.
 	NSSModules []string `json:"nss_modules"`
 	// Ended says how the run ended: "exit", "until" (output matched
-	// Spec.Until; the program was then killed) or "timeout".
+	// Spec.Until; the program was then killed), "ready" (Spec.Ready
+	// answered; killed after its grace) or "timeout".
 	Ended string `json:"ended"`
+	// Ready is when Spec.Ready first answered (nil: it never did).
+	Ready *Readiness `json:"ready,omitempty"`
 	// Matched is the line that ended the run (Ended "until").
 	Matched *Matched `json:"matched,omitempty"`
 	// ExitCode is the program's exit status (-1 when killed by a signal,

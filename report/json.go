@@ -1,17 +1,20 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
 )
 
-// JSONSchema is the JSON Schema (draft 2020-12) of the document WriteJSON
-// writes; docs/scan.md describes the same fields in prose.
-//
 //go:embed report.schema.json
-var JSONSchema []byte
+var jsonSchema []byte
+
+// JSONSchema returns the JSON Schema (draft 2020-12) of the document
+// WriteJSON writes; docs/scan.md describes the same fields in prose. Each
+// call returns a fresh copy.
+func JSONSchema() []byte { return bytes.Clone(jsonSchema) }
 
 // WriteJSON writes r as one indented JSON document. Durations are seconds
 // (model.Seconds) under names ending in _seconds; severities are "critical",

@@ -87,7 +87,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // schema, and checks that the schema rejects what it must.
 func TestJSONSchema(t *testing.T) {
 	c := jsonschema.NewCompiler()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSONSchema))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSONSchema()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func Run(in Input) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	rf, err := runtimeFiles(in.Runtime, in.Root)
+	rf, err := in.Runtime.files(in.Root)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
@@ -139,7 +139,7 @@ func Run(in Input) (*report.Report, error) {
 		Rules:       report.LookupRules(),
 		Notes:       in.Notes,
 	}
-	rep.Assumptions = append(rep.Assumptions, nssAssumption(nss))
+	rep.Assumptions = append(rep.Assumptions, NSSwitchAssumption(nss))
 	if len(env.Vars) > 0 {
 		keys := make([]string, 0, len(env.Vars))
 		for k := range env.Vars {
@@ -165,39 +165,6 @@ func Run(in Input) (*report.Report, error) {
 		}
 	}
 	return rep, nil
-}
-
-// passThrough marks, in the files handed to the runtime, the target's own
-// copy: the runtime returns it unchanged when it does not replace the file.
-const passThrough = "\x00the target's own file"
-
-// runtimeFiles decides the resolv.conf and hosts the programs see, and
-// reads the target's own copy only where the runtime passes it through:
-// a file the runtime replaces is never read (a damaged or hostile
-// /etc/resolv.conf in an image run by the kubelet does not matter).
-func runtimeFiles(rt Runtime, root sysenv.Reader) (files, error) {
-	resolv := model.File{Path: model.PathResolvConf, Origin: passThrough}
-	hosts := model.File{Path: model.PathHosts, Origin: passThrough}
-	rf, err := rt.apply(resolv, hosts)
-	if err != nil {
-		return rf, err
-	}
-	for _, f := range []*model.File{&rf.resolv, &rf.hosts} {
-		if f.Origin != passThrough {
-			continue
-		}
-		if *f, err = root.File(f.Path); err != nil {
-			return rf, err
-		}
-	}
-	return rf, nil
-}
-
-func nssAssumption(f model.File) string {
-	if f.Missing {
-		return "/etc/nsswitch.conf is missing in the target (images are not given one by the runtime)"
-	}
-	return "/etc/nsswitch.conf is the target's own"
 }
 
 // envVars turns "K=V" entries into a map; later entries win.

@@ -64,7 +64,10 @@ func TestRuntimeFiles(t *testing.T) {
 			"nameserver 192.0.2.9\n", "10.0.0.1 node\n", "hostNetwork pod", ""},
 		{"docker", Runtime{Kind: Docker}, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n", "ff02::1\tip6-allnodes\n", "default bridge", ""},
 		{"none", Runtime{Kind: None}, "nameserver 192.0.2.1\n", "", "target's own", ""},
-		{"override", Runtime{Kind: Kubernetes, ResolvConf: given}, "nameserver 192.0.2.9\n", "localhost", "r.conf, as given", ""},
+		// The given file replaces the runtime's, and so does its assumption
+		// (was: the kubelet's resolv.conf described, then r.conf "as given").
+		{"override", Runtime{Kind: Kubernetes, ResolvConf: given}, "nameserver 192.0.2.9\n", "localhost", "runtime kubernetes, dnsPolicy ClusterFirst, namespace default: /etc/resolv.conf is r.conf, as given\n/etc/hosts is the kubelet-managed file", ""},
+		{"none, hosts given missing", Runtime{Kind: None, Hosts: &model.File{Path: "/etc/hosts", Origin: "--hosts missing", Missing: true}}, "nameserver 192.0.2.1\n", "", "runtime none: /etc/resolv.conf is the target's own file\n/etc/hosts is missing, as given (--hosts missing)", ""},
 		{"unknown", Runtime{Kind: "podman"}, "", "", "", "unknown runtime"},
 	}
 	for _, tt := range tests {

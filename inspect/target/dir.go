@@ -166,7 +166,13 @@ func (t *Target) dirPrograms(ctx context.Context) ([]Entry, error) {
 		bytes   atomic.Int64
 		wg      sync.WaitGroup
 	)
-	progress := func(n int64) {
+	progress := func(n int64, elf bool) {
+		if c := t.opts.Counts; c != nil {
+			c.Bytes.Add(n)
+			if elf {
+				c.Executables.Add(1)
+			}
+		}
 		if t.opts.Progress != nil {
 			t.opts.Progress(bytes.Add(n), -1)
 		}
@@ -177,7 +183,7 @@ func (t *Target) dirPrograms(ctx context.Context) ([]Entry, error) {
 			defer wg.Done()
 			for j := range jobs {
 				b, shebang, ierr := t.inspectHostFile(j.rel, j.size)
-				progress(j.size)
+				progress(j.size, b != nil || ierr != "")
 				mu.Lock()
 				r := byInode[j.ino]
 				r.Binary, r.Shebang, r.InspectErr = b, shebang, ierr
@@ -215,6 +221,9 @@ func (t *Target) dirPrograms(ctx context.Context) ([]Entry, error) {
 				return fs.SkipDir
 			}
 			return nil
+		}
+		if c := t.opts.Counts; c != nil {
+			c.Files.Add(1)
 		}
 		if !d.Type().IsRegular() {
 			return nil

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -33,6 +34,12 @@ type layerSource struct {
 	// whiteouts: image layers honour .wh. entries; a rootfs tarball
 	// keeps them as ordinary files.
 	whiteouts bool
+	// cacheKey is the content digest the layer is cached under ("" when
+	// none is known without reading it); cacheStored says it is the
+	// digest of the stored stream (else of the uncompressed tar, the
+	// diff_id).
+	cacheKey    string
+	cacheStored bool
 }
 
 // Compression magic numbers.
@@ -146,6 +153,7 @@ type layerIndex struct {
 	opaque    []string // directories whose lower contents are hidden
 	whiteouts []string // paths deleted from lower layers
 	notes     []string
+	count     int // tar entries taken (whiteouts included)
 }
 
 // spoolJob is an ELF file written to a temporary file, waiting to be
@@ -177,36 +185,62 @@ func (rd *reader) inspector() {
 		} else {
 			j.n.Binary = b
 		}
+		if c := rd.t.opts.Counts; c != nil {
+			c.Executables.Add(1)
+		}
 		name := j.f.Name()
 		j.f.Close()
 		os.Remove(name)
 	}
 }
 
-// readLayer reads one layer (or rootfs tarball) stream once.
-func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *layerIndex, err error) {
-	t := rd.t
+// layerWhat names layer idx in errors and notes.
+func layerWhat(idx int, src layerSource) string {
+	if !src.whiteouts {
+		return "tarball"
+	}
 	what := "layer " + fmt.Sprint(idx+1)
 	if src.info.Digest != "" {
 		what += " (" + shortDigest(src.info.Digest) + ")"
 	}
-	if !src.whiteouts {
-		what = "tarball"
-	}
+	return what
+}
+
+// readLayer reads one layer (or rootfs tarball) stream once. When sum is
+// set, the stream it names (stored or uncompressed, as src.cacheStored
+// says) is hashed into it on the way.
+func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource, sum hash.Hash) (li *layerIndex, err error) {
+	t := rd.t
+	what := layerWhat(idx, src)
 	rc, err := src.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rc.Close()
 	var progress func(int64)
-	if t.opts.Progress != nil {
-		progress = func(n int64) { t.opts.Progress(rd.done.Add(n), rd.total) }
+	if t.opts.Progress != nil || t.opts.Counts != nil {
+		progress = func(n int64) {
+			done := rd.done.Add(n)
+			if c := t.opts.Counts; c != nil {
+				c.Bytes.Add(n)
+			}
+			if t.opts.Progress != nil {
+				t.opts.Progress(done, rd.total)
+			}
+		}
 	}
-	ts, err := NewTarStream(rc, t.limits, what, progress)
+	var stored io.Reader = rc
+	if sum != nil && src.cacheStored {
+		stored = io.TeeReader(rc, sum)
+	}
+	ts, err := NewTarStream(stored, t.limits, what, progress)
 	if err != nil {
 		return nil, err
 	}
 	defer ts.Close()
+	if sum != nil && !src.cacheStored {
+		ts.tee(sum)
+	}
 	li = &layerIndex{}
 	defer func() {
 		if li != nil {
@@ -233,7 +267,11 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource) (li *
 		if rd.entries.Add(1) > int64(t.limits.MaxEntries) {
 			return nil, fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
 		}
+		li.count++
 		hdr, p := te.Header, te.Path
+		if c := t.opts.Counts; c != nil && hdr.Typeflag != tar.TypeDir {
+			c.Files.Add(1)
+		}
 		base := path.Base(p)
 		if src.whiteouts && strings.HasPrefix(base, ".wh.") {
 			dir := path.Dir(p)
@@ -410,19 +448,36 @@ func (t *Target) readLayers(ctx context.Context) error {
 		}
 		rd.total += l.info.Size
 	}
+	if c := t.opts.Counts; c != nil && rd.total > 0 {
+		c.Total.Add(rd.total)
+	}
 	for range workers {
 		rd.wg.Add(1)
 		go rd.inspector()
 	}
 	idx := make([]*layerIndex, len(t.layers))
 	errs := make([]error, len(t.layers))
+	sums := make([]hash.Hash, len(t.layers))
+	scope := t.cacheScope()
 	// Largest layers first: with fewer cores than layers, the longest
-	// inflate should not be the one that starts last.
+	// inflate should not be the one that starts last. Layers found in the
+	// cache are not opened at all.
 	var order []int
 	for i := range t.layers {
-		if serve[i] == i {
-			order = append(order, i)
+		if serve[i] != i {
+			continue
 		}
+		if li := t.cachedLayer(scope, i); li != nil {
+			if err := rd.useCached(li, t.layers[i].info.Size); err != nil {
+				close(rd.jobs)
+				rd.wg.Wait()
+				return err
+			}
+			idx[i] = li
+			continue
+		}
+		sums[i] = t.layerHash(scope, i)
+		order = append(order, i)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return t.layers[order[a]].info.Size > t.layers[order[b]].info.Size })
 	queue := make(chan int, len(order))
@@ -440,7 +495,7 @@ func (t *Target) readLayers(ctx context.Context) error {
 					errs[i] = err
 					continue
 				}
-				idx[i], errs[i] = rd.readLayer(ctx, i, t.layers[i])
+				idx[i], errs[i] = rd.readLayer(ctx, i, t.layers[i], sums[i])
 				if errs[i] != nil {
 					cancel()
 				}
@@ -459,6 +514,11 @@ func (t *Target) readLayers(ctx context.Context) error {
 	}
 	if first != nil {
 		return first
+	}
+	for i, sum := range sums {
+		if sum != nil {
+			t.storeLayer(scope, i, idx[i], sum)
+		}
 	}
 	for i, li := range idx {
 		if serve[i] != i {

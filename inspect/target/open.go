@@ -284,6 +284,7 @@ func (t *Target) openDockerSave(a *archive) error {
 		return fmt.Errorf("the image has no layers: %w", ErrEmpty)
 	}
 	t.desc.Layers = layerInfos(t.layers)
+	t.assignCacheKeys()
 	return nil
 }
 
@@ -326,6 +327,7 @@ func (t *Target) setConfig(data []byte) error {
 }
 
 func (t *Target) setConfigFile(cf *v1.ConfigFile) {
+	t.setDiffIDs(cf)
 	c := cf.Config
 	t.config = Config{
 		Present: true, Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env,
@@ -520,6 +522,7 @@ func (t *Target) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byt
 	}
 	t.layers[0].close = closeFn
 	t.desc.Layers = layerInfos(t.layers)
+	t.assignCacheKeys()
 	return nil
 }
 
@@ -592,6 +595,7 @@ func (t *Target) useImage(ref fmt.Stringer, img v1.Image, uncompressed bool) err
 		t.layers = append(t.layers, layerSource{info: info, key: info.Digest, open: open, whiteouts: true})
 	}
 	t.desc.Layers = layerInfos(t.layers)
+	t.assignCacheKeys()
 	return nil
 }
 

@@ -30,11 +30,13 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/nsscope/nsscope/inspect"
 	"github.com/nsscope/nsscope/inspect/imagestore"
+	"github.com/nsscope/nsscope/inspect/layercache"
 )
 
 // Kind says what sort of target was opened.
@@ -228,11 +230,33 @@ type Options struct {
 	// at once) with the stored bytes read so far over all layers and
 	// their total when known (-1 otherwise).
 	Progress func(done, total int64)
-	Limits   Limits
+	// Cache, when set, keeps what reading each image layer produced,
+	// under the layer's content digest: a layer found there is not read
+	// at all. It is not used with a custom Keep or with NoInspect.
+	Cache *layercache.Cache
+	// Counts, when set, is kept up to date while the target is read, for
+	// a caller that shows progress.
+	Counts *Counts
+	Limits Limits
 	// Images says where containerd and Docker images are read from
 	// ("containerd://REF", "docker-daemon:REF", or a bare REF with
 	// Images.Source set); see package imagestore.
 	Images imagestore.Options
+}
+
+// Counts are what reading a target has done so far. The reading
+// goroutines add to them atomically; a caller may read them at any time.
+type Counts struct {
+	// Files counts the entries seen that are not directories (tar
+	// entries of every layer, files of a directory walked).
+	Files atomic.Int64
+	// Executables counts the ELF files read and inspected.
+	Executables atomic.Int64
+	// Bytes counts the bytes read: stored (compressed) bytes of layers
+	// and tarballs, the sizes of the files inspected in a directory.
+	Bytes atomic.Int64
+	// Total is the stored size of all layers when known, else 0.
+	Total atomic.Int64
 }
 
 // DefaultPlatform is the platform chosen from a multi-platform index when

@@ -51,6 +51,13 @@ func NewTarStream(r io.Reader, lim Limits, what string, progress func(int64)) (*
 	return &TarStream{tr: tar.NewReader(dr), r: dr, closeDec: closeDec, lim: lim, what: what, compression: kind}, nil
 }
 
+// tee copies the uncompressed stream, every byte of it (headers, padding
+// and the end), to w as it is read. Call it before the first Next.
+func (s *TarStream) tee(w io.Writer) {
+	s.r = io.TeeReader(s.r, w)
+	s.tr = tar.NewReader(s.r)
+}
+
 // Compression is "gzip", "zstd" or "none".
 func (s *TarStream) Compression() string { return s.compression }
 

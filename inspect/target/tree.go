@@ -67,6 +67,7 @@ type Target struct {
 	tmp     string        // private temporary directory
 	tmpLock *os.File      // held locked while the target is open
 	layers  []layerSource // for re-reading entries that were not kept
+	diffIDs []string      // the image configuration's rootfs.diff_ids
 	hostFS  *os.Root      // directory targets
 	hostDir string        // the directory target's absolute path
 	treeMu  sync.Mutex    // guards the lazily read tree of a directory target

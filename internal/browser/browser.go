@@ -46,6 +46,10 @@ func Open(t testing.TB, path string) context.Context {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Chromium keeps its singleton socket in a directory of its own under
+	// $TMPDIR (org.chromium.Chromium.XXXXXX) and leaves it behind when
+	// chromedp ends it: give it the test's temp dir, removed with the test.
+	tmp := t.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
@@ -62,6 +66,7 @@ func Open(t testing.TB, path string) context.Context {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("no-proxy-server", true),
 		chromedp.WindowSize(1200, 900),
+		chromedp.Env("TMPDIR=" + tmp),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)

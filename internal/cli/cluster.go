@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +24,7 @@ type clusterFlags struct {
 	kubeconfig, kctx, namespace string
 	all, verbose                bool
 	podsFile, factsDir          string
+	nodeResults                 string
 	timeout                     time.Duration
 	lookup                      lookupFlags
 	report                      reportFlags
@@ -50,6 +50,7 @@ Needs RBAC get/list on pods and nodes (deploy/rbac.yaml).`,
 		exit: exitReport,
 		examples: `nsscope cluster -A --format sarif --fail-on warning --output cluster.sarif
 nsscope cluster -A --node-facts-dir ./facts --context prod
+nsscope cluster -A --node-results ./images --image-scan
 kubectl get pods -A -o json > pods.json && nsscope cluster --pods-file pods.json`,
 		run: func(cmd *cobra.Command, args []string) error { return runCluster(cmd, a, &f, args) },
 	})
@@ -60,6 +61,7 @@ kubectl get pods -A -o json > pods.json && nsscope cluster --pods-file pods.json
 	fl.BoolVarP(&f.all, "all-namespaces", "A", false, "every namespace")
 	fl.StringVar(&f.podsFile, "pods-file", "", "read 'kubectl get pods -A -o json|yaml' output from `FILE` (- for stdin) instead of the API (offline); nodes are then unknown")
 	fl.StringVar(&f.factsDir, "node-facts-dir", "", "a `DIR`ectory of the JSON files 'nsscope node' wrote (one per node, e.g. from the DaemonSet in deploy/); other nodes get the defaults")
+	fl.StringVar(&f.nodeResults, "node-results", "", "the JSON 'nsscope node --images --format json' wrote: a `FILE`, or a DIRectory of NODE.images.json files; images found there (by digest) are not read again")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on the API after this long")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and fixes")
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
@@ -112,6 +114,16 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 		}
 		in.NodeFacts = facts
 	}
+	if f.nodeResults != "" {
+		nr, errs := kubeio.ReadNodeResults(f.nodeResults)
+		for _, e := range errs {
+			fmt.Fprintf(a.stdio.Err, "nsscope cluster: --node-results: %v\n", e)
+		}
+		if nr.Len() == 0 {
+			return inputError(fmt.Errorf("--node-results %s: no usable image results", f.nodeResults))
+		}
+		in.NodeResults = nr
+	}
 	var insp kubeio.Inspector
 	if f.scan.enabled() {
 		insp = f.scan.cachedInspector(a.env)
@@ -139,7 +151,11 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 	format, _ := report.ParseFormat(f.report.format)
 	out := a.output(f.report.output)
 	if format == report.FormatText {
-		fmt.Fprintf(out, "# %d pod(s) in %d workload(s), %d image(s)\n", len(in.Pods), len(res.Workloads), len(res.Images))
+		fromNodes := ""
+		if res.FromNodes > 0 {
+			fromNodes = fmt.Sprintf(" (%d from node results)", res.FromNodes)
+		}
+		fmt.Fprintf(out, "# %d pod(s) in %d workload(s), %d image(s)%s\n", len(in.Pods), len(res.Workloads), len(res.Images), fromNodes)
 	}
 	return writeReport(out, rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
 }
@@ -161,6 +177,9 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 	}
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout %s: want a positive duration", f.timeout)
+	}
+	if f.nodeResults == "-" {
+		return usageErrorf("--node-results cannot be read from standard input; give a file or directory")
 	}
 	if f.kubeconfig == "-" || f.factsDir == "-" {
 		return usageErrorf("--kubeconfig and --node-facts-dir cannot be read from standard input; give a file or directory (--pods-file - reads pods from it)")
@@ -260,16 +279,4 @@ func clusterClient(kubeconfig, kctx string) (kubernetes.Interface, string, strin
 		}
 	}
 	return cs, ns, name, nil
-}
-
-// defaultCacheDir is $XDG_CACHE_HOME/nsscope/images, else
-// $HOME/.cache/nsscope/images, else a directory under the temp dir.
-func defaultCacheDir(env []string) string {
-	if d := nodeEnv(env, "XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "nsscope", "images")
-	}
-	if h := nodeEnv(env, "HOME"); h != "" {
-		return filepath.Join(h, ".cache", "nsscope", "images")
-	}
-	return filepath.Join(os.TempDir(), "nsscope-images")
 }

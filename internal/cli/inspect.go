@@ -90,6 +90,7 @@ type inspectFlags struct {
 	all    bool
 	root   string
 	image  imageFlags
+	cache  cacheFlags
 	report reportFlags
 }
 
@@ -126,6 +127,7 @@ nsscope inspect --all --format json --in image.tar`,
 	cmd.Flags().BoolVar(&f.all, "all", false, "with --in: every executable ELF file in TARGET, one line each in text (path, Go version, cgo resolver, libc)")
 	cmd.Flags().StringVar(&f.root, "root", "", "the root whose C library is reported: a `DIR`ectory or a tarball (default /; not with --in)")
 	addGroup(cmd, "Image", f.image.register)
+	addGroup(cmd, cacheGroup, f.cache.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
 	completeValues(cmd, "format", "text", "json")
 	return cmd
@@ -154,6 +156,9 @@ func (f *inspectFlags) check(args []string) error {
 // is named on stderr and the others are reported; the exit status is then 2.
 func runInspect(cmd *cobra.Command, a *app, f *inspectFlags, paths []string) error {
 	if err := f.check(paths); err != nil {
+		return err
+	}
+	if err := f.cache.check(cmd); err != nil {
 		return err
 	}
 	ctx := cmd.Context()
@@ -273,7 +278,8 @@ const maxStdinBinary = 1 << 30
 // (entries skipped, damage found) go to stderr.
 func inspectInTarget(ctx context.Context, a *app, f *inspectFlags, paths []string) ([]inspectResult, []error, error) {
 	stderr := a.stdio.Err
-	opts := target.Options{Platform: f.image.platform, Insecure: f.image.insecure, TempDir: envValue(a.env, "TMPDIR"), Images: f.image.stores}
+	opts := target.Options{Platform: f.image.platform, Insecure: f.image.insecure, TempDir: envValue(a.env, "TMPDIR"), Images: f.image.stores,
+		Cache: f.cache.layers(a.env, a.stdio.Err, "inspect")}
 	// Only the files asked for need to be looked at; the reader inspects
 	// every executable anyway, which costs little more.
 	tg, err := target.Open(ctx, f.in, opts)
@@ -454,7 +460,7 @@ func writeInspectText(w io.Writer, r inspectResult) {
 		if r.Libc != nil && l == *r.Libc {
 			mark = " (used by this binary)"
 		}
-		fmt.Fprintf(w, "  libc in %s: %s %s%s — %s\n", r.Root, l.Kind, l.Version, mark, l.Evidence)
+		fmt.Fprintf(w, "  libc in %s: %s%s — %s\n", r.Root, l.Model(), mark, l.Evidence)
 	}
 	for _, n := range b.Notes {
 		fmt.Fprintf(w, "  note:           %s\n", n)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nsscope/nsscope/inspect/layercache"
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/kube/kubeio"
@@ -22,8 +25,7 @@ type kubeScanFlags struct {
 	sourceArg []string
 	sources   map[string]string
 	image     imageFlags
-	cache     string
-	noCache   bool
+	cache     cacheFlags
 }
 
 // kubeScanGroup is the help title of the image inspection flags.
@@ -33,8 +35,11 @@ func (k *kubeScanFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&k.scan, "image-scan", false, "inspect each container's image (fetched from its registry) once per digest: its main process, its C library, its /etc/nsswitch.conf")
 	fs.StringArrayVar(&k.sourceArg, "image-source", nil, "`REF=TARGET`: read image REF from TARGET instead (docker save archive, OCI layout, another reference); repeatable; inspects REF even without --image-scan")
 	k.image.register(fs)
-	fs.StringVar(&k.cache, "cache", "", "image facts cache `DIR` (default $XDG_CACHE_HOME/nsscope/images)")
-	fs.BoolVar(&k.noCache, "no-cache", false, "do not read or write the cache")
+	// The facts of each image (by digest) go to DIR/images, the layers'
+	// records to DIR/layers.
+	k.cache.register(fs)
+	fs.StringVar(&k.cache.dir, "cache", "", "the old name of --cache-dir")
+	fs.MarkDeprecated("cache", "use --cache-dir")
 }
 
 // check parses --image-source.
@@ -50,6 +55,9 @@ func (k *kubeScanFlags) check(cmd *cobra.Command) error {
 	if err := exclusive(cmd, "cache", "no-cache", "--no-cache uses no cache"); err != nil {
 		return err
 	}
+	if err := k.cache.check(cmd); err != nil {
+		return err
+	}
 	if !k.enabled() {
 		if c := changed(cmd, "platform", "insecure"); len(c) > 0 {
 			return usageErrorf("%s does nothing without --image-scan or --image-source: no image is read", strings.Join(c, ", "))
@@ -59,16 +67,14 @@ func (k *kubeScanFlags) check(cmd *cobra.Command) error {
 }
 
 // cachedInspector is the inspector, through the cache unless --no-cache.
+// Images not found there are read through the layer cache.
 func (k *kubeScanFlags) cachedInspector(env []string) kubeio.Inspector {
-	insp := k.inspector()
-	if k.noCache {
+	insp := k.inspector(k.cache.layers(env, io.Discard, ""))
+	root := k.cache.root(env)
+	if root == "" {
 		return insp
 	}
-	dir := k.cache
-	if dir == "" {
-		dir = defaultCacheDir(env)
-	}
-	return kubeio.CachedInspector(kubeio.Cache{Dir: dir}, insp)
+	return kubeio.CachedInspector(kubeio.Cache{Dir: filepath.Join(root, "images")}, insp)
 }
 
 func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
@@ -77,8 +83,8 @@ func (k *kubeScanFlags) enabled() bool { return k.scan || len(k.sources) > 0 }
 var errNotScanned = errors.New("not inspected (no --image-scan, no --image-source)")
 
 // inspector reads images with the scan verb's reader.
-func (k *kubeScanFlags) inspector() kubeio.Inspector {
-	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure, Images: k.image.stores}
+func (k *kubeScanFlags) inspector(lc *layercache.Cache) kubeio.Inspector {
+	opts := target.Options{Platform: k.image.platform, Insecure: k.image.insecure, Images: k.image.stores, Cache: lc}
 	return func(ctx context.Context, key, ref string) (*kube.ImageFacts, error) {
 		spec, ok := k.sources[ref]
 		if !ok {

@@ -100,13 +100,13 @@ func TestClusterImageCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
-	args := []string{"cluster", "--pods-file", pods, "--cache", cache, "--format", "json", "--node-resolv-conf", kubeTD("nodes", "typical.conf")}
+	args := []string{"cluster", "--pods-file", pods, "--cache-dir", cache, "--format", "json", "--node-resolv-conf", kubeTD("nodes", "typical.conf")}
 	out, stderr, code := podRun(t, "", append(args, "--image-source", "nsscope.test/app:1="+tarball)...)
 	rep := podFinding(t, out, stderr, code, 1)
 	if rep.Findings[0].RuleID != "NSS001" {
 		t.Fatalf("first run: %+v", rep.Findings[0])
 	}
-	ents, _ := os.ReadDir(cache)
+	ents, _ := os.ReadDir(filepath.Join(cache, "images"))
 	if len(ents) != 1 {
 		t.Fatalf("%d cache entries, want 1", len(ents))
 	}

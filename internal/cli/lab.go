@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/internal/jsonstyle"
+	"github.com/nsscope/nsscope/internal/realk8s"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/waterfall"
@@ -30,6 +31,7 @@ type labFlags struct {
 	env, add, caps, allow, share         []string
 	reading                              lab.Reading
 	prog                                 programFlags
+	serve                                labServeFlags
 	report                               reportFlags
 	set                                  map[string]bool // flags given
 }
@@ -51,7 +53,8 @@ is the program's command line, its flags included.`,
 3  internal error`,
 		examples: `nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
     --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
-nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
+nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until-ok 'http://' \
+    --until-fail 'error: ' --error-from 'error: (.*)' \
     --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000`,
 		run: func(cmd *cobra.Command, args []string) error { return runLab(cmd, a, &f, args) },
 	})
@@ -72,6 +75,7 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringArrayVar(&f.allow, "allow", nil, "lift the lab's refusal of a `GROUP` of system calls: "+strings.Join(lab.SeccompGroups(), ", ")+" (repeatable; for tests that need one)")
 		fs.BoolVar(&f.rootless, "rootless", false, "use a user namespace even when root (automatic when not root)")
 	})
+	addGroup(cmd, "Servers (readiness probe, sidecars)", f.serve.register)
 	addGroup(cmd, checkGroup, f.registerCheck)
 	addGroup(cmd, programGroup, f.prog.buildFlags.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, false) })
@@ -96,8 +100,21 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	if err != nil {
 		return inputError(err)
 	}
+	if err := f.serve.apply(&spec); err != nil {
+		return err
+	}
 	var check *labCheck
+	var api *apiserverCheck
 	if f.check {
+		if api, err = f.serve.apiserverFor(&spec, &f.prog.buildFlags); err != nil {
+			return inputError(err)
+		}
+	}
+	if api != nil {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
+			return usageErrorf("--check of kube-apiserver: %s describe%s one lookup; the apiserver's start-up is predicted from its own loopback users", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
+		}
+	} else if f.check {
 		if check, err = f.prog.check(spec); err != nil {
 			return inputError(err)
 		}
@@ -119,6 +136,11 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 			return err
 		}
 	}
+	if api != nil {
+		if err := api.run(res); err != nil {
+			return err
+		}
+	}
 	out := a.output(f.report.output)
 	switch f.report.format {
 	case "json":
@@ -126,9 +148,14 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 			jsonstyle.Envelope
 			Run   *lab.Result  `json:"run"`
 			Check *labCheckOut `json:"check,omitempty"`
+			// APIServer is --check of a kube-apiserver's start-up.
+			APIServer *realk8s.Check `json:"apiserver_check,omitempty"`
 		}{Envelope: jsonstyle.NewEnvelope(labSchemaVersion, toolVersion()), Run: res}
 		if check != nil {
 			doc.Check = &check.out
+		}
+		if api != nil {
+			doc.APIServer = api.out
 		}
 		if err := jsonstyle.Write(out, &doc); err != nil {
 			return err
@@ -148,11 +175,17 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		if err := waterfall.WriteText(out, chart, waterfall.TextOptions{Width: a.width(), Color: a.color(f.report.output)}); err != nil {
 			return err
 		}
+		if api != nil {
+			api.write(out)
+		}
 	}
 	if err := out.Close(); err != nil {
 		return err
 	}
 	if check != nil && !check.out.Comparison.OK() {
+		return errFindings
+	}
+	if api != nil && !api.out.OK() {
 		return errFindings
 	}
 	return nil

@@ -54,7 +54,7 @@ func (f *labFlags) registerCheck(fs *pflag.FlagSet) {
 // --fail-if, --error-from or --addrs-from that does not compile.
 func (f *labFlags) checkOnly(cmd *cobra.Command) error {
 	if !f.check {
-		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors", "ok-if", "fail-if", "error-from", "addrs-from", "kube-version"); len(c) > 0 {
 			return usageErrorf("%s describe%s the lookup for --check, which is not given", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
 		}
 	}

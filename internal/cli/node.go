@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,10 +31,20 @@ only. 'nsscope cluster --node-facts-dir DIR' reads one such file per node,
 'nsscope pod --node-facts FILE' one.
 
 Run it on the node, or in the DaemonSet of deploy/ (hostNetwork, the node's
-/ mounted read-only at /host).`,
-		exit: exitPlain,
+/ mounted read-only at /host).
+
+With --images, list the images of the node's containerd instead and scan
+each as 'nsscope scan containerd://REF' does, printing one verdict per
+image: through containerd's socket when --root is /, else straight from
+the content store and metadata database under --root (a node's root
+mounted read-only; no daemon needed). No registry is contacted.
+'nsscope cluster --node-results' reads the JSON, so that the images are
+not read again.`,
+		exit: exitNode,
 		examples: `nsscope node --output /var/lib/nsscope/$(hostname).json
-nsscope node --root /host --compact --repeat 1h`,
+nsscope node --root /host --compact --repeat 1h
+nsscope node --images
+nsscope node --images --root /host --format json --output /var/lib/nsscope/$(hostname).images.json`,
 		run: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("unexpected argument %q", args[0])
@@ -49,8 +60,17 @@ nsscope node --root /host --compact --repeat 1h`,
 	fl.BoolVar(&o.compact, "compact", false, "one line of JSON (for 'kubectl logs --tail=1')")
 	fl.StringVar(&o.out, "output", "", "write the JSON to `FILE` (atomically: a temporary file renamed into place) instead of stdout")
 	fl.DurationVar(&repeat, "repeat", 0, "collect again every `DURATION` until stopped (for a DaemonSet)")
+	addGroup(cmd, nodeImagesGroup, o.images.register)
+	completeValues(cmd, "format", nodeImageFormats...)
+	completeValues(cmd, "fail-on", "critical", "warning", "info")
 	return cmd
 }
+
+// exitNode lists node's exit codes: --images grades as scan does.
+const exitNode = `0  done (--images: nothing at or above --fail-on)
+1  --images: a finding at or above --fail-on
+2  usage error or bad input
+3  internal error`
 
 // runNode implements `nsscope node`.
 func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error {
@@ -62,6 +82,9 @@ func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error
 	}
 	if o.out == "-" {
 		o.out = ""
+	}
+	if err := o.images.check(cmd, o); err != nil {
+		return err
 	}
 	st, err := os.Stat(o.root)
 	if err != nil {
@@ -76,8 +99,16 @@ func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error
 		}
 	}
 	ctx := cmd.Context()
+	collect := func() error { return collectNode(a, o) }
+	if o.images.on {
+		// With --repeat, an image unchanged since the last round keeps
+		// its verdict.
+		var prev *kube.NodeImages
+		collect = func() error { return collectNodeImages(ctx, a, o, &prev) }
+	}
 	for {
-		if err := collectNode(a, o); err != nil {
+		// With --repeat, findings do not stop the collection.
+		if err := collect(); err != nil && (repeat == 0 || !errors.Is(err, errFindings)) {
 			return err
 		}
 		if repeat == 0 {
@@ -95,25 +126,36 @@ func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error
 type nodeOpts struct {
 	root, name, ipAddr, out, proc string
 	compact                       bool
+	images                        nodeImageFlags
+}
+
+// nodeName is --node-name, else $NODE_NAME, else <root>/etc/hostname,
+// else this host's name.
+func nodeName(a *app, o nodeOpts) (string, error) {
+	if o.name != "" {
+		return o.name, nil
+	}
+	if name := nodeEnv(a.env, "NODE_NAME"); name != "" {
+		return name, nil
+	}
+	if data, err := readLimited(filepath.Join(o.root, "etc", "hostname"), 4096); err == nil {
+		if name := strings.TrimSpace(string(data)); name != "" {
+			return name, nil
+		}
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return "", inputError(fmt.Errorf("no node name: give --node-name (%w)", err))
+	}
+	return h, nil
 }
 
 func collectNode(a *app, o nodeOpts) error {
-	stdio, env := a.stdio, a.env
-	root, name, ipAddr, out := o.root, o.name, o.ipAddr, o.out
-	if name == "" {
-		name = nodeEnv(env, "NODE_NAME")
-	}
-	if name == "" {
-		if data, err := readLimited(filepath.Join(root, "etc", "hostname"), 4096); err == nil {
-			name = strings.TrimSpace(string(data))
-		}
-	}
-	if name == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return inputError(fmt.Errorf("no node name: give --node-name (%w)", err))
-		}
-		name = h
+	stdio := a.stdio
+	root, ipAddr, out := o.root, o.ipAddr, o.out
+	name, err := nodeName(a, o)
+	if err != nil {
+		return err
 	}
 	var addrs []kube.IfAddr
 	if ipAddr != "" {

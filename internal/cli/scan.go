@@ -122,11 +122,14 @@ type scanFlags struct {
 	rt      runtimeFlags
 	lookup  lookupFlags
 	image   imageFlags
+	cache   cacheFlags
 	report  reportFlags
 	verbose bool
 	// failOnNone makes a target with no program that resolves names a
 	// failure (exit 1), for CI gates that must not pass on an empty image.
 	failOnNone bool
+	// progress is --progress: auto, lines or never.
+	progress string
 }
 
 var reportFormats = []string{"text", "json", "sarif", "html"}
@@ -157,8 +160,10 @@ nsscope scan --runtime none -v /`,
 	})
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
 	addGroup(cmd, "Image", f.image.register)
+	addGroup(cmd, cacheGroup, f.cache.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
 		f.report.register(fs, reportFormats, true)
+		registerProgress(fs, &f.progress)
 		fs.BoolVar(&f.failOnNone, "fail-on-none", false, "exit 1 when the target has no program that resolves host names (a CI gate must not pass on what it cannot see)")
 	})
 	completeReportFlags(cmd, reportFormats)
@@ -177,7 +182,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	if len(args) != 1 {
 		return usageErrorf("want exactly one TARGET, got %d", len(args))
 	}
-	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check} {
+	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check, func() error { return checkProgress(f.progress) }, func() error { return f.cache.check(cmd) }} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -191,13 +196,15 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	}
 	format, _ := report.ParseFormat(f.report.format)
 	ctx := cmd.Context()
-	prog := newProgress(a.stdio.Err)
+	counts := &target.Counts{}
+	prog := newProgress(a.stdio.Err, f.progress, counts)
 	defer prog.done()
 	t, err := target.Open(ctx, args[0], target.Options{
 		Platform: f.image.platform,
 		Insecure: f.image.insecure,
-		Progress: prog.update,
+		Counts:   counts,
 		Images:   f.image.stores,
+		Cache:    f.cache.layers(a.env, a.stdio.Err, "scan"),
 	})
 	if err != nil {
 		return targetError(err)

@@ -56,6 +56,8 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SHARED", sharedDataDir())
 			// An ELF file to inspect: this test binary.
 			e.Setenv("EXE", os.Args[0])
+			// The layer cache stays in the script's work directory.
+			e.Setenv("XDG_CACHE_HOME", e.WorkDir+"/.cache")
 			return nil
 		},
 	})

@@ -9,6 +9,7 @@ package kubeio
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,21 +130,47 @@ start:
 // facts, then spec, describe each container's programs.
 func Cluster(ctx context.Context, opts kube.Options, spec kube.ImageSpec, insp Inspector, in kube.ClusterInput) (*kube.ClusterResult, error) {
 	groups := kube.GroupByImage(in.Pods)
-	got := &Inspected{}
+	fromNodes, rest, notes := splitByNodeResults(groups, in.NodeResults)
+	got := &Inspected{Facts: map[string]*kube.ImageFacts{}}
 	if insp != nil {
 		var err error
-		if got, err = InspectImages(ctx, insp, groups); err != nil {
+		if got, err = InspectImages(ctx, insp, rest); err != nil {
 			return nil, err
 		}
+	}
+	for k, f := range fromNodes {
+		got.Facts[k] = f
 	}
 	opts.Image = spec.Images(got.Facts, got.Failed)
 	res, err := kube.NewAnalyzer(opts).Cluster(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	res.Images, res.Inspected = groups, got.Count
-	res.Notes = append(got.Notes, res.Notes...)
+	res.Images, res.Inspected, res.FromNodes = groups, got.Count, len(fromNodes)
+	res.Notes = append(append(notes, got.Notes...), res.Notes...)
 	return res, nil
+}
+
+// splitByNodeResults takes the facts of the image groups that node
+// results know (by digest) and returns the groups left to inspect, with
+// one note per image saying which node's results gave its verdict.
+func splitByNodeResults(groups []kube.ImageGroup, nr *kube.NodeResults) (facts map[string]*kube.ImageFacts, rest []kube.ImageGroup, notes []string) {
+	facts = map[string]*kube.ImageFacts{}
+	if nr.Len() == 0 {
+		return facts, groups, nil
+	}
+	for _, g := range groups {
+		r, ok := nr.Lookup(g.Key)
+		if !ok {
+			rest = append(rest, g)
+			continue
+		}
+		facts[g.Key] = r.Facts
+		notes = append(notes, fmt.Sprintf("image %s (%s): facts %s", g.Ref, g.Key, r.From()))
+	}
+	notes = append([]string{fmt.Sprintf("node results of %s: %d of %d image(s) known there; the other %d read as without --node-results",
+		strings.Join(nr.Nodes(), ", "), len(facts), len(groups), len(rest))}, notes...)
+	return facts, rest, notes
 }
 
 // WorkloadImages inspects the images of the workloads once each (by

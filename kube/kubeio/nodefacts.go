@@ -131,7 +131,7 @@ func inRoot(fsys fs.FS, p string) (string, error) {
 }
 
 // ReadNodeFactsDir reads every *.json file of dir as node facts, keyed by
-// node name.
+// node name; *.images.json files (image results) are left alone.
 func ReadNodeFactsDir(dir string) (map[string]*kube.NodeFacts, []error) {
 	out := map[string]*kube.NodeFacts{}
 	var errs []error
@@ -140,7 +140,9 @@ func ReadNodeFactsDir(dir string) (map[string]*kube.NodeFacts, []error) {
 		return nil, []error{err}
 	}
 	for _, e := range ents {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+		// NODE.images.json beside NODE.json are `node --images` results
+		// (cluster --node-results).
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasSuffix(e.Name(), NodeImagesSuffix) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
