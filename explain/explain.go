@@ -121,28 +121,3 @@ func secs(d interface{ Seconds() float64 }) string {
 	}
 	return s + " s"
 }
-
-// Label names a program for display.
-func Label(p model.Program) string {
-	if p.Label != "" {
-		return p.Label
-	}
-	switch p.Impl {
-	case model.ImplGo:
-		s := "Go " + p.Go.Version.String()
-		if p.Go.Cgo {
-			s += " cgo"
-			if p.Libc.Known() {
-				s += " (" + p.Libc.String() + ")"
-			}
-		} else {
-			s += " static"
-		}
-		if p.Go.NetgoTag {
-			s += " netgo"
-		}
-		return s
-	default:
-		return "C program (" + p.Libc.String() + ")"
-	}
-}

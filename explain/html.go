@@ -43,22 +43,13 @@ func Page(r *Result) waterfall.Page {
 		word, why := Verdict(pr)
 		s := waterfall.Section{
 			ID:      fmt.Sprintf("program-%d", i+1),
-			Heading: Label(pr.Program),
+			Heading: pr.Program.Describe(),
 			Verdict: word,
 			Summary: fmt.Sprintf("%s — resolver %s, order %s, %d DNS queries, %s.", why, pr.Resolver, pr.Order, pr.Queries, secs(pr.Total)),
-			Charts:  []waterfall.Chart{waterfall.FromPrediction(Label(pr.Program), pr)},
+			Charts:  []waterfall.Chart{waterfall.FromPrediction(pr.Program.Describe(), pr)},
 			Notes:   pr.Notes,
 		}
-		for _, st := range pr.Steps {
-			src := ""
-			if st.Source != nil {
-				src = st.Source.String()
-				if st.Source.Text != "" {
-					src += ": " + st.Source.Text
-				}
-			}
-			s.Steps = append(s.Steps, waterfall.Step{Key: st.Key, Value: st.Value, Reason: st.Reason, Source: src})
-		}
+		s.Steps = waterfall.StepsOf(pr.Steps)
 		p.Sections = append(p.Sections, s)
 	}
 	return p

@@ -85,12 +85,12 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 			} else {
 				res += ": from " + p.AnsweredFrom
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", Label(p.Program), p.Resolver, p.Order, p.Queries, secs(p.Total), res)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.Program.Describe(), p.Resolver, p.Order, p.Queries, secs(p.Total), res)
 		}
 		tw.Flush()
 	}
 	for _, p := range r.Predictions {
-		fmt.Fprintf(ew, "\n== %s ==\n", Label(p.Program))
+		fmt.Fprintf(ew, "\n== %s ==\n", p.Program.Describe())
 		writeOne(ew, p, o)
 	}
 	return ew.err

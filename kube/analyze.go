@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -64,7 +63,7 @@ type Options struct {
 	Names []string
 	// Deadline is the caller's deadline for each lookup.
 	Deadline time.Duration
-	Predict  PredictFunc
+	Predict  model.PredictFunc
 	Image    ImageFunc
 	// APIServerVersion overrides the version read from the image tag.
 	APIServerVersion model.Version
@@ -325,7 +324,7 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 		if prog, ok := a.apiserver(r, pod, c, node, img); ok {
 			// The container runs kube-apiserver: that is the program.
 			programs, condition = []model.Program{prog}, ""
-			r.ImageInfo = "runs " + progLabel(prog)
+			r.ImageInfo = "runs " + prog.Describe()
 		}
 	}
 	env := r.Env(pod, c, img, node)
@@ -388,7 +387,7 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name, condition st
 	ch.Severity, ch.Rule = grade(cost.AnsweredFrom == model.FromHosts, ch.Worst, a.opts.Deadline)
 	ch.Message = verdictMessage(ch.Rule, ch.Severity, n.Name, cost, ch.Worst, a.opts.Deadline, full)
 	if condition != "" {
-		ch.Message = fmt.Sprintf("%s: if it runs %s, %s; inspect the image (--image-scan, --image-source) or say what it runs (--go, --libc)", condition, prog.Label, ch.Message)
+		ch.Message = fmt.Sprintf("%s: if it runs %s, %s; inspect the image (--image-scan, --image-source) or say what it runs (--go, --libc)", condition, prog.Describe(), ch.Message)
 		if ch.Severity == report.Critical {
 			ch.Severity = report.Warning
 		}
@@ -452,9 +451,6 @@ func summary(p *model.Prediction, keepSteps bool) *model.Prediction {
 	return &c
 }
 
-// progLabel is the one label a program has in every verb.
-func progLabel(p model.Program) string { return explain.Label(p) }
-
 func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) (model.Program, bool) {
 	flags, err := ParseAPIServerFlags(c)
 	if err != nil {
@@ -481,7 +477,7 @@ func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container,
 				return model.Program{}, false
 			}
 			prog = img.Programs[0]
-			r.Assumed = append(r.Assumed, "kube-apiserver version unknown: predicted as "+progLabel(prog))
+			r.Assumed = append(r.Assumed, "kube-apiserver version unknown: predicted as "+prog.Describe())
 		} else {
 			prog = p
 			r.Assumed = append(r.Assumed, why)

@@ -349,10 +349,6 @@ func LoopbackRequest(lb Loopback) model.Request {
 	return model.Request{Name: lb.Host, Network: "tcp", Dial: true, Port: lb.Port, Deadline: model.Seconds(LoopbackDialTimeout)}
 }
 
-// PredictFunc is model.Predict's signature, so that callers (and tests)
-// choose the model.
-type PredictFunc func(env model.Env, prog model.Program, req model.Request, sc model.Scenario) (*model.Prediction, error)
-
 // SilentScenario is the incident's network: every nameserver drops every
 // query.
 func SilentScenario() model.Scenario {
@@ -365,12 +361,12 @@ func SilentScenario() model.Scenario {
 // that dial at the same time the way the program's Go release shares
 // lookups, and each user's retries and fatal errors per release (see
 // SimulateStartup).
-func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
+func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict model.PredictFunc) (*Startup, error) {
 	return PredictStartupOn(DefaultMachine(), v, lb, env, prog, sc, predict)
 }
 
 // PredictStartupOn is PredictStartup on a machine of the given speed.
-func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
+func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict model.PredictFunc) (*Startup, error) {
 	s := &Startup{Loopback: lb}
 	for _, st := range lb.Steps {
 		if st.Key == "version" || st.Key == "interfaces" || st.Key == "listener" || st.Key == "host" {

@@ -58,7 +58,7 @@ func Findings(cs []*Container) []report.Finding {
 		}
 		for _, ch := range c.Checks {
 			f := report.Finding{Severity: ch.Severity, Subject: c.Subject, Name: ch.Name, Location: loc,
-				Message: fmt.Sprintf("%s: %s", progLabel(ch.Program), ch.Message)}
+				Message: fmt.Sprintf("%s: %s", ch.Program.Describe(), ch.Message)}
 			if ch.Condition != "" {
 				// The message names the program as its condition.
 				f.Message = ch.Message

@@ -149,18 +149,12 @@ func Page(res *Result, check *CheckView) waterfall.Page {
 			verdict = "MISMATCH"
 		}
 		sec := waterfall.Section{
-			ID: "check", Heading: fmt.Sprintf("check: %s resolving %s", check.Program.Label, check.Request.Name),
+			ID: "check", Heading: fmt.Sprintf("check: %s resolving %s", check.Program.Describe(), check.Request.Name),
 			Verdict: verdict, Summary: summary,
 			Charts: []waterfall.Chart{CheckChart("predicted and observed", check.Prediction, check.Observation)},
 			Notes:  check.Comparison.Differences,
 		}
-		for _, st := range check.Prediction.Steps {
-			src := ""
-			if st.Source != nil {
-				src = st.Source.String()
-			}
-			sec.Steps = append(sec.Steps, waterfall.Step{Key: st.Key, Value: st.Value, Reason: st.Reason, Source: src})
-		}
+		sec.Steps = waterfall.StepsOf(check.Prediction.Steps)
 		p.Sections = append(p.Sections, sec)
 	}
 	run := waterfall.Section{ID: "run", Heading: "the run", Charts: []waterfall.Chart{RunChart(res)}}

@@ -105,6 +105,10 @@ func parseHostsFile(d conf.Dialect, f File, o conf.HostsOptions) *conf.Hosts {
 	return conf.ParseHosts(d, f.Name(), f.Data, o)
 }
 
+// PredictFunc is Predict's signature: the verbs that grade or explain
+// predictions take the model as one, so tests can give them another.
+type PredictFunc func(Env, Program, Request, Scenario) (*Prediction, error)
+
 // Predict runs the model for one program, environment, request and
 // scenario. It returns an error only for inputs outside the model (a Go
 // version outside GoRange(), an unknown network, contradictory build facts).

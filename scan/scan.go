@@ -70,9 +70,6 @@ type Variant struct {
 	Program model.Program
 }
 
-// PredictFunc is the model's entry point ([model.Predict]).
-type PredictFunc func(model.Env, model.Program, model.Request, model.Scenario) (*model.Prediction, error)
-
 // Input is everything a scan reads.
 type Input struct {
 	// Target names what is scanned, for the report.
@@ -96,7 +93,7 @@ type Input struct {
 	// Notes are remarks from reading the target (skipped entries).
 	Notes []string
 	// Predict replaces the model (tests); nil means model.Predict.
-	Predict PredictFunc
+	Predict model.PredictFunc
 }
 
 // Run computes the verdicts. It fails only on bad input (an unknown
@@ -188,7 +185,7 @@ func envVars(env []string) map[string]string {
 type scanner struct {
 	env      model.Env
 	deadline time.Duration
-	predict  PredictFunc
+	predict  model.PredictFunc
 }
 
 // outcome is the graded prediction of one variant.
