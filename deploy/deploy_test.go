@@ -85,14 +85,41 @@ func TestManifestsParse(t *testing.T) {
 				if s.AutomountServiceAccountToken == nil || *s.AutomountServiceAccountToken {
 					t.Errorf("%s: the node agent needs no API token", f)
 				}
-				c := s.Containers[0]
-				if c.Args[0] != "node" || !contains(c.Args, "--root") || !contains(c.Args, "--repeat") {
-					t.Errorf("%s: args %v", f, c.Args)
+				if len(s.Containers) != 2 {
+					t.Fatalf("%s: %d containers, want node facts and node images", f, len(s.Containers))
 				}
-				for _, m := range c.VolumeMounts {
-					if !m.ReadOnly {
-						t.Errorf("%s: mount %s is writable", f, m.MountPath)
+				for _, c := range s.Containers {
+					if c.Args[0] != "node" || !contains(c.Args, "--root") || !contains(c.Args, "--repeat") {
+						t.Errorf("%s: args %v", f, c.Args)
 					}
+					for _, m := range c.VolumeMounts {
+						// Only nsscope's own temporary directory (an
+						// emptyDir) is writable; the node is only read.
+						if !m.ReadOnly && m.MountPath != "/tmp" {
+							t.Errorf("%s: mount %s is writable", f, m.MountPath)
+						}
+					}
+				}
+				// The images container reads containerd's files: no
+				// socket, no registry.
+				img := s.Containers[1]
+				if !contains(img.Args, "--images") || contains(img.Args, "--containerd-address") {
+					t.Errorf("%s: images container args %v", f, img.Args)
+				}
+				mounted := map[string]string{}
+				for _, m := range img.VolumeMounts {
+					mounted[m.MountPath] = m.Name
+				}
+				for _, v := range s.Volumes {
+					switch n := mounted["/host/var/lib/containerd"]; {
+					case v.Name == n && (v.HostPath == nil || v.HostPath.Path != "/var/lib/containerd"):
+						t.Errorf("%s: /host/var/lib/containerd is not the node's /var/lib/containerd", f)
+					case v.Name == mounted["/tmp"] && v.EmptyDir == nil:
+						t.Errorf("%s: /tmp is not an emptyDir", f)
+					}
+				}
+				if mounted["/host/var/lib/containerd"] == "" || mounted["/tmp"] == "" {
+					t.Errorf("%s: images container mounts %v", f, mounted)
 				}
 			case *rbacv1.ClusterRole:
 				for _, r := range o.Rules {

@@ -22,7 +22,7 @@ type CheckOptions struct {
 	// Deadline is the caller's deadline for one dial (default 30 s).
 	Deadline time.Duration
 	// Predict replaces the model (tests); nil means model.Predict.
-	Predict scan.PredictFunc
+	Predict model.PredictFunc
 	// noFixes skips fix evaluation (used when predicting a fix's effect).
 	noFixes bool
 }
@@ -166,7 +166,7 @@ func scanProgram(p *Program) scan.Program {
 			impl = model.ImplGlibc
 		}
 		sp.Facts = append(sp.Facts, p.Reasons...)
-		sp.Variants = []scan.Variant{{Program: model.Program{Label: p.Libc.String(), Impl: impl, Libc: p.Libc}}}
+		sp.Variants = []scan.Variant{{Program: model.Program{Impl: impl, Libc: p.Libc}}}
 		return sp
 	}
 	b := p.Build

@@ -221,7 +221,7 @@ func TestIncidentTimes(t *testing.T) {
 		t.Fatalf("%d critical findings, want 1: %s", len(crit), summarize(res.Report))
 	}
 	fd := crit[0]
-	if fd.Time != 30*time.Second || fd.Queries == 0 {
+	if fd.Time.Duration() != 30*time.Second || fd.Queries == 0 {
 		t.Errorf("time %s, %d queries; want the 30s deadline reached with DNS queries", fd.Time, fd.Queries)
 	}
 	if l := fd.Location.Line; fd.Location.Path != "Dockerfile" || l < 1 || !strings.HasPrefix(f.Lines[l-1], "FROM alpine:3.12") {

@@ -25,6 +25,10 @@ type Input struct {
 	Scenario model.Scenario
 	// Libc is the environment's C library (informational).
 	Libc model.Libc
+	// Assumptions say what was assumed about the environment (the
+	// runtime that injects /etc/resolv.conf and /etc/hosts), in the words
+	// scan uses (scan.Files.Assumptions).
+	Assumptions []string
 	// ToolVersion is the nsscope version the JSON document names.
 	ToolVersion string
 }
@@ -68,7 +72,7 @@ func Verdict(p *model.Prediction) (word, why string) {
 		return "FAILS", why
 	case p.Error != "":
 		return "FAILS", "after " + secs(p.Total) + ": " + p.Error
-	case p.AnsweredFrom == model.FromHosts && p.Queries > 0 && p.DNS < time.Millisecond:
+	case p.AnsweredFrom == model.FromHosts && p.Queries > 0 && p.DNS.Duration() < time.Millisecond:
 		return "OK", fmt.Sprintf("/etc/hosts answers after %d DNS queries that cost no wait (%s); silent nameservers would make each one wait", p.Queries, outcomeCounts(p.Exchanges))
 	case p.AnsweredFrom == model.FromHosts && p.Queries > 0:
 		return "SLOW", fmt.Sprintf("/etc/hosts answers only after %s DNS queries and %s waiting for DNS (%s)", QueriesText(p), secs(p.DNS), outcomeCounts(p.Exchanges))
@@ -116,29 +120,4 @@ func secs(d interface{ Seconds() float64 }) string {
 		s = "0"
 	}
 	return s + " s"
-}
-
-// Label names a program for display.
-func Label(p model.Program) string {
-	if p.Label != "" {
-		return p.Label
-	}
-	switch p.Impl {
-	case model.ImplGo:
-		s := "Go " + p.Go.Version.String()
-		if p.Go.Cgo {
-			s += " cgo"
-			if p.Libc.Known() {
-				s += " (" + p.Libc.String() + ")"
-			}
-		} else {
-			s += " static"
-		}
-		if p.Go.NetgoTag {
-			s += " netgo"
-		}
-		return s
-	default:
-		return "C program (" + p.Libc.String() + ")"
-	}
 }

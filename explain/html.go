@@ -30,6 +30,9 @@ func Page(r *Result) waterfall.Page {
 	}
 	sub += ") in " + in.EnvLabel + "; nameservers behave: " + scenarioText(in.Scenario)
 	p := waterfall.Page{Title: "nsscope explain: " + req.Name, Subtitle: sub}
+	for _, a := range in.Assumptions {
+		p.Facts = append(p.Facts, waterfall.Fact{Label: "assumed", Value: a})
+	}
 	for _, f := range []model.File{in.Env.ResolvConf, in.Env.NSSwitch, in.Env.Hosts} {
 		p.Facts = append(p.Facts, waterfall.Fact{Label: f.Path, Value: fileText(f)})
 	}
@@ -40,22 +43,13 @@ func Page(r *Result) waterfall.Page {
 		word, why := Verdict(pr)
 		s := waterfall.Section{
 			ID:      fmt.Sprintf("program-%d", i+1),
-			Heading: Label(pr.Program),
+			Heading: pr.Program.Describe(),
 			Verdict: word,
 			Summary: fmt.Sprintf("%s — resolver %s, order %s, %d DNS queries, %s.", why, pr.Resolver, pr.Order, pr.Queries, secs(pr.Total)),
-			Charts:  []waterfall.Chart{waterfall.FromPrediction(Label(pr.Program), pr)},
+			Charts:  []waterfall.Chart{waterfall.FromPrediction(pr.Program.Describe(), pr)},
 			Notes:   pr.Notes,
 		}
-		for _, st := range pr.Steps {
-			src := ""
-			if st.Source != nil {
-				src = st.Source.String()
-				if st.Source.Text != "" {
-					src += ": " + st.Source.Text
-				}
-			}
-			s.Steps = append(s.Steps, waterfall.Step{Key: st.Key, Value: st.Value, Reason: st.Reason, Source: src})
-		}
+		s.Steps = waterfall.StepsOf(pr.Steps)
 		p.Sections = append(p.Sections, s)
 	}
 	return p

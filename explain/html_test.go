@@ -24,7 +24,7 @@ func incidentResult(t *testing.T) *Result {
 			Hosts:      model.File{Path: "/etc/hosts", Origin: "alpine-minirootfs-3.13.12-x86_64.tar.gz:/etc/hosts", Data: []byte("127.0.0.1\tlocalhost localhost.localdomain\n::1\t\tlocalhost localhost.localdomain\n")},
 		},
 		Programs: []model.Program{{Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 0)}}},
-		Request:  model.Request{Name: "localhost", Network: "tcp", Dial: true, Port: 6443, Deadline: 30 * time.Second},
+		Request:  model.Request{Name: "localhost", Network: "tcp", Dial: true, Port: 6443, Deadline: model.Seconds(30 * time.Second)},
 	})
 	if err != nil {
 		t.Fatal(err)

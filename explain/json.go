@@ -19,6 +19,13 @@ type EnvironmentDoc struct {
 	Libc       *model.Libc       `json:"libc,omitempty"`
 }
 
+// cite is f as the document names it: where it is and where it came from,
+// without its content (the steps quote the lines that decided).
+func cite(f model.File) model.File {
+	f.Data = nil
+	return f
+}
+
 // WriteJSON writes the result as one JSON document (schema in
 // docs/explain.md): schema_version, tool, version, environment, and — with one program —
 // the prediction's fields at the top level; with several, a predictions
@@ -26,8 +33,8 @@ type EnvironmentDoc struct {
 func WriteJSON(w io.Writer, r *Result) error {
 	in := r.Input
 	env := EnvironmentDoc{
-		Label: in.EnvLabel, ResolvConf: in.Env.ResolvConf, NSSwitch: in.Env.NSSwitch,
-		Hosts: in.Env.Hosts, Vars: in.Env.Vars, Hostname: in.Env.Hostname,
+		Label: in.EnvLabel, ResolvConf: cite(in.Env.ResolvConf), NSSwitch: cite(in.Env.NSSwitch),
+		Hosts: cite(in.Env.Hosts), Vars: in.Env.Vars, Hostname: in.Env.Hostname,
 	}
 	if in.Libc.Known() {
 		l := in.Libc
@@ -55,5 +62,8 @@ func WriteJSON(w io.Writer, r *Result) error {
 	e := jsonstyle.NewEnvelope(SchemaVersion, in.ToolVersion)
 	doc["schema_version"], doc["tool"], doc["version"] = e.SchemaVersion, e.Tool, e.Version
 	doc["environment"] = env
+	if len(in.Assumptions) > 0 {
+		doc["assumptions"] = in.Assumptions
+	}
 	return jsonstyle.Write(w, doc)
 }

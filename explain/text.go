@@ -51,7 +51,11 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 		fmt.Fprintf(ew, ", deadline %s", secs(req.Deadline))
 	}
 	fmt.Fprintf(ew, ") in %s\n", in.EnvLabel)
-	fmt.Fprintf(ew, "nameservers behave: %s\n\n", scenarioText(in.Scenario))
+	fmt.Fprintf(ew, "nameservers behave: %s\n", scenarioText(in.Scenario))
+	for _, a := range in.Assumptions {
+		fmt.Fprintf(ew, "assumed: %s\n", a)
+	}
+	fmt.Fprintln(ew)
 	fmt.Fprintln(ew, "Environment")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	for _, f := range []model.File{in.Env.ResolvConf, in.Env.NSSwitch, in.Env.Hosts} {
@@ -81,12 +85,12 @@ func WriteText(w io.Writer, r *Result, o TextOptions) error {
 			} else {
 				res += ": from " + p.AnsweredFrom
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", Label(p.Program), p.Resolver, p.Order, p.Queries, secs(p.Total), res)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.Program.Describe(), p.Resolver, p.Order, p.Queries, secs(p.Total), res)
 		}
 		tw.Flush()
 	}
 	for _, p := range r.Predictions {
-		fmt.Fprintf(ew, "\n== %s ==\n", Label(p.Program))
+		fmt.Fprintf(ew, "\n== %s ==\n", p.Program.Describe())
 		writeOne(ew, p, o)
 	}
 	return ew.err

@@ -202,7 +202,7 @@ func (b *Binary) Program(libc model.Libc) (p model.Program, ok bool) {
 		if err != nil {
 			return model.Program{}, false
 		}
-		p = model.Program{Impl: model.ImplGo, Label: "Go " + v.String()}
+		p = model.Program{Impl: model.ImplGo}
 		p.Go.Version = v
 		p.Go.Cgo = b.Go.CgoResolver.Known && b.Go.CgoResolver.Value
 		for _, t := range b.Go.Tags {
@@ -214,21 +214,17 @@ func (b *Binary) Program(libc model.Libc) (p model.Program, ok bool) {
 			}
 		}
 		p.Go.DefaultGODEBUG = b.Go.DefaultGODEBUG
-		if p.Go.Cgo {
-			p.Label += " cgo"
-			if b.Libc != "" {
-				p.Libc = libc
-			}
-		} else {
-			p.Label += " (no cgo resolver)"
+		if p.Go.Cgo && b.Libc != "" {
+			p.Libc = libc
 		}
+		p.Label = p.Describe()
 		return p, true
 	}
 	switch b.Libc {
-	case "glibc":
-		return model.Program{Impl: model.ImplGlibc, Libc: libc, Label: "C program (glibc)"}, true
-	case "musl":
-		return model.Program{Impl: model.ImplMusl, Libc: libc, Label: "C program (musl)"}, true
+	case "glibc", "musl":
+		p = model.Program{Impl: model.Impl(b.Libc), Libc: libc}
+		p.Label = p.Describe()
+		return p, true
 	}
 	return model.Program{}, false
 }

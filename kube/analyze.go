@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
@@ -64,7 +63,7 @@ type Options struct {
 	Names []string
 	// Deadline is the caller's deadline for each lookup.
 	Deadline time.Duration
-	Predict  PredictFunc
+	Predict  model.PredictFunc
 	Image    ImageFunc
 	// APIServerVersion overrides the version read from the image tag.
 	APIServerVersion model.Version
@@ -325,7 +324,7 @@ func (a *Analyzer) checks(r *Container, pod *corev1.Pod, c *corev1.Container, no
 		if prog, ok := a.apiserver(r, pod, c, node, img); ok {
 			// The container runs kube-apiserver: that is the program.
 			programs, condition = []model.Program{prog}, ""
-			r.ImageInfo = "runs " + progLabel(prog)
+			r.ImageInfo = "runs " + prog.Describe()
 		}
 	}
 	env := r.Env(pod, c, img, node)
@@ -356,7 +355,7 @@ func (a *Analyzer) names(c *corev1.Container, startupChecked bool) []Name {
 // Request is the lookup checked for a name: a TCP dial, as programs
 // reach names, with the caller's deadline.
 func (a *Analyzer) Request(name string) model.Request {
-	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: a.opts.Deadline}
+	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: model.Seconds(a.opts.Deadline)}
 }
 
 // check predicts one name for one program: the query count when every
@@ -382,13 +381,13 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name, condition st
 	full := ""
 	if ch.Worst.DeadlineExceeded {
 		if p, err := a.predict(env, prog, unbounded, SilentScenario()); err == nil {
-			full = fmt.Sprintf(" (DNS alone would take %s)", fmtDur(p.Total))
+			full = fmt.Sprintf(" (DNS alone would take %s)", fmtDur(p.Total.Duration()))
 		}
 	}
 	ch.Severity, ch.Rule = grade(cost.AnsweredFrom == model.FromHosts, ch.Worst, a.opts.Deadline)
 	ch.Message = verdictMessage(ch.Rule, ch.Severity, n.Name, cost, ch.Worst, a.opts.Deadline, full)
 	if condition != "" {
-		ch.Message = fmt.Sprintf("%s: if it runs %s, %s; inspect the image (--image-scan, --image-source) or say what it runs (--go, --libc)", condition, prog.Label, ch.Message)
+		ch.Message = fmt.Sprintf("%s: if it runs %s, %s; inspect the image (--image-scan, --image-source) or say what it runs (--go, --libc)", condition, prog.Describe(), ch.Message)
 		if ch.Severity == report.Critical {
 			ch.Severity = report.Warning
 		}
@@ -405,7 +404,7 @@ func (a *Analyzer) check(env model.Env, prog model.Program, n Name, condition st
 // it is only slow; any lookup whose DNS phase takes half the deadline or
 // more is at least a warning; the rest is safe.
 func grade(inHosts bool, worst *model.Prediction, deadline time.Duration) (report.Severity, string) {
-	slowDNS := worst.DeadlineExceeded || (deadline > 0 && 2*worst.DNS >= deadline)
+	slowDNS := worst.DeadlineExceeded || (deadline > 0 && (2*worst.DNS).Duration() >= deadline)
 	switch {
 	case inHosts && worst.Queries > 0 && worst.Error != "":
 		return report.Critical, report.RuleDNSFirstFails
@@ -423,19 +422,19 @@ func grade(inHosts bool, worst *model.Prediction, deadline time.Duration) (repor
 func verdictMessage(rule string, sev report.Severity, name string, cost, worst *model.Prediction, deadline time.Duration, full string) string {
 	switch rule {
 	case report.RuleDNSFirstFails:
-		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", name, worst.Order, fmtDur(worst.Total), full, worst.Error)
+		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): with silent nameservers the dial fails after %s%s: %s", name, worst.Order, fmtDur(worst.Total.Duration()), full, worst.Error)
 	case report.RuleDNSFirst:
-		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", name, worst.Order, worst.Queries, fmtDur(worst.Total))
+		return fmt.Sprintf("%s is in /etc/hosts but DNS is asked first (order %s): %d queries, %s with silent nameservers before /etc/hosts answers", name, worst.Order, worst.Queries, fmtDur(worst.Total.Duration()))
 	case report.RuleHostsFirst:
 		return fmt.Sprintf("%s is answered from /etc/hosts without DNS", name)
 	}
-	res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total), full)
+	res := fmt.Sprintf("gets an answer after %s%s", fmtDur(worst.Total.Duration()), full)
 	if worst.Error != "" {
-		res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total), full, worst.Error)
+		res = fmt.Sprintf("fails after %s%s: %s", fmtDur(worst.Total.Duration()), full, worst.Error)
 	}
 	msg := fmt.Sprintf("one lookup of %s costs %d queries when the name is missing (%d candidates); with silent nameservers it sends %d queries and %s", name, cost.Queries, len(cost.Candidates), worst.Queries, res)
 	if sev > report.Info {
-		msg += fmt.Sprintf("; its DNS phase takes %s, half or more of the %s deadline", fmtDur(worst.DNS), fmtDur(deadline))
+		msg += fmt.Sprintf("; its DNS phase takes %s, half or more of the %s deadline", fmtDur(worst.DNS.Duration()), fmtDur(deadline))
 	}
 	return msg
 }
@@ -451,9 +450,6 @@ func summary(p *model.Prediction, keepSteps bool) *model.Prediction {
 	}
 	return &c
 }
-
-// progLabel is the one label a program has in every verb.
-func progLabel(p model.Program) string { return explain.Label(p) }
 
 func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container, node Node, img Image) (model.Program, bool) {
 	flags, err := ParseAPIServerFlags(c)
@@ -481,7 +477,7 @@ func (a *Analyzer) apiserver(r *Container, pod *corev1.Pod, c *corev1.Container,
 				return model.Program{}, false
 			}
 			prog = img.Programs[0]
-			r.Assumed = append(r.Assumed, "kube-apiserver version unknown: predicted as "+progLabel(prog))
+			r.Assumed = append(r.Assumed, "kube-apiserver version unknown: predicted as "+prog.Describe())
 		} else {
 			prog = p
 			r.Assumed = append(r.Assumed, why)

@@ -346,12 +346,8 @@ type Startup struct {
 
 // LoopbackRequest is the lookup the loopback client's first dial makes.
 func LoopbackRequest(lb Loopback) model.Request {
-	return model.Request{Name: lb.Host, Network: "tcp", Dial: true, Port: lb.Port, Deadline: LoopbackDialTimeout}
+	return model.Request{Name: lb.Host, Network: "tcp", Dial: true, Port: lb.Port, Deadline: model.Seconds(LoopbackDialTimeout)}
 }
-
-// PredictFunc is model.Predict's signature, so that callers (and tests)
-// choose the model.
-type PredictFunc func(env model.Env, prog model.Program, req model.Request, sc model.Scenario) (*model.Prediction, error)
 
 // SilentScenario is the incident's network: every nameserver drops every
 // query.
@@ -365,12 +361,12 @@ func SilentScenario() model.Scenario {
 // that dial at the same time the way the program's Go release shares
 // lookups, and each user's retries and fatal errors per release (see
 // SimulateStartup).
-func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
+func PredictStartup(v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict model.PredictFunc) (*Startup, error) {
 	return PredictStartupOn(DefaultMachine(), v, lb, env, prog, sc, predict)
 }
 
 // PredictStartupOn is PredictStartup on a machine of the given speed.
-func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict PredictFunc) (*Startup, error) {
+func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, prog model.Program, sc model.Scenario, predict model.PredictFunc) (*Startup, error) {
 	s := &Startup{Loopback: lb}
 	for _, st := range lb.Steps {
 		if st.Key == "version" || st.Key == "interfaces" || st.Key == "listener" || st.Key == "host" {
@@ -379,7 +375,7 @@ func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, pr
 	}
 	if !lb.Lookup {
 		s.Result, _ = SimulateStartup(v, lb, model.LookupRun{OK: true}, model.ShareDetached, m)
-		s.Summary = fmt.Sprintf("safe: the loopback client dials %s, an address; no name lookup happens; ready %s after start", lb.URL(), fmtDur(s.Result.Time))
+		s.Summary = fmt.Sprintf("safe: the loopback client dials %s, an address; no name lookup happens; ready %s after start", lb.URL(), fmtDur(s.Result.Time.Duration()))
 		return s, nil
 	}
 	p, err := predict(env, prog, LoopbackRequest(lb), sc)
@@ -393,7 +389,7 @@ func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, pr
 		return nil, fmt.Errorf("resolver model: %w", err)
 	}
 	s.Prediction = p
-	s.DialTime = p.Total
+	s.DialTime = p.Total.Duration()
 	for _, st := range p.Steps {
 		r := fmt.Sprintf("%s %s: %s", st.Key, st.Value, st.Reason)
 		if st.Source != nil && st.Source.File != "" {
@@ -419,18 +415,18 @@ func PredictStartupOn(m Machine, v model.Version, lb Loopback, env model.Env, pr
 	s.Queries = res.DNSQueries
 	dns := fmt.Sprintf("%d DNS queries", res.DNSQueries)
 	if res.Outcome == OutcomeExits {
-		s.Fails, s.FailsAt, s.Fatal = true, res.Time, res.Log
-		s.Summary = fmt.Sprintf("exits %s after start: %s (%s)", fmtDur(res.Time), res.Log, dns)
+		s.Fails, s.FailsAt, s.Fatal = true, res.Time.Duration(), res.Log
+		s.Summary = fmt.Sprintf("exits %s after start: %s (%s)", fmtDur(res.Time.Duration()), res.Log, dns)
 		return s, nil
 	}
-	wait := res.Time - m.Serving - m.ReadyAfterServing
+	wait := res.Time.Duration() - m.Serving - m.ReadyAfterServing
 	switch {
 	case res.Log != "":
-		s.Summary = fmt.Sprintf("ready %s after start, late: loopback requests fail with %q until %s resolves (%s)", fmtDur(res.Time), res.Log, lb.Host, dns)
+		s.Summary = fmt.Sprintf("ready %s after start, late: loopback requests fail with %q until %s resolves (%s)", fmtDur(res.Time.Duration()), res.Log, lb.Host, dns)
 	case wait > 0:
-		s.Summary = fmt.Sprintf("ready %s after start: the loopback client waits for %s to resolve (%s)", fmtDur(res.Time), lb.Host, dns)
+		s.Summary = fmt.Sprintf("ready %s after start: the loopback client waits for %s to resolve (%s)", fmtDur(res.Time.Duration()), lb.Host, dns)
 	default:
-		s.Summary = fmt.Sprintf("safe: %s resolves from %s after %s (%s), within the %s dial timeout; ready %s after start", lb.Host, p.AnsweredFrom, fmtDur(p.Total), dns, fmtDur(LoopbackDialTimeout), fmtDur(res.Time))
+		s.Summary = fmt.Sprintf("safe: %s resolves from %s after %s (%s), within the %s dial timeout; ready %s after start", lb.Host, p.AnsweredFrom, fmtDur(p.Total.Duration()), dns, fmtDur(LoopbackDialTimeout), fmtDur(res.Time.Duration()))
 	}
 	return s, nil
 }

@@ -402,11 +402,11 @@ func SimulateStartup(v model.Version, lb Loopback, run model.LookupRun, era mode
 		why = append(why, fmt.Sprintf("lookup %d of %s starts at %s for the %s, shared by %d request(s), %s at %s after %d DNS queries", i+1, lb.Host, fmtDur(l.Start), users[l.Creator].name(), l.Callers, fate, fmtDur(l.End), l.Queries))
 	}
 	if exitLine != "" {
-		return StartupResult{Outcome: OutcomeExits, Time: exit, DNSQueries: sh.QueriesBefore(exit), Log: exitLine, Also: also}, why
+		return StartupResult{Outcome: OutcomeExits, Time: model.Seconds(exit), DNSQueries: sh.QueriesBefore(exit), Log: exitLine, Also: also}, why
 	}
 	ready := m.Serving + m.ReadyAfterServing
 	if lastOK > 0 {
 		ready = max(ready, lastOK+m.ReadyAfterConnect)
 	}
-	return StartupResult{Outcome: OutcomeReady, Time: ready, DNSQueries: sh.Queries, Log: errLine}, why
+	return StartupResult{Outcome: OutcomeReady, Time: model.Seconds(ready), DNSQueries: sh.Queries, Log: errLine}, why
 }

@@ -54,7 +54,7 @@ func TestSimulateStartup(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res, why := SimulateStartup(tt.v, lb, tt.run, tt.era, m)
-			if res.Outcome != tt.outcome || res.Time != tt.at || res.DNSQueries != tt.queries || !strings.HasPrefix(res.Log, tt.log) || (tt.log == "") != (res.Log == "") {
+			if res.Outcome != tt.outcome || res.Time.Duration() != tt.at || res.DNSQueries != tt.queries || !strings.HasPrefix(res.Log, tt.log) || (tt.log == "") != (res.Log == "") {
 				t.Errorf("got %s at %s, %d queries, %q; want %s at %s, %d, %q\n%s", res.Outcome, res.Time, res.DNSQueries, res.Log, tt.outcome, tt.at, tt.queries, tt.log, strings.Join(why, "\n"))
 			}
 		})

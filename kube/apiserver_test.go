@@ -134,7 +134,7 @@ func fakePredict(env model.Env, prog model.Program, req model.Request, sc model.
 	}
 	p.Order = "dns,files"
 	p.Queries = n * 4
-	p.DNS = time.Duration(n) * 10 * time.Second
+	p.DNS = model.Seconds(time.Duration(n) * 10 * time.Second)
 	p.Total = p.DNS
 	if req.Deadline > 0 && p.Total >= req.Deadline {
 		p.Total = req.Deadline

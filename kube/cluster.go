@@ -131,8 +131,8 @@ type ClusterResult struct {
 	Images    []ImageGroup `json:"images"`
 	Inspected int          `json:"inspected"`
 	// FromNodes counts the images whose facts came from node results.
-	FromNodes int `json:"from_nodes"`
-	Notes     []string     `json:"notes,omitempty"`
+	FromNodes int      `json:"from_nodes"`
+	Notes     []string `json:"notes,omitempty"`
 	// fixes are the remedies of failing kube-apiserver start-ups, by the
 	// container's subject.
 	fixes map[string][]StartupFix

@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 
+	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
 )
 
@@ -42,11 +43,11 @@ func Findings(cs []*Container) []report.Finding {
 		if s := c.Startup; s != nil {
 			f := report.Finding{RuleID: report.RuleAPIServerLoopback, Severity: report.Info, Subject: c.Subject, Main: true, Name: s.Loopback.Host,
 				Message: "kube-apiserver start-up: " + s.Summary, Reasons: append(append([]string(nil), derived...), s.Reasons...),
-				Location: loc, Time: s.DialTime, Queries: s.Queries, Predict: s.Prediction, Startup: &s.Result}
+				Location: loc, Time: model.Seconds(s.DialTime), Queries: s.Queries, Predict: s.Prediction, Startup: &s.Result}
 			switch {
 			case s.Fails:
 				f.Severity = report.Critical
-				f.Time = s.FailsAt
+				f.Time = model.Seconds(s.FailsAt)
 			case 2*s.DialTime >= LoopbackDialTimeout:
 				// Safe, but its DNS phase takes half the dial timeout or
 				// more: one more silent server and it fails.
@@ -57,7 +58,7 @@ func Findings(cs []*Container) []report.Finding {
 		}
 		for _, ch := range c.Checks {
 			f := report.Finding{Severity: ch.Severity, Subject: c.Subject, Name: ch.Name, Location: loc,
-				Message: fmt.Sprintf("%s: %s", progLabel(ch.Program), ch.Message)}
+				Message: fmt.Sprintf("%s: %s", ch.Program.Describe(), ch.Message)}
 			if ch.Condition != "" {
 				// The message names the program as its condition.
 				f.Message = ch.Message

@@ -95,7 +95,7 @@ func AttachFixes(fs []report.Finding, fixes map[string][]StartupFix) {
 			continue
 		}
 		for _, fx := range fixes[f.Subject] {
-			rf := report.Fix{Description: fx.Description + " → " + fx.After.Summary, AfterQueries: fx.After.Queries, After: fx.After.DialTime}
+			rf := report.Fix{Description: fx.Description + " → " + fx.After.Summary, AfterQueries: fx.After.Queries, After: model.Seconds(fx.After.DialTime)}
 			f.Fixes = append(f.Fixes, rf)
 		}
 	}

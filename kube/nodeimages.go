@@ -95,7 +95,7 @@ type NodeResult struct {
 
 // From says where a verdict came from, for a report.
 func (r NodeResult) From() string {
-	return fmt.Sprintf("node %s's image results (%s, %s)", r.Node, r.Store, r.File)
+	return fmt.Sprintf("from node %s's image results (%s, %s)", r.Node, r.Store, r.File)
 }
 
 // NodeResults are the image facts of several nodes' `node --images`

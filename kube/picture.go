@@ -23,20 +23,18 @@ func StartupChart(title string, st *Startup, m Machine) waterfall.Chart {
 		c.Series = append(c.Series, s)
 		c.Events = append(c.Events, waterfall.Event{At: m.FirstDial, Kind: "dial", Label: "first loopback dial " + st.Loopback.URL()})
 		if p.Request.Deadline > 0 {
-			c.Deadline = m.FirstDial + p.Request.Deadline
+			c.Deadline = m.FirstDial + p.Request.Deadline.Duration()
 		}
 	}
 	c.Events = append(c.Events, waterfall.Event{At: m.Serving, Kind: "serving", Label: "serving securely"})
 	r := st.Result
-	label := fmt.Sprintf("%s at %s s", r.Outcome, seconds(r.Time))
+	label := r.Outcome
 	if r.Log != "" && r.Outcome == OutcomeExits {
 		label = "exits: " + r.Log
 	}
-	c.Events = append(c.Events, waterfall.Event{At: r.Time, Kind: r.Outcome, Label: label})
+	c.Events = append(c.Events, waterfall.Event{At: r.Time.Duration(), Kind: r.Outcome, Label: label})
 	return c
 }
-
-func seconds(d interface{ Seconds() float64 }) string { return fmt.Sprintf("%.1f", d.Seconds()) }
 
 // StartupPage is the kube-apiserver containers' start-ups as one HTML
 // page: per container the start-up on one axis, the reasons, and each

@@ -14,12 +14,12 @@ import (
 // dial, the deadline is the dial's, and the chart ends with the exit.
 func TestStartupChart(t *testing.T) {
 	p := &model.Prediction{
-		Request:   model.Request{Name: "localhost", Deadline: 30 * time.Second},
-		Exchanges: []model.Exchange{{Start: 0, End: 5 * time.Second, Server: "10.0.0.1:53", Name: "localhost.", Type: "A", Outcome: "timeout"}},
-		Total:     30 * time.Second, DeadlineExceeded: true, Error: "dial tcp: i/o timeout",
+		Request:   model.Request{Name: "localhost", Deadline: model.Seconds(30 * time.Second)},
+		Exchanges: []model.Exchange{{Start: 0, End: model.Seconds(5 * time.Second), Server: "10.0.0.1:53", Name: "localhost.", Type: "A", Outcome: "timeout"}},
+		Total:     model.Seconds(30 * time.Second), DeadlineExceeded: true, Error: "dial tcp: i/o timeout",
 	}
 	st := &Startup{Loopback: Loopback{Host: "localhost", Port: 6443}, Prediction: p, Fails: true,
-		Result: StartupResult{Outcome: OutcomeExits, Time: 33 * time.Second, DNSQueries: 1, Log: "Unable to perform initial IP allocation check"}}
+		Result: StartupResult{Outcome: OutcomeExits, Time: model.Seconds(33 * time.Second), DNSQueries: 1, Log: "Unable to perform initial IP allocation check"}}
 	m := Machine{FirstDial: time.Second, Serving: 3 * time.Second}
 	c := StartupChart("", st, m)
 	if r := c.Series[0].Rows[0]; r.Start != time.Second || r.End != 6*time.Second {

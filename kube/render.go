@@ -126,16 +126,16 @@ func WriteChecks(w io.Writer, c *Container) error {
 		fmt.Fprintf(tw, "    NAME\tPROGRAM\tORDER\tNXDOMAIN: QUERIES\tSILENT: QUERIES\tSILENT: OUTCOME\tVERDICT\n")
 		for _, ch := range c.Checks {
 			if ch.Err != "" {
-				fmt.Fprintf(tw, "    %s\t%s\t-\t-\t-\t-\t%s: %s\n", ch.Name, progLabel(ch.Program), ch.Severity, oneLine(ch.Err))
+				fmt.Fprintf(tw, "    %s\t%s\t-\t-\t-\t-\t%s: %s\n", ch.Name, ch.Program.Describe(), ch.Severity, oneLine(ch.Err))
 				continue
 			}
-			outcome := fmtDur(ch.Worst.Total)
+			outcome := fmtDur(ch.Worst.Total.Duration())
 			if ch.Worst.Error != "" {
 				outcome += ", " + ch.Worst.Error
 			} else {
 				outcome += ", from " + ch.Worst.AnsweredFrom
 			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%d\t%s\t%s\n", ch.Name, progLabel(ch.Program), ch.Cost.Order, ch.Cost.Queries, ch.Worst.Queries, outcome, ch.Severity)
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%d\t%s\t%s\n", ch.Name, ch.Program.Describe(), ch.Cost.Order, ch.Cost.Queries, ch.Worst.Queries, outcome, ch.Severity)
 		}
 		tw.Flush()
 		b.WriteString("    (NXDOMAIN: every nameserver answers NXDOMAIN at once; SILENT: every nameserver silent, within the caller's deadline)\n")
@@ -144,7 +144,7 @@ func WriteChecks(w io.Writer, c *Container) error {
 				if ch.Condition != "" {
 					fmt.Fprintf(&b, "  %s: %s\n", ch.Severity, ch.Message)
 				} else {
-					fmt.Fprintf(&b, "  %s: %s: %s\n", ch.Severity, progLabel(ch.Program), ch.Message)
+					fmt.Fprintf(&b, "  %s: %s: %s\n", ch.Severity, ch.Program.Describe(), ch.Message)
 				}
 			}
 		}

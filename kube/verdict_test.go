@@ -81,12 +81,12 @@ func TestGradeDNSPhase(t *testing.T) {
 		sev      report.Severity
 		rule     string
 	}{
-		{"dns only, quick", false, model.Prediction{Queries: 2, DNS: 10 * time.Second, Total: 10 * time.Second}, 30 * time.Second, report.Info, report.RuleDNSOnly},
-		{"dns only, half the deadline", false, model.Prediction{Queries: 3, DNS: 15 * time.Second, Total: 15 * time.Second}, 30 * time.Second, report.Warning, report.RuleDNSOnly},
-		{"dns only, deadline reached", false, model.Prediction{Queries: 6, DNS: 30 * time.Second, Total: 30 * time.Second, DeadlineExceeded: true, Error: "i/o timeout"}, 30 * time.Second, report.Warning, report.RuleDNSOnly},
+		{"dns only, quick", false, model.Prediction{Queries: 2, DNS: model.Seconds(10 * time.Second), Total: model.Seconds(10 * time.Second)}, 30 * time.Second, report.Info, report.RuleDNSOnly},
+		{"dns only, half the deadline", false, model.Prediction{Queries: 3, DNS: model.Seconds(15 * time.Second), Total: model.Seconds(15 * time.Second)}, 30 * time.Second, report.Warning, report.RuleDNSOnly},
+		{"dns only, deadline reached", false, model.Prediction{Queries: 6, DNS: model.Seconds(30 * time.Second), Total: model.Seconds(30 * time.Second), DeadlineExceeded: true, Error: "i/o timeout"}, 30 * time.Second, report.Warning, report.RuleDNSOnly},
 		{"hosts first", true, model.Prediction{}, 30 * time.Second, report.Info, report.RuleHostsFirst},
-		{"dns first, slow", true, model.Prediction{Queries: 2, DNS: 10 * time.Second}, 30 * time.Second, report.Warning, report.RuleDNSFirst},
-		{"dns first, fails", true, model.Prediction{Queries: 8, DNS: 30 * time.Second, Error: "i/o timeout"}, 30 * time.Second, report.Critical, report.RuleDNSFirstFails},
+		{"dns first, slow", true, model.Prediction{Queries: 2, DNS: model.Seconds(10 * time.Second)}, 30 * time.Second, report.Warning, report.RuleDNSFirst},
+		{"dns first, fails", true, model.Prediction{Queries: 8, DNS: model.Seconds(30 * time.Second), Error: "i/o timeout"}, 30 * time.Second, report.Critical, report.RuleDNSFirstFails},
 	} {
 		sev, rule := grade(tc.inHosts, &tc.worst, tc.deadline)
 		if sev != tc.sev || rule != tc.rule {

@@ -47,7 +47,7 @@ func BenchmarkLabOverhead(b *testing.B) {
 				if res.ExitCode != 0 {
 					b.Fatalf("exit %d", res.ExitCode)
 				}
-				setup += res.Setup
+				setup += res.Setup.Duration()
 			}
 			b.ReportMetric(float64(setup.Microseconds())/float64(b.N)/1000, "init-setup-ms/op")
 		})

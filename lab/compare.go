@@ -121,14 +121,18 @@ func DebugLines(out []Line) []string {
 
 // Comparison is the outcome of comparing a prediction with an observation.
 type Comparison struct {
-	Predicted      int           `json:"predicted_exchanges"`
-	Observed       int           `json:"observed_exchanges"`
-	PredictedTotal time.Duration `json:"-"`
-	ObservedTotal  time.Duration `json:"-"`
-	Tolerance      time.Duration `json:"-"`
+	Predicted int `json:"predicted_exchanges"`
+	Observed  int `json:"observed_exchanges"`
 	// Differences lists every mismatch, one line each; empty means the
 	// observation matches the prediction.
-	Differences []string `json:"differences"`
+	Differences    []string      `json:"differences"`
+	PredictedTotal model.Seconds `json:"predicted_total_seconds"`
+	ObservedTotal  model.Seconds `json:"observed_total_seconds"`
+	Tolerance      model.Seconds `json:"tolerance_seconds"`
+	// ObservedResult says what the run showed of the lookup's outcome and
+	// where it was read ("failed (read from the line ... (--until-fail));
+	// error: ..."), "" when the outcome is unknown and not compared.
+	ObservedResult string `json:"-"`
 }
 
 // OK reports whether nothing differs.
@@ -163,19 +167,19 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	if o.AnchorFirst {
 		shift = 0
 		if len(obs) > 0 && len(pred) > 0 && obs[0].Start > pred[0].Start {
-			shift = obs[0].Start - pred[0].Start
+			shift = (obs[0].Start - pred[0].Start).Duration()
 		}
 		o.Total -= shift
 	}
 	for i := range obs {
-		obs[i].Start -= shift
+		obs[i].Start -= model.Seconds(shift)
 	}
 	c := Comparison{
 		Predicted:      len(pred),
 		Observed:       len(obs),
 		PredictedTotal: p.Total,
-		ObservedTotal:  o.Total,
-		Tolerance:      Fidelity(p.Total),
+		ObservedTotal:  model.Seconds(o.Total),
+		Tolerance:      model.Seconds(Fidelity(p.Total.Duration())),
 		Differences:    []string{},
 	}
 	diff := func(format string, args ...any) {
@@ -193,7 +197,7 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 	oi := 0
 	for pi := 0; pi < len(pred); {
 		pj := pi + 1
-		for pj < len(pred) && pred[pj].Start-pred[pi].Start <= burst {
+		for pj < len(pred) && (pred[pj].Start-pred[pi].Start).Duration() <= burst {
 			pj++
 		}
 		want := pred[pi:pj]
@@ -205,9 +209,9 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 			finishCompare(&c, p, o, diff)
 			return c
 		}
-		if tol := Fidelity(want[0].Start); absDur(got[0].Start-want[0].Start) > tol {
+		if tol := Fidelity(want[0].Start.Duration()); absDur((got[0].Start - want[0].Start).Duration()) > tol {
 			diff("exchanges %d-%d (%s): predicted at %s, observed at %s (tolerance %s)",
-				pi+1, pj, want[0].Type+" "+want[0].Name+" to "+want[0].Server, fmtOffset(want[0].Start), fmtOffset(got[0].Start), tol)
+				pi+1, pj, want[0].Type+" "+want[0].Name+" to "+want[0].Server, fmtOffset(want[0].Start.Duration()), fmtOffset(got[0].Start.Duration()), tol)
 		}
 		oi += len(want)
 		pi = pj
@@ -287,8 +291,8 @@ func compareRace(p *model.Prediction, pred, obs []model.Exchange, diff func(stri
 }
 
 func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(string, ...any)) {
-	if absDur(o.Total-p.Total) > c.Tolerance {
-		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total), fmtDur(o.Total), c.Tolerance)
+	if absDur(o.Total-p.Total.Duration()) > c.Tolerance.Duration() {
+		diff("total time: predicted %s, observed %s (tolerance %s)", fmtDur(p.Total.Duration()), fmtDur(o.Total), c.Tolerance)
 	}
 	if o.Error != nil && NormalizeError(*o.Error) != p.Error {
 		diff("error text: predicted %q, observed %q", p.Error, *o.Error)
@@ -296,6 +300,7 @@ func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(
 	if o.Debug != nil && !slices.Equal(o.Debug, p.Debug) {
 		diff("debug output: predicted %q, observed %q", p.Debug, o.Debug)
 	}
+	c.ObservedResult = observedResult(o)
 	if o.Succeeded != nil {
 		predOK := p.Error == ""
 		from := ""
@@ -312,6 +317,26 @@ func finishCompare(c *Comparison, p *model.Prediction, o Observation, diff func(
 	if o.Addrs != nil && p.Error == "" && !sameAddrs(o.Addrs, p.Addrs) {
 		diff("addresses: predicted %s, observed %s", strings.Join(p.Addrs, " "), strings.Join(o.Addrs, " "))
 	}
+}
+
+// observedResult says what an observation tells of the outcome: the
+// result and where it was read, the error text when one was read.
+func observedResult(o Observation) string {
+	var parts []string
+	if o.Succeeded != nil {
+		r := "succeeded"
+		if !*o.Succeeded {
+			r = "failed"
+		}
+		if o.OutcomeFrom != "" {
+			r += " (read from " + o.OutcomeFrom + ")"
+		}
+		parts = append(parts, r)
+	}
+	if o.Error != nil && *o.Error != "" {
+		parts = append(parts, "error: "+*o.Error)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func sameKeys(a, b []model.Exchange) bool {
@@ -343,7 +368,7 @@ func describe(xs []model.Exchange) string {
 		if x.Name == "" {
 			what = "connection"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s to %s at %s", x.Transport, what, x.Server, fmtOffset(x.Start)))
+		parts = append(parts, fmt.Sprintf("%s %s to %s at %s", x.Transport, what, x.Server, fmtOffset(x.Start.Duration())))
 	}
 	if len(parts) > 8 {
 		parts = append(parts[:8], fmt.Sprintf("... (%d more)", len(parts)-8))

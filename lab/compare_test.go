@@ -11,12 +11,12 @@ import (
 )
 
 func x(start time.Duration, server, typ, name string) model.Exchange {
-	return model.Exchange{Start: start, Server: server, Type: typ, Name: name, Transport: "udp"}
+	return model.Exchange{Start: model.Seconds(start), Server: server, Type: typ, Name: name, Transport: "udp"}
 }
 
 func TestCompare(t *testing.T) {
 	const s1, s2 = "127.0.0.53:53", "127.0.0.54:53"
-	pred := &model.Prediction{Total: 2 * time.Second, Debug: []string{"go package net: hostLookupOrder(a) = dns,files"}, Exchanges: []model.Exchange{
+	pred := &model.Prediction{Total: model.Seconds(2 * time.Second), Debug: []string{"go package net: hostLookupOrder(a) = dns,files"}, Exchanges: []model.Exchange{
 		x(0, s1, "A", "a."), x(0, s1, "AAAA", "a."),
 		x(time.Second, s2, "A", "a."), x(time.Second, s2, "AAAA", "a."),
 	}}

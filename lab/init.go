@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // InitArg is the argument by which a re-executed binary knows it is the
@@ -108,11 +110,16 @@ func runInit(req initRequest) (*Result, error) {
 		return nil, err
 	}
 	defer f.stop()
+	sc, err := startSidecars(spec, r, rootDir)
+	if err != nil {
+		return nil, err
+	}
+	defer sc.stop()
 	resetReads(pinned)
 	if err := runProgram(spec, rootDir, res); err != nil {
 		return nil, err
 	}
-	res.Setup = res.Started.Sub(start)
+	res.Setup = model.Seconds(res.Started.Sub(start))
 	res.FileEvents = lastReads(r, res.Started)
 	res.Queries = f.collect(res.Started)
 	return res, nil
@@ -244,9 +251,17 @@ func runProgram(spec Spec, rootDir string, res *Result) error {
 	readers.Add(2)
 	go out.read(&readers, outR, "stdout", t0)
 	go out.read(&readers, errR, "stderr", t0)
-	end, ended, waitErr := waitProgram(cmd, out.matched, timeout)
+	stop, ready := make(chan struct{}), make(chan time.Time, 1)
+	var watch sync.WaitGroup
+	if spec.Ready != nil {
+		watch.Add(1)
+		go func() { defer watch.Done(); watchReady(*spec.Ready, t0, res, ready, stop) }()
+	}
+	end, ended, waitErr := waitProgram(cmd, out.matched, ready, timeout)
+	close(stop)
+	watch.Wait()
 	res.Ended = ended
-	res.Total = end.Sub(t0)
+	res.Total = model.Seconds(end.Sub(t0))
 	// The output pipes close when the program exits, unless a child of it
 	// still holds them: give the readers a moment, no more.
 	drained := make(chan struct{})
@@ -274,8 +289,8 @@ func runProgram(spec Spec, rootDir string, res *Result) error {
 // or the timeout, and then for the program to be gone: it kills the
 // program's process group unless it exited by itself (anything that left
 // the group dies with the PID namespace when the init exits). It returns
-// when the run ended and how ("exit", "until", "timeout").
-func waitProgram(cmd *exec.Cmd, matched <-chan time.Time, timeout time.Duration) (time.Time, string, error) {
+// when the run ended and how ("exit", "until", EndedReady, "timeout").
+func waitProgram(cmd *exec.Cmd, matched, ready <-chan time.Time, timeout time.Duration) (time.Time, string, error) {
 	exited := make(chan time.Time, 1)
 	var waitErr error
 	go func() {
@@ -291,11 +306,13 @@ func waitProgram(cmd *exec.Cmd, matched <-chan time.Time, timeout time.Duration)
 		ended = "exit"
 	case end = <-matched:
 		ended = "until"
+	case end = <-ready:
+		ended = EndedReady
 	case end = <-timer.C:
 		ended = "timeout"
 	}
 	if ended != "exit" {
-		unix.Kill(-cmd.Process.Pid, unix.SIGKILL) //nolint:errcheck
+		killGroup(cmd.Process.Pid)
 		<-exited
 	}
 	return end, ended, waitErr
@@ -322,7 +339,7 @@ func (o *output) read(wg *sync.WaitGroup, r *os.File, stream string, t0 time.Tim
 		text := sc.Text()
 		o.mu.Lock()
 		if len(o.ls) < maxOutputLines {
-			o.ls = append(o.ls, Line{Offset: at.Sub(t0), Stream: stream, Text: text})
+			o.ls = append(o.ls, Line{Offset: model.Seconds(at.Sub(t0)), Stream: stream, Text: text})
 		}
 		o.mu.Unlock()
 		for _, p := range o.until {
@@ -501,8 +518,8 @@ func nssModules(r *rootFS) []string {
 }
 
 // seeFile reads back what the program will see at p.
-func seeFile(r *rootFS, p, origin string) SeenFile {
-	sf := SeenFile{Path: p, Origin: origin}
+func seeFile(r *rootFS, p, origin string) model.File {
+	sf := model.File{Path: p, Origin: origin}
 	data, err := r.readFile(p, 1<<20)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -510,7 +527,7 @@ func seeFile(r *rootFS, p, origin string) SeenFile {
 	case err != nil:
 		sf.ReadErr = errString(err)
 	default:
-		sf.Data = string(data)
+		sf.Data = data
 	}
 	return sf
 }
@@ -524,4 +541,9 @@ func envValue(env []string, key, def string) string {
 		}
 	}
 	return v
+}
+
+// killGroup kills the process group led by pid.
+func killGroup(pid int) {
+	unix.Kill(-pid, unix.SIGKILL) //nolint:errcheck // gone already is fine
 }

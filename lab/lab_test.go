@@ -84,7 +84,7 @@ func seq(qs []Query) []string {
 	var out []string
 	for i := 0; i < len(qs); {
 		j := i + 1
-		for j < len(qs) && qs[j].Offset-qs[i].Offset < 25*time.Millisecond {
+		for j < len(qs) && (qs[j].Offset-qs[i].Offset).Duration() < 25*time.Millisecond {
 			j++
 		}
 		var group []string

@@ -100,7 +100,7 @@ func Observe(res *Result, rd Reading) (Observation, error) {
 	if err != nil {
 		return Observation{}, err
 	}
-	obs := Observation{Exchanges: res.Exchanges(), Total: res.Total, AnchorFirst: true, Debug: DebugLines(res.Output)}
+	obs := Observation{Exchanges: res.Exchanges(), Total: res.Total.Duration(), AnchorFirst: true, Debug: DebugLines(res.Output)}
 	obs.Succeeded, obs.OutcomeFrom = outcome(res, c)
 	if c.err != nil {
 		if text, ok := firstCapture(res.Output, c.err); ok {

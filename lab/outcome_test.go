@@ -20,19 +20,19 @@ func esbuildUntilRun(pattern string) (*Result, *model.Prediction) {
 	res := &Result{
 		Ended:   "until",
 		Matched: &Matched{Pattern: pattern, Stream: "stderr", Text: " > error: " + errText},
-		Output:  []Line{{Offset: 12 * time.Millisecond, Stream: "stderr", Text: " > error: " + errText}},
+		Output:  []Line{{Offset: model.Seconds(12 * time.Millisecond), Stream: "stderr", Text: " > error: " + errText}},
 		Queries: []Query{
-			{Offset: 10 * time.Millisecond, Server: ns, Name: "db.", Type: "A", Transport: "udp", Action: "servfail"},
-			{Offset: 10 * time.Millisecond, Server: ns, Name: "db.", Type: "AAAA", Transport: "udp", Action: "servfail"},
+			{Offset: model.Seconds(10 * time.Millisecond), Server: ns, Name: "db.", Type: "A", Transport: "udp", Action: "servfail"},
+			{Offset: model.Seconds(10 * time.Millisecond), Server: ns, Name: "db.", Type: "AAAA", Transport: "udp", Action: "servfail"},
 		},
-		Total: 12 * time.Millisecond,
+		Total: model.Seconds(12 * time.Millisecond),
 	}
 	p := &model.Prediction{
 		Exchanges: []model.Exchange{
 			{Start: 0, Server: "127.0.0.53:53", Name: "db.", Type: "A", Transport: "udp", Outcome: "servfail"},
 			{Start: 0, Server: "127.0.0.53:53", Name: "db.", Type: "AAAA", Transport: "udp", Outcome: "servfail"},
 		},
-		Total: 2 * time.Millisecond,
+		Total: model.Seconds(2 * time.Millisecond),
 		Error: errText,
 	}
 	return res, p
@@ -45,7 +45,7 @@ func TestUntilFalseMismatch(t *testing.T) {
 	res, p := esbuildUntilRun(PatternUntil)
 	// The old reading: ended by --until means succeeded, no error text.
 	yes := true
-	old := Compare(p, Observation{Exchanges: res.Exchanges(), Total: res.Total, AnchorFirst: true, Succeeded: &yes})
+	old := Compare(p, Observation{Exchanges: res.Exchanges(), Total: res.Total.Duration(), AnchorFirst: true, Succeeded: &yes})
 	if old.OK() || !strings.Contains(strings.Join(old.Differences, "\n"), "predicted failure") {
 		t.Fatalf("the old reading should show the false mismatch, got %q", old.Differences)
 	}

@@ -17,7 +17,7 @@ func CheckChart(title string, p *model.Prediction, o Observation) waterfall.Char
 	pred := waterfall.PredictionSeries("predicted", p)
 	obs := ObservedSeries(p, o)
 	waterfall.MarkDiffs(&pred, &obs)
-	return waterfall.Chart{Title: title, Series: []waterfall.Series{pred, obs}, Deadline: p.Request.Deadline}
+	return waterfall.Chart{Title: title, Series: []waterfall.Series{pred, obs}, Deadline: p.Request.Deadline.Duration()}
 }
 
 // ObservedSeries is an observation as a series on the prediction's axis.
@@ -32,18 +32,18 @@ func ObservedSeries(p *model.Prediction, o Observation) waterfall.Series {
 	shift := o.LookupStart
 	total := o.Total
 	if o.AnchorFirst && len(o.Exchanges) > 0 && len(p.Exchanges) > 0 {
-		shift = o.Exchanges[0].Start - p.Exchanges[0].Start
+		shift = (o.Exchanges[0].Start - p.Exchanges[0].Start).Duration()
 		total -= shift
 	}
 	s := waterfall.Series{Name: "observed", End: total}
 	for i, x := range o.Exchanges {
-		start := x.Start - shift
+		start := x.Start.Duration() - shift
 		end := start
 		if waterfall.Class(x.Outcome) == waterfall.Silent {
 			end = total
 			for _, y := range o.Exchanges[i+1:] {
 				if y.Name == x.Name && y.Type == x.Type {
-					end = y.Start - shift
+					end = y.Start.Duration() - shift
 					break
 				}
 			}
@@ -78,27 +78,29 @@ func ObservedSeries(p *model.Prediction, o Observation) waterfall.Series {
 // program's next message for the same name and type, and the moments the
 // program printed a line (events).
 func RunChart(res *Result) waterfall.Chart {
-	s := waterfall.Series{End: res.Total}
+	s := waterfall.Series{End: res.Total.Duration()}
 	xs := res.Exchanges()
 	for i, x := range xs {
-		end := x.Start + time.Millisecond
+		end := x.Start.Duration() + time.Millisecond
 		if waterfall.Class(x.Outcome) == waterfall.Silent {
-			end = res.Total
+			end = res.Total.Duration()
 			for _, y := range xs[i+1:] {
 				if y.Name == x.Name && y.Type == x.Type {
-					end = y.Start
+					end = y.Start.Duration()
 					break
 				}
 			}
 		}
 		s.Rows = append(s.Rows, waterfall.Row{Server: x.Server, Name: x.Name, Type: x.Type, Transport: x.Transport,
-			Start: x.Start, End: end, Outcome: waterfall.Class(x.Outcome)})
+			Start: x.Start.Duration(), End: end, Outcome: waterfall.Class(x.Outcome)})
 	}
 	switch res.Ended {
 	case "timeout":
 		s.Result = waterfall.Result{Kind: "failed", Text: "timed out; program killed"}
 	case "until":
 		s.Result = waterfall.Result{Text: "output matched --until; program stopped"}
+	case EndedReady:
+		s.Result = waterfall.Result{Kind: "dns", Text: fmt.Sprintf("ready at +%.1f s (%s answered)", res.Ready.Offset.Seconds(), res.Ready.URL)}
 	default:
 		kind := "dns"
 		if res.ExitCode != 0 {
@@ -108,7 +110,7 @@ func RunChart(res *Result) waterfall.Chart {
 	}
 	c := waterfall.Chart{Title: "DNS messages the lab's servers received", Series: []waterfall.Series{s}}
 	for _, e := range res.FileEvents {
-		c.Events = append(c.Events, waterfall.Event{At: e.Offset, Kind: "read", Label: "read " + e.Path})
+		c.Events = append(c.Events, waterfall.Event{At: e.Offset.Duration(), Kind: "read", Label: "read " + e.Path})
 	}
 	return c
 }
@@ -129,41 +131,35 @@ type CheckView struct {
 func Page(res *Result, check *CheckView) waterfall.Page {
 	p := waterfall.Page{
 		Title:    "nsscope lab: " + strings.Join(append([]string{res.Program}, res.Argv[1:]...), " "),
-		Subtitle: fmt.Sprintf("total %s, %d DNS messages, lab set-up %s", fmtSeconds(res.Total), len(res.Queries), fmtSeconds(res.Setup)),
+		Subtitle: fmt.Sprintf("total %s, %d DNS messages, lab set-up %s", fmtSeconds(res.Total.Duration()), len(res.Queries), fmtSeconds(res.Setup.Duration())),
 	}
 	var servers []string
 	for _, s := range res.Servers {
 		servers = append(servers, s.Addr.String()+" "+s.Behavior)
 	}
 	p.Facts = append(p.Facts, waterfall.Fact{Label: "nameservers", Value: strings.Join(servers, ", ")})
-	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
+	for _, f := range []model.File{res.ResolvConf, res.NSSwitch, res.Hosts} {
 		p.Facts = append(p.Facts, waterfall.Fact{Label: f.Path, Value: describeSeen(f)})
 	}
 	if check != nil {
 		verdict := "MATCH"
 		summary := fmt.Sprintf("predicted %d DNS messages in %s, observed %d in %s; within %s.",
-			check.Comparison.Predicted, fmtSeconds(check.Comparison.PredictedTotal), check.Comparison.Observed, fmtSeconds(check.Comparison.ObservedTotal), check.Comparison.Tolerance)
+			check.Comparison.Predicted, fmtSeconds(check.Comparison.PredictedTotal.Duration()), check.Comparison.Observed, fmtSeconds(check.Comparison.ObservedTotal.Duration()), check.Comparison.Tolerance)
 		if !check.Comparison.OK() {
 			verdict = "MISMATCH"
 		}
 		sec := waterfall.Section{
-			ID: "check", Heading: fmt.Sprintf("check: %s resolving %s", check.Program.Label, check.Request.Name),
+			ID: "check", Heading: fmt.Sprintf("check: %s resolving %s", check.Program.Describe(), check.Request.Name),
 			Verdict: verdict, Summary: summary,
 			Charts: []waterfall.Chart{CheckChart("predicted and observed", check.Prediction, check.Observation)},
 			Notes:  check.Comparison.Differences,
 		}
-		for _, st := range check.Prediction.Steps {
-			src := ""
-			if st.Source != nil {
-				src = st.Source.String()
-			}
-			sec.Steps = append(sec.Steps, waterfall.Step{Key: st.Key, Value: st.Value, Reason: st.Reason, Source: src})
-		}
+		sec.Steps = waterfall.StepsOf(check.Prediction.Steps)
 		p.Sections = append(p.Sections, sec)
 	}
 	run := waterfall.Section{ID: "run", Heading: "the run", Charts: []waterfall.Chart{RunChart(res)}}
 	for _, l := range res.Output {
-		run.Notes = append(run.Notes, fmt.Sprintf("+%s %s: %s", fmtSeconds(l.Offset), l.Stream, l.Text))
+		run.Notes = append(run.Notes, fmt.Sprintf("+%s %s: %s", fmtSeconds(l.Offset.Duration()), l.Stream, l.Text))
 	}
 	p.Sections = append(p.Sections, run)
 	return p

@@ -12,19 +12,19 @@ import (
 
 func TestCheckChartAlignsAndFlags(t *testing.T) {
 	p := &model.Prediction{
-		Request: model.Request{Name: "localhost", Deadline: 30 * time.Second},
+		Request: model.Request{Name: "localhost", Deadline: model.Seconds(30 * time.Second)},
 		Exchanges: []model.Exchange{
-			{Start: 0, End: 5 * time.Second, Server: "127.0.0.53:53", Name: "localhost.", Type: "A", Transport: "udp", Attempt: 1, Outcome: "timeout"},
-			{Start: 5 * time.Second, End: 10 * time.Second, Server: "127.0.0.54:53", Name: "localhost.", Type: "A", Transport: "udp", Attempt: 1, Outcome: "timeout"},
+			{Start: 0, End: model.Seconds(5 * time.Second), Server: "127.0.0.53:53", Name: "localhost.", Type: "A", Transport: "udp", Attempt: 1, Outcome: "timeout"},
+			{Start: model.Seconds(5 * time.Second), End: model.Seconds(10 * time.Second), Server: "127.0.0.54:53", Name: "localhost.", Type: "A", Transport: "udp", Attempt: 1, Outcome: "timeout"},
 		},
-		Total: 10 * time.Second, AnsweredFrom: model.FromHosts,
+		Total: model.Seconds(10 * time.Second), AnsweredFrom: model.FromHosts,
 	}
 	ok := true
 	o := Observation{
 		AnchorFirst: true,
 		Exchanges: []model.Exchange{ // the program started 2 s before its lookup
-			{Start: 2 * time.Second, Server: "127.0.0.53:53", Name: "localhost.", Type: "A", Transport: "udp", Outcome: "timeout"},
-			{Start: 7 * time.Second, Server: "127.0.0.55:53", Name: "localhost.", Type: "A", Transport: "udp", Outcome: "timeout"},
+			{Start: model.Seconds(2 * time.Second), Server: "127.0.0.53:53", Name: "localhost.", Type: "A", Transport: "udp", Outcome: "timeout"},
+			{Start: model.Seconds(7 * time.Second), Server: "127.0.0.55:53", Name: "localhost.", Type: "A", Transport: "udp", Outcome: "timeout"},
 		},
 		Total:     10 * time.Second,
 		Succeeded: &ok,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -110,3 +111,54 @@ func interpreter(r *rootFS, p string) (string, error) {
 
 // errString renders an error for a SeenFile.
 func errString(err error) string { return fmt.Sprint(err) }
+
+// HostPath is where the host sees the program spec.Argv[0] names, to read
+// it before the run: the source of an Add at that path, the file inside a
+// directory root, or on the host's own root the path itself or its PATH
+// lookup. It is "" when the host cannot see it (inside a tarball, or not
+// found).
+func HostPath(spec Spec) string {
+	argv0 := ""
+	if len(spec.Argv) > 0 {
+		argv0 = spec.Argv[0]
+	}
+	if argv0 == "" {
+		return ""
+	}
+	var cands []string
+	if strings.Contains(argv0, "/") {
+		cands = []string{argv0}
+	} else {
+		for _, dir := range strings.Split(envValue(spec.Env, "PATH", DefaultPath), ":") {
+			cands = append(cands, path.Join("/", dir, argv0))
+		}
+	}
+	for _, c := range cands {
+		for _, a := range spec.Add {
+			if path.Clean(a.Dst) == path.Clean("/"+c) {
+				return a.Src
+			}
+		}
+		var p string
+		switch {
+		case spec.Root == "":
+			p = c
+			if !filepath.IsAbs(p) {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					continue
+				}
+				p = abs
+			}
+		default:
+			if st, err := os.Stat(spec.Root); err != nil || !st.IsDir() {
+				return ""
+			}
+			p = filepath.Join(spec.Root, filepath.FromSlash(path.Clean("/"+c)))
+		}
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // Query is one DNS message a fake server received (or, for a "refuse"
 // server, one that was sent to it and refused by the kernel).
 type Query struct {
 	// Offset is the time since the program was started.
-	Offset time.Duration `json:"-"`
+	Offset model.Seconds `json:"offset_seconds"`
 	// Server is the nameserver address the message was sent to.
 	Server netip.Addr `json:"server"`
 	// Name is the question name as sent (rooted, case preserved).
@@ -77,7 +79,7 @@ func (r *recorder) queries(t0 time.Time) []Query {
 	r.mu.Lock()
 	qs := append([]Query(nil), r.qs...)
 	for i := range qs {
-		qs[i].Offset = r.ats[i].Sub(t0)
+		qs[i].Offset = model.Seconds(r.ats[i].Sub(t0))
 	}
 	r.mu.Unlock()
 	sort.SliceStable(qs, func(i, j int) bool { return qs[i].Offset < qs[j].Offset })

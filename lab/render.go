@@ -25,7 +25,7 @@ func WriteTimeline(w io.Writer, res *Result) {
 	if res.IPv6 != IPv6Default {
 		fmt.Fprintf(w, "ipv6:        %s\n", res.IPv6)
 	}
-	for _, f := range []SeenFile{res.ResolvConf, res.NSSwitch, res.Hosts} {
+	for _, f := range []model.File{res.ResolvConf, res.NSSwitch, res.Hosts} {
 		fmt.Fprintf(w, "%-12s %s\n", strings.TrimPrefix(f.Path, "/etc/")+":", describeSeen(f))
 	}
 	fmt.Fprintln(w)
@@ -40,13 +40,16 @@ func WriteTimeline(w io.Writer, res *Result) {
 		if name == "" {
 			name = "(connection refused before any message)"
 		}
-		evs = append(evs, event{q.Offset, fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, name)})
+		evs = append(evs, event{q.Offset.Duration(), fmt.Sprintf("%-4s %-15s %-4s %-9s %s", q.Transport, q.Server, q.Type, q.Action, name)})
 	}
 	for _, e := range res.FileEvents {
-		evs = append(evs, event{e.Offset, "last read of " + e.Path})
+		evs = append(evs, event{e.Offset.Duration(), "last read of " + e.Path})
 	}
 	for _, l := range res.Output {
-		evs = append(evs, event{l.Offset, fmt.Sprintf("%s: %s", l.Stream, l.Text)})
+		evs = append(evs, event{l.Offset.Duration(), fmt.Sprintf("%s: %s", l.Stream, l.Text)})
+	}
+	if res.Ready != nil {
+		evs = append(evs, event{res.Ready.Offset.Duration(), fmt.Sprintf("ready: %s answered %q", res.Ready.URL, res.Ready.Answer)})
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
 	for _, e := range evs {
@@ -56,6 +59,11 @@ func WriteTimeline(w io.Writer, res *Result) {
 	switch res.Ended {
 	case "until":
 		end = "output matched --until; program stopped"
+		if res.Matched != nil {
+			end = "output matched --" + res.Matched.Pattern + "; program stopped"
+		}
+	case EndedReady:
+		end = "ready (--ready-url answered); program stopped"
 	case "timeout":
 		end = "timed out; program killed"
 	}
@@ -63,11 +71,11 @@ func WriteTimeline(w io.Writer, res *Result) {
 	if res.Signal != "" {
 		status = "killed by " + res.Signal
 	}
-	fmt.Fprintf(w, "%10s  end: %s (%s)\n\n", "+"+fmtSeconds(res.Total), end, status)
-	fmt.Fprintf(w, "total %s, %d DNS messages, lab set-up %s\n", fmtSeconds(res.Total), len(res.Queries), fmtSeconds(res.Setup))
+	fmt.Fprintf(w, "%10s  end: %s (%s)\n\n", "+"+fmtSeconds(res.Total.Duration()), end, status)
+	fmt.Fprintf(w, "total %s, %d DNS messages, lab set-up %s\n", fmtSeconds(res.Total.Duration()), len(res.Queries), fmtSeconds(res.Setup.Duration()))
 }
 
-func describeSeen(f SeenFile) string {
+func describeSeen(f model.File) string {
 	origin := ""
 	if f.Origin != "" {
 		origin = " (" + f.Origin + ")"
@@ -79,7 +87,7 @@ func describeSeen(f SeenFile) string {
 		return "unreadable: " + f.ReadErr + origin
 	}
 	var lines []string
-	for _, l := range strings.Split(f.Data, "\n") {
+	for _, l := range strings.Split(string(f.Data), "\n") {
 		t := strings.TrimSpace(l)
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue
@@ -115,10 +123,18 @@ func WriteCheck(w io.Writer, prog model.Program, req model.Request, p *model.Pre
 		answered += "; error: " + p.Error
 	}
 	fmt.Fprintf(w, "  predicted: resolver %s, order %s, %d DNS messages, total %s, answered from %s\n",
-		p.Resolver, p.Order, cmp.Predicted, fmtSeconds(cmp.PredictedTotal), answered)
-	fmt.Fprintf(w, "  observed:  %d DNS messages, total %s\n", cmp.Observed, fmtSeconds(cmp.ObservedTotal))
+		p.Resolver, p.Order, cmp.Predicted, fmtSeconds(cmp.PredictedTotal.Duration()), answered)
+	result := "; result not read, not compared"
+	if cmp.ObservedResult != "" {
+		result = "; " + cmp.ObservedResult
+	}
+	fmt.Fprintf(w, "  observed:  %d DNS messages, total %s%s\n", cmp.Observed, fmtSeconds(cmp.ObservedTotal.Duration()), result)
 	if cmp.OK() {
-		fmt.Fprintf(w, "  match: same exchanges in the same order, total within %s\n", cmp.Tolerance)
+		same := ""
+		if cmp.ObservedResult != "" {
+			same = ", the same result"
+		}
+		fmt.Fprintf(w, "  match: same exchanges in the same order, total within %s%s\n", cmp.Tolerance, same)
 		return
 	}
 	fmt.Fprintf(w, "  MISMATCH (%d):\n", len(cmp.Differences))

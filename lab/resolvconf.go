@@ -59,20 +59,11 @@ func ResolvConf(servers []netip.Addr, search, options string) []byte {
 // ModelEnv is the environment the program ran in, in the model's terms:
 // the files it saw, its environment variables and the lab's host name.
 func (r *Result) ModelEnv() model.Env {
-	file := func(s SeenFile) model.File {
-		return model.File{
-			Path:    s.Path,
-			Origin:  s.Origin,
-			Missing: s.Missing,
-			ReadErr: s.ReadErr,
-			Data:    []byte(s.Data),
-		}
-	}
 	env := model.Env{
-		ResolvConf: file(r.ResolvConf),
-		NSSwitch:   file(r.NSSwitch),
-		Hosts:      file(r.Hosts),
-		MDNSAllow:  file(r.MDNSAllow),
+		ResolvConf: r.ResolvConf,
+		NSSwitch:   r.NSSwitch,
+		Hosts:      r.Hosts,
+		MDNSAllow:  r.MDNSAllow,
 		Vars:       map[string]string{},
 		Hostname:   r.Hostname,
 		// What the root has is known: an empty list means no module

@@ -101,7 +101,7 @@ func TestRootDirectoryIsNeverModified(t *testing.T) {
 			if strings.Join(p.Addrs, " ") != "127.0.0.7" || len(res.Queries) != 0 {
 				t.Errorf("program saw addrs %v with %d queries, want 127.0.0.7 from the lab's hosts file and none", p.Addrs, len(res.Queries))
 			}
-			if !res.NSSwitch.Missing || res.Hosts.Data != "127.0.0.7 myname\n" || !strings.Contains(res.ResolvConf.Data, "nameserver 127.0.0.53") {
+			if !res.NSSwitch.Missing || string(res.Hosts.Data) != "127.0.0.7 myname\n" || !strings.Contains(string(res.ResolvConf.Data), "nameserver 127.0.0.53") {
 				t.Errorf("files seen: nsswitch %+v, hosts %+v, resolv.conf %+v", res.NSSwitch, res.Hosts, res.ResolvConf)
 			}
 		})
@@ -145,7 +145,7 @@ func TestRootTarball(t *testing.T) {
 	if !slices.Contains(opened, "/etc/hosts") || slices.Contains(opened, "/etc/nsswitch.conf") {
 		t.Errorf("files opened: %v, want /etc/hosts (and no nsswitch.conf: there is none)", opened)
 	}
-	if !res.NSSwitch.Missing || !strings.Contains(res.Hosts.Data, "localhost") || res.Program != "/usr/local/bin/esbuild" {
+	if !res.NSSwitch.Missing || !strings.Contains(string(res.Hosts.Data), "localhost") || res.Program != "/usr/local/bin/esbuild" {
 		t.Errorf("program %s saw nsswitch %+v, hosts %q", res.Program, res.NSSwitch, res.Hosts.Data)
 	}
 	if after := fileDigest(t, tarball); after != before {

@@ -202,6 +202,9 @@ func validate(spec *Spec) error {
 	if _, err := untilPatterns(*spec); err != nil {
 		return err
 	}
+	if err := checkProbes(*spec); err != nil {
+		return err
+	}
 	if err := checkContainment(*spec); err != nil {
 		return err
 	}

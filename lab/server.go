@@ -126,7 +126,7 @@ func (s *fakeServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		return // silent: the client waits for its timeout
 	}
 	if s.b.Delay > 0 {
-		time.Sleep(s.b.Delay)
+		time.Sleep(s.b.Delay.Duration())
 	}
 	w.WriteMsg(reply) //nolint:errcheck // the client may have given up
 }

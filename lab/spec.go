@@ -73,6 +73,13 @@ type Spec struct {
 	// matched line means: the lookup succeeded, or failed (see Reading).
 	UntilOK   string `json:"until_ok,omitempty"`
 	UntilFail string `json:"until_fail,omitempty"`
+	// Ready, if set, is polled from inside the lab while the program runs:
+	// when it answers, Result.Ready records it and, after its grace, the
+	// run ends (Ended "ready").
+	Ready *Probe `json:"ready,omitempty"`
+	// Sidecars are started before the program and killed after it (see
+	// Sidecar).
+	Sidecars []Sidecar `json:"sidecars,omitempty"`
 	// Timeout bounds the program's run; zero means DefaultTimeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Rootless runs the lab in a user namespace (automatic when not root).
@@ -129,18 +136,9 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // Line is one line of the program's output.
 type Line struct {
-	Offset time.Duration `json:"-"`
+	Offset model.Seconds `json:"offset_seconds"`
 	Stream string        `json:"stream"` // stdout or stderr
 	Text   string        `json:"text"`
-}
-
-// SeenFile is a configuration file as the program saw it.
-type SeenFile struct {
-	Path    string `json:"path"`
-	Origin  string `json:"origin,omitempty"`
-	Missing bool   `json:"missing,omitempty"`
-	ReadErr string `json:"read_error,omitempty"`
-	Data    string `json:"data,omitempty"`
 }
 
 // Server describes one fake nameserver of a run.
@@ -169,18 +167,21 @@ type Result struct {
 	// IPv6 is lo's IPv6 state as the program found it (on or off).
 	IPv6 IPv6 `json:"ipv6"`
 	// ResolvConf, Hosts and NSSwitch are the files the program saw.
-	ResolvConf SeenFile `json:"resolv_conf"`
-	Hosts      SeenFile `json:"hosts"`
-	NSSwitch   SeenFile `json:"nsswitch"`
-	MDNSAllow  SeenFile `json:"mdns_allow"`
+	ResolvConf model.File `json:"resolv_conf"`
+	Hosts      model.File `json:"hosts"`
+	NSSwitch   model.File `json:"nsswitch"`
+	MDNSAllow  model.File `json:"mdns_allow"`
 	// NSSModules are the glibc NSS service modules the root has
 	// (libnss_NAME.so.2 in its library directories: "files", "dns",
 	// "mdns4_minimal", ...), sorted; glibc 2.36 also has files and dns
 	// built in. A source in nsswitch.conf without its module is skipped.
 	NSSModules []string `json:"nss_modules"`
 	// Ended says how the run ended: "exit", "until" (output matched
-	// Spec.Until; the program was then killed) or "timeout".
+	// Spec.Until; the program was then killed), "ready" (Spec.Ready
+	// answered; killed after its grace) or "timeout".
 	Ended string `json:"ended"`
+	// Ready is when Spec.Ready first answered (nil: it never did).
+	Ready *Readiness `json:"ready,omitempty"`
 	// Matched is the line that ended the run (Ended "until").
 	Matched *Matched `json:"matched,omitempty"`
 	// ExitCode is the program's exit status (-1 when killed by a signal,
@@ -192,10 +193,10 @@ type Result struct {
 	Started time.Time `json:"started"`
 	// Total is the time from the program's start to its exit (or to the
 	// matching line with Until).
-	Total time.Duration `json:"-"`
+	Total model.Seconds `json:"total_seconds"`
 	// Setup is the lab's own time before the program started (namespace
 	// set-up, root preparation, servers), as measured by the init.
-	Setup time.Duration `json:"-"`
+	Setup model.Seconds `json:"setup_seconds"`
 }
 
 // InputError is a problem with what the lab was asked to do (a missing

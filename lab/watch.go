@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // FileEvent is the last time the program read one of the configuration
 // files (it shows, for instance, the moment a resolver falls back to
 // /etc/hosts).
 type FileEvent struct {
-	Offset time.Duration `json:"-"`
+	Offset model.Seconds `json:"offset_seconds"`
 	Path   string        `json:"path"`
 }
 
@@ -80,7 +82,7 @@ func lastReads(r *rootFS, t0 time.Time) []FileEvent {
 			continue // not read since the program started
 		}
 		at := time.Unix(st.Atim.Sec, st.Atim.Nsec)
-		evs = append(evs, FileEvent{Offset: max(at.Sub(t0), 0), Path: p})
+		evs = append(evs, FileEvent{Offset: model.Seconds(max(at.Sub(t0), 0)), Path: p})
 	}
 	sort.Slice(evs, func(i, j int) bool { return evs[i].Offset < evs[j].Offset })
 	return evs

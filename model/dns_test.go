@@ -48,9 +48,9 @@ func TestGoTimelineMeasured(t *testing.T) {
 		{"ndots1 t2 a1", kubeSr + ns3 + "options ndots:1 timeout:2 attempts:1\n", sc(Silent), Request{Name: "localhost"}, 24 * s, 24, "hosts", ""},
 		{"ns1 drops, others nxdomain", kubeSr + ns3 + "options ndots:5\n", sc(Silent, NXDomain, NXDomain), Request{Name: "localhost"}, 20 * s, 16, "hosts", ""},
 		{"all servfail", kubeSr + ns3 + "options ndots:5\n", sc(ServFail), Request{Name: "localhost"}, 0, 48, "hosts", ""},
-		{"nxdomain after 4s", kubeSr + "nameserver 10.222.0.3\noptions ndots:5\n", Scenario{Servers: []Behavior{{Kind: NXDomain, Delay: 4 * s}}}, Request{Name: "localhost"}, 16 * s, 8, "hosts", ""},
-		{"lookup-host 10s ctx", kubeSr + ns3 + "options ndots:5\n", sc(Silent), Request{Name: "localhost", Deadline: 10 * s}, 10 * s, 4, "hosts", ""},
-		{"dial 30s", ns3, sc(Silent), Request{Name: "localhost", Network: "tcp", Dial: true, Deadline: 30 * s}, 30 * s, 12, "none", "dial tcp: lookup localhost: i/o timeout"},
+		{"nxdomain after 4s", kubeSr + "nameserver 10.222.0.3\noptions ndots:5\n", Scenario{Servers: []Behavior{{Kind: NXDomain, Delay: Seconds(4 * s)}}}, Request{Name: "localhost"}, 16 * s, 8, "hosts", ""},
+		{"lookup-host 10s ctx", kubeSr + ns3 + "options ndots:5\n", sc(Silent), Request{Name: "localhost", Deadline: Seconds(10 * s)}, 10 * s, 4, "hosts", ""},
+		{"dial 30s", ns3, sc(Silent), Request{Name: "localhost", Network: "tcp", Dial: true, Deadline: Seconds(30 * s)}, 30 * s, 12, "none", "dial tcp: lookup localhost: i/o timeout"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestGoTimelineMeasured(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Total != c.total || p.Queries != c.queries || p.AnsweredFrom != c.from || p.Error != c.err {
+			if p.Total.Duration() != c.total || p.Queries != c.queries || p.AnsweredFrom != c.from || p.Error != c.err {
 				t.Errorf("total=%s queries=%d from=%s err=%q; want %s %d %s %q", p.Total, p.Queries, p.AnsweredFrom, p.Error, c.total, c.queries, c.from, c.err)
 			}
 		})
@@ -70,7 +70,7 @@ func TestGoQuerySequenceIncident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Queries != 48 || p.Total != 120*time.Second || p.AnsweredFrom != FromHosts {
+	if p.Queries != 48 || p.Total.Duration() != 120*time.Second || p.AnsweredFrom != FromHosts {
 		t.Fatalf("queries=%d total=%s from=%s", p.Queries, p.Total, p.AnsweredFrom)
 	}
 	// Pairs to ns1 at 0, ns2 at 5, ns3 at 10, ns1 again at 15 ...
@@ -89,7 +89,7 @@ func TestGoQuerySequenceIncident(t *testing.T) {
 	for _, w := range want {
 		found := 0
 		for _, e := range p.Exchanges {
-			if e.Start == w.at && e.Server == w.srv && e.Name == w.name {
+			if e.Start.Duration() == w.at && e.Server == w.srv && e.Name == w.name {
 				found++
 			}
 		}
@@ -114,8 +114,8 @@ func TestGoEraDetails(t *testing.T) {
 	})
 	t.Run("1.18 deadline error text", func(t *testing.T) {
 		for v, want := range map[string]string{"1.17.13": "dial tcp: i/o timeout", "1.18.10": "dial tcp: lookup example.com: i/o timeout"} {
-			p, _ := Predict(env, goProg(v, false), Request{Name: "example.com", Network: "tcp", Dial: true, Deadline: 500 * time.Millisecond}, sc(Silent))
-			if p.Error != want || p.Total != 500*time.Millisecond {
+			p, _ := Predict(env, goProg(v, false), Request{Name: "example.com", Network: "tcp", Dial: true, Deadline: Seconds(500 * time.Millisecond)}, sc(Silent))
+			if p.Error != want || p.Total.Duration() != 500*time.Millisecond {
 				t.Errorf("%s: %q at %s, want %q", v, p.Error, p.Total, want)
 			}
 		}
@@ -152,7 +152,7 @@ func TestGoEraDetails(t *testing.T) {
 	t.Run("single-request doubles", func(t *testing.T) {
 		e := resolvEnv("hosts: dns files\n", kubeSr+ns3+"options ndots:5 single-request\n")
 		p, _ := Predict(e, goProg("1.26.8", false), Request{Name: "localhost"}, sc(Silent))
-		if p.Total != 240*time.Second {
+		if p.Total.Duration() != 240*time.Second {
 			t.Errorf("total %s, want 240s", p.Total)
 		}
 	})
@@ -219,7 +219,7 @@ func TestLibcModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Total != c.total || p.Queries != c.queries || p.AnsweredFrom != c.from {
+			if p.Total.Duration() != c.total || p.Queries != c.queries || p.AnsweredFrom != c.from {
 				t.Errorf("total=%s queries=%d from=%s err=%q; want %s %d %s", p.Total, p.Queries, p.AnsweredFrom, p.Error, c.total, c.queries, c.from)
 				for _, st := range p.Steps {
 					t.Logf("%s=%s %s", st.Key, st.Value, st.Reason)
@@ -232,7 +232,7 @@ func TestLibcModels(t *testing.T) {
 	var starts []time.Duration
 	for _, e := range p.Exchanges {
 		if e.Type == "A" {
-			starts = append(starts, e.Start)
+			starts = append(starts, e.Start.Duration())
 		}
 	}
 	want := []time.Duration{0, 5 * s, 8 * s, 14 * s, 19 * s, 22 * s, 28 * s}
@@ -243,7 +243,7 @@ func TestLibcModels(t *testing.T) {
 	}
 	// musl: all three servers at 0 and 2.5 s.
 	p, _ = Predict(env, musl("1.2.3"), Request{Name: "absent"}, sc(Silent))
-	if p.Exchanges[0].Start != 0 || p.Exchanges[len(p.Exchanges)-1].Start != 2500*time.Millisecond {
+	if p.Exchanges[0].Start != 0 || p.Exchanges[len(p.Exchanges)-1].Start.Duration() != 2500*time.Millisecond {
 		t.Errorf("musl sends at %s..%s", p.Exchanges[0].Start, p.Exchanges[len(p.Exchanges)-1].Start)
 	}
 }

@@ -83,10 +83,10 @@ func (g *glibcSim) query(t time.Duration, name string, qtypes []string) (time.Du
 			var after time.Duration
 			send := func(at time.Duration, q string) reply {
 				r := serverReply(b, q, tr, wait, true)
-				g.ex = append(g.ex, Exchange{Start: at, End: at + r.after, Server: g.servers[ns], Name: name, Type: q, Transport: tr, Attempt: a, Outcome: r.outcome})
+				g.ex = append(g.ex, Exchange{Start: Seconds(at), End: Seconds(at + r.after), Server: g.servers[ns], Name: name, Type: q, Transport: tr, Attempt: a, Outcome: r.outcome})
 				if r.outcome == OutTruncated {
 					r2 := serverReply(b, q, "tcp", wait, true)
-					g.ex = append(g.ex, Exchange{Start: at + r.after, End: at + r.after + r2.after, Server: g.servers[ns], Name: name, Type: q, Transport: "tcp", Attempt: a, Outcome: r2.outcome})
+					g.ex = append(g.ex, Exchange{Start: Seconds(at + r.after), End: Seconds(at + r.after + r2.after), Server: g.servers[ns], Name: name, Type: q, Transport: "tcp", Attempt: a, Outcome: r2.outcome})
 					r2.after += r.after
 					r = r2
 				}

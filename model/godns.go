@@ -252,7 +252,7 @@ func (s *goSim) exchange(t time.Duration, srv int, name, qtype string, attempt i
 	if r.outcome == OutTimeout && cut {
 		r.outcome = OutCancelled
 	}
-	s.ex = append(s.ex, Exchange{Start: t, End: t + r.after, Server: s.cfg.servers[srv], Name: name, Type: qtype, Transport: tr, Attempt: attempt, Outcome: r.outcome, EDNS: s.cfg.edns})
+	s.ex = append(s.ex, Exchange{Start: Seconds(t), End: Seconds(t + r.after), Server: s.cfg.servers[srv], Name: name, Type: qtype, Transport: tr, Attempt: attempt, Outcome: r.outcome, EDNS: s.cfg.edns})
 	if r.outcome != OutTruncated {
 		return t + r.after, r, true
 	}
@@ -265,7 +265,7 @@ func (s *goSim) exchange(t time.Duration, srv int, name, qtype string, attempt i
 	if r2.outcome == OutTimeout && cut {
 		r2.outcome = OutCancelled
 	}
-	s.ex = append(s.ex, Exchange{Start: t2, End: t2 + r2.after, Server: s.cfg.servers[srv], Name: name, Type: qtype, Transport: "tcp", Attempt: attempt, Outcome: r2.outcome, EDNS: s.cfg.edns})
+	s.ex = append(s.ex, Exchange{Start: Seconds(t2), End: Seconds(t2 + r2.after), Server: s.cfg.servers[srv], Name: name, Type: qtype, Transport: "tcp", Attempt: attempt, Outcome: r2.outcome, EDNS: s.cfg.edns})
 	return t2 + r2.after, r2, true
 }
 

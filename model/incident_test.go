@@ -75,7 +75,7 @@ func goStatic(v string) Program {
 var allSilent = Scenario{Servers: []Behavior{{Kind: Silent}}}
 
 func TestIncidentByModel(t *testing.T) {
-	dial30 := Request{Name: "localhost", Network: "tcp", Dial: true, Deadline: 30 * time.Second}
+	dial30 := Request{Name: "localhost", Network: "tcp", Dial: true, Deadline: Seconds(30 * time.Second)}
 	cases := []struct {
 		name      string
 		env       Env
@@ -108,7 +108,7 @@ func TestIncidentByModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Order != c.order || p.Queries != c.queries || len(p.Candidates) != c.cands || p.DNS != c.dns || p.Total != c.tot || p.AnsweredFrom != c.from || p.Error != c.err {
+			if p.Order != c.order || p.Queries != c.queries || len(p.Candidates) != c.cands || p.DNS.Duration() != c.dns || p.Total.Duration() != c.tot || p.AnsweredFrom != c.from || p.Error != c.err {
 				t.Errorf("got order=%q queries=%d cands=%d dns=%s total=%s from=%s err=%q\nwant order=%q queries=%d cands=%d dns=%s total=%s from=%s err=%q",
 					p.Order, p.Queries, len(p.Candidates), p.DNS, p.Total, p.AnsweredFrom, p.Error,
 					c.order, c.queries, c.cands, c.dns, c.tot, c.from, c.err)

@@ -6,113 +6,51 @@ import (
 	"time"
 )
 
-// Durations are written to JSON as seconds (a float), under names ending
-// in _seconds; see the schema in docs/explain.md.
+// Seconds is a duration that JSON writes as a number of seconds (what
+// time.Duration.Seconds returns) under a name ending in _seconds, and reads
+// back rounded to the nanosecond. Every duration in nsscope's JSON
+// documents has this type.
+type Seconds time.Duration
 
-func secs(d time.Duration) float64 { return d.Seconds() }
+// Duration returns s as a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(s) }
+
+// Seconds returns s as a floating-point number of seconds.
+func (s Seconds) Seconds() float64 { return time.Duration(s).Seconds() }
+
+// String formats s as time.Duration does ("1.5s").
+func (s Seconds) String() string { return time.Duration(s).String() }
+
+// MarshalJSON writes s as a number of seconds.
+func (s Seconds) MarshalJSON() ([]byte, error) { return json.Marshal(s.Seconds()) }
+
+// UnmarshalJSON reads a number of seconds, rounded to the nanosecond.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*s = Seconds(FromSeconds(f))
+	return nil
+}
+
+// Text is a file's content, which JSON writes as a string (bytes that are
+// not UTF-8 become U+FFFD, as for any Go string) rather than base64.
+type Text []byte
+
+// MarshalJSON writes t as a JSON string.
+func (t Text) MarshalJSON() ([]byte, error) { return json.Marshal(string(t)) }
+
+// UnmarshalJSON reads a JSON string.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*t = Text(s)
+	return nil
+}
 
 // FromSeconds is the inverse of time.Duration.Seconds, rounded to the
-// nanosecond; every JSON reader of *_seconds fields uses it.
+// nanosecond.
 func FromSeconds(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
-
-// MarshalJSON writes start and end as seconds.
-func (e Exchange) MarshalJSON() ([]byte, error) {
-	type plain Exchange
-	return json.Marshal(struct {
-		plain
-		Start float64 `json:"start_seconds"`
-		End   float64 `json:"end_seconds"`
-	}{plain(e), secs(e.Start), secs(e.End)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (e *Exchange) UnmarshalJSON(b []byte) error {
-	type plain Exchange
-	var v struct {
-		plain
-		Start float64 `json:"start_seconds"`
-		End   float64 `json:"end_seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*e = Exchange(v.plain)
-	e.Start, e.End = FromSeconds(v.Start), FromSeconds(v.End)
-	return nil
-}
-
-// MarshalJSON writes the deadline as seconds.
-func (r Request) MarshalJSON() ([]byte, error) {
-	type plain Request
-	return json.Marshal(struct {
-		plain
-		Deadline float64 `json:"deadline_seconds"`
-	}{plain(r), secs(r.Deadline)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (r *Request) UnmarshalJSON(b []byte) error {
-	type plain Request
-	var v struct {
-		plain
-		Deadline float64 `json:"deadline_seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*r = Request(v.plain)
-	r.Deadline = FromSeconds(v.Deadline)
-	return nil
-}
-
-// MarshalJSON writes the delay as seconds.
-func (b Behavior) MarshalJSON() ([]byte, error) {
-	type plain Behavior
-	return json.Marshal(struct {
-		plain
-		Delay float64 `json:"delay_seconds,omitempty"`
-	}{plain(b), secs(b.Delay)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (b *Behavior) UnmarshalJSON(data []byte) error {
-	type plain Behavior
-	var v struct {
-		plain
-		Delay float64 `json:"delay_seconds,omitempty"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	*b = Behavior(v.plain)
-	b.Delay = FromSeconds(v.Delay)
-	return nil
-}
-
-// MarshalJSON writes the times as seconds.
-func (p Prediction) MarshalJSON() ([]byte, error) {
-	type plain Prediction
-	return json.Marshal(struct {
-		plain
-		DNS     float64 `json:"dns_seconds"`
-		Total   float64 `json:"total_seconds"`
-		Timeout float64 `json:"timeout_seconds,omitempty"`
-	}{plain(p), secs(p.DNS), secs(p.Total), secs(p.Timeout)})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (p *Prediction) UnmarshalJSON(b []byte) error {
-	type plain Prediction
-	var v struct {
-		plain
-		DNS     float64 `json:"dns_seconds"`
-		Total   float64 `json:"total_seconds"`
-		Timeout float64 `json:"timeout_seconds,omitempty"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*p = Prediction(v.plain)
-	p.DNS, p.Total, p.Timeout = FromSeconds(v.DNS), FromSeconds(v.Total), FromSeconds(v.Timeout)
-	return nil
-}

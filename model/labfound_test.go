@@ -20,8 +20,8 @@ func TestLabFindings(t *testing.T) {
 	}
 	t.Run("glibc tcp6 via cgo: AAAA search, then A search (097)", func(t *testing.T) {
 		p, _ := Predict(cgoEnv(kube+"nameserver 127.0.0.53\noptions ndots:1 attempts:1\n", hostsLocal), cgoGlibc,
-			Request{Name: "foo", Network: "tcp6", Dial: true}, Scenario{Servers: []Behavior{{Kind: NXDomain, Delay: 200 * time.Millisecond}}})
-		if p.Queries != 8 || p.Exchanges[4].Type != "A" || p.Exchanges[4].Start != 800*time.Millisecond {
+			Request{Name: "foo", Network: "tcp6", Dial: true}, Scenario{Servers: []Behavior{{Kind: NXDomain, Delay: Seconds(200 * time.Millisecond)}}})
+		if p.Queries != 8 || p.Exchanges[4].Type != "A" || p.Exchanges[4].Start.Duration() != 800*time.Millisecond {
 			t.Errorf("queries=%d %+v", p.Queries, p.Exchanges)
 		}
 	})
@@ -65,8 +65,8 @@ func TestLabFindings(t *testing.T) {
 	})
 	t.Run("glibc single-request: AAAA after the A reply, same server (129)", func(t *testing.T) {
 		p, _ := Predict(cgoEnv("nameserver 127.0.0.53\nnameserver 127.0.0.54\noptions single-request\n", hostsLocal), cgoGlibc,
-			Request{Name: "localhost.", Network: "ip"}, Scenario{Servers: []Behavior{{Kind: Refuse}, {Kind: NXDomain, Delay: 200 * time.Millisecond}}})
-		if p.Queries != 3 || p.Total != 400*time.Millisecond || p.Exchanges[2].Type != "AAAA" || p.Exchanges[2].Start != 200*time.Millisecond {
+			Request{Name: "localhost.", Network: "ip"}, Scenario{Servers: []Behavior{{Kind: Refuse}, {Kind: NXDomain, Delay: Seconds(200 * time.Millisecond)}}})
+		if p.Queries != 3 || p.Total.Duration() != 400*time.Millisecond || p.Exchanges[2].Type != "AAAA" || p.Exchanges[2].Start.Duration() != 200*time.Millisecond {
 			t.Errorf("queries=%d total=%s %+v", p.Queries, p.Total, p.Exchanges)
 		}
 	})

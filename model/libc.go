@@ -155,7 +155,7 @@ func hostByName2(env Env, l Libc, req Request, sc Scenario, add func(Step)) libc
 		add(Step{Key: "call", Value: "gethostbyname2(" + h.String() + ")", Reason: hostByName2Why(i)})
 		r := runLibc(env, l, req, h, sc, add)
 		for _, x := range r.ex {
-			x.Start, x.End = x.Start+t, x.End+t
+			x.Start, x.End = x.Start+Seconds(t), x.End+Seconds(t)
 			res.ex = append(res.ex, x)
 		}
 		for _, c := range r.cands {

@@ -19,7 +19,6 @@ import (
 	"github.com/nsscope/nsscope/version"
 	"net/netip"
 	"slices"
-	"time"
 )
 
 // Impl names a resolver implementation.
@@ -108,8 +107,9 @@ type File struct {
 	ReadErr string `json:"read_error,omitempty"`
 	// PermissionDenied marks ReadErr as EACCES, which Go treats like a
 	// missing file in some decisions.
-	PermissionDenied bool   `json:"permission_denied,omitempty"`
-	Data             []byte `json:"-"`
+	PermissionDenied bool `json:"permission_denied,omitempty"`
+	// Data is the content (empty when Missing or ReadErr).
+	Data Text `json:"data,omitempty"`
 }
 
 // Name returns the name used when citing the file.
@@ -166,7 +166,7 @@ type Request struct {
 	Op string `json:"op,omitempty"`
 	// Deadline is the caller's deadline measured from the start of the
 	// lookup; zero means none.
-	Deadline time.Duration `json:"-"`
+	Deadline Seconds `json:"deadline_seconds"`
 }
 
 // BehaviorKind is what a fake or real nameserver does with a query.
@@ -189,11 +189,11 @@ type Behavior struct {
 	// from the IPv4 ones, AAAA from the IPv6 ones. A query type with no
 	// address gets NOERROR/no data.
 	Addrs []netip.Addr `json:"addrs,omitempty"`
-	// Delay before the reply (ignored for Silent and Refuse).
-	Delay time.Duration `json:"-"`
 	// Truncate sets TC=1 on UDP replies (with no records); the TCP reply is
 	// the real one.
 	Truncate bool `json:"truncate,omitempty"`
+	// Delay before the reply (ignored for Silent and Refuse).
+	Delay Seconds `json:"delay_seconds,omitempty"`
 }
 
 // Scenario says how each nameserver behaves, in nameserver order. A
@@ -243,8 +243,6 @@ type Step struct {
 
 // Exchange is one DNS message sent (and its fate).
 type Exchange struct {
-	Start time.Duration `json:"-"`
-	End   time.Duration `json:"-"`
 	// Server is "ip:53".
 	Server    string `json:"server"`
 	Name      string `json:"name"`      // rooted name asked, "localhost."
@@ -260,6 +258,10 @@ type Exchange struct {
 	// in others: which reply arrives first decides (see
 	// Prediction.QueriesRange).
 	Race string `json:"race,omitempty"`
+	// Start and End are when the message is sent and when its fate is
+	// known, from the start of the lookup.
+	Start Seconds `json:"start_seconds"`
+	End   Seconds `json:"end_seconds"`
 }
 
 // Answer sources.
@@ -291,11 +293,10 @@ type Prediction struct {
 	// are the resolver's per-exchange wait (glibc: the first server's) and
 	// its rounds over them, after defaults and caps; SingleRequest says A
 	// and AAAA are asked one after the other.
-	Servers       []string      `json:"servers"`
-	Timeout       time.Duration `json:"-"`
-	Attempts      int           `json:"attempts,omitempty"`
-	SingleRequest bool          `json:"single_request,omitempty"`
-	Exchanges     []Exchange    `json:"exchanges"`
+	Servers       []string   `json:"servers"`
+	Attempts      int        `json:"attempts,omitempty"`
+	SingleRequest bool       `json:"single_request,omitempty"`
+	Exchanges     []Exchange `json:"exchanges"`
 	// Queries counts DNS messages sent (in the order Exchanges shows).
 	Queries int `json:"queries"`
 	// QueriesRange is set when the count is a race (musl asks every server
@@ -304,10 +305,6 @@ type Prediction struct {
 	// QueriesRange[1] is what the program may send; the exchanges that
 	// depend on the race carry a Race note.
 	QueriesRange *[2]int `json:"queries_range,omitempty"`
-	// DNS is the time spent in DNS; Total the time until the lookup (or
-	// dial) returns.
-	DNS   time.Duration `json:"-"`
-	Total time.Duration `json:"-"`
 	// AnsweredFrom is hosts, dns or none.
 	AnsweredFrom string   `json:"answered_from"`
 	Addrs        []string `json:"addrs,omitempty"`
@@ -319,6 +316,11 @@ type Prediction struct {
 	Debug []string `json:"debug,omitempty"`
 	// Notes are caveats (behaviour the model is unsure of, eras assumed).
 	Notes []string `json:"notes,omitempty"`
+	// DNS is the time spent in DNS; Total the time until the lookup (or
+	// dial) returns; Timeout the per-exchange wait (see Servers).
+	DNS     Seconds `json:"dns_seconds"`
+	Total   Seconds `json:"total_seconds"`
+	Timeout Seconds `json:"timeout_seconds,omitempty"`
 }
 
 // Version is a dotted release number (Go 1.15.7, glibc 2.31, musl 1.2.3).

@@ -136,7 +136,7 @@ func (m *muslSim) before(a, b muslEvent) bool {
 // none).
 func (m *muslSim) send(at, end time.Duration, name string, q muslQuery, qi, srv, round int, race string) (muslEvent, bool) {
 	r := serverReply(m.sc.For(srv), q.qtype, "udp", end-at, false)
-	m.ex = append(m.ex, Exchange{Start: at, End: at + r.after, Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "udp", Attempt: round, Outcome: r.outcome, Race: race})
+	m.ex = append(m.ex, Exchange{Start: Seconds(at), End: Seconds(at + r.after), Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "udp", Attempt: round, Outcome: r.outcome, Race: race})
 	if r.outcome == OutTimeout {
 		return muslEvent{}, false
 	}
@@ -147,7 +147,7 @@ func (m *muslSim) send(at, end time.Duration, name string, q muslQuery, qi, srv,
 // sendTCP records the TCP retry of a truncated query.
 func (m *muslSim) sendTCP(at, end time.Duration, name string, q muslQuery, qi, srv, round int) (muslEvent, bool) {
 	r := serverReply(m.sc.For(srv), q.qtype, "tcp", end-at, true)
-	m.ex = append(m.ex, Exchange{Start: at, End: at + r.after, Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "tcp", Attempt: round, Outcome: r.outcome, Race: raceTCP})
+	m.ex = append(m.ex, Exchange{Start: Seconds(at), End: Seconds(at + r.after), Server: m.servers[srv], Name: name, Type: q.qtype, Transport: "tcp", Attempt: round, Outcome: r.outcome, Race: raceTCP})
 	if r.outcome == OutTimeout {
 		return muslEvent{}, false
 	}
@@ -164,7 +164,7 @@ func (m *muslSim) msend(t0 time.Duration, name string, qtypes []string) (time.Du
 	// The send is over: no exchange of it lasts longer (a silent server's
 	// wait ends when the other answers are in).
 	for i := first; i < len(m.ex); i++ {
-		m.ex[i].End = min(m.ex[i].End, end)
+		m.ex[i].End = min(m.ex[i].End, Seconds(end))
 	}
 	return end, qs
 }

@@ -105,6 +105,10 @@ func parseHostsFile(d conf.Dialect, f File, o conf.HostsOptions) *conf.Hosts {
 	return conf.ParseHosts(d, f.Name(), f.Data, o)
 }
 
+// PredictFunc is Predict's signature: the verbs that grade or explain
+// predictions take the model as one, so tests can give them another.
+type PredictFunc func(Env, Program, Request, Scenario) (*Prediction, error)
+
 // Predict runs the model for one program, environment, request and
 // scenario. It returns an error only for inputs outside the model (a Go
 // version outside GoRange(), an unknown network, contradictory build facts).
@@ -316,12 +320,12 @@ func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.Res
 	v := b.Version
 	hosts := parseHostsFile(conf.Go, env.Hosts, conf.HostsOptions{Version: v})
 	cfg := goDNSConfig(env, rc, b, c.dbg, add)
-	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = cfg.servers, cfg.timeout, cfg.attempts, cfg.single
+	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = cfg.servers, Seconds(cfg.timeout), cfg.attempts, cfg.single
 	cands := goNameList(req.Name, cfg, v)
 	p.Candidates = cands
 	qtypes := goQtypes(req.Network, v)
 	selectOp := req.Op != OpLookupHost
-	D := req.Deadline
+	D := req.Deadline.Duration()
 
 	hostsLookup := func(at string) ([]netip.Addr, bool) {
 		a, lines := hosts.Lookup(req.Name)
@@ -379,18 +383,18 @@ func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.Res
 	sim := &goSim{cfg: cfg, sc: sc, clk: clock{deadline: D}}
 	res := sim.run(req.Name, cands, qtypes, b.StrictErrors)
 	p.Exchanges = sim.ex
-	p.DNS = res.end
+	p.DNS = Seconds(res.end)
 	if D > 0 && res.end > D {
-		p.DNS = D
+		p.DNS = Seconds(D)
 	}
 	if len(sim.ex) > 0 && D > 0 {
-		p.DNS = min(res.end, D)
+		p.DNS = Seconds(min(res.end, D))
 	}
 	cut := D > 0 && res.end >= D
 	if selectOp && cut {
 		// The caller's context ended while DNS was still being asked: the
 		// lookup returns at the deadline with a timeout (go-resolver.md §b.10).
-		p.Total = D
+		p.Total = Seconds(D)
 		p.DeadlineExceeded = true
 		add(Step{Key: "deadline", Value: D.String(), Reason: fmt.Sprintf("the caller's deadline ends the lookup while DNS is still being asked (DNS alone would take %s)", durS(dnsUncut(cfg, cands, qtypes, sc, req.Name, b.StrictErrors)))})
 		if a, lines := hosts.Lookup(req.Name); order == OrderDNSFiles && len(a) > 0 {
@@ -409,7 +413,7 @@ func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.Res
 		add(Step{Key: "dns", Value: "stopped", Reason: "Resolver.StrictErrors: a temporary error ends the search"})
 	}
 	if order == OrderDNSFiles {
-		if a, ok := hostsLookup(fmt.Sprintf("after DNS gave nothing, at %s", durS(p.DNS))); ok {
+		if a, ok := hostsLookup(fmt.Sprintf("after DNS gave nothing, at %s", durS(p.DNS.Duration()))); ok {
 			succeed(a, FromHosts)
 			return nil
 		}
@@ -465,14 +469,14 @@ func fillLibc(p *Prediction, r libcResult) {
 	p.Order = r.order
 	p.Candidates = r.cands
 	p.Exchanges = r.ex
-	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = r.srv, r.timeout, r.attempts, r.single
+	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = r.srv, Seconds(r.timeout), r.attempts, r.single
 	p.Notes = append(p.Notes, r.notes...)
 	p.QueriesRange = r.queriesRange
 	p.DNS = 0
 	for _, e := range r.ex {
 		p.DNS = max(p.DNS, e.End)
 	}
-	p.Total = r.end
+	p.Total = Seconds(r.end)
 	if r.from != FromNone && r.from != "" {
 		p.AnsweredFrom = r.from
 		if r.from == "myhostname" {
@@ -494,7 +498,7 @@ func predictGoCgo(p *Prediction, env Env, prog Program, req Request, sc Scenario
 	fillLibc(p, r)
 	v := prog.Go.Version
 	D := req.Deadline
-	if D > 0 && r.end >= D {
+	if D > 0 && Seconds(r.end) >= D {
 		// The cgo call runs on; Go's caller returns at its deadline.
 		var kept []Exchange
 		for _, e := range p.Exchanges {
@@ -563,7 +567,7 @@ func predictC(p *Prediction, env Env, prog Program, req Request, sc Scenario) er
 	default:
 		p.Error = "getaddrinfo(" + strconv.Quote(req.Name) + "): " + gaiText(l.Kind, r.eai)
 	}
-	if req.Deadline > 0 && r.end >= req.Deadline {
+	if req.Deadline > 0 && Seconds(r.end) >= req.Deadline {
 		p.Notes = append(p.Notes, "a C program has no deadline of its own: the lookup runs to its end; the verdict compares it with the deadline")
 	}
 	return nil

@@ -88,7 +88,7 @@ func ParseBehavior(s string) (Behavior, error) {
 			if perr != nil || d <= 0 || d > time.Hour {
 				return b, fmt.Errorf("server behaviour %q: delay %q is not a duration between 0 and 1h", s, val)
 			}
-			b.Delay = d
+			b.Delay = Seconds(d)
 		case "truncate":
 			if hasVal {
 				return b, fmt.Errorf("server behaviour %q: truncate takes no value", s)

@@ -69,9 +69,9 @@ type LookupRun struct {
 
 // RunOf reads a LookupRun from a prediction made without a deadline.
 func RunOf(p *Prediction) LookupRun {
-	r := LookupRun{Total: p.Total, OK: p.Error == "", Err: p.Error}
+	r := LookupRun{Total: p.Total.Duration(), OK: p.Error == "", Err: p.Error}
 	for _, e := range p.Exchanges {
-		r.Sends = append(r.Sends, e.Start)
+		r.Sends = append(r.Sends, e.Start.Duration())
 	}
 	return r
 }

@@ -40,13 +40,13 @@ func serverReply(b Behavior, qtype, tr string, wait time.Duration, icmpVisible b
 		}
 		return reply{after: wait, outcome: OutTimeout}
 	}
-	if b.Delay >= wait {
+	if b.Delay.Duration() >= wait {
 		return reply{after: wait, outcome: OutTimeout}
 	}
 	if b.Truncate && tr == "udp" {
-		return reply{after: b.Delay, outcome: OutTruncated}
+		return reply{after: b.Delay.Duration(), outcome: OutTruncated}
 	}
-	r := reply{after: b.Delay}
+	r := reply{after: b.Delay.Duration()}
 	switch b.Kind {
 	case NXDomain:
 		r.outcome = OutNXDomain

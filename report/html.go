@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/nsscope/nsscope/waterfall"
 )
@@ -43,11 +44,11 @@ func Page(r *Report) waterfall.Page {
 		}
 		best := ""
 		if len(f.Fixes) > 0 && f.Severity > Info {
-			best = f.Fixes[0].Description + " → " + Duration(f.Fixes[0].After)
+			best = f.Fixes[0].Description + " → " + Duration(f.Fixes[0].After.Duration())
 		}
 		p.Table.Rows = append(p.Table.Rows, waterfall.TableRow{
 			Severity: f.Severity.String(),
-			Cells:    []string{subject, f.Name, f.Message, Duration(f.Time), best},
+			Cells:    []string{subject, f.Name, f.Message, Duration(f.Time.Duration()), best},
 			Rule:     f.RuleID,
 			Section:  id,
 		})
@@ -80,11 +81,13 @@ func findingSection(r *Report, id, subject string, f Finding) waterfall.Section 
 	for _, fx := range f.Fixes {
 		wf := waterfall.Fix{
 			Text:   fx.Description,
-			Effect: fmt.Sprintf("%s, %d DNS queries", Duration(fx.After), fx.AfterQueries),
+			Effect: fmt.Sprintf("%s, %d DNS queries", Duration(fx.After.Duration()), fx.AfterQueries),
 			Diff:   fx.Diff,
 		}
 		if fx.Predict != nil {
-			c := waterfall.FromPrediction("after: "+fx.Description, fx.Predict)
+			// A chart's title is plain text (an SVG tooltip): the
+			// backticks that mark code in the description are dropped.
+			c := waterfall.FromPrediction("after: "+strings.ReplaceAll(fx.Description, "`", ""), fx.Predict)
 			if before != nil {
 				c.Deadline = before.Deadline
 			}

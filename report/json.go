@@ -1,22 +1,23 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
-
-	"github.com/nsscope/nsscope/model"
 )
 
-// JSONSchema is the JSON Schema (draft 2020-12) of the document WriteJSON
-// writes; docs/scan.md describes the same fields in prose.
-//
 //go:embed report.schema.json
-var JSONSchema []byte
+var jsonSchema []byte
+
+// JSONSchema returns the JSON Schema (draft 2020-12) of the document
+// WriteJSON writes; docs/scan.md describes the same fields in prose. Each
+// call returns a fresh copy.
+func JSONSchema() []byte { return bytes.Clone(jsonSchema) }
 
 // WriteJSON writes r as one indented JSON document. Durations are seconds
-// (floats) under names ending in _seconds, as in the model's JSON; severities are "critical",
+// (model.Seconds) under names ending in _seconds; severities are "critical",
 // "warning" or "info". SchemaVersion is filled in when zero.
 func WriteJSON(w io.Writer, r *Report) error {
 	out := *r
@@ -53,76 +54,4 @@ func ReadJSON(r io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("reading JSON report: schema_version %d is newer than this tool's %d", rep.SchemaVersion, SchemaVersion)
 	}
 	return &rep, nil
-}
-
-// MarshalJSON writes the predicted time after the fix as seconds.
-func (f Fix) MarshalJSON() ([]byte, error) {
-	type plain Fix
-	return json.Marshal(struct {
-		plain
-		After float64 `json:"after_seconds"`
-	}{plain(f), f.After.Seconds()})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (f *Fix) UnmarshalJSON(b []byte) error {
-	type plain Fix
-	var v struct {
-		plain
-		After float64 `json:"after_seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = Fix(v.plain)
-	f.After = model.FromSeconds(v.After)
-	return nil
-}
-
-// MarshalJSON writes the predicted time as seconds.
-func (f Finding) MarshalJSON() ([]byte, error) {
-	type plain Finding
-	return json.Marshal(struct {
-		plain
-		Time float64 `json:"time_seconds,omitempty"`
-	}{plain(f), f.Time.Seconds()})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (f *Finding) UnmarshalJSON(b []byte) error {
-	type plain Finding
-	var v struct {
-		plain
-		Time float64 `json:"time_seconds,omitempty"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = Finding(v.plain)
-	f.Time = model.FromSeconds(v.Time)
-	return nil
-}
-
-// MarshalJSON writes the time as seconds.
-func (s Startup) MarshalJSON() ([]byte, error) {
-	type plain Startup
-	return json.Marshal(struct {
-		plain
-		Seconds float64 `json:"seconds"`
-	}{plain(s), s.Time.Seconds()})
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (s *Startup) UnmarshalJSON(b []byte) error {
-	type plain Startup
-	var v struct {
-		plain
-		Seconds float64 `json:"seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*s = Startup(v.plain)
-	s.Time = model.FromSeconds(v.Seconds)
-	return nil
 }

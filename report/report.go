@@ -6,7 +6,6 @@ package report
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/nsscope/nsscope/model"
 )
@@ -85,13 +84,14 @@ type Fix struct {
 	Description string `json:"description"`
 	// After is the predicted lookup time once the fix is applied, and
 	// AfterQueries the DNS queries it then sends.
-	After        time.Duration `json:"-"` // JSON: after_seconds
-	AfterQueries int           `json:"after_queries"`
+	AfterQueries int `json:"after_queries"`
 	// Diff is a unified diff implementing it, when one can be given.
 	Diff string `json:"diff,omitempty"`
 	// Predict is the prediction after the fix, when its producer kept it
 	// (the HTML draws it beside the finding's own); not in the JSON.
 	Predict *model.Prediction `json:"-"`
+	// After is the predicted lookup time once the fix is applied.
+	After model.Seconds `json:"after_seconds"`
 }
 
 // Finding is one verdict about one program (or container, or stage) and one
@@ -114,9 +114,6 @@ type Finding struct {
 	// Related are the file lines that decided (the nsswitch.conf hosts line,
 	// resolv.conf options), as locations inside the target.
 	Related []Location `json:"related,omitempty"`
-	// Time is the predicted time until the lookup (or dial) returns, in the
-	// worst case the finding describes; zero when not applicable.
-	Time time.Duration `json:"-"` // JSON: time_seconds
 	// Queries is the number of DNS messages sent in that case.
 	Queries int               `json:"queries,omitempty"`
 	Fixes   []Fix             `json:"fixes,omitempty"`
@@ -124,6 +121,9 @@ type Finding struct {
 	// Startup is the predicted start-up of the program the finding is
 	// about (kube-apiserver), when there is one.
 	Startup *Startup `json:"startup,omitempty"`
+	// Time is the predicted time until the lookup (or dial) returns, in the
+	// worst case the finding describes; zero when not applicable.
+	Time model.Seconds `json:"time_seconds,omitempty"`
 }
 
 // Start-up outcomes.
@@ -138,13 +138,14 @@ const (
 // first fatal line it prints (or, when it gets ready, its first error
 // line; "" when none).
 type Startup struct {
-	Outcome    string        `json:"outcome"`
-	Time       time.Duration `json:"-"` // JSON: seconds
-	DNSQueries int           `json:"dns_queries"`
-	Log        string        `json:"log"`
+	Outcome    string `json:"outcome"`
+	DNSQueries int    `json:"dns_queries"`
+	Log        string `json:"log"`
 	// Also are other fatal lines due at the same instant: which of them
 	// the program prints is up to its goroutines.
 	Also []string `json:"also,omitempty"`
+	// Time is when the outcome is reached, from the process's start.
+	Time model.Seconds `json:"seconds"`
 }
 
 // Report is the result of one scan.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nsscope/nsscope/internal/golden"
+	"github.com/nsscope/nsscope/model"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -87,7 +88,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // schema, and checks that the schema rejects what it must.
 func TestJSONSchema(t *testing.T) {
 	c := jsonschema.NewCompiler()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSONSchema))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSONSchema()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +206,25 @@ func TestParseFormatAndSeverity(t *testing.T) {
 	}
 	if _, err := ParseSeverity("high"); err == nil {
 		t.Error("high accepted")
+	}
+}
+
+// Backticks in a fix are code in the HTML (issue 15.6): never shown
+// literally, neither in the text nor in the chart drawn after the fix.
+func TestHTMLBackticks(t *testing.T) {
+	r := loadSample(t)
+	after := &model.Prediction{AnsweredFrom: model.FromHosts, Addrs: []string{"127.0.0.1"}}
+	r.Findings[0].Fixes = []Fix{{Description: "add `hosts: files dns` to /etc/nsswitch.conf", Predict: after}}
+	var b bytes.Buffer
+	if err := Write(&b, r, FormatHTML, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "<code>hosts: files dns</code>") {
+		t.Error("the fix's backticks are not rendered as code")
+	}
+	if strings.Contains(out, "`") {
+		i := strings.Index(out, "`")
+		t.Errorf("a literal backtick: %q", out[max(0, i-80):min(len(out), i+40)])
 	}
 }

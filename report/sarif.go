@@ -219,7 +219,7 @@ func resultText(f Finding) string {
 		s += "."
 	}
 	if len(f.Fixes) > 0 && f.Severity > Info {
-		s += fmt.Sprintf(" Fix: %s, then %s.", f.Fixes[0].Description, Duration(f.Fixes[0].After))
+		s += fmt.Sprintf(" Fix: %s, then %s.", f.Fixes[0].Description, Duration(f.Fixes[0].After.Duration()))
 	}
 	return s
 }

@@ -60,7 +60,7 @@ func writeTextFinding(b *bufio.Writer, f Finding, opt TextOptions) {
 	line := fmt.Sprintf("%s %s  %s: %s", opt.paintSeverity(f.Severity), oneLine(subject), oneLine(f.Name), oneLine(f.Message))
 	if len(f.Fixes) > 0 && f.Severity > Info {
 		fx := f.Fixes[0]
-		line += fmt.Sprintf("; fix: %s, then %s", oneLine(fx.Description), Duration(fx.After))
+		line += fmt.Sprintf("; fix: %s, then %s", oneLine(fx.Description), Duration(fx.After.Duration()))
 	}
 	fmt.Fprintln(b, line)
 	if !opt.Verbose {
@@ -83,7 +83,7 @@ func writeTextFinding(b *bufio.Writer, f Finding, opt TextOptions) {
 		}
 	}
 	for _, fx := range f.Fixes {
-		fmt.Fprintf(b, "    fix: %s -> %s, %d DNS queries\n", oneLine(fx.Description), Duration(fx.After), fx.AfterQueries)
+		fmt.Fprintf(b, "    fix: %s -> %s, %d DNS queries\n", oneLine(fx.Description), Duration(fx.After.Duration()), fx.AfterQueries)
 		if fx.Diff != "" {
 			for _, dl := range strings.Split(strings.TrimRight(fx.Diff, "\n"), "\n") {
 				fmt.Fprintf(b, "        %s\n", dl)

@@ -122,7 +122,7 @@ func binaryFacts(b *inspect.Binary, libc *inspect.LibcRelease) []string {
 		out = append(out, "uses "+b.Libc+ev)
 	}
 	if libc != nil {
-		out = append(out, fmt.Sprintf("C library in the root: %s %s (%s)", libc.Kind, libc.Version, libc.Evidence))
+		out = append(out, fmt.Sprintf("C library in the root: %s (%s)", libc.Model(), libc.Evidence))
 	}
 	out = append(out, b.Notes...)
 	return out

@@ -74,7 +74,7 @@ func TestRunWithModel(t *testing.T) {
 			if f.Severity != tt.want || f.RuleID != tt.rule {
 				t.Fatalf("%s %s (%s), want %s %s\n%s", f.Severity, f.RuleID, f.Message, tt.want, tt.rule, strings.Join(f.Reasons, "\n"))
 			}
-			if tt.time != 0 && f.Time != tt.time {
+			if tt.time != 0 && f.Time.Duration() != tt.time {
 				t.Errorf("time %s, want %s", f.Time, tt.time)
 			}
 			var got []string

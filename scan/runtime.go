@@ -7,6 +7,7 @@ import (
 
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
+	"github.com/nsscope/nsscope/sysenv"
 )
 
 // RuntimeKind names what will run the image, which decides the
@@ -65,11 +66,15 @@ type Runtime struct {
 }
 
 // files is what the runtime decides: the resolv.conf and hosts the program
-// sees, its host name, and the assumptions made, in words.
+// sees, its host name, and the assumptions made, in words: the runtime
+// (kind, network) and where each file comes from, the runtime's or the
+// one given in its place.
 type files struct {
-	resolv, hosts model.File
-	hostname      string
-	assumptions   []string
+	resolv, hosts       model.File
+	hostname            string
+	runtime             string
+	resolvWhy, hostsWhy string
+	assumptions         []string
 }
 
 // apply returns the files the program sees given the target's own copies.
@@ -86,25 +91,27 @@ func (rt Runtime) apply(targetResolv, targetHosts model.File) (files, error) {
 		resolv := "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
 		out.resolv = model.File{Path: "/etc/resolv.conf", Origin: "Docker-written /etc/resolv.conf (assumed)", Data: []byte(resolv)}
 		out.hosts = model.File{Path: "/etc/hosts", Origin: "Docker-written /etc/hosts (assumed)", Data: []byte(dockerHosts(defaultContainerIP, defaultContainerName))}
-		out.assumptions = append(out.assumptions,
-			"runtime docker, default bridge network: /etc/resolv.conf is the Docker host's file without its loopback nameservers; that file is unknown here, so Docker's fallback \"nameserver 8.8.8.8; nameserver 8.8.4.4\" is assumed (what Docker writes when the host lists only local nameservers, e.g. systemd-resolved); give --resolv-conf for the real one",
-			"/etc/hosts is Docker's default: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the ff0x:: lines, and the container's own line "+defaultContainerIP+" "+defaultContainerName)
+		out.runtime = "runtime docker, default bridge network"
+		out.resolvWhy = "/etc/resolv.conf is the Docker host's file without its loopback nameservers; that file is unknown here, so Docker's fallback \"nameserver 8.8.8.8; nameserver 8.8.4.4\" is assumed (what Docker writes when the host lists only local nameservers, e.g. systemd-resolved); give --resolv-conf for the real one"
+		out.hostsWhy = "/etc/hosts is Docker's default: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the ff0x:: lines, and the container's own line " + defaultContainerIP + " " + defaultContainerName
 	case None, "":
 		out.resolv, out.hosts = targetResolv, targetHosts
-		out.assumptions = append(out.assumptions, "runtime none: /etc/resolv.conf and /etc/hosts are the target's own files")
+		out.runtime = "runtime none"
+		out.resolvWhy, out.hostsWhy = "/etc/resolv.conf is the target's own file", "/etc/hosts is the target's own file"
 	default:
 		return out, fmt.Errorf("unknown runtime %q", rt.Kind)
 	}
 	if rt.ResolvConf != nil {
 		out.resolv = *rt.ResolvConf
 		out.resolv.Path = "/etc/resolv.conf"
-		out.assumptions = append(out.assumptions, fmt.Sprintf("/etc/resolv.conf is %s, as given", rt.ResolvConf.Name()))
+		out.resolvWhy = GivenAssumption(model.PathResolvConf, *rt.ResolvConf)
 	}
 	if rt.Hosts != nil {
 		out.hosts = *rt.Hosts
 		out.hosts.Path = "/etc/hosts"
-		out.assumptions = append(out.assumptions, fmt.Sprintf("/etc/hosts is %s, as given", rt.Hosts.Name()))
+		out.hostsWhy = GivenAssumption(model.PathHosts, *rt.Hosts)
 	}
+	out.assumptions = []string{out.runtime + ": " + out.resolvWhy, out.hostsWhy}
 	return out, nil
 }
 
@@ -146,18 +153,18 @@ func (rt Runtime) kubelet() (files, error) {
 	out.hosts = model.File{Path: model.PathHosts, Origin: "kubelet-managed /etc/hosts (assumed)", Data: hosts.Content()}
 	if rt.HostNetwork {
 		out.hostname = node.Name
-		out.assumptions = append(out.assumptions,
-			fmt.Sprintf("runtime kubernetes, hostNetwork pod: dnsPolicy ClusterFirst falls back to Default, so /etc/resolv.conf is the node's (%s)", rt.NodeResolvConf.Name()),
-			fmt.Sprintf("/etc/hosts is the node's file (%s), which the kubelet copies into hostNetwork pods", rt.NodeHosts.Name()))
+		out.runtime = "runtime kubernetes, hostNetwork pod"
+		out.resolvWhy = fmt.Sprintf("dnsPolicy ClusterFirst falls back to Default, so /etc/resolv.conf is the node's (%s)", rt.NodeResolvConf.Name())
+		out.hostsWhy = fmt.Sprintf("/etc/hosts is the node's file (%s), which the kubelet copies into hostNetwork pods", rt.NodeHosts.Name())
 		return out, nil
 	}
 	search := "the node's search domains, unknown here, are not added"
 	if rt.NodeResolvConf != nil {
 		search = "the node's search domains from " + rt.NodeResolvConf.Name() + " follow the cluster's"
 	}
-	out.assumptions = append(out.assumptions,
-		fmt.Sprintf("runtime kubernetes, dnsPolicy ClusterFirst, namespace %s: /etc/resolv.conf is %q (the cluster nameserver, the cluster search list, ndots:5; %s)", pod.Namespace, strings.ReplaceAll(strings.TrimSpace(string(out.resolv.Data)), "\n", "; "), search),
-		fmt.Sprintf("/etc/hosts is the kubelet-managed file: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the fe00:: lines, and the pod's own line %s %s", strings.Join(ips, ","), hosts.Hostname))
+	out.runtime = "runtime kubernetes, dnsPolicy ClusterFirst, namespace " + pod.Namespace
+	out.resolvWhy = fmt.Sprintf("/etc/resolv.conf is %q (the cluster nameserver, the cluster search list, ndots:5; %s)", strings.ReplaceAll(strings.TrimSpace(string(out.resolv.Data)), "\n", "; "), search)
+	out.hostsWhy = fmt.Sprintf("/etc/hosts is the kubelet-managed file: 127.0.0.1 localhost, ::1 localhost ip6-localhost ip6-loopback, the fe00:: lines, and the pod's own line %s %s", strings.Join(ips, ","), hosts.Hostname)
 	return out, nil
 }
 
@@ -177,4 +184,65 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// Files is what a runtime hands a program: the /etc/resolv.conf and
+// /etc/hosts it sees, the host name it is given (empty: the target's
+// own) and the assumptions made, in words. Every verb that takes
+// --runtime (scan, dockerfile, explain) prints these same assumptions.
+type Files struct {
+	ResolvConf, Hosts model.File
+	Hostname          string
+	Assumptions       []string
+}
+
+// Files decides the files the programs of root see under the runtime,
+// reading the target's own copy only where the runtime passes it through.
+func (rt Runtime) Files(root sysenv.Reader) (Files, error) {
+	f, err := rt.files(root)
+	return Files{ResolvConf: f.resolv, Hosts: f.hosts, Hostname: f.hostname, Assumptions: f.assumptions}, err
+}
+
+// passThrough marks, in the files handed to the runtime, the target's own
+// copy: the runtime returns it unchanged when it does not replace the file.
+const passThrough = "\x00the target's own file"
+
+// files decides the resolv.conf and hosts the programs see, and reads the
+// target's own copy only where the runtime passes it through: a file the
+// runtime replaces is never read (a damaged or hostile /etc/resolv.conf in
+// an image run by the kubelet does not matter).
+func (rt Runtime) files(root sysenv.Reader) (files, error) {
+	resolv := model.File{Path: model.PathResolvConf, Origin: passThrough}
+	hosts := model.File{Path: model.PathHosts, Origin: passThrough}
+	rf, err := rt.apply(resolv, hosts)
+	if err != nil {
+		return rf, err
+	}
+	for _, f := range []*model.File{&rf.resolv, &rf.hosts} {
+		if f.Origin != passThrough {
+			continue
+		}
+		if *f, err = root.File(f.Path); err != nil {
+			return rf, err
+		}
+	}
+	return rf, nil
+}
+
+// GivenAssumption says that the file at path is the one given on the
+// command line (f), or missing because the user said so.
+func GivenAssumption(path string, f model.File) string {
+	if f.Missing {
+		return fmt.Sprintf("%s is missing, as given (%s)", path, f.Name())
+	}
+	return fmt.Sprintf("%s is %s, as given", path, f.Name())
+}
+
+// NSSwitchAssumption says where /etc/nsswitch.conf comes from: no runtime
+// injects one, so it is always the target's own, or missing.
+func NSSwitchAssumption(f model.File) string {
+	if f.Missing {
+		return "/etc/nsswitch.conf is missing in the target (images are not given one by the runtime)"
+	}
+	return "/etc/nsswitch.conf is the target's own"
 }

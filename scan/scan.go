@@ -70,9 +70,6 @@ type Variant struct {
 	Program model.Program
 }
 
-// PredictFunc is the model's entry point ([model.Predict]).
-type PredictFunc func(model.Env, model.Program, model.Request, model.Scenario) (*model.Prediction, error)
-
 // Input is everything a scan reads.
 type Input struct {
 	// Target names what is scanned, for the report.
@@ -96,7 +93,7 @@ type Input struct {
 	// Notes are remarks from reading the target (skipped entries).
 	Notes []string
 	// Predict replaces the model (tests); nil means model.Predict.
-	Predict PredictFunc
+	Predict model.PredictFunc
 }
 
 // Run computes the verdicts. It fails only on bad input (an unknown
@@ -123,7 +120,7 @@ func Run(in Input) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	rf, err := runtimeFiles(in.Runtime, in.Root)
+	rf, err := in.Runtime.files(in.Root)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
@@ -142,7 +139,7 @@ func Run(in Input) (*report.Report, error) {
 		Rules:       report.LookupRules(),
 		Notes:       in.Notes,
 	}
-	rep.Assumptions = append(rep.Assumptions, nssAssumption(nss))
+	rep.Assumptions = append(rep.Assumptions, NSSwitchAssumption(nss))
 	if len(env.Vars) > 0 {
 		keys := make([]string, 0, len(env.Vars))
 		for k := range env.Vars {
@@ -170,39 +167,6 @@ func Run(in Input) (*report.Report, error) {
 	return rep, nil
 }
 
-// passThrough marks, in the files handed to the runtime, the target's own
-// copy: the runtime returns it unchanged when it does not replace the file.
-const passThrough = "\x00the target's own file"
-
-// runtimeFiles decides the resolv.conf and hosts the programs see, and
-// reads the target's own copy only where the runtime passes it through:
-// a file the runtime replaces is never read (a damaged or hostile
-// /etc/resolv.conf in an image run by the kubelet does not matter).
-func runtimeFiles(rt Runtime, root sysenv.Reader) (files, error) {
-	resolv := model.File{Path: model.PathResolvConf, Origin: passThrough}
-	hosts := model.File{Path: model.PathHosts, Origin: passThrough}
-	rf, err := rt.apply(resolv, hosts)
-	if err != nil {
-		return rf, err
-	}
-	for _, f := range []*model.File{&rf.resolv, &rf.hosts} {
-		if f.Origin != passThrough {
-			continue
-		}
-		if *f, err = root.File(f.Path); err != nil {
-			return rf, err
-		}
-	}
-	return rf, nil
-}
-
-func nssAssumption(f model.File) string {
-	if f.Missing {
-		return "/etc/nsswitch.conf is missing in the target (images are not given one by the runtime)"
-	}
-	return "/etc/nsswitch.conf is the target's own"
-}
-
 // envVars turns "K=V" entries into a map; later entries win.
 func envVars(env []string) map[string]string {
 	if len(env) == 0 {
@@ -221,7 +185,7 @@ func envVars(env []string) map[string]string {
 type scanner struct {
 	env      model.Env
 	deadline time.Duration
-	predict  PredictFunc
+	predict  model.PredictFunc
 }
 
 // outcome is the graded prediction of one variant.
@@ -240,7 +204,7 @@ type outcome struct {
 }
 
 func (s *scanner) request(name string) model.Request {
-	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: s.deadline}
+	return model.Request{Name: name, Network: "tcp", Dial: true, Deadline: model.Seconds(s.deadline)}
 }
 
 func silent() model.Scenario {
@@ -261,7 +225,7 @@ func (s *scanner) evaluate(v Variant, name string) outcome {
 		req := s.request(name)
 		req.Deadline = 0
 		if p, err := s.predict(s.env, v.Program, req, silent()); err == nil {
-			o.unbounded = p.Total
+			o.unbounded = p.Total.Duration()
 		}
 	}
 	return o
@@ -287,7 +251,7 @@ func classify(p *model.Prediction, hostsAnswers bool, deadline time.Duration) (r
 		// No DNS at all: /etc/hosts answered (or no lookup was needed,
 		// as for an address literal).
 		return report.Info, report.RuleHostsFirst
-	case p.DeadlineExceeded || p.Total >= deadline || p.AnsweredFrom != model.FromHosts:
+	case p.DeadlineExceeded || p.Total.Duration() >= deadline || p.AnsweredFrom != model.FromHosts:
 		return report.Critical, report.RuleDNSFirstFails
 	default:
 		return report.Warning, report.RuleDNSFirst
@@ -392,9 +356,9 @@ func message(o outcome, deadline time.Duration) string {
 		if p.Queries == 0 {
 			return fmt.Sprintf("not in /etc/hosts and no DNS query is sent (%s, order %s)%s", p.Resolver, p.Order, errSuffix(p))
 		}
-		return fmt.Sprintf("not in /etc/hosts: only DNS can answer; with silent nameservers it gives up after %s, %d queries%s", report.Duration(p.Total), p.Queries, errSuffix(p))
+		return fmt.Sprintf("not in /etc/hosts: only DNS can answer; with silent nameservers it gives up after %s, %d queries%s", report.Duration(p.Total.Duration()), p.Queries, errSuffix(p))
 	case report.RuleDNSFirst:
-		return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries, %s, then /etc/hosts answers within the %s deadline", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), report.Duration(deadline))
+		return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries, %s, then /etc/hosts answers within the %s deadline", p.Resolver, p.Order, p.Queries, report.Duration(p.Total.Duration()), report.Duration(deadline))
 	case report.RuleDNSFirstFails:
 		switch {
 		case p.DeadlineExceeded:
@@ -404,13 +368,13 @@ func message(o outcome, deadline time.Duration) string {
 			}
 			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries reach the %s deadline%s%s", p.Resolver, p.Order, p.Queries, report.Duration(deadline), un, errSuffix(p))
 		case p.AnsweredFrom != model.FromHosts:
-			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s) and never reads /etc/hosts: %d queries, fails after %s%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), errSuffix(p))
+			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s) and never reads /etc/hosts: %d queries, fails after %s%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total.Duration()), errSuffix(p))
 		default:
 			at := "at"
-			if p.Total > deadline {
+			if p.Total.Duration() > deadline {
 				at = "past"
 			}
-			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries take %s, %s the %s deadline%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total), at, report.Duration(deadline), errSuffix(p))
+			return fmt.Sprintf("asks DNS before /etc/hosts (%s, order %s): %d queries take %s, %s the %s deadline%s", p.Resolver, p.Order, p.Queries, report.Duration(p.Total.Duration()), at, report.Duration(deadline), errSuffix(p))
 		}
 	}
 	return ""
@@ -446,7 +410,7 @@ func dnsSummary(o outcome, deadline time.Duration) []string {
 	if p.Queries == 0 {
 		return nil
 	}
-	worst := p.Total
+	worst := p.Total.Duration()
 	if p.DeadlineExceeded && o.unbounded > 0 {
 		worst = o.unbounded
 	}
@@ -475,7 +439,7 @@ func goFormula(p *model.Prediction, worst time.Duration) string {
 	if p.SingleRequest {
 		return ""
 	}
-	attempts, timeout := p.Attempts, p.Timeout
+	attempts, timeout := p.Attempts, p.Timeout.Duration()
 	n, c := len(p.Servers), len(p.Candidates)
 	if attempts <= 0 || timeout <= 0 || n == 0 || c == 0 {
 		return ""

@@ -25,11 +25,11 @@ func TestClassify(t *testing.T) {
 	}{
 		{"hosts first, no DNS", model.Prediction{AnsweredFrom: model.FromHosts}, true, report.Info, report.RuleHostsFirst},
 		{"address literal", model.Prediction{AnsweredFrom: model.FromNone}, true, report.Info, report.RuleHostsFirst},
-		{"dns,files cut by the deadline", model.Prediction{Queries: 16, Total: dl, DeadlineExceeded: true, AnsweredFrom: model.FromNone, Error: "dial tcp: i/o timeout"}, true, report.Critical, report.RuleDNSFirstFails},
-		{"dns,files exactly at the deadline", model.Prediction{Queries: 12, Total: dl, AnsweredFrom: model.FromHosts}, true, report.Critical, report.RuleDNSFirstFails},
-		{"dns,files within the deadline", model.Prediction{Queries: 4, Total: 10 * time.Second, AnsweredFrom: model.FromHosts}, true, report.Warning, report.RuleDNSFirst},
-		{"glibc dns [!UNAVAIL=return] files fails early", model.Prediction{Queries: 4, Total: 20 * time.Second, AnsweredFrom: model.FromNone, Error: "lookup localhost: Temporary failure in name resolution"}, true, report.Critical, report.RuleDNSFirstFails},
-		{"name not in hosts", model.Prediction{Queries: 16, Total: dl, DeadlineExceeded: true}, false, report.Info, report.RuleDNSOnly},
+		{"dns,files cut by the deadline", model.Prediction{Queries: 16, Total: model.Seconds(dl), DeadlineExceeded: true, AnsweredFrom: model.FromNone, Error: "dial tcp: i/o timeout"}, true, report.Critical, report.RuleDNSFirstFails},
+		{"dns,files exactly at the deadline", model.Prediction{Queries: 12, Total: model.Seconds(dl), AnsweredFrom: model.FromHosts}, true, report.Critical, report.RuleDNSFirstFails},
+		{"dns,files within the deadline", model.Prediction{Queries: 4, Total: model.Seconds(10 * time.Second), AnsweredFrom: model.FromHosts}, true, report.Warning, report.RuleDNSFirst},
+		{"glibc dns [!UNAVAIL=return] files fails early", model.Prediction{Queries: 4, Total: model.Seconds(20 * time.Second), AnsweredFrom: model.FromNone, Error: "lookup localhost: Temporary failure in name resolution"}, true, report.Critical, report.RuleDNSFirstFails},
+		{"name not in hosts", model.Prediction{Queries: 16, Total: model.Seconds(dl), DeadlineExceeded: true}, false, report.Info, report.RuleDNSOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +64,10 @@ func TestRuntimeFiles(t *testing.T) {
 			"nameserver 192.0.2.9\n", "10.0.0.1 node\n", "hostNetwork pod", ""},
 		{"docker", Runtime{Kind: Docker}, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n", "ff02::1\tip6-allnodes\n", "default bridge", ""},
 		{"none", Runtime{Kind: None}, "nameserver 192.0.2.1\n", "", "target's own", ""},
-		{"override", Runtime{Kind: Kubernetes, ResolvConf: given}, "nameserver 192.0.2.9\n", "localhost", "r.conf, as given", ""},
+		// The given file replaces the runtime's, and so does its assumption
+		// (was: the kubelet's resolv.conf described, then r.conf "as given").
+		{"override", Runtime{Kind: Kubernetes, ResolvConf: given}, "nameserver 192.0.2.9\n", "localhost", "runtime kubernetes, dnsPolicy ClusterFirst, namespace default: /etc/resolv.conf is r.conf, as given\n/etc/hosts is the kubelet-managed file", ""},
+		{"none, hosts given missing", Runtime{Kind: None, Hosts: &model.File{Path: "/etc/hosts", Origin: "--hosts missing", Missing: true}}, "nameserver 192.0.2.1\n", "", "runtime none: /etc/resolv.conf is the target's own file\n/etc/hosts is missing, as given (--hosts missing)", ""},
 		{"unknown", Runtime{Kind: "podman"}, "", "", "", "unknown runtime"},
 	}
 	for _, tt := range tests {
@@ -196,7 +199,7 @@ func fakeModel(env model.Env, p model.Program, req model.Request, sc model.Scena
 		pred.Candidates = strings.Fields("localhost.default.svc.cluster.local. localhost.svc.cluster.local. localhost.cluster.local. localhost.")
 		pred.Servers = []string{"10.96.0.10:53"}
 		pred.Queries = 16
-		pred.Total = 40 * time.Second
+		pred.Total = model.Seconds(40 * time.Second)
 		if req.Deadline > 0 && pred.Total >= req.Deadline {
 			pred.Total, pred.DeadlineExceeded, pred.Error = req.Deadline, true, "dial tcp: i/o timeout"
 			return pred, nil
@@ -283,7 +286,7 @@ func TestRunVerdicts(t *testing.T) {
 				if len(f.Fixes) == 0 {
 					t.Fatalf("no fix; reasons %q", f.Reasons)
 				}
-				if !strings.Contains(f.Fixes[0].Description, tt.wantFix) || f.Fixes[0].After != tt.fixAfter {
+				if !strings.Contains(f.Fixes[0].Description, tt.wantFix) || f.Fixes[0].After.Duration() != tt.fixAfter {
 					t.Errorf("first fix %+v, want %q after %s", f.Fixes[0], tt.wantFix, tt.fixAfter)
 				}
 			} else if f.Severity == report.Info && len(f.Fixes) > 0 {

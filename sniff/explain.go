@@ -224,7 +224,7 @@ func explainLookup(s *Snapshot, name string, all []Exchange) Explanation {
 		if stop.After(end) {
 			end = stop
 		}
-		obs.Exchanges = append(obs.Exchanges, model.Exchange{Start: x.Time.Sub(t0), Server: x.Server.String(),
+		obs.Exchanges = append(obs.Exchanges, model.Exchange{Start: model.Seconds(x.Time.Sub(t0)), Server: x.Server.String(),
 			Name: x.Name, Type: x.Type, Transport: x.Transport, Outcome: outcome})
 	}
 	e.Captured = len(xs)
@@ -241,7 +241,7 @@ func explainLookup(s *Snapshot, name string, all []Exchange) Explanation {
 
 // verdict is the explanation's one sentence.
 func verdict(p *model.Prediction, e Explanation, cmp lab.Comparison) string {
-	pred := fmt.Sprintf("predicted %d queries, %s", p.Queries, fmtSec(p.DNS))
+	pred := fmt.Sprintf("predicted %d queries, %s", p.Queries, fmtSec(p.DNS.Duration()))
 	if p.Queries == 0 {
 		pred = "predicted no DNS query (answered from " + p.AnsweredFrom + ")"
 	}

@@ -128,7 +128,7 @@ func capturedLookup(xs []Exchange, e Explanation) lab.Observation {
 		if t0.IsZero() {
 			t0 = x.Time
 		}
-		obs.Exchanges = append(obs.Exchanges, model.Exchange{Start: x.Time.Sub(t0), Server: x.Server.String(),
+		obs.Exchanges = append(obs.Exchanges, model.Exchange{Start: model.Seconds(x.Time.Sub(t0)), Server: x.Server.String(),
 			Name: x.Name, Type: x.Type, Transport: x.Transport, Outcome: outcome(x)})
 	}
 	obs.Total = e.CapturedSpan

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nsscope/nsscope/conf"
@@ -184,8 +185,12 @@ func fileErr(f model.File, err error) (model.File, error) {
 // ReadEnv reads the environment's files. Hostname comes from /etc/hostname
 // of a root, or from the kernel for this host. A file nsscope refuses to
 // read (see [Reader]) is an error.
-func (s *Source) ReadEnv() (model.Env, error) {
+func (s *Source) ReadEnv() (model.Env, error) { return s.ReadEnvWithout() }
 
+// ReadEnvWithout is ReadEnv leaving out the files at the paths given,
+// which something else provides (a runtime injects /etc/resolv.conf and
+// /etc/hosts): they are never opened, and stay a bare model.File.
+func (s *Source) ReadEnvWithout(skip ...string) (model.Env, error) {
 	env := model.Env{Vars: map[string]string{}}
 	read := s.File
 	for _, f := range []struct {
@@ -197,6 +202,10 @@ func (s *Source) ReadEnv() (model.Env, error) {
 		{model.PathHosts, &env.Hosts},
 		{model.PathMDNSAllow, &env.MDNSAllow},
 	} {
+		if slices.Contains(skip, f.p) {
+			*f.dst = model.File{Path: f.p}
+			continue
+		}
 		file, err := read(f.p)
 		if err != nil {
 			return env, err

@@ -154,17 +154,17 @@ func FromPrediction(title string, p *model.Prediction) Chart {
 	return Chart{
 		Title:    title,
 		Series:   []Series{PredictionSeries("", p)},
-		Deadline: p.Request.Deadline,
+		Deadline: p.Request.Deadline.Duration(),
 	}
 }
 
 // PredictionSeries is a prediction's rows and result as one series.
 func PredictionSeries(name string, p *model.Prediction) Series {
-	s := Series{Name: name, End: p.Total, Result: predictionResult(p)}
+	s := Series{Name: name, End: p.Total.Duration(), Result: predictionResult(p)}
 	for _, e := range p.Exchanges {
 		s.Rows = append(s.Rows, Row{
 			Server: e.Server, Name: e.Name, Type: e.Type, Transport: e.Transport,
-			Attempt: e.Attempt, Start: e.Start, End: e.End, Outcome: Class(e.Outcome),
+			Attempt: e.Attempt, Start: e.Start.Duration(), End: e.End.Duration(), Outcome: Class(e.Outcome),
 			Note: raceNote(e.Race),
 		})
 	}

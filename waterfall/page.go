@@ -7,6 +7,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // Page is one self-contained HTML document: no external scripts, fonts or
@@ -50,6 +52,23 @@ type Section struct {
 
 // Step is a decision with its reason and the file and line that caused it.
 type Step struct{ Key, Value, Reason, Source string }
+
+// StepsOf is a prediction's decision trail as the page shows it: each
+// step's source cited as "file:line: the line's text".
+func StepsOf(steps []model.Step) []Step {
+	out := make([]Step, 0, len(steps))
+	for _, st := range steps {
+		s := Step{Key: st.Key, Value: st.Value, Reason: st.Reason}
+		if st.Source != nil {
+			s.Source = st.Source.String()
+			if st.Source.Text != "" {
+				s.Source += ": " + st.Source.Text
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
 
 // Fix is a remedy and its predicted effect.
 type Fix struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func incident(t testing.TB) *model.Prediction {
 		Hosts:    model.File{Path: "/etc/hosts", Data: []byte("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost\n")},
 	}
 	prog := model.Program{Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 15, 0)}}
-	req := model.Request{Name: "localhost", Network: "tcp", Dial: true, Port: 6443, Deadline: 30 * time.Second}
+	req := model.Request{Name: "localhost", Network: "tcp", Dial: true, Port: 6443, Deadline: model.Seconds(30 * time.Second)}
 	p, err := model.Predict(env, prog, req, model.Scenario{})
 	if err != nil {
 		t.Fatal(err)
@@ -219,5 +220,23 @@ func TestInstantExchange(t *testing.T) {
 		if e.Kind == "exchange" && e.Attrs["data-outcome"] == Refused && e.Attrs["data-end"] != "1" {
 			t.Errorf("refusal ends at %s s, want 1", e.Attrs["data-end"])
 		}
+	}
+}
+
+// TestStepsOf: a step cites its file, line and the line's text; a built-in
+// fact cites nothing.
+func TestStepsOf(t *testing.T) {
+	got := StepsOf([]model.Step{
+		{Key: "order", Value: "dns,files", Reason: "r", Source: &model.Pos{File: "/etc/nsswitch.conf", Line: 3, Text: "hosts: dns files"}},
+		{Key: "ndots", Value: "1", Reason: "default"},
+		{Key: "hosts", Value: "unreadable", Reason: "missing", Source: &model.Pos{File: "/etc/hosts"}},
+	})
+	want := []Step{
+		{Key: "order", Value: "dns,files", Reason: "r", Source: "/etc/nsswitch.conf:3: hosts: dns files"},
+		{Key: "ndots", Value: "1", Reason: "default"},
+		{Key: "hosts", Value: "unreadable", Reason: "missing", Source: "/etc/hosts"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("StepsOf:\n got %+v\nwant %+v", got, want)
 	}
 }

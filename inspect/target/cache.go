@@ -132,5 +132,8 @@ func (rd *reader) useCached(li *layerIndex, size int64) error {
 	if t.opts.Progress != nil && size > 0 {
 		t.opts.Progress(rd.done.Add(size), rd.total)
 	}
+	if c := t.opts.Counts; c != nil && size > 0 {
+		c.Bytes.Add(size) // as if read, so that Bytes reaches Total
+	}
 	return nil
 }

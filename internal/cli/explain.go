@@ -11,21 +11,21 @@ import (
 	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/scan"
 	"github.com/nsscope/nsscope/sysenv"
 )
 
 // envFlags: the files and environment a prediction reads (explain; lab
-// has its own, since it builds a root the program runs in).
+// has its own, since it builds a root the program runs in). The runtime
+// flags (runtimeFlags) decide /etc/resolv.conf and /etc/hosts.
 type envFlags struct {
-	root, resolvConf, nsswitch, hosts, hostname string
-	env                                         []string
+	root, nsswitch, hostname string
+	env                      []string
 }
 
 func (e *envFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&e.root, "root", "", "read /etc from a root filesystem: a `DIR`ectory or a tarball (.tar, .tar.gz, .tar.zst)")
-	fs.StringVar(&e.resolvConf, "resolv-conf", "", "use `FILE` as /etc/resolv.conf (- for stdin)")
+	fs.StringVar(&e.root, "root", "", "read /etc from a root filesystem or image: a `DIR`ectory, a tarball (.tar, .tar.gz, .tar.zst), a docker save archive, an OCI layout or a registry reference")
 	fs.StringVar(&e.nsswitch, "nsswitch", "", "use `FILE` as /etc/nsswitch.conf, or \"missing\" for none")
-	fs.StringVar(&e.hosts, "hosts", "", "use `FILE` as /etc/hosts, or \"missing\" for none")
 	fs.StringArrayVar(&e.env, "env", nil, "`KEY=VALUE` in the program's environment (GODEBUG, LOCALDOMAIN, RES_OPTIONS, ...); repeatable")
 	fs.StringVar(&e.hostname, "hostname", "", "the host `NAME` the program sees")
 }
@@ -33,6 +33,7 @@ func (e *envFlags) register(fs *pflag.FlagSet) {
 // explainFlags are the parsed flags of the explain verb.
 type explainFlags struct {
 	envFlags
+	rt       runtimeFlags
 	build    buildFlags
 	network  string
 	op       string
@@ -45,6 +46,7 @@ type explainFlags struct {
 const explainExamples = `nsscope explain localhost
 nsscope explain --root alpine-minirootfs-3.13.12-x86_64.tar.gz --resolv-conf node.conf \
     --go 1.15 --network tcp --deadline 30s localhost     # the kube-apiserver incident
+nsscope explain --root busybox.tar --runtime docker example.com  # as scan sees the image
 nsscope explain --fail-on warning --go 1.21 --cgo on kubernetes.default`
 
 func newExplainCmd(a *app) *cobra.Command {
@@ -67,6 +69,13 @@ into the exit code (FAILS is critical, SLOW a warning, OK info).`,
 		run:      func(cmd *cobra.Command, args []string) error { return runExplain(cmd, a, &f, args) },
 	})
 	addGroup(cmd, "Environment (default: this host's /etc)", f.envFlags.register)
+	addGroup(cmd, runtimeGroup, func(fs *pflag.FlagSet) {
+		f.rt.register(fs, []string{string(scan.Kubernetes), string(scan.Docker), string(scan.None)}, true)
+		// The default depends on --root (explainRuntime): no single value.
+		rf := fs.Lookup("runtime")
+		rf.DefValue = ""
+		rf.Usage += "; default kubernetes with --root, as scan, and none for this host"
+	})
 	addGroup(cmd, programGroup, f.build.register)
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
 		fs.StringVar(&f.network, "network", "ip", "`NET`: ip, ip4, ip6, tcp, tcp4, tcp6, udp, udp4, udp6")
@@ -83,6 +92,7 @@ into the exit code (FAILS is critical, SLOW a warning, OK info).`,
 	completeValues(cmd, "cgo", "on", "off")
 	completeValues(cmd, "network", "ip", "ip4", "ip6", "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6")
 	completeValues(cmd, "op", model.Operations()...)
+	completeValues(cmd, "runtime", "kubernetes", "docker", "none")
 	return cmd
 }
 
@@ -130,6 +140,17 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 	if err := checkOp(op); err != nil {
 		return err
 	}
+	f.rt.runtime = explainRuntime(cmd, f.rt.runtime, f.root)
+	if c := changed(cmd, "namespace", "cluster-domain", "cluster-dns", "host-network"); len(c) > 0 && !cmd.Flags().Changed("runtime") && f.root == "" {
+		return usageErrorf("%s: this host's files are read as they are (--runtime none, the default without --root); give --runtime kubernetes to predict a pod", strings.Join(c, ", "))
+	}
+	if err := f.rt.check(cmd); err != nil {
+		return err
+	}
+	rt, err := f.rt.assumption(a)
+	if err != nil {
+		return err
+	}
 
 	src := sysenv.Host()
 	if f.root != "" {
@@ -142,23 +163,34 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		}
 	}
 	defer src.Close()
-	env, err := src.ReadEnv()
+	// The runtime decides /etc/resolv.conf and /etc/hosts (--resolv-conf
+	// and --hosts replace its), as scan decides them for the same root.
+	rf, err := rt.Files(src)
 	if err != nil {
 		return inputError(err)
 	}
-	for _, o := range []struct {
-		f    *model.File
-		path string
-		flag string
-	}{{&env.ResolvConf, f.resolvConf, "--resolv-conf"}, {&env.NSSwitch, f.nsswitch, "--nsswitch"}, {&env.Hosts, f.hosts, "--hosts"}} {
-		if o.path == "" {
-			continue
-		}
-		file, err := a.confFile(o.flag, o.path, o.f.Path, o.flag != "--resolv-conf")
+	skip := []string{model.PathResolvConf, model.PathHosts}
+	if f.nsswitch != "" {
+		skip = append(skip, model.PathNSSwitch)
+	}
+	env, err := src.ReadEnvWithout(skip...)
+	if err != nil {
+		return inputError(err)
+	}
+	env.ResolvConf, env.Hosts = rf.ResolvConf, rf.Hosts
+	if rf.Hostname != "" {
+		env.Hostname, env.HostnameErr = rf.Hostname, false
+	}
+	assumptions := rf.Assumptions
+	if f.nsswitch != "" {
+		file, err := a.confFile("--nsswitch", f.nsswitch, model.PathNSSwitch, true)
 		if err != nil {
 			return err
 		}
-		*o.f = *file
+		env.NSSwitch = *file
+		assumptions = append(assumptions, scan.GivenAssumption(model.PathNSSwitch, *file))
+	} else {
+		assumptions = append(assumptions, scan.NSSwitchAssumption(env.NSSwitch))
 	}
 	for _, kv := range f.env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -183,10 +215,11 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		EnvLabel: src.Label,
 		Env:      env,
 		Programs: progs,
-		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: deadline},
+		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: model.Seconds(deadline)},
 		Scenario: sc,
 		Libc:     envLibc,
 
+		Assumptions: assumptions,
 		ToolVersion: toolVersion(),
 	}
 	res, err := explain.Run(in)
@@ -212,6 +245,20 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		return errFindings
 	}
 	return nil
+}
+
+// explainRuntime is the runtime explain assumes: the one given, else
+// scan's default (kubernetes) for a --root, which is an image or a root
+// run by a runtime, and none for this host, whose own files its programs
+// read.
+func explainRuntime(cmd *cobra.Command, given, root string) string {
+	if cmd.Flags().Changed("runtime") {
+		return given
+	}
+	if root == "" {
+		return string(scan.None)
+	}
+	return string(scan.Kubernetes)
 }
 
 // explainFails reports whether a verdict is at or above the threshold:

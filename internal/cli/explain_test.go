@@ -40,19 +40,19 @@ func TestExplainIncidentGolden(t *testing.T) {
 		from    string
 		err     string
 	}{
-		{"incident-go115-3ns-dial30", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "node3.conf"), "--go", "1.15", "--network", "tcp", "--deadline", "30s", "--debug-output", "localhost"},
+		{"incident-go115-3ns-dial30", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "node3.conf"), "--go", "1.15", "--network", "tcp", "--deadline", "30s", "--debug-output", "localhost"},
 			"dns,files", 12, 30, "none", "dial tcp: i/o timeout"},
-		{"incident-go115-2ns-dial30", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "node2.conf"), "--go", "1.15", "--network", "tcp", "--deadline", "30s", "localhost"},
+		{"incident-go115-2ns-dial30", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "node2.conf"), "--go", "1.15", "--network", "tcp", "--deadline", "30s", "localhost"},
 			"dns,files", 8, 20, "hosts", ""},
-		{"incident-go115-search-ndots5", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--go", "1.15", "--network", "tcp", "localhost"},
+		{"incident-go115-search-ndots5", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--go", "1.15", "--network", "tcp", "localhost"},
 			"dns,files", 48, 120, "hosts", ""},
-		{"incident-go116", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--go", "1.16", "--network", "tcp", "--deadline", "30s", "localhost"},
+		{"incident-go116", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--go", "1.16", "--network", "tcp", "--deadline", "30s", "localhost"},
 			"files,dns", 0, 0, "hosts", ""},
-		{"incident-go115-nsswitch-fix", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "node3.conf"), "--nsswitch", filepath.Join(td, "nsswitch-files-dns.conf"), "--go", "1.15", "--network", "tcp", "--deadline", "30s", "localhost"},
+		{"incident-go115-nsswitch-fix", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "node3.conf"), "--nsswitch", filepath.Join(td, "nsswitch-files-dns.conf"), "--go", "1.15", "--network", "tcp", "--deadline", "30s", "localhost"},
 			"files,dns", 0, 0, "hosts", ""},
-		{"incident-glibc231", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--libc", "glibc-2.31", "--network", "tcp", "kubernetes.default"},
+		{"incident-glibc231", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--libc", "glibc-2.31", "--network", "tcp", "kubernetes.default"},
 			"dns [!UNAVAIL=return] files", 24, 56, "none", `getaddrinfo("kubernetes.default"): Name or service not known`},
-		{"incident-musl", []string{"--root", a313, "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--libc", "musl-1.2.2", "--network", "tcp", "kubernetes.default"},
+		{"incident-musl", []string{"--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join(td, "kube-search.conf"), "--libc", "musl-1.2.2", "--network", "tcp", "kubernetes.default"},
 			"files,dns", 12, 5, "none", `getaddrinfo("kubernetes.default"): Try again`},
 	}
 	for _, c := range cases {
@@ -101,7 +101,7 @@ func TestExplainIncidentGolden(t *testing.T) {
 
 func TestExplainSideBySide(t *testing.T) {
 	a313 := sharedRootfs(t, "alpine-minirootfs-3.13.12-x86_64.tar.gz")
-	out, errs, code := runCLI(t, "explain", "--root", a313, "--resolv-conf", filepath.Join("testdata", "explain", "node3.conf"), "--network", "tcp", "--deadline", "30s")
+	out, errs, code := runCLI(t, "explain", "--root", a313, "--runtime", "none", "--resolv-conf", filepath.Join("testdata", "explain", "node3.conf"), "--network", "tcp", "--deadline", "30s")
 	if code != ExitFindings { // Go 1.15 FAILS
 		t.Fatalf("exit %d: %s", code, errs)
 	}

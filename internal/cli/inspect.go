@@ -460,7 +460,7 @@ func writeInspectText(w io.Writer, r inspectResult) {
 		if r.Libc != nil && l == *r.Libc {
 			mark = " (used by this binary)"
 		}
-		fmt.Fprintf(w, "  libc in %s: %s %s%s — %s\n", r.Root, l.Kind, l.Version, mark, l.Evidence)
+		fmt.Fprintf(w, "  libc in %s: %s%s — %s\n", r.Root, l.Model(), mark, l.Evidence)
 	}
 	for _, n := range b.Notes {
 		fmt.Fprintf(w, "  note:           %s\n", n)

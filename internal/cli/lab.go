@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/internal/jsonstyle"
+	"github.com/nsscope/nsscope/internal/realk8s"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/waterfall"
@@ -30,6 +31,7 @@ type labFlags struct {
 	env, add, caps, allow, share         []string
 	reading                              lab.Reading
 	prog                                 programFlags
+	serve                                labServeFlags
 	report                               reportFlags
 	set                                  map[string]bool // flags given
 }
@@ -51,7 +53,8 @@ is the program's command line, its flags included.`,
 3  internal error`,
 		examples: `nsscope lab --servers silent --search "ns.svc.cluster.local svc.cluster.local" \
     --options "ndots:5 timeout:1 attempts:1" -- /usr/bin/getent hosts example
-nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
+nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until-ok 'http://' \
+    --until-fail 'error: ' --error-from 'error: (.*)' \
     --check --go 1.15 --name localhost --network tcp --op listen -- /esbuild --serve=localhost:8000`,
 		run: func(cmd *cobra.Command, args []string) error { return runLab(cmd, a, &f, args) },
 	})
@@ -64,35 +67,16 @@ nsscope lab --root alpine-3.13.tar.gz --add ./esbuild --until 'http://|error' \
 		fs.StringVar(&f.search, "search", "", "search `LIST` of the generated resolv.conf (space-separated)")
 		fs.StringVar(&f.options, "options", "", "`OPTIONS` of the generated resolv.conf, e.g. \"ndots:5 timeout:1 attempts:1\"")
 	})
-	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory, a root tarball (.tar, .tar.gz, .tar.zst), a docker save archive or an OCI layout (directory or tar), never modified (default: the host's root, read-only)")
-		fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
-		fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
-		fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
-		fs.StringArrayVar(&f.share, "share", nil, "host `DIR` the program sees live at the same path and may write (the host's root is otherwise read-only, its /etc and /tmp private copies); repeatable")
-		fs.StringVar(&f.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the lab")
-		fs.StringArrayVar(&f.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
-	})
+	addGroup(cmd, "Root", f.registerRoot)
 	addGroup(cmd, "Run", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit); says nothing of the lookup's outcome")
-		fs.StringVar(&f.untilOK, "until-ok", "", "end the run when a line matches this `REGEXP`, which means the lookup succeeded")
-		fs.StringVar(&f.untilFail, "until-fail", "", "end the run when a line matches this `REGEXP`, which means the lookup failed")
+		f.registerRun(fs)
 		fs.StringVar(&f.ipv6, "ipv6", "", "IPv6 in the lab's network namespace, `on|off` (disable_ipv6 of all, default and lo; default: the kernel's)")
 		fs.StringArrayVar(&f.caps, "cap", nil, "grant the program capability `NAME` (NET_RAW, NET_BIND_SERVICE, ...; repeatable); it has none by default")
 		fs.StringArrayVar(&f.allow, "allow", nil, "lift the lab's refusal of a `GROUP` of system calls: "+strings.Join(lab.SeccompGroups(), ", ")+" (repeatable; for tests that need one)")
-		fs.StringVar(&f.tmpfsSize, "tmpfs-size", "1Gi", "`SIZE` bound of the run's tmpfs, which holds an unpacked --root and the program's writes (e.g. 512Mi, 4Gi)")
-		fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "kill the program after this long")
 		fs.BoolVar(&f.rootless, "rootless", false, "use a user namespace even when root (automatic when not root)")
-		fs.StringVar(&f.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
 	})
-	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
-		fs.BoolVar(&f.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
-		fs.StringVar(&f.reading.OK, "ok-if", "", "a line matching `REGEXP` means the lookup succeeded (default: exit status 0 means success)")
-		fs.StringVar(&f.reading.Fail, "fail-if", "", "a line matching `REGEXP` means the lookup failed; with --fail-if alone, a run without such a line succeeded")
-		fs.StringVar(&f.reading.Error, "error-from", "", "`REGEXP` whose first group is the program's error text, compared with the predicted error")
-		fs.StringVar(&f.reading.Addrs, "addrs-from", "", "`REGEXP` whose groups are the addresses the program resolved, compared with the predicted ones")
-		f.prog.registerLookup(fs)
-	})
+	addGroup(cmd, "Servers (readiness probe, sidecars)", f.serve.register)
+	addGroup(cmd, checkGroup, f.registerCheck)
 	addGroup(cmd, programGroup, f.prog.buildFlags.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json", "html"}, false) })
 	completeValues(cmd, "format", "text", "json", "html")
@@ -109,20 +93,28 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	}
 	f.set = map[string]bool{}
 	cmd.Flags().Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
-	if !f.check {
-		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
-			return usageErrorf("%s describe%s the lookup for --check, which is not given", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
-		}
+	if err := f.checkOnly(cmd); err != nil {
+		return err
 	}
 	spec, err := f.spec(a, argv)
 	if err != nil {
 		return inputError(err)
 	}
-	if err := f.reading.Check(); err != nil {
-		return usageErrorf("%v", err)
+	if err := f.serve.apply(&spec); err != nil {
+		return err
 	}
 	var check *labCheck
+	var api *apiserverCheck
 	if f.check {
+		if api, err = f.serve.apiserverFor(&spec, &f.prog.buildFlags); err != nil {
+			return inputError(err)
+		}
+	}
+	if api != nil {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
+			return usageErrorf("--check of kube-apiserver: %s describe%s one lookup; the apiserver's start-up is predicted from its own loopback users", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
+		}
+	} else if f.check {
 		if check, err = f.prog.check(spec); err != nil {
 			return inputError(err)
 		}
@@ -144,6 +136,11 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 			return err
 		}
 	}
+	if api != nil {
+		if err := api.run(res); err != nil {
+			return err
+		}
+	}
 	out := a.output(f.report.output)
 	switch f.report.format {
 	case "json":
@@ -151,9 +148,14 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 			jsonstyle.Envelope
 			Run   *lab.Result  `json:"run"`
 			Check *labCheckOut `json:"check,omitempty"`
+			// APIServer is --check of a kube-apiserver's start-up.
+			APIServer *realk8s.Check `json:"apiserver_check,omitempty"`
 		}{Envelope: jsonstyle.NewEnvelope(labSchemaVersion, toolVersion()), Run: res}
 		if check != nil {
 			doc.Check = &check.out
+		}
+		if api != nil {
+			doc.APIServer = api.out
 		}
 		if err := jsonstyle.Write(out, &doc); err != nil {
 			return err
@@ -173,11 +175,17 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 		if err := waterfall.WriteText(out, chart, waterfall.TextOptions{Width: a.width(), Color: a.color(f.report.output)}); err != nil {
 			return err
 		}
+		if api != nil {
+			api.write(out)
+		}
 	}
 	if err := out.Close(); err != nil {
 		return err
 	}
 	if check != nil && !check.out.Comparison.OK() {
+		return errFindings
+	}
+	if api != nil && !api.out.OK() {
 		return errFindings
 	}
 	return nil

@@ -115,7 +115,7 @@ func (p *programFlags) check(spec lab.Spec) (*labCheck, error) {
 	return &labCheck{
 		fromBinary: fromBinary,
 		prog:       prog,
-		req:        model.Request{Name: p.name, Network: p.network, Op: op, Dial: op == model.OpDial, Port: p.port, Deadline: p.deadline},
+		req:        model.Request{Name: p.name, Network: p.network, Op: op, Dial: op == model.OpDial, Port: p.port, Deadline: model.Seconds(p.deadline)},
 		scenario:   spec.Scenario,
 	}, nil
 }

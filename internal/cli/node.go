@@ -61,6 +61,7 @@ nsscope node --images --root /host --format json --output /var/lib/nsscope/$(hos
 	fl.StringVar(&o.out, "output", "", "write the JSON to `FILE` (atomically: a temporary file renamed into place) instead of stdout")
 	fl.DurationVar(&repeat, "repeat", 0, "collect again every `DURATION` until stopped (for a DaemonSet)")
 	addGroup(cmd, nodeImagesGroup, o.images.register)
+	addGroup(cmd, cacheGroup, o.images.cache.register)
 	completeValues(cmd, "format", nodeImageFormats...)
 	completeValues(cmd, "fail-on", "critical", "warning", "info")
 	return cmd
@@ -101,7 +102,10 @@ func runNode(cmd *cobra.Command, a *app, o nodeOpts, repeat time.Duration) error
 	ctx := cmd.Context()
 	collect := func() error { return collectNode(a, o) }
 	if o.images.on {
-		collect = func() error { return collectNodeImages(ctx, a, o) }
+		// With --repeat, an image unchanged since the last round keeps
+		// its verdict.
+		var prev *kube.NodeImages
+		collect = func() error { return collectNodeImages(ctx, a, o, &prev) }
 	}
 	for {
 		// With --repeat, findings do not stop the collection.

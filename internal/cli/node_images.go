@@ -35,6 +35,7 @@ type nodeImageFlags struct {
 	// socket: read containerd through its socket rather than its files.
 	socket   bool
 	progress string
+	cache    cacheFlags
 }
 
 func (f *nodeImageFlags) register(fs *pflag.FlagSet) {
@@ -44,14 +45,14 @@ func (f *nodeImageFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "--images text: every finding with its reasons after the verdicts")
 	fs.StringVar(&f.stores.ContainerdAddress, "containerd-address", imagestore.DefaultContainerdAddress, "containerd's `SOCKET` (used when --root is /, or when given)")
 	fs.StringVar(&f.stores.Namespace, "containerd-namespace", imagestore.DefaultNamespace, "containerd's `NAMESPACE`")
-	fs.StringVar(&f.stores.ContainerdRoot, "containerd-root", "", "containerd's root `DIR` inside --root, read without the daemon (default /var/lib/containerd, then k3s's /var/lib/rancher/k3s/agent/containerd)")
+	fs.StringVar(&f.stores.NodeRoot, "containerd-root", "", "read containerd's store without its daemon from a node's root file system `DIR` (DIR/var/lib/containerd, or k3s's); default --root when it is not /")
 	fs.StringVar(&f.stores.Platform, "platform", imagestore.DefaultPlatform, "the image to pick from a multi-platform index, `OS/ARCH[/VARIANT]`")
 	f.lookup.register(fs, scan.DefaultDeadline, "localhost")
 	registerProgress(fs, &f.progress)
 }
 
 // imagesOnly are the flags that mean nothing without --images.
-var imagesOnly = []string{"format", "fail-on", "verbose", "containerd-address", "containerd-namespace", "containerd-root", "platform", "name", "deadline", "progress"}
+var imagesOnly = []string{"format", "fail-on", "verbose", "containerd-address", "containerd-namespace", "containerd-root", "platform", "name", "deadline", "progress", "cache-dir", "no-cache", "cache-size"}
 
 // check refuses --images flags without --images, contradicting ones, and
 // decides how containerd is read (nodeStoreMode).
@@ -80,15 +81,18 @@ func (f *nodeImageFlags) check(cmd *cobra.Command, o nodeOpts) error {
 	if err := checkProgress(f.progress); err != nil {
 		return err
 	}
+	if err := f.cache.check(cmd); err != nil {
+		return err
+	}
 	if err := exclusive(cmd, "containerd-address", "containerd-root", "--containerd-address reads through the daemon, --containerd-root its files"); err != nil {
 		return err
 	}
-	socket, err := nodeStoreMode(o.root, cmd.Flags().Changed("containerd-address"), f.stores.ContainerdRoot != "")
+	socket, err := nodeStoreMode(o.root, cmd.Flags().Changed("containerd-address"), f.stores.NodeRoot != "")
 	if err != nil {
 		return err
 	}
 	f.socket = socket
-	if !socket {
+	if !socket && f.stores.NodeRoot == "" {
 		f.stores.NodeRoot = o.root
 	}
 	return nil
@@ -113,7 +117,7 @@ func nodeStoreMode(root string, address, files bool) (socket bool, err error) {
 
 // collectNodeImages implements `nsscope node --images`: one scan per
 // image, one verdict per image.
-func collectNodeImages(ctx context.Context, a *app, o nodeOpts) error {
+func collectNodeImages(ctx context.Context, a *app, o nodeOpts, prev **kube.NodeImages) error {
 	name, err := nodeName(a, o)
 	if err != nil {
 		return err
@@ -123,18 +127,21 @@ func collectNodeImages(ctx context.Context, a *app, o nodeOpts) error {
 	prog := newProgress(a.stdio.Err, f.progress, counts)
 	defer prog.done()
 	doc, err := kubeio.ScanNodeImages(ctx, kubeio.NodeScan{
-		Node:   name,
-		Target: target.Options{Platform: f.stores.Platform, Images: f.stores, Counts: counts},
+		Node: name,
+		Target: target.Options{Platform: f.stores.Platform, Images: f.stores, Counts: counts,
+			Cache: f.cache.layers(a.env, a.stdio.Err, "node")},
 		Runtime: scan.Runtime{Kind: scan.Kubernetes, Namespace: kube.DefaultNamespace,
 			ClusterDomain: kube.DefaultClusterDomain, ClusterDNS: kube.DefaultClusterDNS},
 		Names: f.lookup.names, Deadline: f.lookup.deadline,
-		Each: func(i, n int, ref string) { prog.setLabel(fmt.Sprintf("image %d of %d (%s)", i+1, n, ref)) },
+		Each:     func(i, n int, ref string) { prog.setLabel(fmt.Sprintf("image %d of %d (%s)", i+1, n, ref)) },
+		Previous: *prev,
 	})
 	prog.done()
 	if err != nil {
 		return targetError(err)
 	}
 	doc.Tool, doc.Version = jsonstyle.Tool, toolVersion()
+	*prev = doc
 	rep := doc.Report()
 	threshold, _ := report.ParseSeverity(f.failOn)
 	var buf bytes.Buffer

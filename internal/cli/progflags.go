@@ -89,7 +89,9 @@ func (p *buildFlags) program() (model.Program, error) {
 			return model.Program{}, usageErrorf("--prefer-go and --strict-errors need --go VERSION")
 		}
 		if l.Known() {
-			return model.Program{Impl: model.Impl(l.Kind), Libc: l, Label: "C program (" + l.String() + ")"}, nil
+			prog := model.Program{Impl: model.Impl(l.Kind), Libc: l}
+			prog.Label = prog.Describe()
+			return prog, nil
 		}
 		return model.Program{}, errNoDescription
 	}

@@ -297,7 +297,7 @@ func TestScanFormats(t *testing.T) {
 
 	out, _, _ = runCLI(t, "scan", "--format", "json", target)
 	c := jsonschema.NewCompiler()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(report.JSONSchema))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(report.JSONSchema()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func schemas(t *testing.T) *jsonschema.Compiler {
 		}
 		add(filepath.Base(f), data)
 	}
-	add("report.json", report.JSONSchema)
+	add("report.json", report.JSONSchema())
 	return c
 }
 

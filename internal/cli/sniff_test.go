@@ -29,7 +29,7 @@ func TestSniffTraceBadInput(t *testing.T) {
 		{[]string{"trace"}, "no program given"},
 		{[]string{"trace", "--upstream", "not-an-ip", "--", "true"}, `--upstream "not-an-ip"`},
 		{[]string{"trace", "--upstream", "10.0.0.1", "--upstream", "10.0.0.2", "--upstream", "10.0.0.3", "--upstream", "10.0.0.4", "--", "true"}, "4 nameservers to relay to"},
-		{[]string{"trace", "--name", "x", "--", "true"}, "describe the lookup for --check"},
+		{[]string{"trace", "--name", "x", "--", "true"}, "describes the lookup for --check"},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -53,24 +51,9 @@ nsscope trace --root alpine-3.13.tar.gz --add ./esbuild:/esbuild --until 'http:/
 		fs.StringArrayVar(&f.upstreams, "upstream", nil, "relay to `ADDR[:PORT]` instead of the resolv.conf's nameservers (repeatable, 1 to 3)")
 		fs.StringVar(&l.resolvConf, "resolv-conf", "/etc/resolv.conf", "the resolv.conf `FILE` the program sees (its nameservers replaced by the forwarders) and whose nameservers are relayed to")
 	})
-	addGroup(cmd, "Root", func(fs *pflag.FlagSet) {
-		fs.StringVar(&l.root, "root", "", "the program's root: a `DIR`ectory or a tarball (.tar, .tar.gz), never modified (default: the host's root)")
-		fs.StringVar(&l.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
-		fs.StringVar(&l.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
-		fs.StringArrayVar(&l.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")
-		fs.StringVar(&l.hostname, "hostname", lab.DefaultHostname, "host `NAME` inside the namespace")
-		fs.StringArrayVar(&l.env, "env", nil, "`KEY=VALUE` for the program's environment (repeatable; the default environment is PATH only)")
-	})
-	addGroup(cmd, "Run", func(fs *pflag.FlagSet) {
-		fs.StringVar(&l.until, "until", "", "end the run when a line of output matches this `REGEXP` (for servers that never exit)")
-		fs.DurationVar(&l.timeout, "timeout", 5*time.Minute, "kill the program after this long")
-		fs.StringVar(&l.tmp, "tmp", "", "`DIR` for the run's private mount point (default $TMPDIR or /tmp)")
-		fs.StringVar(&l.tmpfsSize, "tmpfs-size", "1Gi", "`SIZE` bound of the run's tmpfs, which holds an unpacked --root and the program's writes (e.g. 512Mi, 4Gi)")
-	})
-	addGroup(cmd, "Check (--check: predict the run and compare)", func(fs *pflag.FlagSet) {
-		fs.BoolVar(&l.check, "check", false, "predict the run with the model and print every difference; exit 1 on a mismatch")
-		l.prog.registerLookup(fs)
-	})
+	addGroup(cmd, "Root", l.registerRoot)
+	addGroup(cmd, "Run", l.registerRun)
+	addGroup(cmd, checkGroup, l.registerCheck)
 	addGroup(cmd, programGroup, l.prog.buildFlags.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { l.report.register(fs, []string{"text", "json"}, false) })
 	completeValues(cmd, "format", "text", "json")
@@ -89,10 +72,8 @@ func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
 		return err
 	}
 	l.set = map[string]bool{}
-	if !l.check {
-		if c := changed(cmd, "name", "network", "op", "port", "deadline", "go", "cgo", "tags", "libc", "default-godebug", "prefer-go", "strict-errors"); len(c) > 0 {
-			return usageErrorf("%s describe the lookup for --check, which is not given", strings.Join(c, ", "))
-		}
+	if err := l.checkOnly(cmd); err != nil {
+		return err
 	}
 	l.servers = "silent" // unused: the lab's spec wants a scenario
 	spec, err := l.spec(a, argv)
@@ -120,6 +101,7 @@ func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
 			return inputError(err)
 		}
 		check.spec = spec
+		check.reading = l.reading
 	}
 	res, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(cmd.Context(), spec)
 	if err != nil {

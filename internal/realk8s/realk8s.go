@@ -102,6 +102,11 @@ type Run struct {
 	// Created is when the priority-class hook logged its first created
 	// class: its first loopback request has just succeeded.
 	Created time.Duration
+	// FatalAt is when the fatal line came; Late how long after it the
+	// process was seen gone, and AfterExit the DNS messages sent in
+	// between (not in Queries).
+	FatalAt, Late time.Duration
+	AfterExit     int
 	// Addrs are lo's addresses as the apiserver saw them.
 	Addrs []kube.IfAddr
 	// Lab is the whole lab result.
@@ -225,6 +230,35 @@ func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, er
 	return Read(c, res)
 }
 
+// APIServerArgs are the flags the wrapper starts the apiserver with, for
+// a run directory dir prepared by WriteFiles: etcd on 127.0.0.1:2379, the
+// secure port 6443 on 0.0.0.0, RBAC with anonymous /readyz.
+func APIServerArgs(dir string) []string {
+	return []string{"--etcd-servers=http://127.0.0.1:2379", "--bind-address=0.0.0.0", "--secure-port=6443",
+		"--advertise-address=10.250.0.1", "--cert-dir=" + dir + "/certs",
+		"--service-account-key-file=" + dir + "/sa.pub", "--service-account-signing-key-file=" + dir + "/sa.key",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-cluster-ip-range=10.96.0.0/16", "--authorization-mode=RBAC", "--anonymous-auth=true",
+		"--token-auth-file=" + dir + "/tokens.csv"}
+}
+
+// EtcdArgs is the etcd command line the wrapper starts (without the
+// binary), its data in dir; EtcdHealth answers 200 once it serves.
+func EtcdArgs(dir string) []string {
+	return []string{"--name", "lab", "--data-dir", dir + "/etcd", "--listen-client-urls", "http://127.0.0.1:2379",
+		"--advertise-client-urls", "http://127.0.0.1:2379", "--listen-peer-urls", "http://127.0.0.1:2380",
+		"--initial-advertise-peer-urls", "http://127.0.0.1:2380", "--initial-cluster", "lab=http://127.0.0.1:2380",
+		"--log-level", "error", "--logger", "zap"}
+}
+
+// EtcdHealth is etcd's health URL on the lab's loopback.
+const EtcdHealth = "http://127.0.0.1:2379/health"
+
+// WriteFiles puts into dir what APIServerArgs names: a service-account
+// key pair, a token file with a system:masters user (its token in
+// AdminTokenFile), an empty certificate directory, and the wrapper.
+func WriteFiles(dir string) error { return writeFiles(dir) }
+
 func writeFiles(dir string) error {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -257,12 +291,12 @@ func writeFiles(dir string) error {
 // klogHeader is klog's line prefix: "F1201 10:47:53.879840      22 hooks.go:203] ".
 var klogHeader = regexp.MustCompile(`^[IWEF]\d{4} [\d:.]+\s+\d+ [^\]]+\] `)
 
-// Read turns a lab result into a Run.
+// Read turns a lab result of the wrapper into a Run.
 func Read(c Config, res *lab.Result) (*Run, error) {
 	r := &Run{Config: c, Lab: res, Outcome: "timeout"}
 	var t0 time.Duration
-	started := false
-	for _, l := range res.Output {
+	start := -1
+	for i, l := range res.Output {
 		text := l.Text
 		switch {
 		case strings.HasPrefix(text, markAddrs):
@@ -271,32 +305,61 @@ func Read(c Config, res *lab.Result) (*Run, error) {
 				return nil, fmt.Errorf("lo addresses: %w", err)
 			}
 			r.Addrs = as
-		case text == markStart:
-			t0, started = l.Offset, true
+		case text == markStart && start < 0:
+			t0, start = l.Offset.Duration(), i
 		case text == markReady && r.Outcome == "timeout":
-			r.Outcome, r.Time = kube.OutcomeReady, l.Offset-t0
+			r.Outcome, r.Time = kube.OutcomeReady, l.Offset.Duration()-t0
 		case strings.HasPrefix(text, markExit) && r.Outcome == "timeout":
-			r.Outcome, r.Time = kube.OutcomeExits, l.Offset-t0
-		case r.Serving == 0 && started && strings.Contains(text, "Serving securely on"):
-			r.Serving = l.Offset - t0
-		case r.Created == 0 && started && strings.Contains(text, "created PriorityClass"):
-			r.Created = l.Offset - t0
-		case r.Admission == 0 && started && strings.Contains(text, "mutating admission controller(s) successfully"):
-			r.Admission = l.Offset - t0
+			r.Outcome, r.Time = kube.OutcomeExits, l.Offset.Duration()-t0
+		}
+	}
+	if start < 0 {
+		return nil, fmt.Errorf("the apiserver did not start (etcd?): %s", tail(res.Output))
+	}
+	r.readLog(res.Output[start+1:], t0)
+	r.settle(res.Queries, t0)
+	return r, nil
+}
+
+// readLog takes from the apiserver's klog lines (offsets less t0) the
+// times that show the machine's speed and the fatal and first error lines.
+func (r *Run) readLog(ls []lab.Line, t0 time.Duration) {
+	for _, l := range ls {
+		text := l.Text
+		switch {
+		case r.Serving == 0 && strings.Contains(text, "Serving securely on"):
+			r.Serving = l.Offset.Duration() - t0
+		case r.Created == 0 && strings.Contains(text, "created PriorityClass"):
+			r.Created = l.Offset.Duration() - t0
+		case r.Admission == 0 && strings.Contains(text, "mutating admission controller(s) successfully"):
+			r.Admission = l.Offset.Duration() - t0
 		case strings.HasPrefix(text, "F") && klogHeader.MatchString(text) && r.Fatal == "":
 			r.Fatal = klogHeader.ReplaceAllString(text, "")
+			r.FatalAt = l.Offset.Duration() - t0
 		case strings.HasPrefix(text, "E") && klogHeader.MatchString(text) && r.FirstError == "" && aboutLoopback(text):
 			r.FirstError = klogHeader.ReplaceAllString(text, "")
 		}
 	}
-	if !started {
-		return nil, fmt.Errorf("the apiserver did not start (etcd?): %s", tail(res.Output))
+}
+
+// settle fixes the run's end and its queries. An apiserver that exits
+// decides to at its fatal line; klog then writes every goroutine's stack
+// before the process ends, which takes seconds on a busy machine while
+// the resolver's goroutines still send queries. The exit is taken at the
+// fatal line and the queries counted are those sent before it: the
+// model's exit is that decision and its count stops there too.
+func (r *Run) settle(qs []lab.Query, t0 time.Duration) {
+	if r.Outcome == kube.OutcomeExits && r.Fatal != "" && r.FatalAt > 0 && r.FatalAt < r.Time {
+		r.Late, r.Time = r.Time-r.FatalAt, r.FatalAt
 	}
-	for _, q := range res.Queries {
-		q.Offset -= t0
+	for _, q := range qs {
+		q.Offset -= model.Seconds(t0)
+		if r.Outcome == kube.OutcomeExits && q.Offset.Duration() >= r.Time {
+			r.AfterExit++
+			continue
+		}
 		r.Queries = append(r.Queries, q)
 	}
-	return r, nil
 }
 
 // aboutLoopback reports an error line that DNS caused: a loopback request
@@ -310,8 +373,10 @@ func aboutLoopback(line string) bool {
 }
 
 // Overloaded is how late "Serving securely" may come (3 s on an idle
-// machine) for the start-up times to mean anything: past it the machine,
-// not DNS, decides them.
+// machine) for the start-up's time to be judged: past it the machine, not
+// DNS, decides how long the bootstrap work takes, and the tests judge
+// only the outcome, the DNS query count and the log line (measured at a
+// load average of 15-22 on 2 cores: serving at 2.9-10.2 s).
 const Overloaded = 15 * time.Second
 
 func tail(ls []lab.Line) string {
@@ -332,11 +397,14 @@ func GoVersion(bin string) (model.Version, error) {
 }
 
 // Machine is the start-up speed this run showed, for the model: when the
-// apiserver logged its admission chain and started serving, the time from
-// serving to ready scaled by how much slower than kube.DefaultMachine it
-// started, and the time from its first successful loopback request (the
-// first priority class created) to ready. DNS decides none of these: it
-// decides when that first request succeeds, which the model predicts.
+// apiserver logged its admission chain and started serving, and how long
+// it worked from its first successful loopback request (the first
+// priority class created) to ready. DNS decides none of these: it decides
+// when that first request succeeds, which the model predicts, so the time
+// compared is the DNS phase. A run that waited for DNS connects when the
+// lookup answers; one that did not connects at the priority-class hook's
+// first poll, a second after serving (measured under load: 1.0-2.2 s
+// after serving, while ready came 1.8-9.9 s after serving).
 func (r *Run) Machine() kube.Machine {
 	m := kube.DefaultMachine()
 	if r.Serving <= 0 {
@@ -347,12 +415,15 @@ func (r *Run) Machine() kube.Machine {
 	if r.Admission > 0 {
 		m.FirstDial = r.Admission
 	}
+	if r.Outcome == kube.OutcomeReady && r.Created > 0 && r.Time > r.Created {
+		work := r.Time - r.Created
+		m.ReadyAfterConnect = work
+		m.ReadyAfterServing = kube.BootstrapPoll + work
+		return m
+	}
 	if k > 1 {
 		m.ReadyAfterServing = time.Duration(float64(m.ReadyAfterServing) * k)
 		m.ReadyAfterConnect = time.Duration(float64(m.ReadyAfterConnect) * k)
-	}
-	if r.Outcome == kube.OutcomeReady && r.Created > 0 && r.Time > r.Created {
-		m.ReadyAfterConnect = r.Time - r.Created
 	}
 	return m
 }
@@ -361,12 +432,17 @@ func (r *Run) Machine() kube.Machine {
 // and lo addresses the apiserver saw, the Go release it was built with,
 // and this machine's speed (Run.Machine).
 func Predict(kubeVersion model.Version, goVersion model.Version, r *Run) (*kube.Startup, error) {
+	prog := model.Program{Label: "kube-apiserver", Impl: model.ImplGo, Go: model.GoBuild{Version: goVersion}}
+	return predictFlags(kubeVersion, prog, kube.APIServerFlags{BindAddress: "0.0.0.0", BindAddressSet: true, SecurePort: 6443}, r)
+}
+
+// predictFlags is Predict for the apiserver prog started with flags f.
+func predictFlags(kubeVersion model.Version, prog model.Program, f kube.APIServerFlags, r *Run) (*kube.Startup, error) {
 	st := kube.IPv6On
 	if !r.Config.IPv6 {
 		st = kube.IPv6Off
 	}
-	lb := kube.LoopbackHost(kubeVersion, kube.APIServerFlags{BindAddress: "0.0.0.0", BindAddressSet: true, SecurePort: 6443}, r.Addrs, st)
-	prog := model.Program{Label: "kube-apiserver", Impl: model.ImplGo, Go: model.GoBuild{Version: goVersion}}
+	lb := kube.LoopbackHost(kubeVersion, f, r.Addrs, st)
 	return kube.PredictStartupOn(r.Machine(), kubeVersion, lb, r.Lab.ModelEnv(), prog, kube.SilentScenario(), model.Predict)
 }
 
@@ -380,13 +456,10 @@ func Compare(p kube.StartupResult, r *Run) []string {
 	if p.DNSQueries != len(r.Queries) {
 		diffs = append(diffs, fmt.Sprintf("DNS queries: predicted %d, real %d", p.DNSQueries, len(r.Queries)))
 	}
-	if d, tol := (p.Time - r.Time).Abs(), Tolerance(r.Time); d > tol {
-		diffs = append(diffs, fmt.Sprintf("time: predicted %.1f s, real %.1f s (more than %.1f s apart)", p.Time.Seconds(), r.Time.Seconds(), tol.Seconds()))
+	if d, tol := (p.Time.Duration() - r.Time).Abs(), Tolerance(r.Time); d > tol {
+		diffs = append(diffs, fmt.Sprintf(timeDiff+"predicted %.1f s, real %.1f s (more than %.1f s apart)", p.Time.Seconds(), r.Time.Seconds(), tol.Seconds()))
 	}
-	real := r.FirstError
-	if r.Outcome == kube.OutcomeExits {
-		real = r.Fatal
-	}
+	real := r.Observed().Log
 	same := SameLog(p.Log, real)
 	for _, l := range p.Also {
 		same = same || SameLog(l, real)
@@ -396,6 +469,19 @@ func Compare(p kube.StartupResult, r *Run) []string {
 	}
 	return diffs
 }
+
+// TimeOnly says that every difference Compare found is in time alone.
+func TimeOnly(diffs []string) bool {
+	for _, d := range diffs {
+		if !strings.HasPrefix(d, timeDiff) {
+			return false
+		}
+	}
+	return len(diffs) > 0
+}
+
+// timeDiff starts Compare's difference in time.
+const timeDiff = "time: "
 
 // Tolerance is how far a predicted time may be from the real one.
 func Tolerance(real time.Duration) time.Duration {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +26,8 @@ const clusterArg = "--nsscope-realk8s-cluster"
 // TestMain lets the test binary serve as the lab's namespace init and as
 // the cluster proof's client.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == lab.InitArg {
+	// The lab's init: realk8s's own runner, or the CLI's ("lab" first).
+	if len(os.Args) > 1 && os.Args[1] == lab.InitArg || len(os.Args) > 2 && os.Args[1] == "lab" && os.Args[2] == lab.InitArg {
 		os.Exit(lab.InitMain(os.Stdin, os.Stdout))
 	}
 	if len(os.Args) == 4 && os.Args[1] == clusterArg {
@@ -142,26 +145,57 @@ func compareRuns(t *testing.T, bin, etcd string, kv model.Version, cfgs []struct
 			defer func() { <-lanes[cl.lane] }()
 			gate <- struct{}{}
 			time.AfterFunc(stagger, func() { <-gate })
-			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-			defer cancel()
-			r, err := Start(ctx, bin, etcd, c, Options{Runner: lab.Runner{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Serving > Overloaded {
-				t.Skipf("machine overloaded: the apiserver served only after %.1f s (idle: 3 s); its start-up times say nothing about DNS", r.Serving.Seconds())
-			}
-			p, err := Predict(kv, goV, r)
-			if err != nil {
-				t.Fatal(err)
+			r, p := startPredict(t, bin, etcd, c, kv, goV)
+			if diffs := Compare(p.Result, r); TimeOnly(diffs) {
+				// Only the time differs: on a loaded machine that can be
+				// the machine's. The run is repeated once, alone (both
+				// lanes held), and that run is judged; a difference in
+				// outcome, queries or log is never retried.
+				t.Logf("first run differs only in time (%s; served at %.1f s): once more, alone", strings.Join(diffs, "; "), r.Serving.Seconds())
+				alone(lanes, cl.lane, func() { r, p = startPredict(t, bin, etcd, c, kv, goV) })
 			}
 			t.Logf("real: %s at %.1f s, %d DNS queries, fatal %q, first error %q (admission at %.2f s, serving at %.2f s, first priority class at %.2f s)", r.Outcome, r.Time.Seconds(), len(r.Queries), r.Fatal, r.FirstError, r.Admission.Seconds(), r.Serving.Seconds(), r.Created.Seconds())
 			t.Logf("model: %s at %.1f s, %d DNS queries, log %q", p.Result.Outcome, p.Result.Time.Seconds(), p.Result.DNSQueries, p.Result.Log)
-			if diffs := Compare(p.Result, r); len(diffs) > 0 {
-				t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(p.Reasons, "\n  "))
-			}
+			t.Logf("real queries at: %s(fatal line at %.2f s, process gone %.2f s later, %d queries in between)", queryTimes(r.Queries), r.FatalAt.Seconds(), r.Late.Seconds(), r.AfterExit)
+			t.Logf("model reasons:\n  %s", strings.Join(p.Reasons, "\n  "))
+			judge(t, Compare(p.Result, r), r, p.Reasons)
 		})
 	}
+}
+
+// startPredict runs the apiserver in configuration c and predicts its
+// start-up from that run.
+func startPredict(t *testing.T, bin, etcd string, c Config, kv, goV model.Version) (*Run, *kube.Startup) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r, err := Start(ctx, bin, etcd, c, Options{Runner: lab.Runner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Predict(kv, goV, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, p
+}
+
+// alone runs f holding every lane, from a caller that holds lanes[own]
+// and still holds it afterwards. It lets go of its own lane first and
+// takes the lanes in order, so two callers cannot wait on each other.
+func alone(lanes []chan struct{}, own int, f func()) {
+	<-lanes[own]
+	for _, l := range lanes {
+		l <- struct{}{}
+	}
+	defer func() {
+		for i, l := range lanes {
+			if i != own {
+				<-l
+			}
+		}
+	}()
+	f()
 }
 
 func TestSameLog(t *testing.T) {
@@ -185,6 +219,12 @@ func TestSameLog(t *testing.T) {
 	}
 }
 
+func TestTimeOnly(t *testing.T) {
+	if !TimeOnly([]string{timeDiff + "x"}) || TimeOnly(nil) || TimeOnly([]string{timeDiff + "x", "DNS queries: predicted 12, real 14"}) {
+		t.Error("TimeOnly")
+	}
+}
+
 func TestTolerance(t *testing.T) {
 	if Tolerance(30*time.Second) != 6*time.Second || Tolerance(100*time.Second) != 12*time.Second {
 		t.Error(Tolerance(30*time.Second), Tolerance(100*time.Second))
@@ -193,17 +233,21 @@ func TestTolerance(t *testing.T) {
 
 func TestReadKlog(t *testing.T) {
 	res := &lab.Result{Output: []lab.Line{
-		{Offset: time.Second, Text: markStart},
-		{Offset: 2 * time.Second, Text: `E1201 10:47:23.869967      22 options.go:205] The manifest file is empty, ignoring.`},
-		{Offset: 3 * time.Second, Text: `E1201 10:47:35.553862      22 controller.go:119] "error deleting old lease" err="Delete \"https://localhost:6443/x\": context deadline exceeded"`},
-		{Offset: 61 * time.Second, Text: `F1201 11:04:24.761928      26 hooks.go:203] PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`},
-		{Offset: 62 * time.Second, Text: markExit + " 255"},
-	}, Queries: []lab.Query{{Offset: 2 * time.Second}}}
+		{Offset: model.Seconds(time.Second), Text: markStart},
+		{Offset: model.Seconds(2 * time.Second), Text: `E1201 10:47:23.869967      22 options.go:205] The manifest file is empty, ignoring.`},
+		{Offset: model.Seconds(3 * time.Second), Text: `E1201 10:47:35.553862      22 controller.go:119] "error deleting old lease" err="Delete \"https://localhost:6443/x\": context deadline exceeded"`},
+		{Offset: model.Seconds(61 * time.Second), Text: `F1201 11:04:24.761928      26 hooks.go:203] PostStartHook "start-service-ip-repair-controllers" failed: unable to perform initial IP and Port allocation check (timeout)`},
+		{Offset: model.Seconds(62 * time.Second), Text: markExit + " 255"},
+	}, Queries: []lab.Query{{Offset: model.Seconds(2 * time.Second)}, {Offset: model.Seconds(61500 * time.Millisecond)}}}
 	r, err := Read(Config{}, res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Outcome != kube.OutcomeExits || r.Time != 61*time.Second || r.Queries[0].Offset != time.Second ||
+	// The exit counts from the fatal line (60 s after the start marker),
+	// not from when the wrapper saw the process gone; the query sent
+	// while klog wrote its stacks is not counted.
+	if r.Outcome != kube.OutcomeExits || r.Time != 60*time.Second || r.Late != time.Second ||
+		len(r.Queries) != 1 || r.AfterExit != 1 || r.Queries[0].Offset != model.Seconds(time.Second) ||
 		!strings.HasPrefix(r.Fatal, "PostStartHook") || !strings.HasPrefix(r.FirstError, `"error deleting old lease"`) {
 		t.Errorf("%+v", r)
 	}
@@ -275,4 +319,71 @@ func TestRealCluster(t *testing.T) {
 			t.Errorf("server-side dry run of %s: %s", k, v)
 		}
 	}
+}
+
+// queryTimes lists the queries' offsets, for the log.
+func queryTimes(qs []lab.Query) string {
+	var b strings.Builder
+	for _, q := range qs {
+		fmt.Fprintf(&b, "%.2f ", q.Offset.Seconds())
+	}
+	return b.String()
+}
+
+// TestWrapperFlags keeps the wrapper's command lines and APIServerArgs /
+// EtcdArgs (what lab --check tests run) the same.
+func TestWrapperFlags(t *testing.T) {
+	unquoted := strings.ReplaceAll(wrapper, `"`, "")
+	for _, a := range append(APIServerArgs(`$D`), EtcdArgs(`$D`)...) {
+		if !strings.Contains(unquoted, a) {
+			t.Errorf("the wrapper lacks %s", a)
+		}
+	}
+}
+
+// judge fails the test on every difference, except that on a machine so
+// loaded that the apiserver served only after Overloaded (5 times its
+// idle 3 s) a difference in time alone is a loud skip: the outcome, the
+// DNS query count and the log line are judged on any machine.
+func judge(t *testing.T, diffs []string, r *Run, reasons []string) {
+	t.Helper()
+	if len(diffs) == 0 {
+		return
+	}
+	if r.Serving > Overloaded && TimeOnly(diffs) {
+		t.Skipf("OVERLOADED MACHINE, time not judged: the apiserver served after %.1f s (idle: 3 s); outcome, DNS queries and log line agree; %s", r.Serving.Seconds(), strings.Join(diffs, "; "))
+	}
+	t.Errorf("model and real apiserver differ:\n  %s\nreasons:\n  %s", strings.Join(diffs, "\n  "), strings.Join(reasons, "\n  "))
+}
+
+// TestAlone checks the retry's lane discipline: callers in both lanes
+// retrying at once neither deadlock nor overlap, and each still holds its
+// own lane afterwards.
+func TestAlone(t *testing.T) {
+	lanes := []chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}
+	var inside atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := i % 2
+			lanes[own] <- struct{}{}
+			defer func() { <-lanes[own] }()
+			alone(lanes, own, func() {
+				if n := inside.Add(1); n != 1 {
+					t.Errorf("%d callers alone at once", n)
+				}
+				time.Sleep(time.Millisecond)
+				inside.Add(-1)
+			})
+			select {
+			case lanes[own] <- struct{}{}:
+				t.Error("the caller's own lane was free after alone")
+				<-lanes[own]
+			default:
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -168,7 +168,7 @@ func splitByNodeResults(groups []kube.ImageGroup, nr *kube.NodeResults) (facts m
 		facts[g.Key] = r.Facts
 		notes = append(notes, fmt.Sprintf("image %s (%s): facts %s", g.Ref, g.Key, r.From()))
 	}
-	notes = append([]string{fmt.Sprintf("node results of %s: %d of %d image(s) known there; the other %d as without node results",
+	notes = append([]string{fmt.Sprintf("node results of %s: %d of %d image(s) known there; the other %d read as without --node-results",
 		strings.Join(nr.Nodes(), ", "), len(facts), len(groups), len(rest))}, notes...)
 	return facts, rest, notes
 }

@@ -25,10 +25,7 @@ func ImageFacts(spec string, progs []scan.Program, nsswitch model.File) *kube.Im
 	for _, p := range progs {
 		for _, v := range p.Variants {
 			prog := v.Program
-			label := p.Path
-			if prog.Label != "" {
-				label += " " + prog.Label
-			}
+			label := p.Path + " " + prog.Describe()
 			if v.Assume != "" {
 				label += " (if " + v.Assume + ")"
 			}

@@ -12,6 +12,7 @@ import (
 
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 )
@@ -46,7 +47,7 @@ func CollectNodeFacts(fsys fs.FS, name string, addrs []kube.IfAddr) *kube.NodeFa
 			}
 		}
 	}
-	dir, err := resolveIn(fsys, kube.PathManifests)
+	dir, err := inRoot(fsys, kube.PathManifests)
 	if err == nil {
 		ents, err := fs.ReadDir(fsys, dir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -76,7 +77,7 @@ func CollectNodeFacts(fsys fs.FS, name string, addrs []kube.IfAddr) *kube.NodeFa
 // the root.
 func readFact(fsys fs.FS, p string) kube.FactFile {
 	f := kube.FactFile{Path: p}
-	real, err := resolveIn(fsys, p)
+	real, err := inRoot(fsys, p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			f.Missing = true
@@ -115,50 +116,18 @@ func readFact(fsys fs.FS, p string) kube.FactFile {
 	return f
 }
 
-// resolveIn resolves p (absolute, inside the root) to an fs.FS path,
-// following symbolic links with absolute targets taken relative to the
-// root; ".." never climbs above it.
-func resolveIn(fsys fs.FS, p string) (string, error) {
-	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
-	var done []string
-	for hops := 0; len(parts) > 0; {
-		part := parts[0]
-		parts = parts[1:]
-		switch part {
-		case "", ".":
-			continue
-		case "..":
-			if len(done) > 0 {
-				done = done[:len(done)-1]
-			}
-			continue
-		}
-		cur := path.Join(append(append([]string(nil), done...), part)...)
-		st, err := fs.Lstat(fsys, cur)
-		if err != nil {
-			return "", err
-		}
-		if st.Mode()&fs.ModeSymlink == 0 {
-			done = append(done, part)
-			continue
-		}
-		hops++
-		if hops > 40 {
-			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
-		}
-		target, err := fs.ReadLink(fsys, cur)
-		if err != nil {
-			return "", err
-		}
-		if strings.HasPrefix(target, "/") {
-			done = nil
-		}
-		parts = append(strings.Split(strings.Trim(target, "/"), "/"), parts...)
+// inRoot resolves p (absolute, inside the node's root) to its name in
+// fsys, following symbolic links as a process chrooted there would
+// (target.ResolveIn).
+func inRoot(fsys fs.FS, p string) (string, error) {
+	abs, err := target.ResolveIn(p, true, target.LstatFS(fsys))
+	if err != nil {
+		return "", err
 	}
-	if len(done) == 0 {
+	if abs == "/" {
 		return ".", nil
 	}
-	return path.Join(done...), nil
+	return strings.TrimPrefix(abs, "/"), nil
 }
 
 // ReadNodeFactsDir reads every *.json file of dir as node facts, keyed by

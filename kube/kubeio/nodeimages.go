@@ -32,6 +32,10 @@ type NodeScan struct {
 	// Each, when set, is told about every image before it is read (for
 	// progress).
 	Each func(i, n int, ref string)
+	// Previous is the result of an earlier round (node --repeat): an
+	// image whose target and manifest are unchanged keeps its verdict and
+	// is not read again. Images that failed are read again.
+	Previous *kube.NodeImages
 }
 
 // ScanNodeImages lists the images of the node's containerd and scans each
@@ -48,6 +52,7 @@ func ScanNodeImages(ctx context.Context, ns NodeScan) (*kube.NodeImages, error) 
 	if len(stored) == 0 {
 		doc.Notes = append(doc.Notes, "no image in "+where)
 	}
+	previous := reusable(ns.Previous)
 	for i, s := range stored {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -55,13 +60,36 @@ func ScanNodeImages(ctx context.Context, ns NodeScan) (*kube.NodeImages, error) 
 		if ns.Each != nil {
 			ns.Each(i, len(stored), s.Ref())
 		}
+		if old, ok := previous[s.Digest+" "+s.Manifest]; ok {
+			old.Names, old.Ref = s.Names, s.Ref()
+			doc.Images = append(doc.Images, old)
+			continue
+		}
 		img, assumed := scanStored(ctx, ns, s)
 		if len(doc.Assumptions) == 0 && assumed != nil {
 			doc.Assumptions = assumed
 		}
 		doc.Images = append(doc.Images, img)
 	}
+	if len(doc.Assumptions) == 0 && ns.Previous != nil {
+		doc.Assumptions = ns.Previous.Assumptions
+	}
 	return doc, nil
+}
+
+// reusable indexes an earlier round's images that were read, by target
+// and manifest digest.
+func reusable(prev *kube.NodeImages) map[string]kube.NodeImage {
+	out := map[string]kube.NodeImage{}
+	if prev == nil {
+		return out
+	}
+	for _, img := range prev.Images {
+		if img.Verdict != kube.VerdictError && img.Manifest != "" {
+			out[img.Digest+" "+img.Manifest] = img
+		}
+	}
+	return out
 }
 
 // scanStored scans one stored image; the scan's assumptions come back

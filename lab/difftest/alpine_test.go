@@ -241,7 +241,7 @@ func runAlpineCase(ctx context.Context, a alpineSetup, c config) outcome {
 		return o
 	}
 	o.Observed = res
-	o.Obs = lab.Observation{Exchanges: res.Exchanges(), Total: res.Total}
+	o.Obs = lab.Observation{Exchanges: res.Exchanges(), Total: res.Total.Duration()}
 	if usesProbe {
 		what := "getaddrinfo"
 		if req.Op == model.OpHostByName2 {
@@ -299,7 +299,7 @@ func measureAlpineStartups(ctx context.Context, a *alpineSetup) {
 			var ds []time.Duration
 			for range startupRuns {
 				if o := runAlpineCase(ctx, *a, c); o.Observed != nil {
-					ds = append(ds, o.Observed.Total)
+					ds = append(ds, o.Observed.Total.Duration())
 				}
 			}
 			if len(ds) > 0 {

@@ -84,7 +84,7 @@ func measureStartups(ctx context.Context, p probes) map[string]time.Duration {
 		var ds []time.Duration
 		for range startupRuns {
 			if o := runCase(ctx, p, c); o.Observed != nil {
-				ds = append(ds, o.Observed.Total)
+				ds = append(ds, o.Observed.Total.Duration())
 			}
 		}
 		if len(ds) > 0 {
@@ -344,7 +344,7 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 		return o
 	}
 	spec.Env = append(append([]string{"PATH=" + lab.DefaultPath}, s.env...), c.Env...)
-	req := model.Request{Name: c.Name, Network: c.Network, Deadline: c.Deadline, Op: model.OpLookupIP}
+	req := model.Request{Name: c.Name, Network: c.Network, Deadline: model.Seconds(c.Deadline), Op: model.OpLookupIP}
 	switch {
 	case s.esbuild:
 		spec.Argv = []string{bin, "--serve=" + c.Name + ":8000"}
@@ -367,7 +367,7 @@ func runCase(ctx context.Context, p probes, c config) outcome {
 		return o
 	}
 	o.Observed = res
-	o.Obs = lab.Observation{Exchanges: res.Exchanges(), Total: res.Total}
+	o.Obs = lab.Observation{Exchanges: res.Exchanges(), Total: res.Total.Duration()}
 	if s.prog.Impl == model.ImplGo {
 		// Every Go case runs with GODEBUG=netdns=…+2 (see subject); what
 		// it prints is compared too, so an empty print is a difference.

@@ -6,7 +6,9 @@ package sarifcheck
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -17,6 +19,9 @@ import (
 const (
 	SchemaID = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 	title    = "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+	// schemaSHA256 is the digest of the copy in testdata, as its NOTICE
+	// gives it: the copy is the official text, unchanged.
+	schemaSHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
 )
 
 //go:embed testdata/sarif-schema-2.1.0.json
@@ -28,6 +33,9 @@ func SchemaText() []byte { return []byte(schemaText) }
 // Schema returns the compiled official schema (see SchemaText).
 func Schema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
+	if sum := sha256.Sum256([]byte(schemaText)); hex.EncodeToString(sum[:]) != schemaSHA256 {
+		t.Fatalf("testdata/sarif-schema-2.1.0.json changed: SHA-256 %x, want %s (testdata/NOTICE)", sum, schemaSHA256)
+	}
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(schemaText))
 	if err != nil {
 		t.Fatal(err)
