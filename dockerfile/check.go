@@ -7,7 +7,7 @@ import (
 
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/sysenv"
 )
 
@@ -16,7 +16,7 @@ type CheckOptions struct {
 	Analyze Options
 	// Runtime is what will run the image (default: Kubernetes,
 	// ClusterFirst).
-	Runtime scan.Runtime
+	Runtime grade.Runtime
 	// Names are the host names checked (default localhost).
 	Names []string
 	// Deadline is the caller's deadline for one dial (default 30 s).
@@ -48,20 +48,20 @@ func (r *Result) Diff() string {
 // whose effect is predicted by checking the patched Dockerfile again.
 func Check(f *File, opt CheckOptions) (*Result, error) {
 	if opt.Runtime.Kind == "" {
-		opt.Runtime.Kind = scan.Kubernetes
+		opt.Runtime.Kind = grade.Kubernetes
 	}
 	if opt.Deadline <= 0 {
-		opt.Deadline = scan.DefaultDeadline
+		opt.Deadline = grade.DefaultDeadline
 	}
 	if len(opt.Names) == 0 {
-		opt.Names = scan.DefaultNames()
+		opt.Names = grade.DefaultNames()
 	}
 	a, err := Analyze(f, opt.Analyze)
 	if err != nil {
 		return nil, err
 	}
 	final := a.Final
-	progs := make([]scan.Program, 0, len(a.Programs))
+	progs := make([]grade.Program, 0, len(a.Programs))
 	for _, p := range a.Programs {
 		progs = append(progs, scanProgram(p))
 	}
@@ -70,7 +70,7 @@ func Check(f *File, opt CheckOptions) (*Result, error) {
 		if nss.Kind == NSSPresent {
 			root = sysenv.Files{{Path: model.PathNSSwitch, Data: nss.Data}}
 		}
-		return scan.Run(scan.Input{
+		return grade.Run(grade.Input{
 			Target:   f.Name,
 			Root:     root,
 			Programs: progs,
@@ -158,15 +158,15 @@ func programFor(a *Analysis, subj string) *Program {
 }
 
 // scanProgram describes a program for scan.
-func scanProgram(p *Program) scan.Program {
-	sp := scan.Program{Path: subject(p), Main: p.Main}
+func scanProgram(p *Program) grade.Program {
+	sp := grade.Program{Path: subject(p), Main: p.Main}
 	if p.Build == nil {
 		impl := model.ImplMusl
 		if p.Libc.Kind == "glibc" {
 			impl = model.ImplGlibc
 		}
 		sp.Facts = append(sp.Facts, p.Reasons...)
-		sp.Variants = []scan.Variant{{Program: model.Program{Impl: impl, Libc: p.Libc}}}
+		sp.Variants = []grade.Variant{{Program: model.Program{Impl: impl, Libc: p.Libc}}}
 		return sp
 	}
 	b := p.Build
@@ -194,13 +194,13 @@ func scanProgram(p *Program) scan.Program {
 		// Go's own default changed in 1.16: grade both sides of it.
 		old, cur := prog, prog
 		old.Go.Version, cur.Go.Version = model.V(1, 15, -1), latestGo
-		sp.Variants = []scan.Variant{
+		sp.Variants = []grade.Variant{
 			{Assume: "built with Go 1.15 or older", Program: old},
 			{Assume: "built with Go 1.16 or later", Program: cur},
 		}
 		return sp
 	}
-	sp.Variants = []scan.Variant{{Program: prog}}
+	sp.Variants = []grade.Variant{{Program: prog}}
 	return sp
 }
 

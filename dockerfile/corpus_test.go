@@ -10,7 +10,7 @@ import (
 
 	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // corpusCase is one directory of testdata/corpus: a Dockerfile whose
@@ -51,7 +51,7 @@ func loadCase(t *testing.T, dir string) corpusCase {
 		case "expect-max":
 			c.max = v
 		case "runtime":
-			c.opt.Runtime.Kind = scan.RuntimeKind(v)
+			c.opt.Runtime.Kind = grade.RuntimeKind(v)
 		case "build-arg":
 			bk, bv, _ := strings.Cut(v, "=")
 			c.opt.Analyze.BuildArgs[bk] = bv

@@ -13,7 +13,7 @@ import (
 	tc "github.com/nsscope/nsscope/internal/testcontainerd"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // testImages builds two images as docker save archives: Alpine with a Go
@@ -38,12 +38,12 @@ func findings(t *testing.T, spec string, opts target.Options) (string, *target.T
 		t.Fatalf("open %s: %v", spec, err)
 	}
 	t.Cleanup(func() { tg.Close() })
-	in, err := scan.FromTarget(context.Background(), tg, spec)
+	in, err := grade.FromTarget(context.Background(), tg, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Runtime = scan.Runtime{Kind: scan.Kubernetes}
-	rep, err := scan.Run(in)
+	in.Runtime = grade.Runtime{Kind: grade.Kubernetes}
+	rep, err := grade.Run(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,11 +142,11 @@ func BenchmarkContainerdSource(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				in, err := scan.FromTarget(context.Background(), tg, bc.spec)
+				in, err := grade.FromTarget(context.Background(), tg, bc.spec)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := scan.Run(in); err != nil {
+				if _, err := grade.Run(in); err != nil {
 					b.Fatal(err)
 				}
 				tg.Close()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/nsscope/nsscope/dockerfile"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // dockerfileFlags are the parsed flags of the dockerfile verb.
@@ -64,9 +64,9 @@ nsscope dockerfile build/Dockerfile --format sarif --fail-on warning --output ns
 	fl.BoolVar(&f.fix, "fix", false, "apply the fix to FILE in place (FILE.bak keeps the original), print the diff, and grade the fixed file")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and every fix")
 	addGroup(cmd, runtimeGroup, func(fs *pflag.FlagSet) {
-		f.rt.register(fs, []string{string(scan.Kubernetes), string(scan.Docker)}, false)
+		f.rt.register(fs, []string{string(grade.Kubernetes), string(grade.Docker)}, false)
 	})
-	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
+	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, grade.DefaultDeadline, "localhost") })
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, reportFormats, true) })
 	completeReportFlags(cmd, reportFormats)
 	completeValues(cmd, "runtime", "kubernetes", "docker")
@@ -79,7 +79,7 @@ func (f *dockerfileFlags) check(cmd *cobra.Command, args []string) (map[string]s
 	if len(args) != 1 {
 		return nil, usageErrorf("want exactly one FILE, got %d", len(args))
 	}
-	if f.rt.runtime == string(scan.None) {
+	if f.rt.runtime == string(grade.None) {
 		return nil, usageErrorf("--runtime none: an image has no /etc/resolv.conf or /etc/hosts of its own; want kubernetes or docker (or give --resolv-conf and --hosts)")
 	}
 	for _, check := range []func() error{func() error { return f.rt.check(cmd) }, f.lookup.check, f.report.check} {

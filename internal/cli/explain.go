@@ -11,7 +11,7 @@ import (
 	"github.com/nsscope/nsscope/explain"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/sysenv"
 )
 
@@ -70,7 +70,7 @@ into the exit code (FAILS is critical, SLOW a warning, OK info).`,
 	})
 	addGroup(cmd, "Environment (default: this host's /etc)", f.envFlags.register)
 	addGroup(cmd, runtimeGroup, func(fs *pflag.FlagSet) {
-		f.rt.register(fs, []string{string(scan.Kubernetes), string(scan.Docker), string(scan.None)}, true)
+		f.rt.register(fs, []string{string(grade.Kubernetes), string(grade.Docker), string(grade.None)}, true)
 		// The default depends on --root (explainRuntime): no single value.
 		rf := fs.Lookup("runtime")
 		rf.DefValue = ""
@@ -188,9 +188,9 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 			return err
 		}
 		env.NSSwitch = *file
-		assumptions = append(assumptions, scan.GivenAssumption(model.PathNSSwitch, *file))
+		assumptions = append(assumptions, grade.GivenAssumption(model.PathNSSwitch, *file))
 	} else {
-		assumptions = append(assumptions, scan.NSSwitchAssumption(env.NSSwitch))
+		assumptions = append(assumptions, grade.NSSwitchAssumption(env.NSSwitch))
 	}
 	for _, kv := range f.env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -256,9 +256,9 @@ func explainRuntime(cmd *cobra.Command, given, root string) string {
 		return given
 	}
 	if root == "" {
-		return string(scan.None)
+		return string(grade.None)
 	}
-	return string(scan.Kubernetes)
+	return string(grade.Kubernetes)
 }
 
 // explainFails reports whether a verdict is at or above the threshold:

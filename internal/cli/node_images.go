@@ -17,7 +17,7 @@ import (
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // nodeImagesGroup is the help title of node's --images flags.
@@ -47,7 +47,7 @@ func (f *nodeImageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.stores.Namespace, "containerd-namespace", imagestore.DefaultNamespace, "containerd's `NAMESPACE`")
 	fs.StringVar(&f.stores.NodeRoot, "containerd-root", "", "read containerd's store without its daemon from a node's root file system `DIR` (DIR/var/lib/containerd, or k3s's); default --root when it is not /")
 	fs.StringVar(&f.stores.Platform, "platform", imagestore.DefaultPlatform, "the image to pick from a multi-platform index, `OS/ARCH[/VARIANT]`")
-	f.lookup.register(fs, scan.DefaultDeadline, "localhost")
+	f.lookup.register(fs, grade.DefaultDeadline, "localhost")
 	registerProgress(fs, &f.progress)
 }
 
@@ -130,7 +130,7 @@ func collectNodeImages(ctx context.Context, a *app, o nodeOpts, prev **kube.Node
 		Node: name,
 		Target: target.Options{Platform: f.stores.Platform, Images: f.stores, Counts: counts,
 			Cache: f.cache.layers(a.env, a.stdio.Err, "node")},
-		Runtime: scan.Runtime{Kind: scan.Kubernetes, Namespace: kube.DefaultNamespace,
+		Runtime: grade.Runtime{Kind: grade.Kubernetes, Namespace: kube.DefaultNamespace,
 			ClusterDomain: kube.DefaultClusterDomain, ClusterDNS: kube.DefaultClusterDNS},
 		Names: f.lookup.names, Deadline: f.lookup.deadline,
 		Each:     func(i, n int, ref string) { prog.setLabel(fmt.Sprintf("image %d of %d (%s)", i+1, n, ref)) },

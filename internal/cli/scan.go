@@ -15,7 +15,7 @@ import (
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // runtimeFlags: what injects /etc/resolv.conf and /etc/hosts into the
@@ -54,7 +54,7 @@ func (r *runtimeFlags) check(cmd *cobra.Command) error {
 	if !slices.Contains(r.kinds, r.runtime) {
 		return usageErrorf("--runtime %q: want %s", r.runtime, orList(r.kinds))
 	}
-	if r.runtime != string(scan.Kubernetes) {
+	if r.runtime != string(grade.Kubernetes) {
 		if c := changed(cmd, "namespace", "cluster-domain", "cluster-dns", "host-network"); len(c) > 0 {
 			return usageErrorf("%s does nothing with --runtime %s: only --runtime kubernetes uses it", strings.Join(c, ", "), r.runtime)
 		}
@@ -65,11 +65,11 @@ func (r *runtimeFlags) check(cmd *cobra.Command) error {
 	return nil
 }
 
-// assumption turns the runtime flags into scan.Runtime, reading the
+// assumption turns the runtime flags into grade.Runtime, reading the
 // files given.
-func (r *runtimeFlags) assumption(a *app) (scan.Runtime, error) {
-	kind, _ := scan.ParseRuntimeKind(r.runtime)
-	rt := scan.Runtime{
+func (r *runtimeFlags) assumption(a *app) (grade.Runtime, error) {
+	kind, _ := grade.ParseRuntimeKind(r.runtime)
+	rt := grade.Runtime{
 		Kind:          kind,
 		Namespace:     r.namespace,
 		ClusterDomain: r.clusterDomain,
@@ -156,9 +156,9 @@ nsscope scan --runtime none -v /`,
 	})
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and every fix")
 	addGroup(cmd, runtimeGroup, func(fs *pflag.FlagSet) {
-		f.rt.register(fs, []string{string(scan.Kubernetes), string(scan.Docker), string(scan.None)}, true)
+		f.rt.register(fs, []string{string(grade.Kubernetes), string(grade.Docker), string(grade.None)}, true)
 	})
-	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, scan.DefaultDeadline, "localhost") })
+	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) { f.lookup.register(fs, grade.DefaultDeadline, "localhost") })
 	addGroup(cmd, "Image", f.image.register)
 	addGroup(cmd, cacheGroup, f.cache.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
@@ -218,14 +218,14 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	in.Runtime = rt
 	in.Names = f.lookup.names
 	in.Deadline = f.lookup.deadline
-	rep, err := scan.Run(in)
+	rep, err := grade.Run(in)
 	if err != nil {
 		return inputError(err)
 	}
 	rep.Version = toolVersion()
-	none := scan.NoneFound(rep)
+	none := grade.NoneFound(rep)
 	if none {
-		fmt.Fprintf(a.stdio.Err, "nsscope scan: %s\n", scan.NoneFoundMessage(args[0]))
+		fmt.Fprintf(a.stdio.Err, "nsscope scan: %s\n", grade.NoneFoundMessage(args[0]))
 	}
 	err = writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
 	if err == nil && none && f.failOnNone {

@@ -4,11 +4,11 @@ import (
 	"context"
 
 	"github.com/nsscope/nsscope/inspect/target"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // scanInput reads what scan needs from an opened target (see
-// scan.FromTarget).
-func scanInput(ctx context.Context, t *target.Target, spec string) (scan.Input, error) {
-	return scan.FromTarget(ctx, t, spec)
+// grade.FromTarget).
+func scanInput(ctx context.Context, t *target.Target, spec string) (grade.Input, error) {
+	return grade.FromTarget(ctx, t, spec)
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/sysenv"
 )
 
@@ -69,9 +69,9 @@ func caBundle(t *testing.T) string {
 	return p
 }
 
-// grade opens a target as nsscope scan does and grades its programs with
+// gradeSpec opens a target as nsscope scan does and grades its programs with
 // nsscope's own scan library.
-func grade(t *testing.T, spec string, opts target.Options) *report.Report {
+func gradeSpec(t *testing.T, spec string, opts target.Options) *report.Report {
 	t.Helper()
 	ctx := context.Background()
 	tg, err := target.Open(ctx, spec, opts)
@@ -87,16 +87,16 @@ func grade(t *testing.T, spec string, opts target.Options) *report.Report {
 	if !hasMain || main.Path != BinaryPath {
 		t.Errorf("main process %+v, want %s", main, BinaryPath)
 	}
-	in := scan.Input{Target: spec, Root: sysenv.FromTarget(tg, ""), Env: tg.Config().Env}
+	in := grade.Input{Target: spec, Root: sysenv.FromTarget(tg, ""), Env: tg.Config().Env}
 	for _, e := range entries {
 		if e.Binary == nil {
 			continue
 		}
-		if p, ok := scan.FromBinary(e.Path, e.Path == main.Path, e.Binary, tg.Libc()); ok {
+		if p, ok := grade.FromBinary(e.Path, e.Path == main.Path, e.Binary, tg.Libc()); ok {
 			in.Programs = append(in.Programs, p)
 		}
 	}
-	rep, err := scan.Run(in)
+	rep, err := grade.Run(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,13 +147,13 @@ func TestImage(t *testing.T) {
 	if err := WriteTarball(img, DefaultRef, tarPath); err != nil {
 		t.Fatal(err)
 	}
-	checkGraded(t, grade(t, tarPath, target.Options{}))
+	checkGraded(t, gradeSpec(t, tarPath, target.Options{}))
 
 	oci := filepath.Join(dir, "oci")
 	if err := WriteLayout(img, DefaultRef, oci); err != nil {
 		t.Fatal(err)
 	}
-	checkGraded(t, grade(t, oci, target.Options{}))
+	checkGraded(t, gradeSpec(t, oci, target.Options{}))
 
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
@@ -161,7 +161,7 @@ func TestImage(t *testing.T) {
 	if err := Push(context.Background(), img, ref); err != nil {
 		t.Fatal(err)
 	}
-	checkGraded(t, grade(t, ref, target.Options{Insecure: true}))
+	checkGraded(t, gradeSpec(t, ref, target.Options{Insecure: true}))
 }
 
 func checkConfig(t *testing.T, img v1.Image) {

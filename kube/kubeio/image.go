@@ -6,7 +6,7 @@ import (
 
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // MaxImagePrograms caps the programs taken from one image when it has no
@@ -18,7 +18,7 @@ const MaxImagePrograms = 6
 // cache keeps: the main process's variants when the main process resolves
 // names, else up to MaxImagePrograms others, each labelled with its path
 // and what it assumes. spec names the image as it was read.
-func ImageFacts(spec string, progs []scan.Program, nsswitch model.File) *kube.ImageFacts {
+func ImageFacts(spec string, progs []grade.Program, nsswitch model.File) *kube.ImageFacts {
 	f := &kube.ImageFacts{NSSwitchMissing: nsswitch.Missing, NSSwitch: string(nsswitch.Data)}
 	var main, others []model.Program
 	var mainDesc string

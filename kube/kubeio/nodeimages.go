@@ -14,7 +14,7 @@ import (
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // NodeScan says how `nsscope node --images` reads and scans a node's
@@ -26,7 +26,7 @@ type NodeScan struct {
 	// is (socket, or files under a node's root).
 	Target target.Options
 	// Runtime, Names and Deadline are the scan's, as for `nsscope scan`.
-	Runtime  scan.Runtime
+	Runtime  grade.Runtime
 	Names    []string
 	Deadline time.Duration
 	// Each, when set, is told about every image before it is read (for
@@ -113,7 +113,7 @@ func scanStored(ctx context.Context, ns NodeScan, s imagestore.Stored) (kube.Nod
 		return fail(err)
 	}
 	defer t.Close()
-	in, err := scan.FromTarget(ctx, t, spec)
+	in, err := grade.FromTarget(ctx, t, spec)
 	if err != nil {
 		return fail(err)
 	}
@@ -124,13 +124,13 @@ func scanStored(ctx context.Context, ns NodeScan, s imagestore.Stored) (kube.Nod
 	img.Facts = ImageFacts(spec, in.Programs, nss)
 	img.Facts.Key, img.Facts.Ref = s.Digest, img.Ref
 	in.Runtime, in.Names, in.Deadline = ns.Runtime, ns.Names, ns.Deadline
-	rep, err := scan.Run(in)
+	rep, err := grade.Run(in)
 	if err != nil {
 		return fail(err)
 	}
 	img.Findings = rep.Findings
 	img.Notes = append(img.Notes, rep.Notes...)
-	img.Verdict = kube.VerdictOf(rep, scan.NoneFound(rep))
+	img.Verdict = kube.VerdictOf(rep, grade.NoneFound(rep))
 	return img, rep.Assumptions
 }
 

@@ -20,7 +20,7 @@ import (
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
 // nodeTestImages are two docker save archives: Alpine 3.13 with a Go
@@ -36,7 +36,7 @@ func nodeTestImages(t testing.TB) (app, short string) {
 	return app, short
 }
 
-var testRuntime = scan.Runtime{Kind: scan.Kubernetes, Namespace: kube.DefaultNamespace, ClusterDomain: kube.DefaultClusterDomain, ClusterDNS: kube.DefaultClusterDNS}
+var testRuntime = grade.Runtime{Kind: grade.Kubernetes, Namespace: kube.DefaultNamespace, ClusterDomain: kube.DefaultClusterDomain, ClusterDNS: kube.DefaultClusterDNS}
 
 // scanArchive scans an archive as `nsscope scan` does: its findings (the
 // spec replaced by TARGET) and the facts cluster would inspect.
@@ -47,7 +47,7 @@ func scanArchive(t *testing.T, spec string) (string, *kube.ImageFacts) {
 		t.Fatal(err)
 	}
 	defer tg.Close()
-	in, err := scan.FromTarget(context.Background(), tg, spec)
+	in, err := grade.FromTarget(context.Background(), tg, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func scanArchive(t *testing.T, spec string) (string, *kube.ImageFacts) {
 	}
 	facts := ImageFacts(spec, in.Programs, nss)
 	in.Runtime = testRuntime
-	rep, err := scan.Run(in)
+	rep, err := grade.Run(in)
 	if err != nil {
 		t.Fatal(err)
 	}

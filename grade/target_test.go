@@ -1,4 +1,4 @@
-package scan_test
+package grade_test
 
 import (
 	"context"
@@ -11,22 +11,22 @@ import (
 	"github.com/nsscope/nsscope/inspect/target"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/scan"
+	"github.com/nsscope/nsscope/grade"
 )
 
-func scanSpec(t *testing.T, spec string, rt scan.Runtime) *report.Report {
+func scanSpec(t *testing.T, spec string, rt grade.Runtime) *report.Report {
 	t.Helper()
 	tg, err := target.Open(context.Background(), spec, target.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tg.Close()
-	in, err := scan.FromTarget(context.Background(), tg, spec)
+	in, err := grade.FromTarget(context.Background(), tg, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.Runtime = rt
-	rep, err := scan.Run(in)
+	rep, err := grade.Run(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func finding(rep *report.Report, subject string) *report.Finding {
 // resolver is linked in), named after itself, graded as musl, and its
 // wget and nslookup names are listed (issue 9.5, 15.3).
 func TestStaticBusybox(t *testing.T) {
-	rep := scanSpec(t, ti.Rootfs(t, ti.BusyboxMusl), scan.Runtime{Kind: scan.Kubernetes})
+	rep := scanSpec(t, ti.Rootfs(t, ti.BusyboxMusl), grade.Runtime{Kind: grade.Kubernetes})
 	f := finding(rep, "/bin/busybox")
 	if f == nil {
 		t.Fatalf("no finding for /bin/busybox: %+v notes %q", rep.Findings, rep.Notes)
@@ -60,7 +60,7 @@ func TestStaticBusybox(t *testing.T) {
 	if f.Predict == nil || f.Predict.Resolver != "musl" {
 		t.Errorf("resolver %+v", f.Predict)
 	}
-	if scan.NoneFound(rep) {
+	if grade.NoneFound(rep) {
 		t.Error("NoneFound with a finding")
 	}
 }
@@ -81,7 +81,7 @@ func TestCannotStart(t *testing.T) {
 	alpine := ti.RootfsLayer(t, ti.Rootfs(t, ti.Alpine313))
 	app := ti.FileLayer(t, map[string]ti.File{"usr/local/bin/app": {FromFile: bin, Mode: 0o755}})
 	img := ti.Image(t, ti.Config{Entrypoint: []string{"/usr/local/bin/app"}}, alpine, app)
-	rep := scanSpec(t, ti.DockerSave(t, img, t.TempDir(), "glibc-on-musl:1"), scan.Runtime{Kind: scan.Kubernetes})
+	rep := scanSpec(t, ti.DockerSave(t, img, t.TempDir(), "glibc-on-musl:1"), grade.Runtime{Kind: grade.Kubernetes})
 	f := finding(rep, "/usr/local/bin/app")
 	if f == nil || f.Severity != report.Critical || f.RuleID != report.RuleCannotStart ||
 		!strings.Contains(f.Message, "loader /lib64/ld-linux-x86-64.so.2") || !strings.Contains(f.Message, "a glibc program in a musl root") {
@@ -97,7 +97,7 @@ func TestCannotStart(t *testing.T) {
 		"usr/local/bin/app":          {FromFile: bin, Mode: 0o755},
 	})
 	img = ti.Image(t, ti.Config{Entrypoint: []string{"/usr/local/bin/app"}}, root)
-	rep = scanSpec(t, ti.DockerSave(t, img, t.TempDir(), "nolib:1"), scan.Runtime{Kind: scan.Kubernetes})
+	rep = scanSpec(t, ti.DockerSave(t, img, t.TempDir(), "nolib:1"), grade.Runtime{Kind: grade.Kubernetes})
 	if f := finding(rep, "/usr/local/bin/app"); f == nil || f.RuleID != report.RuleCannotStart || !strings.Contains(f.Message, "needed libc.so.6 not found") {
 		t.Errorf("libc.so.6 missing: %+v", f)
 	}
@@ -109,8 +109,8 @@ func TestNoneFound(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
 	os.WriteFile(filepath.Join(dir, "etc", "hosts"), []byte("127.0.0.1 localhost\n"), 0o644)
-	rep := scanSpec(t, dir, scan.Runtime{Kind: scan.None})
-	if !scan.NoneFound(rep) || scan.NoneFoundMessage(dir) != "no program that resolves host names found in "+dir {
+	rep := scanSpec(t, dir, grade.Runtime{Kind: grade.None})
+	if !grade.NoneFound(rep) || grade.NoneFoundMessage(dir) != "no program that resolves host names found in "+dir {
 		t.Errorf("findings %+v", rep.Findings)
 	}
 }
@@ -125,7 +125,7 @@ func TestDamagedAndNotRoot(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "trunc"), data[:1<<20], 0o755)
 	os.WriteFile(filepath.Join(dir, "corrupt"), append([]byte("\x7fELF\x02\x01\x01\x00"), make([]byte, 4096)...), 0o755)
-	rep := scanSpec(t, dir, scan.Runtime{Kind: scan.Kubernetes})
+	rep := scanSpec(t, dir, grade.Runtime{Kind: grade.Kubernetes})
 	for _, p := range []string{"/trunc", "/corrupt"} {
 		if f := finding(rep, p); f == nil || f.Severity != report.Warning || !strings.Contains(f.Message, "cannot read") {
 			t.Errorf("%s: %+v", p, f)

@@ -1,4 +1,4 @@
-package scan
+package grade
 
 import (
 	"fmt"

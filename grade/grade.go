@@ -1,4 +1,4 @@
-// Package scan gives a verdict for every program of a target (a host, a
+// Package grade gives a verdict for every program of a target (a host, a
 // root filesystem, an image) that resolves host names: for each name to
 // check it runs the resolver model with every nameserver silent and the
 // caller's deadline, and grades the outcome.
@@ -19,7 +19,7 @@
 // The package is pure apart from reading the target's files through the
 // sysenv.Reader it is given: the runtime's files are built from the
 // assumptions in [Runtime], and the model does no I/O.
-package scan
+package grade
 
 import (
 	"errors"
