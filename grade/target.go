@@ -17,7 +17,7 @@ import (
 // that resolve names (the main process marked, hard links folded into one
 // program), the root's C libraries, the image environment, and notes on
 // what was skipped. spec is the target as the user named it.
-func FromTarget(ctx context.Context, t *target.Target, spec string) (Input, error) {
+func FromTarget(ctx context.Context, t *target.Tree, spec string) (Input, error) {
 	entries, err := t.Programs(ctx)
 	if err != nil {
 		return Input{}, err

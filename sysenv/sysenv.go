@@ -46,7 +46,7 @@ type Reader interface {
 type Source struct {
 	// Label describes it ("this host", "alpine.tar.gz").
 	Label string
-	t     *target.Target
+	t     *target.Tree
 	err   error // opening failed (Host only)
 	// prefix for citations ("alpine.tar.gz:" or "").
 	prefix string
@@ -89,7 +89,7 @@ func Root(ctx context.Context, spec string) (*Source, error) {
 // in citations ("alpine.tar.gz:/etc/hosts"), and an empty label cites the
 // paths inside the target alone ("/etc/hosts"). Closing the source closes
 // t.
-func FromTarget(t *target.Target, label string) *Source {
+func FromTarget(t *target.Tree, label string) *Source {
 	s := &Source{Label: label, t: t}
 	if label != "" {
 		s.prefix = label + ":"
@@ -98,7 +98,7 @@ func FromTarget(t *target.Target, label string) *Source {
 }
 
 // Target is the opened target the source reads.
-func (s *Source) Target() *target.Target { return s.t }
+func (s *Source) Target() *target.Tree { return s.t }
 
 // File reads one file of the root (see [Reader]).
 func (s *Source) File(p string) (model.File, error) {

@@ -31,7 +31,7 @@ func testImages(t testing.TB) (app, short string) {
 
 // findings scans a spec and returns its findings as JSON, with the
 // target's own name taken out (it differs by design).
-func findings(t *testing.T, spec string, opts target.Options) (string, *target.Target) {
+func findings(t *testing.T, spec string, opts target.Options) (string, *target.Tree) {
 	t.Helper()
 	tg, err := target.Open(context.Background(), spec, opts)
 	if err != nil {

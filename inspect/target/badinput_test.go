@@ -54,7 +54,7 @@ func rawTar(t testing.TB, hdrs []*tar.Header, bodies map[string][]byte) []byte {
 	return buf.Bytes()
 }
 
-func hasNote(tg *target.Target, sub string) bool {
+func hasNote(tg *target.Tree, sub string) bool {
 	for _, n := range tg.Notes() {
 		if strings.Contains(n, sub) {
 			return true

@@ -26,7 +26,7 @@ import (
 // and are not cached.
 
 // setDiffIDs keeps the configuration's diff_ids for the cache keys.
-func (t *Target) setDiffIDs(cf *v1.ConfigFile) {
+func (t *Tree) setDiffIDs(cf *v1.ConfigFile) {
 	t.diffIDs = nil
 	for _, d := range cf.RootFS.DiffIDs {
 		t.diffIDs = append(t.diffIDs, d.String())
@@ -36,7 +36,7 @@ func (t *Target) setDiffIDs(cf *v1.ConfigFile) {
 // assignCacheKeys names the digest each layer is cached under: its
 // diff_id when the configuration lists one per layer, else the stored
 // blob's SHA-256 digest when known.
-func (t *Target) assignCacheKeys() {
+func (t *Tree) assignCacheKeys() {
 	useDiff := len(t.diffIDs) == len(t.layers)
 	for i := range t.layers {
 		l := &t.layers[i]
@@ -62,7 +62,7 @@ func isSHA256(d string) bool {
 // cacheScope names the reader options that shape a record; nil cache, a
 // custom Keep (a function cannot be named) or no inspection turn the
 // cache off ("").
-func (t *Target) cacheScope() string {
+func (t *Tree) cacheScope() string {
 	if t.opts.Cache == nil || t.opts.Keep != nil || t.opts.NoInspect {
 		return ""
 	}
@@ -70,7 +70,7 @@ func (t *Target) cacheScope() string {
 }
 
 // cachedLayer returns the record of layer i from the cache, or nil.
-func (t *Target) cachedLayer(scope string, i int) *layerIndex {
+func (t *Tree) cachedLayer(scope string, i int) *layerIndex {
 	l := t.layers[i]
 	if scope == "" || l.cacheKey == "" {
 		return nil
@@ -88,7 +88,7 @@ func (t *Target) cachedLayer(scope string, i int) *layerIndex {
 
 // layerHash is the hash a cold read of layer i feeds, nil when the layer
 // is not cached.
-func (t *Target) layerHash(scope string, i int) hash.Hash {
+func (t *Tree) layerHash(scope string, i int) hash.Hash {
 	if scope == "" || t.layers[i].cacheKey == "" {
 		return nil
 	}
@@ -98,7 +98,7 @@ func (t *Target) layerHash(scope string, i int) hash.Hash {
 // storeLayer files the record of layer i, read cold with sum, when the
 // bytes read match its digest. Failures become notes: the scan itself
 // does not depend on the cache.
-func (t *Target) storeLayer(scope string, i int, li *layerIndex, sum hash.Hash) {
+func (t *Tree) storeLayer(scope string, i int, li *layerIndex, sum hash.Hash) {
 	l := t.layers[i]
 	what := layerWhat(i, l)
 	if got := "sha256:" + hex.EncodeToString(sum.Sum(nil)); got != l.cacheKey {

@@ -21,7 +21,7 @@ import (
 // entries with their inspection results, the programs (library evidence
 // filled), the C libraries, the main process, the notes and the
 // configuration files under /etc.
-func snapshot(t *testing.T, tg *target.Target) string {
+func snapshot(t *testing.T, tg *target.Tree) string {
 	t.Helper()
 	s, err := snapshotOf(tg)
 	if err != nil {
@@ -30,7 +30,7 @@ func snapshot(t *testing.T, tg *target.Target) string {
 	return s
 }
 
-func snapshotOf(tg *target.Target) (string, error) {
+func snapshotOf(tg *target.Tree) (string, error) {
 	progs, err := tg.Programs(context.Background())
 	if err != nil {
 		return "", err

@@ -28,7 +28,7 @@ var rootMarkers = []string{"etc", "usr", "bin", "sbin", "lib"}
 // openDir opens a directory tree. Nothing is read up front: entries are
 // read from the host as they are looked up, and Programs walks the tree
 // once, keeping only the programs it finds.
-func (t *Target) openDir(dir string) error {
+func (t *Tree) openDir(dir string) error {
 	t.desc.Kind = KindDir
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -53,7 +53,7 @@ func (t *Target) openDir(dir string) error {
 
 // hostNode reads one entry of a directory target from the host (rel is
 // relative to the target's root, abs its path in the tree), or nil.
-func (t *Target) hostNode(rel, abs string) *node {
+func (t *Tree) hostNode(rel, abs string) *node {
 	info, err := t.hostFS.Lstat(rel)
 	if err != nil {
 		return nil
@@ -73,7 +73,7 @@ func (t *Target) hostNode(rel, abs string) *node {
 }
 
 // listHost reads every entry of directory n from the host (treeMu held).
-func (t *Target) listHost(n *node) {
+func (t *Tree) listHost(n *node) {
 	n.lazy = false
 	f, err := t.hostFS.Open(n.host)
 	if err != nil {
@@ -96,7 +96,7 @@ func (t *Target) listHost(n *node) {
 
 // inspectHost inspects a regular file of a directory target once, when it
 // is executable or a C library and starts with the ELF magic (or "#!").
-func (t *Target) inspectHost(n *node) {
+func (t *Tree) inspectHost(n *node) {
 	if !n.Mode.IsRegular() || !wantInspect(n.Path, n.Mode, n.Size) {
 		return
 	}
@@ -108,7 +108,7 @@ func (t *Target) inspectHost(n *node) {
 // inspectHostFile reads the file rel of a directory target: its ELF facts,
 // its interpreter line, or why it could not be inspected (an ELF file that
 // is damaged or over the size limit). A file that is neither gives zeros.
-func (t *Target) inspectHostFile(rel string, size int64) (b *inspect.Binary, shebang, inspectErr string) {
+func (t *Tree) inspectHostFile(rel string, size int64) (b *inspect.Binary, shebang, inspectErr string) {
 	f, err := openRegularIn(t.hostFS, rel)
 	if err != nil {
 		return nil, "", err.Error()
@@ -141,7 +141,7 @@ type inode struct{ dev, ino uint64 }
 // dirPrograms walks a directory target once, in parallel, and returns its
 // programs (see Programs). Only the programs are kept, never a node per
 // file: memory grows with the number of programs, not of files.
-func (t *Target) dirPrograms(ctx context.Context) ([]Entry, error) {
+func (t *Tree) dirPrograms(ctx context.Context) ([]Entry, error) {
 	t.viaMu.Lock()
 	defer t.viaMu.Unlock()
 	if t.progsOK {

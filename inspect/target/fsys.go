@@ -18,9 +18,9 @@ import (
 // to the root ("etc/resolv.conf"). Open, Stat, ReadFile and ReadDir follow
 // symbolic links inside the root; Lstat and ReadLink do not follow the
 // last one. Opened regular files implement io.ReaderAt and io.Seeker.
-func (t *Target) FS() fs.FS { return rootFS{t} }
+func (t *Tree) FS() fs.FS { return rootFS{t} }
 
-type rootFS struct{ t *Target }
+type rootFS struct{ t *Tree }
 
 var (
 	_ fs.StatFS     = rootFS{}
@@ -116,7 +116,7 @@ func (r rootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return r.t.dirEntries(n), nil
 }
 
-func (t *Target) dirEntries(n *node) []fs.DirEntry {
+func (t *Tree) dirEntries(n *node) []fs.DirEntry {
 	kids := t.children(n)
 	names := slices.Sorted(maps.Keys(kids))
 	out := make([]fs.DirEntry, len(names))

@@ -166,7 +166,7 @@ type spoolJob struct {
 
 // reader holds what the layer goroutines share.
 type reader struct {
-	t       *Target
+	t       *Tree
 	done    atomic.Int64 // stored bytes read, over all layers
 	total   int64        // stored bytes of all layers, -1 when unknown
 	entries atomic.Int64
@@ -400,7 +400,7 @@ func (rd *reader) regular(ctx context.Context, tr io.Reader, hdr *tar.Header, n 
 	return nil
 }
 
-func (t *Target) keep(p string, size int64) bool {
+func (t *Tree) keep(p string, size int64) bool {
 	if t.opts.Keep != nil {
 		return t.opts.Keep(p, size)
 	}
@@ -415,7 +415,7 @@ func shortDigest(d string) string {
 }
 
 // readLayers reads every layer, in parallel, and merges them in order.
-func (t *Target) readLayers(ctx context.Context) error {
+func (t *Tree) readLayers(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := t.opts.Parallel
@@ -534,7 +534,7 @@ func (t *Target) readLayers(ctx context.Context) error {
 
 // merge applies the layers in order: whiteouts and opaque markers hide
 // lower content, then the layer's entries are added over what is there.
-func (t *Target) merge(idx []*layerIndex) {
+func (t *Tree) merge(idx []*layerIndex) {
 	for _, li := range idx {
 		for _, d := range li.opaque {
 			if n := t.dirNode(d); n != nil {
@@ -553,7 +553,7 @@ func (t *Target) merge(idx []*layerIndex) {
 }
 
 // add puts n into the tree, creating missing parent directories.
-func (t *Target) add(n *node) {
+func (t *Tree) add(n *node) {
 	if n.hardlink != "" {
 		var target *node
 		if r, err := t.resolve(n.hardlink, false); err == nil {
@@ -601,7 +601,7 @@ func (t *Target) add(n *node) {
 
 // dirNode returns the directory at p, following symbolic links inside
 // the root, or nil.
-func (t *Target) dirNode(p string) *node {
+func (t *Tree) dirNode(p string) *node {
 	r, err := t.resolve(p, true)
 	if err != nil {
 		return nil
@@ -614,7 +614,7 @@ func (t *Target) dirNode(p string) *node {
 
 // open returns the contents of a regular file node: kept bytes, the host
 // file, or the entry read again from its layer.
-func (t *Target) open(n *node) (content, error) {
+func (t *Tree) open(n *node) (content, error) {
 	if n.kept {
 		return memContent{bytes.NewReader(n.data)}, nil
 	}
@@ -633,7 +633,7 @@ func (t *Target) open(n *node) (content, error) {
 
 // reread reads a layer again up to the entry and returns its contents,
 // in memory when small and in a temporary file otherwise.
-func (t *Target) reread(n *node) (content, error) {
+func (t *Tree) reread(n *node) (content, error) {
 	src := t.layers[n.src.layer]
 	rc, err := src.open(t.ctx)
 	if err != nil {

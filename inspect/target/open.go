@@ -28,8 +28,8 @@ func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 // an existing path, a registry reference ("registry/repo:tag",
 // "repo@sha256:..."). Image layers are read and merged before Open
 // returns. Close the target to remove its temporary directory.
-func Open(ctx context.Context, spec string, opts Options) (*Target, error) {
-	t := &Target{opts: opts, limits: opts.Limits.withDefaults(), root: newDir("/"), ctx: ctx}
+func Open(ctx context.Context, spec string, opts Options) (*Tree, error) {
+	t := &Tree{opts: opts, limits: opts.Limits.withDefaults(), root: newDir("/"), ctx: ctx}
 	t.desc.Spec = spec
 	if opts.Platform == "" {
 		t.opts.Platform = DefaultPlatform
@@ -99,7 +99,7 @@ func looksLikePath(s string) bool {
 
 // openFile opens a tarball: a root filesystem, or an image archive (docker
 // save or OCI layout tar), told apart by their top-level metadata files.
-func (t *Target) openFile(ctx context.Context, p string) error {
+func (t *Tree) openFile(ctx context.Context, p string) error {
 	f, err := inspect.OpenRegular(p)
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ type dockerManifest struct {
 	Layers   []string
 }
 
-func (t *Target) openDockerSave(a *archive) error {
+func (t *Tree) openDockerSave(a *archive) error {
 	data, err := a.readAll("manifest.json", t.limits.MaxMetadata)
 	if err != nil {
 		a.close()
@@ -291,7 +291,7 @@ func (t *Target) openDockerSave(a *archive) error {
 // checkLayerCount refuses an image that lists more layers than
 // Limits.MaxLayers (a small archive can list one blob a hundred thousand
 // times).
-func (t *Target) checkLayerCount(n int) error {
+func (t *Tree) checkLayerCount(n int) error {
 	if n > t.limits.MaxLayers {
 		return fmt.Errorf("the image lists %d layers, more than the %d allowed: %w", n, t.limits.MaxLayers, ErrLimit)
 	}
@@ -317,7 +317,7 @@ func layerInfos(ls []layerSource) []Layer {
 }
 
 // setConfig reads the image configuration JSON.
-func (t *Target) setConfig(data []byte) error {
+func (t *Tree) setConfig(data []byte) error {
 	cf, err := v1.ParseConfigFile(strings.NewReader(string(data)))
 	if err != nil {
 		return fmt.Errorf("image config: %w", err)
@@ -326,7 +326,7 @@ func (t *Target) setConfig(data []byte) error {
 	return nil
 }
 
-func (t *Target) setConfigFile(cf *v1.ConfigFile) {
+func (t *Tree) setConfigFile(cf *v1.ConfigFile) {
 	t.setDiffIDs(cf)
 	c := cf.Config
 	t.config = Config{
@@ -379,7 +379,7 @@ func isOCILayoutDir(dir string) bool {
 	return e1 == nil && e2 == nil
 }
 
-func (t *Target) openOCIDir(ctx context.Context, dir string) error {
+func (t *Tree) openOCIDir(ctx context.Context, dir string) error {
 	t.desc.Kind = KindOCILayout
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -409,7 +409,7 @@ func readRootFile(root *os.Root, n string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-func (t *Target) openOCI(ctx context.Context, a *archive, closeFn func() error) error {
+func (t *Tree) openOCI(ctx context.Context, a *archive, closeFn func() error) error {
 	idx, err := a.readAll("index.json", t.limits.MaxMetadata)
 	if err != nil {
 		closeFn()
@@ -432,7 +432,7 @@ func readBlob(bs blobStore, d v1.Hash, limit int64) ([]byte, error) {
 
 // openOCIIndex picks the image for the platform from an OCI index (nested
 // indexes are followed) and sets up its layers.
-func (t *Target) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte, closeFn func() error) error {
+func (t *Tree) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte, closeFn func() error) error {
 	fail := func(err error) error { closeFn(); return err }
 	want, _ := v1.ParsePlatform(t.opts.Platform)
 	var manifests []v1.Descriptor
@@ -528,7 +528,7 @@ func (t *Target) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byt
 
 // openRemote pulls the image's manifest and configuration from a
 // registry; layers are streamed when read.
-func (t *Target) openRemote(ctx context.Context, spec string) error {
+func (t *Tree) openRemote(ctx context.Context, spec string) error {
 	var nopts []name.Option
 	if t.opts.Insecure {
 		nopts = append(nopts, name.Insecure)
@@ -557,7 +557,7 @@ func (t *Target) openRemote(ctx context.Context, spec string) error {
 
 // useImage sets up a go-containerregistry image's configuration and
 // layers (streamed when read; plain tar layers when uncompressed).
-func (t *Target) useImage(ref fmt.Stringer, img v1.Image, uncompressed bool) error {
+func (t *Tree) useImage(ref fmt.Stringer, img v1.Image, uncompressed bool) error {
 	if d, err := img.Digest(); err == nil {
 		t.desc.Digest = d.String()
 	}

@@ -13,7 +13,7 @@ import (
 // RUNPATH/RPATH, the image's LD_LIBRARY_PATH, the loader's configured and
 // default directories). It is empty for a program that can start and for
 // a static one.
-func (t *Target) StartProblem(e Entry) string {
+func (t *Tree) StartProblem(e Entry) string {
 	b := e.Binary
 	if b == nil || b.Interp == "" {
 		return ""
@@ -44,7 +44,7 @@ func (t *Target) StartProblem(e Entry) string {
 }
 
 // regularAt reports a regular file at p, links followed inside the root.
-func (t *Target) regularAt(p string) bool {
+func (t *Tree) regularAt(p string) bool {
 	r, err := t.Resolve(p)
 	if err != nil {
 		return false
@@ -55,7 +55,7 @@ func (t *Target) regularAt(p string) bool {
 
 // findIn returns where the loader finds the library name in dirs ("" when
 // nowhere); a name with a slash is taken as a path.
-func (t *Target) findIn(name string, dirs []string) string {
+func (t *Tree) findIn(name string, dirs []string) string {
 	if strings.Contains(name, "/") {
 		if t.regularAt(name) {
 			return name
@@ -75,7 +75,7 @@ func (t *Target) findIn(name string, dirs []string) string {
 // image's LD_LIBRARY_PATH, the directories configured for the loader
 // (glibc's /etc/ld.so.conf and its includes, musl's
 // /etc/ld-musl-ARCH.path) and the default ones.
-func (t *Target) searchDirs(e Entry) []string {
+func (t *Tree) searchDirs(e Entry) []string {
 	var dirs []string
 	add := func(ds ...string) {
 		for _, d := range ds {
@@ -102,7 +102,7 @@ func (t *Target) searchDirs(e Entry) []string {
 const maxConfIncludes = 64
 
 // loaderConfDirs reads the loaders' configured directories.
-func (t *Target) loaderConfDirs() []string {
+func (t *Tree) loaderConfDirs() []string {
 	var out []string
 	fsys := t.FS()
 	read := func(name string) string {

@@ -17,14 +17,14 @@ const (
 // "docker://REF", "docker-daemon:REF", or any spec when
 // Options.Images.Source is set. A malformed one is taken too, so that
 // openStore reports it.
-func (t *Target) isStoreSpec(spec string) bool {
+func (t *Tree) isStoreSpec(spec string) bool {
 	_, ok, err := imagestore.ParseSpec(spec, t.opts.Images.Source)
 	return ok || err != nil
 }
 
 // openStore opens an image from containerd's content store or a Docker
 // daemon (package imagestore) and sets up its layers to stream from there.
-func (t *Target) openStore(ctx context.Context, spec string) error {
+func (t *Tree) openStore(ctx context.Context, spec string) error {
 	s, _, err := imagestore.ParseSpec(spec, t.opts.Images.Source)
 	if err != nil {
 		return err

@@ -311,7 +311,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // that program, not the shell, does the lookups — and the shell otherwise.
 // ok is false when the image has no command (directories, rootfs tarballs,
 // images without Entrypoint/Cmd).
-func (t *Target) Main() (m MainProcess, ok bool) {
+func (t *Tree) Main() (m MainProcess, ok bool) {
 	argv := t.config.Argv()
 	if len(argv) == 0 {
 		return MainProcess{Via: "the image has no Entrypoint or Cmd"}, false
@@ -334,7 +334,7 @@ func (t *Target) Main() (m MainProcess, ok bool) {
 // locate finds the executable for a command name as execvp does, in the
 // image's PATH (the runtime default when unset) or as a path relative to
 // the working directory.
-func (t *Target) locate(name string) (string, *Entry, string) {
+func (t *Tree) locate(name string) (string, *Entry, string) {
 	var candidates []string
 	var via string
 	if strings.Contains(name, "/") {
@@ -409,15 +409,15 @@ func simpleCommand(cmd string) (string, bool) {
 }
 
 // Description says what was opened.
-func (t *Target) Description() Description { return t.desc }
+func (t *Tree) Description() Description { return t.desc }
 
 // Config returns the image configuration (empty for directories and
 // rootfs tarballs).
-func (t *Target) Config() Config { return t.config }
+func (t *Tree) Config() Config { return t.config }
 
 // Notes are remarks about entries skipped or damaged while reading ("tar
 // entry ../../etc/passwd leaves the root: skipped").
-func (t *Target) Notes() []string {
+func (t *Tree) Notes() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.notes)

@@ -23,7 +23,7 @@ import (
 	ti "github.com/nsscope/nsscope/internal/testimage"
 )
 
-func open(t *testing.T, spec string, opts target.Options) *target.Target {
+func open(t *testing.T, spec string, opts target.Options) *target.Tree {
 	t.Helper()
 	if opts.TempDir == "" {
 		opts.TempDir = t.TempDir()
@@ -45,7 +45,7 @@ func open(t *testing.T, spec string, opts target.Options) *target.Target {
 	return tg
 }
 
-func readFile(t *testing.T, tg *target.Target, name string) (string, error) {
+func readFile(t *testing.T, tg *target.Tree, name string) (string, error) {
 	t.Helper()
 	b, err := fs.ReadFile(tg.FS(), name)
 	return string(b), err
@@ -121,7 +121,7 @@ func testImage(t *testing.T) v1.Image {
 	}, base, app)
 }
 
-func checkImage(t *testing.T, tg *target.Target, kind target.Kind) {
+func checkImage(t *testing.T, tg *target.Tree, kind target.Kind) {
 	t.Helper()
 	d := tg.Description()
 	if d.Kind != kind || len(d.Layers) != 2 || d.Platform != "linux/amd64" {

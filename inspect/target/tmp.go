@@ -22,7 +22,7 @@ const lockName = ".owner.lock"
 
 // makeTemp creates the private temporary directory, locked, after
 // removing the directories of runs that were killed before their Close.
-func (t *Target) makeTemp() error {
+func (t *Tree) makeTemp() error {
 	base := t.opts.TempDir
 	if base == "" {
 		base = os.TempDir()

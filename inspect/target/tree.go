@@ -48,12 +48,12 @@ func newDir(p string) *node {
 	return &node{Entry: Entry{Path: p, Mode: fs.ModeDir | 0o755}, kids: map[string]*node{}}
 }
 
-// Target is an opened target. An image or tarball target is read-only
+// Tree is an opened target: its file tree, image config and programs. An image or tarball target is read-only
 // once Open has returned and safe for concurrent use. A directory target
 // inspects files lazily (each once, safely), but its Programs fills
 // Binary.ResolvesVia: do not call it while other goroutines read the same
 // entries.
-type Target struct {
+type Tree struct {
 	desc   Description
 	config Config
 	notes  []string
@@ -83,7 +83,7 @@ type Target struct {
 
 // lookup returns the node at the clean absolute path p without following
 // symbolic links, or nil.
-func (t *Target) lookup(p string) *node {
+func (t *Tree) lookup(p string) *node {
 	n := t.root
 	for _, c := range components(p) {
 		if n = t.child(n, c); n == nil {
@@ -95,7 +95,7 @@ func (t *Target) lookup(p string) *node {
 
 // child returns the entry c of directory n, or nil. A directory target
 // reads it from the host the first time it is asked for.
-func (t *Target) child(n *node, c string) *node {
+func (t *Tree) child(n *node, c string) *node {
 	if n.kids == nil {
 		return nil
 	}
@@ -116,7 +116,7 @@ func (t *Target) child(n *node, c string) *node {
 
 // children returns the entries of directory n by name; a directory
 // target lists the host directory first.
-func (t *Target) children(n *node) map[string]*node {
+func (t *Tree) children(n *node) map[string]*node {
 	if t.hostFS == nil {
 		return n.kids
 	}
@@ -131,7 +131,7 @@ func (t *Target) children(n *node) map[string]*node {
 // Lookup returns the entry at path p (absolute, or relative to the root)
 // without following a symbolic link in the last component; links in
 // earlier components are followed inside the root.
-func (t *Target) Lookup(p string) (Entry, bool) {
+func (t *Tree) Lookup(p string) (Entry, bool) {
 	r, err := t.resolve(p, false)
 	if err != nil {
 		return Entry{}, false
@@ -148,14 +148,14 @@ func (t *Target) Lookup(p string) (Entry, bool) {
 // the root; ".." at the root stays there. It fails with fs.ErrNotExist
 // when a directory on the way is missing, and with ErrLoop after 40 links.
 // The last component need not exist.
-func (t *Target) Resolve(p string) (string, error) { return t.resolve(p, true) }
+func (t *Tree) Resolve(p string) (string, error) { return t.resolve(p, true) }
 
-func (t *Target) resolve(p string, followLast bool) (string, error) {
+func (t *Tree) resolve(p string, followLast bool) (string, error) {
 	return ResolveIn(p, followLast, t.lstat)
 }
 
 // lstat describes a path of the tree for ResolveIn.
-func (t *Target) lstat(p string) (PathInfo, error) {
+func (t *Tree) lstat(p string) (PathInfo, error) {
 	n := t.lookup(p)
 	if n == nil {
 		return PathInfo{}, nil
@@ -165,7 +165,7 @@ func (t *Target) lstat(p string) (PathInfo, error) {
 
 // Entries returns every entry of the merged root except the root itself,
 // sorted by path.
-func (t *Target) Entries() []Entry {
+func (t *Tree) Entries() []Entry {
 	var out []Entry
 	var walk func(n *node)
 	walk = func(n *node) {
@@ -184,7 +184,7 @@ func (t *Target) Entries() []Entry {
 
 // entryOf returns the entry of n, inspecting it first for directory
 // targets (where inspection is lazy).
-func (t *Target) entryOf(n *node) Entry {
+func (t *Tree) entryOf(n *node) Entry {
 	if t.hostFS != nil {
 		t.inspectHost(n)
 	}
@@ -196,7 +196,7 @@ func (t *Target) entryOf(n *node) Entry {
 // when they carry execute bits. Files whose inspection failed are included
 // with InspectErr set. For a dynamic C program that imports no resolver
 // function itself, Binary.ResolvesVia is filled from its libraries.
-func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
+func (t *Tree) Programs(ctx context.Context) ([]Entry, error) {
 	if t.hostFS != nil {
 		return t.dirPrograms(ctx)
 	}
@@ -233,7 +233,7 @@ func (t *Target) Programs(ctx context.Context) ([]Entry, error) {
 
 // fillVia sets Binary.ResolvesVia of a dynamic C program that imports no
 // resolver function itself from the libraries it loads.
-func (t *Target) fillVia(b *inspect.Binary) {
+func (t *Tree) fillVia(b *inspect.Binary) {
 	if b != nil && b.Go == nil && len(b.Resolves) == 0 && len(b.ResolvesVia) == 0 && len(b.Needed) > 0 {
 		b.ResolvesVia = t.resolvesVia(b)
 	}
@@ -242,7 +242,7 @@ func (t *Target) fillVia(b *inspect.Binary) {
 // Libc returns the C libraries present in the root with their releases
 // (glibc from libc.so.6, musl from its loader), glibc first. The libraries
 // were inspected while the layers were read, so nothing is read again.
-func (t *Target) Libc() []inspect.LibcRelease {
+func (t *Tree) Libc() []inspect.LibcRelease {
 	t.libcMu.Lock()
 	defer t.libcMu.Unlock()
 	if t.libcOK {
@@ -296,7 +296,7 @@ func (t *Target) Libc() []inspect.LibcRelease {
 
 // inspectNode reads the contents of a regular file node and inspects
 // them; nil when that fails.
-func (t *Target) inspectNode(n *node) *inspect.Binary {
+func (t *Tree) inspectNode(n *node) *inspect.Binary {
 	c, err := t.open(n)
 	if err != nil {
 		return nil
@@ -309,14 +309,14 @@ func (t *Target) inspectNode(n *node) *inspect.Binary {
 	return b
 }
 
-func (t *Target) addNote(format string, args ...any) {
+func (t *Tree) addNote(format string, args ...any) {
 	t.mu.Lock()
 	t.notes = append(t.notes, fmt.Sprintf(format, args...))
 	t.mu.Unlock()
 }
 
 // Close removes the temporary directory and releases open files.
-func (t *Target) Close() error {
+func (t *Tree) Close() error {
 	var err error
 	if t.hostFS != nil {
 		err = t.hostFS.Close()
@@ -348,7 +348,7 @@ const maxLibDepth = 8
 
 // resolvesVia follows the needed libraries of a C program inside the root
 // and returns those that import a resolver function.
-func (t *Target) resolvesVia(b *inspect.Binary) []string {
+func (t *Tree) resolvesVia(b *inspect.Binary) []string {
 	type item struct {
 		name  string
 		depth int
@@ -382,7 +382,7 @@ func (t *Target) resolvesVia(b *inspect.Binary) []string {
 
 // findLib finds and returns the inspected library the loader would load
 // for a DT_NEEDED name, or nil.
-func (t *Target) findLib(name string) *inspect.Binary {
+func (t *Tree) findLib(name string) *inspect.Binary {
 	cands := []string{name}
 	if !strings.Contains(name, "/") {
 		cands = cands[:0]

@@ -336,7 +336,7 @@ func inspectInTarget(ctx context.Context, a *app, f *inspectFlags, paths []strin
 
 // inspectInside reads the binary at p inside the target; it returns the
 // path links resolve to.
-func inspectInside(tg *target.Target, p string) (string, *inspect.Binary, error) {
+func inspectInside(tg *target.Tree, p string) (string, *inspect.Binary, error) {
 	r, err := tg.Resolve(path.Join("/", p))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", p, err)

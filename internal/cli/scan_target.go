@@ -9,6 +9,6 @@ import (
 
 // scanInput reads what scan needs from an opened target (see
 // grade.FromTarget).
-func scanInput(ctx context.Context, t *target.Target, spec string) (grade.Input, error) {
+func scanInput(ctx context.Context, t *target.Tree, spec string) (grade.Input, error) {
 	return grade.FromTarget(ctx, t, spec)
 }
