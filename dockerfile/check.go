@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/sysenv"
 )
 

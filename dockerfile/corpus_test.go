@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/internal/golden"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // corpusCase is one directory of testdata/corpus: a Dockerfile whose

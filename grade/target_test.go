@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/target"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 )
 
 func scanSpec(t *testing.T, spec string, rt grade.Runtime) *report.Report {

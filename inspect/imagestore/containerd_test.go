@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/imagestore"
 	"github.com/nsscope/nsscope/inspect/target"
 	tc "github.com/nsscope/nsscope/internal/testcontainerd"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // testImages builds two images as docker save archives: Alpine with a Go

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/dockerfile"
-	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/grade"
+	"github.com/nsscope/nsscope/report"
 )
 
 // dockerfileFlags are the parsed flags of the dockerfile verb.

@@ -9,9 +9,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/explain"
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/sysenv"
 )
 

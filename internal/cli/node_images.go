@@ -11,13 +11,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/imagestore"
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/kube/kubeio"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // nodeImagesGroup is the help title of node's --images flags.

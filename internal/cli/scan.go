@@ -11,11 +11,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // runtimeFlags: what injects /etc/resolv.conf and /etc/hosts into the

@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 
-	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/grade"
+	"github.com/nsscope/nsscope/inspect/target"
 )
 
 // scanInput reads what scan needs from an opened target (see

@@ -18,10 +18,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"sigs.k8s.io/yaml"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/sysenv"
 )
 

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // MaxImagePrograms caps the programs taken from one image when it has no

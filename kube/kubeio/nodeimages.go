@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/imagestore"
 	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // NodeScan says how `nsscope node --images` reads and scans a node's

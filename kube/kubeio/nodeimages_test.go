@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/imagestore"
 	"github.com/nsscope/nsscope/inspect/target"
 	tc "github.com/nsscope/nsscope/internal/testcontainerd"
@@ -20,7 +21,6 @@ import (
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 	"github.com/nsscope/nsscope/report"
-	"github.com/nsscope/nsscope/grade"
 )
 
 // nodeTestImages are two docker save archives: Alpine 3.13 with a Go
