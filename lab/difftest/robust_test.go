@@ -1,6 +1,12 @@
 package difftest
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
+)
 
 func TestTimingOnly(t *testing.T) {
 	for _, tc := range []struct {
@@ -39,5 +45,54 @@ func TestParallelism(t *testing.T) {
 		if (err != nil) != tc.bad || got != tc.want {
 			t.Errorf("parallelism(%q, %d) = %d, %v; want %d (error %v)", tc.env, tc.cpus, got, err, tc.want, tc.bad)
 		}
+	}
+}
+
+func TestDeadlineCut(t *testing.T) {
+	ms := func(n int) model.Seconds { return model.Seconds(time.Duration(n) * time.Millisecond) }
+	ex := func(server, typ string, start int) model.Exchange {
+		return model.Exchange{Server: server, Name: "foo.example.com.", Type: typ, Transport: "udp", Start: ms(start)}
+	}
+	// Five bursts 600 ms apart; the last (at +2.4 s) is 100 ms before the
+	// 2.5 s deadline.
+	var pred []model.Exchange
+	for i, s := range []string{"127.0.0.53:53", "127.0.0.54:53", "127.0.0.53:53", "127.0.0.54:53", "127.0.0.53:53"} {
+		pred = append(pred, ex(s, "A", 600*i), ex(s, "AAAA", 600*i))
+	}
+	// observed: the first n exchanges, each burst late by lateness ms, the
+	// A and AAAA of the first burst swapped.
+	observed := func(n, lateness int) []model.Exchange {
+		var o []model.Exchange
+		for i, x := range pred[:n] {
+			x.Start += ms(50 + lateness*(i/2))
+			o = append(o, x)
+		}
+		o[0], o[1] = o[1], o[0]
+		return o
+	}
+	o := func(obs []model.Exchange) outcome {
+		return outcome{Config: config{Deadline: 2500 * time.Millisecond},
+			Predicted: &model.Prediction{Exchanges: pred, DeadlineExceeded: true},
+			Obs:       lab.Observation{Exchanges: obs}}
+	}
+	late := observed(8, 40) // the 4th burst 120 ms late: +2.4 s + 120 ms passes 2.5 s
+	if !deadlineCut(o(late)) {
+		t.Error("exchanges cut by a late machine at the deadline: want a retry")
+	}
+	if deadlineCut(o(observed(8, 5))) {
+		t.Error("15 ms late cannot push +2.4 s past 2.5 s: a real difference, no retry")
+	}
+	if deadlineCut(o(observed(6, 200))) {
+		t.Error("a burst predicted at +1.8 s missing: no retry")
+	}
+	wrong := observed(8, 40)
+	wrong[4].Server = "127.0.0.55:53"
+	if deadlineCut(o(wrong)) {
+		t.Error("a different server: never retried")
+	}
+	noDeadline := o(late)
+	noDeadline.Predicted.DeadlineExceeded = false
+	if deadlineCut(noDeadline) {
+		t.Error("the prediction is not cut by the deadline: no retry")
 	}
 }
