@@ -66,7 +66,7 @@ func identify(bi *buildinfo.BuildInfo) (Identity, error) {
 	id := Identity{}
 	g, err := model.ParseVersion(bi.GoVersion)
 	if err != nil {
-		return Identity{}, fmt.Errorf("Go version %q: %w", bi.GoVersion, err)
+		return Identity{}, fmt.Errorf("its Go version %q: %w", bi.GoVersion, err)
 	}
 	id.Go = g
 	mods := append([]*debug.Module{&bi.Main}, bi.Deps...)
