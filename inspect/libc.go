@@ -32,7 +32,11 @@ var (
 // readLibcRelease fills b.LibcRelease when the ELF is itself glibc's
 // libc.so.6 or musl's libc/loader, recognised by its DT_SONAME.
 func readLibcRelease(f *elf.File, b *Binary) {
-	sonames, err := f.DynString(elf.DT_SONAME)
+	d, err := readDynamic(f)
+	if err != nil {
+		return
+	}
+	sonames, err := d.strings(elf.DT_SONAME)
 	if err != nil || len(sonames) == 0 {
 		return
 	}

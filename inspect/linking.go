@@ -40,25 +40,24 @@ func readLinking(f *elf.File, r io.ReaderAt, b *Binary) {
 		}
 		b.Interp = strings.TrimRight(string(buf), "\x00")
 	}
-	if libs, err := f.ImportedLibraries(); err == nil {
+	d, err := readDynamic(f)
+	if err != nil {
+		b.Notes = append(b.Notes, "dynamic section unreadable: "+err.Error())
+		d = &dynTable{f: f}
+	}
+	if libs, err := d.strings(elf.DT_NEEDED); err == nil {
 		b.Needed = libs
 	}
 	for _, tag := range []elf.DynTag{elf.DT_RUNPATH, elf.DT_RPATH} {
-		if vals, err := f.DynString(tag); err == nil {
+		if vals, err := d.strings(tag); err == nil {
 			for _, v := range vals {
 				b.RunPath = append(b.RunPath, strings.Split(v, ":")...)
 			}
 		}
 	}
 	b.Static = b.Interp == "" && len(b.Needed) == 0
-	if syms, err := f.ImportedSymbols(); err == nil {
-		seen := map[string]bool{}
-		for _, s := range syms {
-			if slices.Contains(resolverFuncs, s.Name) && !seen[s.Name] {
-				seen[s.Name] = true
-				b.Resolves = append(b.Resolves, s.Name)
-			}
-		}
+	if imported, err := importsAny(f, resolverFuncs); err == nil {
+		b.Resolves = imported
 		slices.Sort(b.Resolves)
 	}
 	b.Libc, b.LibcEvidence = libcKind(b.Interp, b.Needed)
