@@ -2,6 +2,8 @@ package kube
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nsscope/nsscope/model"
@@ -288,6 +290,12 @@ type bootstrapPoll struct {
 	// at once, and the hook fails then (seen on the real v1.37.2: the
 	// rbac hook's fatal line 60 ms after the second lookup failed).
 	failFast bool
+	// atTimeoutTick records that a try is due at the poll's 30th tick,
+	// which comes at the same instant as its 30 s timer: the poller
+	// picks one of the two at random (a select), so the tick either
+	// starts one more ordinary try (tickFirst) or the timer closes the
+	// channel first and the try is the last.
+	atTimeoutTick, tickFirst bool
 }
 
 func (b *bootstrapPoll) name() string { return "post-start hook " + b.hook }
@@ -304,7 +312,10 @@ func (b *bootstrapPoll) Next(prev *model.Reply) (model.Ask, bool) {
 	// at the first tick after this one ended.
 	ticks := (prev.Done - start + BootstrapPoll - 1) / BootstrapPoll
 	next := start + ticks*BootstrapPoll
-	if next < start+BootstrapTimeout {
+	if next == start+BootstrapTimeout {
+		b.atTimeoutTick = true
+	}
+	if next < start+BootstrapTimeout || (b.tickFirst && next == start+BootstrapTimeout) {
 		return model.Ask{At: next, Wait: LoopbackDialTimeout}, true
 	}
 	// The poll's channel is closed: one last try, at once.
@@ -374,26 +385,47 @@ const simHorizon = 10 * time.Minute
 // whose sharing of concurrent lookups is era. It returns the outcome and
 // the reasons, first cause first.
 func SimulateStartup(v model.Version, lb Loopback, run model.LookupRun, era model.ShareEra, m Machine) (StartupResult, []string) {
-	res, why, raced := simulateStartup(v, lb, run, era, m, false)
-	if raced {
-		other, _, _ := simulateStartup(v, lb, run, era, m, true)
-		if other.Outcome != res.Outcome || other.Time != res.Time || other.DNSQueries != res.DNSQueries || other.Log != res.Log {
-			res.Race = &other
-			why = append(why, fmt.Sprintf("race: a bootstrap hook's last try falls at the instant a shared lookup fails; if it gets that failure at once, the start-up %s at %s after %d DNS queries: %s",
-				other.Outcome, fmtDur(other.Time.Duration()), other.DNSQueries, other.Log))
+	res, why, raced := simulateStartup(v, lb, run, era, m, race{})
+	if !raced {
+		return res, why
+	}
+	same := func(a, b StartupResult) bool {
+		return a.Outcome == b.Outcome && a.Time == b.Time && a.DNSQueries == b.DNSQueries && a.Log == b.Log
+	}
+	for _, r := range []race{{tickFirst: true}, {failFast: true}, {tickFirst: true, failFast: true}} {
+		other, _, _ := simulateStartup(v, lb, run, era, m, r)
+		if same(other, res) || slices.ContainsFunc(res.Races, func(o StartupResult) bool { return same(o, other) }) {
+			continue
 		}
+		res.Races = append(res.Races, other)
+		why = append(why, fmt.Sprintf("race (%s): the start-up %s at %s after %d DNS queries: %s",
+			r, other.Outcome, fmtDur(other.Time.Duration()), other.DNSQueries, other.Log))
 	}
 	return res, why
 }
 
-// simulateStartup is one run of SimulateStartup's model; failFast takes
-// the other branch of the bootstrap hooks' race, and raced reports that a
-// hook met it.
-func simulateStartup(v model.Version, lb Loopback, run model.LookupRun, era model.ShareEra, m Machine, failFast bool) (StartupResult, []string, bool) {
+// race picks the branches of the bootstrap hooks' two races (see
+// bootstrapPoll); the zero value is the model's first choice.
+type race struct{ tickFirst, failFast bool }
+
+func (r race) String() string {
+	var parts []string
+	if r.tickFirst {
+		parts = append(parts, "a bootstrap hook's 30th poll tick beats its 30 s timer")
+	}
+	if r.failFast {
+		parts = append(parts, "its last try takes the failure of the lookup that just ended")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// simulateStartup is one run of SimulateStartup's model, with the branches
+// r of the bootstrap hooks' races; raced reports that a hook met one.
+func simulateStartup(v model.Version, lb Loopback, run model.LookupRun, era model.ShareEra, m Machine, r race) (StartupResult, []string, bool) {
 	users := loopbackUsers(v, lb, m)
 	for _, u := range users {
 		if b, ok := u.(*bootstrapPoll); ok {
-			b.failFast = failFast
+			b.failFast, b.tickFirst = r.failFast, r.tickFirst
 		}
 	}
 	clients := make([]model.Client, len(users))
@@ -451,7 +483,7 @@ func simulateStartup(v model.Version, lb Loopback, run model.LookupRun, era mode
 // raced reports whether a bootstrap hook's last try met the race.
 func raced(users []loopbackUser) bool {
 	for _, u := range users {
-		if b, ok := u.(*bootstrapPoll); ok && b.atLookupEnd {
+		if b, ok := u.(*bootstrapPoll); ok && (b.atLookupEnd || b.atTimeoutTick) {
 			return true
 		}
 	}

@@ -146,12 +146,11 @@ type Startup struct {
 	Also []string `json:"also,omitempty"`
 	// Time is when the outcome is reached, from the process's start.
 	Time model.Seconds `json:"seconds"`
-	// Race, when set, is the other start-up the same configuration can
-	// have: two of its goroutines reach one instant and which goes first
-	// is up to the scheduler (a bootstrap hook's last try at the moment a
-	// shared lookup fails gets that failure at once, or joins the next
-	// lookup).
-	Race *Startup `json:"race,omitempty"`
+	// Races are the other start-ups the same configuration can have: two
+	// of its goroutines reach one instant and which goes first is up to
+	// the scheduler (a bootstrap hook's 30th poll tick and its timer; its
+	// last try at the moment a shared lookup fails).
+	Races []Startup `json:"races,omitempty"`
 }
 
 // Report is the result of one scan.
