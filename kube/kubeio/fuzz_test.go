@@ -21,7 +21,7 @@ func FuzzInRoot(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if strings.HasPrefix(got, "..") || strings.HasPrefix(got, "/") {
+		if got == ".." || strings.HasPrefix(got, "../") || strings.HasPrefix(got, "/") {
 			t.Fatalf("resolved %q to %q, outside the root", p, got)
 		}
 		_ = readFact(fsys, p)
