@@ -1,13 +1,8 @@
 package target_test
 
 import (
-	"archive/tar"
 	"context"
-	"io"
-	"os"
 	"testing"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/nsscope/nsscope/inspect/target"
 	ti "github.com/nsscope/nsscope/internal/testimage"
@@ -19,7 +14,7 @@ import (
 func BenchmarkReadLayer(b *testing.B) {
 	dir := b.TempDir()
 	layer := dir + "/layer.tar.gz"
-	size := writeBenchLayer(b, layer)
+	size := ti.RootfsWith(b, ti.Rootfs(b, ti.Alpine316), layer, map[string]ti.File{"usr/local/bin/esbuild": {FromFile: ti.Binary(b, ti.Esbuild116)}})
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -32,58 +27,4 @@ func BenchmarkReadLayer(b *testing.B) {
 		}
 		tg.Close()
 	}
-}
-
-// writeBenchLayer copies the Alpine rootfs and adds esbuild; it returns
-// the uncompressed size.
-func writeBenchLayer(b *testing.B, out string) int64 {
-	in, err := os.Open(ti.Rootfs(b, ti.Alpine316))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zw := gzip.NewWriter(f)
-	cw := &countWriter{w: zw}
-	tw := tar.NewWriter(cw)
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		tw.WriteHeader(h)
-		io.Copy(tw, tr)
-	}
-	bin, err := os.ReadFile(ti.Binary(b, ti.Esbuild116))
-	if err != nil {
-		b.Fatal(err)
-	}
-	tw.WriteHeader(&tar.Header{Name: "usr/local/bin/esbuild", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg})
-	tw.Write(bin)
-	tw.Close()
-	zw.Close()
-	return cw.n
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"archive/tar"
 	"cmp"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	ti "github.com/nsscope/nsscope/internal/testimage"
 )
 
 // outcomeDoc is the part of a prediction two verbs must agree on.
@@ -167,7 +166,7 @@ func TestExplainAgreesWithScanIncident(t *testing.T) {
 		t.Skipf("shared data not available: %v", err)
 	}
 	image := filepath.Join(t.TempDir(), "incident.tar.gz")
-	addToTarball(t, alpine, image, "usr/local/bin/esbuild", esbuild)
+	ti.RootfsWith(t, alpine, image, map[string]ti.File{"usr/local/bin/esbuild": {FromFile: esbuild}})
 	node3 := filepath.Join("testdata", "explain", "node3.conf")
 	for _, rt := range []string{"", "kubernetes", "docker", "none", "kubernetes-cluster-dns"} {
 		t.Run(cmp.Or(rt, "default"), func(t *testing.T) {
@@ -195,58 +194,5 @@ func TestExplainAgreesWithScanIncident(t *testing.T) {
 				t.Errorf("explain exit %d, want %d (FAILS)", code, ExitFindings)
 			}
 		})
-	}
-}
-
-// addToTarball writes dst, a gzipped tar holding src's entries and the
-// file at path (read from file), as an image layer would add it.
-func addToTarball(t *testing.T, src, dst, path, file string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	zw := gzip.NewWriter(out)
-	tw := tar.NewWriter(zw)
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []io.Closer{tw, zw} {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/klauspost/compress/gzip"
 )
 
 // ModuleRoot returns the root of the nsscope module (the directory with
@@ -118,13 +119,82 @@ type File struct {
 // ".wh.NAME" (and ".wh..wh..opq").
 func TarBytes(t testing.TB, files map[string]File) []byte {
 	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	writeFiles(t, tw, files)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// RootfsWith writes dst, a gzipped tar holding every entry of the gzipped
+// root filesystem tarball src followed by files (as TarBytes writes them),
+// and returns dst's uncompressed size.
+func RootfsWith(t testing.TB, src, dst string, files map[string]File) int64 {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	zw := gzip.NewWriter(out)
+	cw := &countingWriter{w: zw}
+	tw := tar.NewWriter(cw)
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFiles(t, tw, files)
+	for _, c := range []io.Closer{tw, zw, out} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cw.n
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeFiles writes files to tw in path order.
+func writeFiles(t testing.TB, tw *tar.Writer, files map[string]File) {
+	t.Helper()
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
 	for _, n := range names {
 		f := files[n]
 		if f.FromFile != "" {
@@ -167,10 +237,6 @@ func TarBytes(t testing.TB, files map[string]File) []byte {
 			}
 		}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // FileLayer builds a gzip-compressed layer from files.
