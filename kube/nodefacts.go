@@ -11,8 +11,10 @@ import (
 	"github.com/nsscope/nsscope/model"
 )
 
-// NodeFactsVersion is the version of the node facts JSON shape.
-const NodeFactsVersion = 1
+// NodeFactsVersion is the version of the node facts JSON shape. Version 2
+// writes each file as every other output does (model.File: data,
+// read_error, target); version 1 had content and error.
+const NodeFactsVersion = 2
 
 // Node file paths `nsscope node` reads (inside --root).
 const (
@@ -23,17 +25,6 @@ const (
 	// node's network namespace (not from the root).
 	PathDisableIPv6 = "sys/net/ipv6/conf/all/disable_ipv6"
 )
-
-// FactFile is one node file in the facts.
-type FactFile struct {
-	Path    string `json:"path"`
-	Content string `json:"content,omitempty"`
-	Missing bool   `json:"missing,omitempty"`
-	// Error is a read error other than "missing".
-	Error string `json:"error,omitempty"`
-	// Target is where a symbolic link led (inside the root).
-	Target string `json:"target,omitempty"`
-}
 
 // ConfigDNS is what the kubelet config file says about DNS.
 type ConfigDNS struct {
@@ -49,11 +40,11 @@ type NodeFacts struct {
 	Node          string `json:"node"`
 	// Files are /etc/resolv.conf, /etc/hosts, /etc/nsswitch.conf,
 	// systemd-resolved's upstream file and the kubelet config, by path.
-	Files map[string]FactFile `json:"files"`
+	Files map[string]model.File `json:"files"`
 	// Kubelet is parsed from the kubelet config file, when present.
 	Kubelet *ConfigDNS `json:"kubelet,omitempty"`
 	// StaticPods are the manifests under /etc/kubernetes/manifests.
-	StaticPods []FactFile `json:"static_pods"`
+	StaticPods []model.File `json:"static_pods"`
 	Interfaces []IfAddr   `json:"interfaces"`
 	// DisableIPv6 is net.ipv6.conf.all.disable_ipv6 ("0", "1"), "absent"
 	// when the kernel has no IPv6, or empty when unknown.
@@ -69,7 +60,7 @@ func ParseNodeFacts(data []byte) (*NodeFacts, error) {
 		return nil, fmt.Errorf("not nsscope node facts: %w", jsonstyle.Describe(err))
 	}
 	if nf.SchemaVersion != NodeFactsVersion {
-		return nil, fmt.Errorf("node facts schema_version %d, want %d", nf.SchemaVersion, NodeFactsVersion)
+		return nil, fmt.Errorf("node facts schema_version %d, want %d: collect them again with this release's 'nsscope node'", nf.SchemaVersion, NodeFactsVersion)
 	}
 	if nf.Node == "" {
 		return nil, errors.New("node facts without a node name")
@@ -80,11 +71,11 @@ func ParseNodeFacts(data []byte) (*NodeFacts, error) {
 // nodeFile turns a fact into a model.File cited as "<node>:<path>".
 func (nf *NodeFacts) nodeFile(p string) model.File {
 	f, ok := nf.Files[p]
-	origin := nf.Node + ":" + p
-	if !ok || f.Missing {
-		return model.File{Path: p, Origin: origin, Missing: true}
+	if !ok {
+		f = model.File{Missing: true}
 	}
-	return model.File{Path: p, Origin: origin, Data: []byte(f.Content), Missing: f.Error != ""}
+	f.Path, f.Origin = p, nf.Node+":"+p
+	return f
 }
 
 // ResolvedStub is systemd-resolved's stub listener, the only nameserver
@@ -106,8 +97,8 @@ func (nf *NodeFacts) ResolvConfChoice() (path string, disabled bool, why string)
 		}
 		return *k.ResolvConf, false, "the kubelet config " + PathKubeletConfig + " sets resolvConf: " + *k.ResolvConf
 	}
-	if nf.Kubelet == nil && onlyResolvedStub(nf.Files[model.PathResolvConf].Content) {
-		if up, ok := nf.Files[PathResolvedUpstream]; ok && !up.Missing && up.Error == "" {
+	if nf.Kubelet == nil && onlyResolvedStub(string(nf.Files[model.PathResolvConf].Data)) {
+		if up, ok := nf.Files[PathResolvedUpstream]; ok && !up.Missing && up.ReadErr == "" {
 			return PathResolvedUpstream, false, model.PathResolvConf + " only lists systemd-resolved's stub " + ResolvedStub + " and there is no kubelet config: kubeadm configures the kubelet with systemd-resolved's upstream file " + PathResolvedUpstream
 		}
 	}
@@ -195,10 +186,10 @@ func (nf *NodeFacts) ipv6State() IPv6State {
 func (nf *NodeFacts) StaticPodWorkloads() *Decoded {
 	all := &Decoded{}
 	for _, f := range nf.StaticPods {
-		if f.Content == "" {
+		if len(f.Data) == 0 {
 			continue
 		}
-		d := Decode(nf.Node+":"+f.Path, []byte(f.Content))
+		d := Decode(nf.Node+":"+f.Path, f.Data)
 		for _, w := range d.Workloads {
 			// The kubelet names a static pod's mirror "<name>-<node>".
 			w.Pod.Name = w.Pod.Name + "-" + nf.Node

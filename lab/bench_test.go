@@ -2,9 +2,10 @@ package lab
 
 import (
 	"context"
-	"github.com/nsscope/nsscope/model"
 	"testing"
 	"time"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // BenchmarkLabOverhead measures the lab's own cost per run: re-exec into
@@ -31,9 +32,9 @@ func BenchmarkLabOverhead(b *testing.B) {
 			spec := Spec{
 				Nameservers: ns,
 				Scenario:    sc,
-				ResolvConf:  File{Data: ResolvConf(ns, "svc.cluster.local", "ndots:5 timeout:1 attempts:1")},
-				Hosts:       File{Data: []byte("127.0.0.1 localhost\n")},
-				NSSwitch:    File{Missing: true},
+				ResolvConf:  &model.File{Data: ResolvConf(ns, "svc.cluster.local", "ndots:5 timeout:1 attempts:1")},
+				Hosts:       &model.File{Data: []byte("127.0.0.1 localhost\n")},
+				NSSwitch:    &model.File{Missing: true},
 				Argv:        []string{"/bin/true"},
 				Rootless:    bc.rootless,
 			}

@@ -112,13 +112,13 @@ func TestNothingOutlivesLab(t *testing.T) {
 			spec := Spec{
 				Nameservers: DefaultNameservers(3),
 				Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
-				Hosts:       File{Data: []byte("127.0.0.1 localhost\n")},
-				NSSwitch:    File{Missing: true},
+				Hosts:       &model.File{Data: []byte("127.0.0.1 localhost\n")},
+				NSSwitch:    &model.File{Missing: true},
 				Argv:        []string{"/bin/sleep", "60"},
 				TempDir:     tmp,
 				Rootless:    c.rootless,
 			}
-			spec.ResolvConf = File{Data: ResolvConf(spec.Nameservers, "", "timeout:30")}
+			spec.ResolvConf = &model.File{Data: ResolvConf(spec.Nameservers, "", "timeout:30")}
 			js, _ := json.Marshal(spec)
 			mountsBefore, _ := os.ReadFile("/proc/self/mounts")
 			netnsBefore := netnsNames()

@@ -194,13 +194,9 @@ func Compare(p *model.Prediction, o Observation) Comparison {
 		diff("exchanges: predicted %d, observed %d", len(pred), len(obs))
 	}
 	// Walk the predicted bursts and take as many observed exchanges for each.
-	oi := 0
-	for pi := 0; pi < len(pred); {
-		pj := pi + 1
-		for pj < len(pred) && (pred[pj].Start-pred[pi].Start).Duration() <= burst {
-			pj++
-		}
-		want := pred[pi:pj]
+	oi, pi := 0, 0
+	for _, want := range Bursts(pred) {
+		pj := pi + len(want)
 		got := obs[oi:min(oi+len(want), len(obs))]
 		if !sameKeys(want, got) {
 			diff("exchanges %d-%d: predicted %s; observed %s", pi+1, pj, describe(want), describe(got))
@@ -337,6 +333,40 @@ func observedResult(o Observation) string {
 		parts = append(parts, "error: "+*o.Error)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// Bursts splits exchanges, in the order they were sent, into bursts: a
+// burst is an exchange and those after it that start within 25ms of it (A
+// and AAAA sent together, a fan-out to every server).
+func Bursts(xs []model.Exchange) [][]model.Exchange {
+	var out [][]model.Exchange
+	for i := 0; i < len(xs); {
+		j := i + 1
+		for j < len(xs) && (xs[j].Start-xs[i].Start).Duration() <= burst {
+			j++
+		}
+		out = append(out, xs[i:j:j])
+		i = j
+	}
+	return out
+}
+
+// SameMessages reports whether got holds want's messages (transport,
+// server, type and name) burst by burst of want (see Bursts), the order
+// within a burst aside. When it does not, first and last number (from 1)
+// the exchanges of want's first burst that differs.
+func SameMessages(want, got []model.Exchange) (ok bool, first, last int) {
+	i := 0
+	for _, b := range Bursts(want) {
+		if !sameKeys(b, got[min(i, len(got)):min(i+len(b), len(got))]) {
+			return false, i + 1, i + len(b)
+		}
+		i += len(b)
+	}
+	if len(got) > len(want) {
+		return false, len(want) + 1, len(got)
+	}
+	return true, 0, 0
 }
 
 func sameKeys(a, b []model.Exchange) bool {

@@ -79,6 +79,34 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+func TestSameMessages(t *testing.T) {
+	const s1, s2 = "127.0.0.53:53", "127.0.0.54:53"
+	want := []model.Exchange{
+		x(0, s1, "A", "a."), x(time.Millisecond, s1, "AAAA", "a."),
+		x(time.Second, s2, "A", "a."), x(time.Second, s2, "AAAA", "a."),
+	}
+	tests := []struct {
+		name        string
+		got         []model.Exchange
+		ok          bool
+		first, last int
+	}{
+		{"same", want, true, 0, 0},
+		{"swapped within a burst", []model.Exchange{want[1], want[0], want[3], want[2]}, true, 0, 0},
+		{"swapped across bursts", []model.Exchange{want[0], want[2], want[1], want[3]}, false, 1, 2},
+		{"last one missing", want[:3], false, 3, 4},
+		{"none", nil, false, 1, 2},
+		{"one extra", append(append([]model.Exchange(nil), want...), x(2*time.Second, s1, "A", "b.")), false, 5, 5},
+		{"another name", []model.Exchange{want[0], want[1], want[2], x(time.Second, s2, "AAAA", "b.")}, false, 3, 4},
+	}
+	for _, tc := range tests {
+		ok, first, last := SameMessages(want, tc.got)
+		if ok != tc.ok || first != tc.first || last != tc.last {
+			t.Errorf("%s: SameMessages = %v, %d, %d; want %v, %d, %d", tc.name, ok, first, last, tc.ok, tc.first, tc.last)
+		}
+	}
+}
+
 func TestNormalizeError(t *testing.T) {
 	for in, want := range map[string]string{
 		"lookup foo on 127.0.0.53:53: read udp 127.0.0.1:53421->127.0.0.53:53: i/o timeout": "lookup foo on 127.0.0.53:53: read udp <local>->127.0.0.53:53: i/o timeout",

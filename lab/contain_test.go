@@ -41,9 +41,7 @@ func runEscape(t *testing.T, spec Spec) map[string]escapeTry {
 	addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 	spec.Nameservers = addrs
 	spec.Scenario = model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}}
-	spec.ResolvConf = File{Data: ResolvConf(addrs, "", "")}
-	spec.Hosts = File{Keep: true}
-	spec.NSSwitch = File{Keep: true}
+	spec.ResolvConf = &model.File{Data: ResolvConf(addrs, "", "")}
 	spec.Env = []string{"PATH=" + DefaultPath}
 	spec.Timeout = 2 * time.Minute
 	res, err := Runner{}.Run(context.Background(), spec)
@@ -170,8 +168,8 @@ func TestShare(t *testing.T) {
 		addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 		res, err := Runner{}.Run(context.Background(), Spec{
 			Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-			ResolvConf: File{Data: ResolvConf(addrs, "", "")}, Hosts: File{Keep: true}, NSSwitch: File{Keep: true},
-			Argv: []string{"/bin/sh", "-c", script}, Env: []string{"PATH=" + DefaultPath},
+			ResolvConf: &model.File{Data: ResolvConf(addrs, "", "")},
+			Argv:       []string{"/bin/sh", "-c", script}, Env: []string{"PATH=" + DefaultPath},
 			Share: []string{shared}, Timeout: time.Minute,
 		})
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/klauspost/compress/zstd"
 
@@ -42,10 +42,10 @@ func TestImageRoots(t *testing.T) {
 			addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 			res, err := Runner{}.Run(context.Background(), Spec{
 				Root: tc.path, Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-				ResolvConf: File{Data: ResolvConf(addrs, "", "")}, Hosts: File{Keep: true}, NSSwitch: File{Keep: true},
-				Argv:    []string{"/bin/sh", "-c", "cat /etc/marker; test -e /etc/motd && echo motd present || echo motd gone; cat /etc/alpine-release"},
-				Env:     []string{"PATH=" + DefaultPath},
-				Timeout: time.Minute,
+				ResolvConf: &model.File{Data: ResolvConf(addrs, "", "")},
+				Argv:       []string{"/bin/sh", "-c", "cat /etc/marker; test -e /etc/motd && echo motd present || echo motd gone; cat /etc/alpine-release"},
+				Env:        []string{"PATH=" + DefaultPath},
+				Timeout:    time.Minute,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -2,7 +2,7 @@ package lab
 
 import (
 	"bufio"
-	"encoding/json"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -24,17 +24,22 @@ import (
 // lab's namespace init (see [Runner]). It is not a user-facing flag.
 const InitArg = "--nsscope-internal-lab-init"
 
-// initRequest is what Run sends the init on its standard input.
+// initRequest is what Run sends the init on its standard input, and
+// initReply what the init writes on its standard output. Both cross as gob,
+// not JSON: the files the spec puts in the root and the files the program
+// saw must cross byte for byte, and a JSON string would replace bytes that
+// are not UTF-8 (see model.Text).
 type initRequest struct {
-	Spec Spec   `json:"spec"`
-	Work string `json:"work"`
+	Spec Spec
+	Work string
 }
 
-// initReply is what the init writes on its standard output.
+// initReply is the init's answer: a result, or the error that stopped it
+// (Input: the error is the input's, exit 2).
 type initReply struct {
-	Result *Result `json:"result,omitempty"`
-	Error  string  `json:"error,omitempty"`
-	Input  bool    `json:"input_error,omitempty"`
+	Result *Result
+	Error  string
+	Input  bool
 }
 
 // Limits on what a run keeps of the program's output.
@@ -57,7 +62,7 @@ func InitMain(in io.Reader, out io.Writer) int {
 	}
 	var req initRequest
 	var rep initReply
-	if err := json.NewDecoder(in).Decode(&req); err != nil {
+	if err := gob.NewDecoder(in).Decode(&req); err != nil {
 		rep.Error = fmt.Sprintf("lab init: bad request: %v", err)
 	} else if res, err := runInit(req); err != nil {
 		rep.Error = err.Error()
@@ -65,7 +70,7 @@ func InitMain(in io.Reader, out io.Writer) int {
 	} else {
 		rep.Result = res
 	}
-	if err := json.NewEncoder(out).Encode(rep); err != nil {
+	if err := gob.NewEncoder(out).Encode(rep); err != nil {
 		return 3
 	}
 	return 0
@@ -173,7 +178,7 @@ func setupNamespaceNetwork(spec Spec) (int, error) {
 func configureRoot(r *rootFS, spec Spec) error {
 	for _, f := range []struct {
 		path string
-		spec File
+		spec *model.File
 	}{{"/etc/resolv.conf", spec.ResolvConf}, {"/etc/hosts", spec.Hosts}, {"/etc/nsswitch.conf", spec.NSSwitch}} {
 		if err := applyFile(r, f.path, f.spec); err != nil {
 			return fmt.Errorf("prepare %s: %w", f.path, err)
@@ -204,10 +209,10 @@ func describeRun(r *rootFS, spec Spec) (*Result, error) {
 		Env:         spec.Env,
 		Hostname:    spec.Hostname,
 		IPv6:        readIPv6(),
-		ResolvConf:  seeFile(r, "/etc/resolv.conf", spec.ResolvConf.Origin),
-		Hosts:       seeFile(r, "/etc/hosts", spec.Hosts.Origin),
-		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch.Origin),
-		MDNSAllow:   seeFile(r, "/etc/mdns.allow", ""),
+		ResolvConf:  seeFile(r, "/etc/resolv.conf", spec.ResolvConf),
+		Hosts:       seeFile(r, "/etc/hosts", spec.Hosts),
+		NSSwitch:    seeFile(r, "/etc/nsswitch.conf", spec.NSSwitch),
+		MDNSAllow:   seeFile(r, "/etc/mdns.allow", nil),
 		NSSModules:  nssModules(r),
 	}, nil
 }
@@ -450,10 +455,10 @@ func escapeOverlay(p string) string {
 	return strings.NewReplacer(`\`, `\\`, `,`, `\,`, `:`, `\:`).Replace(p)
 }
 
-// applyFile makes the root's file at p what f says.
-func applyFile(r *rootFS, p string, f File) error {
+// applyFile makes the root's file at p what f says (nil: as the root has it).
+func applyFile(r *rootFS, p string, f *model.File) error {
 	switch {
-	case f.Keep:
+	case f == nil:
 		return nil
 	case f.Missing:
 		return r.remove(p)
@@ -517,9 +522,13 @@ func nssModules(r *rootFS) []string {
 	return mods
 }
 
-// seeFile reads back what the program will see at p.
-func seeFile(r *rootFS, p, origin string) model.File {
-	sf := model.File{Path: p, Origin: origin}
+// seeFile reads back what the program will see at p; put is what the spec
+// put there (nil: the root's own file), whose Origin it keeps.
+func seeFile(r *rootFS, p string, put *model.File) model.File {
+	sf := model.File{Path: p}
+	if put != nil {
+		sf.Origin = put.Origin
+	}
 	data, err := r.readFile(p, 1<<20)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

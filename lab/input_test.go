@@ -35,9 +35,7 @@ func TestBadInput(t *testing.T) {
 		return Spec{
 			Nameservers: ns,
 			Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-			ResolvConf:  File{Data: ResolvConf(ns, "", "")},
-			Hosts:       File{Keep: true},
-			NSSwitch:    File{Keep: true},
+			ResolvConf:  &model.File{Data: ResolvConf(ns, "", "")},
 			Argv:        []string{"/bin/true"},
 		}
 	}

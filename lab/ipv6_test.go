@@ -64,9 +64,7 @@ func TestIPv6Switch(t *testing.T) {
 			spec := Spec{
 				Nameservers: addrs,
 				Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-				ResolvConf:  File{Data: ResolvConf(addrs, "", "")},
-				Hosts:       File{Keep: true},
-				NSSwitch:    File{Keep: true},
+				ResolvConf:  &model.File{Data: ResolvConf(addrs, "", "")},
 				IPv6:        tc.mode,
 				Argv:        []string{"/bin/sh", "-c", script},
 				Env:         []string{"PATH=" + DefaultPath},

@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"encoding/json"
-	"github.com/nsscope/nsscope/model"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nsscope/nsscope/model"
 )
 
 // moduleRoot is the nsscope module's root (this package's parent).
@@ -152,9 +153,9 @@ func TestServerBehaviours(t *testing.T) {
 			spec := Spec{
 				Nameservers: addrs,
 				Scenario:    sc,
-				ResolvConf:  File{Data: ResolvConf(addrs, "", "timeout:1 attempts:1 "+tc.options)},
-				Hosts:       File{Data: []byte("127.0.0.1 localhost\n")},
-				NSSwitch:    File{Data: []byte("hosts: files dns\n")},
+				ResolvConf:  &model.File{Data: ResolvConf(addrs, "", "timeout:1 attempts:1 "+tc.options)},
+				Hosts:       &model.File{Data: []byte("127.0.0.1 localhost\n")},
+				NSSwitch:    &model.File{Data: []byte("hosts: files dns\n")},
 				Argv:        []string{probe, "-name", name},
 				Timeout:     30 * time.Second,
 			}

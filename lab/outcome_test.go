@@ -159,11 +159,11 @@ func TestBusyboxWgetCheck(t *testing.T) {
 	}
 	spec := Spec{
 		Root: alpine, Nameservers: addrs, Scenario: sc,
-		ResolvConf: File{Data: ResolvConf(addrs, "", "timeout:1 attempts:1")},
-		Hosts:      File{Data: []byte("127.0.0.1 localhost\n")}, NSSwitch: File{Keep: true},
-		Argv:    []string{"/usr/bin/wget", "-O", "/dev/null", "http://db.example:1/"},
-		Env:     []string{"PATH=" + DefaultPath},
-		Timeout: time.Minute,
+		ResolvConf: &model.File{Data: ResolvConf(addrs, "", "timeout:1 attempts:1")},
+		Hosts:      &model.File{Data: []byte("127.0.0.1 localhost\n")},
+		Argv:       []string{"/usr/bin/wget", "-O", "/dev/null", "http://db.example:1/"},
+		Env:        []string{"PATH=" + DefaultPath},
+		Timeout:    time.Minute,
 	}
 	res, err := Runner{}.Run(context.Background(), spec)
 	if err != nil {
@@ -204,10 +204,10 @@ func TestUntilFailEndsRun(t *testing.T) {
 	addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 	spec := Spec{
 		Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-		ResolvConf: File{Data: ResolvConf(addrs, "", "")}, Hosts: File{Keep: true}, NSSwitch: File{Keep: true},
-		Argv:  []string{"/bin/sh", "-c", `echo starting; echo "error: lookup db: no such host" >&2; exec sleep 60`},
-		Env:   []string{"PATH=" + DefaultPath},
-		Until: "never printed", UntilOK: "^ready", UntilFail: "^error: ",
+		ResolvConf: &model.File{Data: ResolvConf(addrs, "", "")},
+		Argv:       []string{"/bin/sh", "-c", `echo starting; echo "error: lookup db: no such host" >&2; exec sleep 60`},
+		Env:        []string{"PATH=" + DefaultPath},
+		Until:      "never printed", UntilOK: "^ready", UntilFail: "^error: ",
 		Timeout: 2 * time.Minute,
 	}
 	res, err := Runner{}.Run(context.Background(), spec)

@@ -44,9 +44,7 @@ func TestReadyAndSidecar(t *testing.T) {
 	spec := Spec{
 		Nameservers: addrs,
 		Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-		ResolvConf:  File{Data: ResolvConf(addrs, "", "")},
-		Hosts:       File{Keep: true},
-		NSSwitch:    File{Keep: true},
+		ResolvConf:  &model.File{Data: ResolvConf(addrs, "", "")},
 		Sidecars: []Sidecar{{Argv: []string{"python3", "-m", "http.server", "18080", "--bind", "127.0.0.1", "--directory", "/"},
 			Ready: &Probe{URL: "http://127.0.0.1:18080/"}}},
 		Ready:   &Probe{URL: "http://127.0.0.1:18081/", Grace: model.Seconds(500 * time.Millisecond)},

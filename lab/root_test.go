@@ -87,9 +87,9 @@ func TestRootDirectoryIsNeverModified(t *testing.T) {
 				Root:        root,
 				Nameservers: ns,
 				Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-				ResolvConf:  File{Data: ResolvConf(ns, "", "")},
-				Hosts:       File{Data: []byte("127.0.0.7 myname\n")},
-				NSSwitch:    File{Missing: true},
+				ResolvConf:  &model.File{Data: ResolvConf(ns, "", "")},
+				Hosts:       &model.File{Data: []byte("127.0.0.7 myname\n")},
+				NSSwitch:    &model.File{Missing: true},
 				Argv:        []string{"/bin/" + filepath.Base(probe), "-name", "myname"},
 				Rootless:    rootless,
 			}
@@ -125,9 +125,7 @@ func TestRootTarball(t *testing.T) {
 		Add:         []Add{{Src: esbuild, Dst: "/usr/local/bin/esbuild"}},
 		Nameservers: ns,
 		Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
-		ResolvConf:  File{Data: ResolvConf(ns, "", "timeout:1 attempts:1")},
-		Hosts:       File{Keep: true},
-		NSSwitch:    File{Keep: true},
+		ResolvConf:  &model.File{Data: ResolvConf(ns, "", "timeout:1 attempts:1")},
 		Argv:        []string{"esbuild", "--serve=localhost:8000"},
 		Until:       "http://|error",
 	}
@@ -207,5 +205,34 @@ func TestHostileTarball(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "stolen")); len(b) > 0 {
 		t.Errorf("the host file was copied into the root: %q", b)
+	}
+}
+
+// TestFilesCrossByteForByte puts an /etc/hosts that is not UTF-8 in the
+// root and checks the program read exactly those bytes and the result
+// reports exactly them: the spec and the result cross to and from the init
+// whole (a JSON string would have replaced the 0xff byte).
+func TestFilesCrossByteForByte(t *testing.T) {
+	requireRoot(t)
+	hosts := []byte("127.0.0.1 localhost \xff\xfe caf\xe9\n")
+	ns := DefaultNameservers(1)
+	res, err := Runner{}.Run(context.Background(), Spec{
+		Nameservers: ns,
+		Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
+		ResolvConf:  &model.File{Data: ResolvConf(ns, "", "")},
+		Hosts:       &model.File{Data: hosts, Origin: "latin-1 test"},
+		NSSwitch:    &model.File{Missing: true},
+		Argv:        []string{"/bin/sh", "-c", "od -An -tx1 /etc/hosts | tr -d ' \\n'; echo"},
+		Env:         []string{"PATH=" + DefaultPath},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(res.Hosts.Data, hosts) || res.Hosts.Origin != "latin-1 test" || !res.NSSwitch.Missing {
+		t.Errorf("the result reports hosts %q (origin %q), nsswitch %+v; want %q", res.Hosts.Data, res.Hosts.Origin, res.NSSwitch, hosts)
+	}
+	want := fmt.Sprintf("%x", hosts)
+	if len(res.Output) == 0 || res.Output[0].Text != want {
+		t.Errorf("the program read %+v, want the hex %s", res.Output, want)
 	}
 }

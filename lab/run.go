@@ -3,7 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -62,9 +62,9 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	// the directory itself stays empty here.
 	defer os.Remove(work)
 
-	req, err := json.Marshal(initRequest{Spec: spec, Work: work})
-	if err != nil {
-		return nil, err
+	var req bytes.Buffer
+	if err := gob.NewEncoder(&req).Encode(initRequest{Spec: spec, Work: work}); err != nil {
+		return nil, fmt.Errorf("encode the lab's request: %w", err)
 	}
 	exe, args := rn.Exe, rn.Args
 	if exe == "" {
@@ -86,7 +86,7 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
-	cmd := &execCmd{exe: exe, args: args, stdin: req, stdout: &stdout, stderr: &stderr, attr: attr, onStart: rn.Started}
+	cmd := &execCmd{exe: exe, args: args, stdin: req.Bytes(), stdout: &stdout, stderr: &stderr, attr: attr, onStart: rn.Started}
 	runErr := cmd.run(ctx)
 	if ctx.Err() != nil {
 		return nil, &Interrupted{Cause: context.Cause(ctx)}
@@ -98,7 +98,7 @@ func (rn Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		return nil, fmt.Errorf("start lab init: %w", runErr)
 	}
 	var rep initReply
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || runErr != nil {
+	if err := gob.NewDecoder(&stdout).Decode(&rep); err != nil || runErr != nil {
 		// No reply, or the init did not exit cleanly after giving one (a
 		// crash, or the race detector in tests): its stderr says why.
 		msg := strings.TrimSpace(stderr.String())

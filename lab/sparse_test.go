@@ -90,7 +90,7 @@ func TestSparseAndHardLinkRoot(t *testing.T) {
 	addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 	spec := Spec{
 		Root: tarball, Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-		ResolvConf: File{Data: ResolvConf(addrs, "", "")}, Hosts: File{Data: []byte("127.0.0.1 localhost\n")}, NSSwitch: File{Missing: true},
+		ResolvConf: &model.File{Data: ResolvConf(addrs, "", "")}, Hosts: &model.File{Data: []byte("127.0.0.1 localhost\n")}, NSSwitch: &model.File{Missing: true},
 		Add:       []Add{{Src: buildStat(t), Dst: "/bin/stat"}},
 		Argv:      []string{"/bin/stat", "/big", "/big2"},
 		Env:       []string{"PATH=" + DefaultPath},
@@ -174,8 +174,8 @@ func TestRootTooLargeForTmpfs(t *testing.T) {
 	addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 	_, err := Runner{}.Run(context.Background(), Spec{
 		Root: tarball, Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
-		ResolvConf: File{Data: ResolvConf(addrs, "", "")}, Hosts: File{Keep: true}, NSSwitch: File{Keep: true},
-		Argv: []string{"/data"}, TmpfsSize: 1 << 20,
+		ResolvConf: &model.File{Data: ResolvConf(addrs, "", "")},
+		Argv:       []string{"/data"}, TmpfsSize: 1 << 20,
 	})
 	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "--tmpfs-size") {
 		t.Errorf("error %v, want an input error naming --tmpfs-size", err)

@@ -11,18 +11,6 @@ import (
 	"github.com/nsscope/nsscope/model"
 )
 
-// File says what the program sees at one path under /etc.
-type File struct {
-	// Keep leaves the file as the program's root has it.
-	Keep bool `json:"keep,omitempty"`
-	// Missing removes the file (in the lab's private view only).
-	Missing bool `json:"missing,omitempty"`
-	// Data is the content to put there when neither Keep nor Missing.
-	Data []byte `json:"data,omitempty"`
-	// Origin names where the content came from (a path, "generated").
-	Origin string `json:"origin,omitempty"`
-}
-
 // Spec is one lab run.
 type Spec struct {
 	// Nameservers are the fake servers' addresses, in resolv.conf order
@@ -31,10 +19,15 @@ type Spec struct {
 	Nameservers []netip.Addr `json:"nameservers"`
 	// Scenario is how each server behaves (see model.Scenario.For).
 	Scenario model.Scenario `json:"scenario"`
-	// ResolvConf is /etc/resolv.conf; it must list exactly Nameservers.
-	ResolvConf File `json:"resolv_conf"`
-	Hosts      File `json:"hosts"`
-	NSSwitch   File `json:"nsswitch"`
+	// ResolvConf, Hosts and NSSwitch are what the program finds at
+	// /etc/resolv.conf, /etc/hosts and /etc/nsswitch.conf: nil leaves the
+	// root's own file; a File with Missing removes it, and any other File
+	// puts its Data there (in the lab's private view only). The field names
+	// the path, so File.Path is not read; File.Origin is kept for citing the
+	// file in the result. ResolvConf should list exactly Nameservers.
+	ResolvConf *model.File `json:"resolv_conf,omitempty"`
+	Hosts      *model.File `json:"hosts,omitempty"`
+	NSSwitch   *model.File `json:"nsswitch,omitempty"`
 	// Root is the program's root: "" for the host's root (with private
 	// copies of the /etc files), a directory or a tar (or tar.gz) file.
 	// It is never modified.

@@ -110,6 +110,10 @@ type File struct {
 	PermissionDenied bool `json:"permission_denied,omitempty"`
 	// Data is the content (empty when Missing or ReadErr).
 	Data Text `json:"data,omitempty"`
+	// Target is where Path led when it is a symbolic link (a path inside
+	// the root, e.g. /run/systemd/resolve/stub-resolv.conf); empty when
+	// the file was read where it is named or its reader did not say.
+	Target string `json:"target,omitempty"`
 }
 
 // Name returns the name used when citing the file.

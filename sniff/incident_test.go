@@ -41,9 +41,7 @@ func incidentSpec(t testing.TB, goFile string) lab.Spec {
 	return lab.Spec{
 		Nameservers: ns,
 		Scenario:    model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
-		ResolvConf:  lab.File{Data: lab.ResolvConf(ns, "", "timeout:2"), Origin: "test"},
-		Hosts:       lab.File{Keep: true},
-		NSSwitch:    lab.File{Keep: true},
+		ResolvConf:  &model.File{Data: lab.ResolvConf(ns, "", "timeout:2"), Origin: "test"},
 		Root:        sharedData(t, "rootfs/alpine-minirootfs-3.13.12-x86_64.tar.gz"),
 		Add: []lab.Add{
 			{Src: sharedData(t, "binaries/esbuild-0.8.40-linux-amd64"), Dst: "/usr/local/bin/esbuild"},

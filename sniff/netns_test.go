@@ -40,9 +40,7 @@ func probeSpec(t *testing.T, servers []string, behaviours, options, envKey strin
 	return lab.Spec{
 		Nameservers: ns,
 		Scenario:    sc,
-		ResolvConf:  lab.File{Data: lab.ResolvConf(ns, "", options), Origin: "test"},
-		Hosts:       lab.File{Keep: true},
-		NSSwitch:    lab.File{Keep: true},
+		ResolvConf:  &model.File{Data: lab.ResolvConf(ns, "", options), Origin: "test"},
 		Argv:        []string{testBinary(t), "probe"},
 		Env:         []string{"PATH=" + lab.DefaultPath, envKey + "=" + string(b)},
 		Timeout:     2 * time.Minute,

@@ -78,10 +78,10 @@ func TestNodeToCluster(t *testing.T) {
 	if nf.Node != "cp-9" || nf.DisableIPv6 != "1" || len(nf.StaticPods) != 1 || nf.Kubelet == nil || *nf.Kubelet.ResolvConf != "/run/systemd/resolve/resolv.conf" {
 		t.Errorf("facts %+v", nf)
 	}
-	if rc := nf.Files["/etc/resolv.conf"]; rc.Target != "/run/systemd/resolve/stub-resolv.conf" || !strings.Contains(rc.Content, "127.0.0.53") {
+	if rc := nf.Files["/etc/resolv.conf"]; rc.Target != "/run/systemd/resolve/stub-resolv.conf" || !strings.Contains(string(rc.Data), "127.0.0.53") {
 		t.Errorf("resolv.conf %+v", rc)
 	}
-	if ns := nf.Files["/etc/nsswitch.conf"]; !ns.Missing || ns.Content != "" {
+	if ns := nf.Files["/etc/nsswitch.conf"]; !ns.Missing || len(ns.Data) != 0 {
 		t.Errorf("a link out of the root was followed: %+v", ns)
 	}
 	// Compact output is one line.

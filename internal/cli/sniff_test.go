@@ -55,9 +55,9 @@ func TestTraceCheck(t *testing.T) {
 	// it (read-only host root, no writes outside), so readiness is read
 	// from its namespace, where the fake server listens on 127.0.0.53:53.
 	spec := lab.Spec{Nameservers: ns, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.Silent}}},
-		ResolvConf: lab.File{Data: lab.ResolvConf(ns, "", "")}, Hosts: lab.File{Keep: true}, NSSwitch: lab.File{Keep: true},
-		Env:  []string{"PATH=" + lab.DefaultPath},
-		Argv: []string{"/bin/sleep", "600"}, Timeout: 10 * time.Minute}
+		ResolvConf: &model.File{Data: lab.ResolvConf(ns, "", "")},
+		Env:        []string{"PATH=" + lab.DefaultPath},
+		Argv:       []string{"/bin/sleep", "600"}, Timeout: 10 * time.Minute}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	started := make(chan int, 1)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/lab"
+	"github.com/nsscope/nsscope/model"
 )
 
 // traceFlags holds the parsed command line of "nsscope trace": the lab's
@@ -93,7 +94,7 @@ func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
 	if err := lab.PrepareTrace(&spec, ups, f.hostNetns, ""); err != nil {
 		return inputError(err)
 	}
-	spec.ResolvConf = lab.File{Data: lab.TraceResolvConf(hostConf.Data, spec.Nameservers),
+	spec.ResolvConf = &model.File{Data: lab.TraceResolvConf(hostConf.Data, spec.Nameservers),
 		Origin: hostConf.Origin + ", nameservers replaced by the trace's forwarders"}
 	var check *labCheck
 	if l.check {

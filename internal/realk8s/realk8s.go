@@ -214,9 +214,9 @@ func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, er
 	spec := lab.Spec{
 		Nameservers: ns,
 		Scenario:    kube.SilentScenario(),
-		ResolvConf:  lab.File{Data: lab.ResolvConf(ns, c.Search, c.Options), Origin: "realk8s"},
-		Hosts:       lab.File{Data: []byte(Hosts), Origin: "realk8s"},
-		NSSwitch:    lab.File{Data: []byte(c.NSSwitch), Origin: "realk8s"},
+		ResolvConf:  &model.File{Data: lab.ResolvConf(ns, c.Search, c.Options), Origin: "realk8s"},
+		Hosts:       &model.File{Data: []byte(Hosts), Origin: "realk8s"},
+		NSSwitch:    &model.File{Data: []byte(c.NSSwitch), Origin: "realk8s"},
 		IPv6:        v6,
 		Argv:        append([]string{"/bin/sh", filepath.Join(dir, "run.sh"), dir, bin, etcd, fmt.Sprintf("%.1f", o.Grace.Seconds())}, o.Client...),
 		Env:         []string{"PATH=" + lab.DefaultPath},

@@ -137,9 +137,9 @@ func controlPlaneFacts() map[string]*kube.NodeFacts {
 	for i := 0; i < 3; i++ {
 		name := fmt.Sprintf("node-%02d", i)
 		out[name] = &kube.NodeFacts{SchemaVersion: kube.NodeFactsVersion, Node: name,
-			Files: map[string]kube.FactFile{
-				model.PathResolvConf: {Path: model.PathResolvConf, Content: "nameserver 192.0.2.53\nnameserver 192.0.2.54\nnameserver 192.0.2.55\n"},
-				model.PathHosts:      {Path: model.PathHosts, Content: "127.0.0.1 localhost\n"},
+			Files: map[string]model.File{
+				model.PathResolvConf: {Path: model.PathResolvConf, Data: model.Text("nameserver 192.0.2.53\nnameserver 192.0.2.54\nnameserver 192.0.2.55\n")},
+				model.PathHosts:      {Path: model.PathHosts, Data: model.Text("127.0.0.1 localhost\n")},
 			},
 			Interfaces:  []kube.IfAddr{{Interface: "lo", Prefix: netip.MustParsePrefix("127.0.0.1/8")}, {Interface: "eth0", Prefix: netip.MustParsePrefix(fmt.Sprintf("10.0.0.%d/24", 10+i))}},
 			DisableIPv6: "1",

@@ -137,14 +137,14 @@ func FactsAssumptions(nf *kube.NodeFacts, where string) []string {
 	return out
 }
 
-func factState(f kube.FactFile) string {
+func factState(f model.File) string {
 	switch {
 	case f.Path == "":
 		return ": not read"
 	case f.Missing:
 		return ": missing"
-	case f.Error != "":
-		return ": " + f.Error
+	case f.ReadErr != "":
+		return ": " + f.ReadErr
 	}
 	return ""
 }

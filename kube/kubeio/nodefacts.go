@@ -30,13 +30,13 @@ const (
 // the node's name; addrs its interface addresses (read by the caller, who
 // knows whether it runs in the node's network namespace).
 func CollectNodeFacts(fsys fs.FS, name string, addrs []kube.IfAddr) *kube.NodeFacts {
-	nf := &kube.NodeFacts{SchemaVersion: kube.NodeFactsVersion, Node: name, Files: map[string]kube.FactFile{}, Interfaces: addrs, StaticPods: []kube.FactFile{}}
+	nf := &kube.NodeFacts{SchemaVersion: kube.NodeFactsVersion, Node: name, Files: map[string]model.File{}, Interfaces: addrs, StaticPods: []model.File{}}
 	for _, p := range []string{model.PathResolvConf, model.PathHosts, model.PathNSSwitch, kube.PathResolvedUpstream, kube.PathKubeletConfig} {
 		nf.Files[p] = readFact(fsys, p)
 	}
-	if kc := nf.Files[kube.PathKubeletConfig]; kc.Content != "" {
+	if kc := nf.Files[kube.PathKubeletConfig]; len(kc.Data) > 0 {
 		var k kube.ConfigDNS
-		if err := sigsyaml.Unmarshal([]byte(kc.Content), &k); err != nil {
+		if err := sigsyaml.Unmarshal(kc.Data, &k); err != nil {
 			nf.Notes = append(nf.Notes, fmt.Sprintf("%s: %v", kube.PathKubeletConfig, err))
 		} else {
 			nf.Kubelet = &k
@@ -75,14 +75,14 @@ func CollectNodeFacts(fsys fs.FS, name string, addrs []kube.IfAddr) *kube.NodeFa
 
 // readFact reads one file of the node, following symbolic links inside
 // the root.
-func readFact(fsys fs.FS, p string) kube.FactFile {
-	f := kube.FactFile{Path: p}
+func readFact(fsys fs.FS, p string) model.File {
+	f := model.File{Path: p}
 	real, err := inRoot(fsys, p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			f.Missing = true
 		} else {
-			f.Error = err.Error()
+			f.ReadErr = err.Error()
 		}
 		return f
 	}
@@ -95,24 +95,24 @@ func readFact(fsys fs.FS, p string) kube.FactFile {
 		f.Missing = true
 		return f
 	case err != nil:
-		f.Error = err.Error()
+		f.ReadErr = err.Error()
 		return f
 	case st.IsDir():
-		f.Error = "is a directory"
+		f.ReadErr = "is a directory"
 		return f
 	case !st.Mode().IsRegular():
-		f.Error = "not a regular file"
+		f.ReadErr = "not a regular file"
 		return f
 	case st.Size() > maxFactFile:
-		f.Error = fmt.Sprintf("larger than %d bytes", maxFactFile)
+		f.ReadErr = fmt.Sprintf("larger than %d bytes", maxFactFile)
 		return f
 	}
 	data, err := fs.ReadFile(fsys, real)
 	if err != nil {
-		f.Error = err.Error()
+		f.ReadErr = err.Error()
 		return f
 	}
-	f.Content = string(data)
+	f.Data = data
 	return f
 }
 

@@ -286,14 +286,14 @@ func caseSpec(c config, root string) (lab.Spec, model.Scenario, error) {
 		Root:        root,
 		Nameservers: servers,
 		Scenario:    sc,
-		ResolvConf:  lab.File{Data: lab.ResolvConf(servers, strings.Join(c.Search, " "), opts), Origin: "generated"},
-		Hosts:       lab.File{Data: []byte(hostsFile), Origin: "generated"},
+		ResolvConf:  &model.File{Data: lab.ResolvConf(servers, strings.Join(c.Search, " "), opts), Origin: "generated"},
+		Hosts:       &model.File{Data: []byte(hostsFile), Origin: "generated"},
 		Timeout:     c.bound() + 30*time.Second,
 	}
 	if c.NSSwitch == "missing" {
-		spec.NSSwitch = lab.File{Missing: true}
+		spec.NSSwitch = &model.File{Missing: true}
 	} else {
-		spec.NSSwitch = lab.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
+		spec.NSSwitch = &model.File{Data: []byte(nsswitchFiles[c.NSSwitch]), Origin: "generated"}
 	}
 	return spec, sc, nil
 }
@@ -648,7 +648,7 @@ func deadlineCut(o outcome) bool {
 		return false
 	}
 	sent := p.Exchanges[:len(obs)]
-	if !sameExchanges(sent, obs) {
+	if ok, _, _ := lab.SameMessages(sent, obs); !ok {
 		return false
 	}
 	var late time.Duration
@@ -660,33 +660,6 @@ func deadlineCut(o outcome) bool {
 		if x.Start.Duration()+late < dl {
 			return false
 		}
-	}
-	return true
-}
-
-// sameExchanges reports whether two lists hold the same messages (server,
-// name, type, transport), in the same order up to swaps between messages
-// sent at the same time (a burst's A and AAAA).
-func sameExchanges(a, b []model.Exchange) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	key := func(x model.Exchange) string { return x.Transport + " " + x.Server + " " + x.Type + " " + x.Name }
-	for i := 0; i < len(a); {
-		j := i + 1
-		for j < len(a) && a[j].Start == a[i].Start {
-			j++
-		}
-		ka, kb := make([]string, 0, j-i), make([]string, 0, j-i)
-		for k := i; k < j; k++ {
-			ka, kb = append(ka, key(a[k])), append(kb, key(b[k]))
-		}
-		slices.Sort(ka)
-		slices.Sort(kb)
-		if !slices.Equal(ka, kb) {
-			return false
-		}
-		i = j
 	}
 	return true
 }
