@@ -45,7 +45,7 @@ type NodeFacts struct {
 	Kubelet *ConfigDNS `json:"kubelet,omitempty"`
 	// StaticPods are the manifests under /etc/kubernetes/manifests.
 	StaticPods []model.File `json:"static_pods"`
-	Interfaces []IfAddr   `json:"interfaces"`
+	Interfaces []IfAddr     `json:"interfaces"`
 	// DisableIPv6 is net.ipv6.conf.all.disable_ipv6 ("0", "1"), "absent"
 	// when the kernel has no IPv6, or empty when unknown.
 	DisableIPv6 string `json:"disable_ipv6,omitempty"`
