@@ -13,6 +13,7 @@ import (
 	"github.com/nsscope/nsscope/grade"
 	"github.com/nsscope/nsscope/inspect/imagestore"
 	"github.com/nsscope/nsscope/inspect/target"
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 )
@@ -145,9 +146,18 @@ const maxResultsFile = 64 << 20
 
 // ParseNodeImages reads one `node --images --format json` document.
 func ParseNodeImages(data []byte) (*kube.NodeImages, error) {
+	// Node facts (`nsscope node` without --images) are the likeliest wrong
+	// file here: say so before their own schema_version is judged.
+	var shape struct {
+		Files  json.RawMessage `json:"files"`
+		Images json.RawMessage `json:"images"`
+	}
+	if json.Unmarshal(data, &shape) == nil && shape.Files != nil && shape.Images == nil {
+		return nil, errors.New("these are node facts, not the JSON of 'nsscope node --images' (node facts go to --node-facts-dir)")
+	}
 	var doc kube.NodeImages
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not the JSON of 'nsscope node --images': %w", err)
+		return nil, fmt.Errorf("not the JSON of 'nsscope node --images': %w", jsonstyle.Describe(err))
 	}
 	switch {
 	case doc.SchemaVersion < 1:

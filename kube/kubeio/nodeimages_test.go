@@ -281,7 +281,9 @@ func TestParseNodeImages(t *testing.T) {
 		`{}`: "no schema_version",
 		`{"schema_version": 9, "node": "n", "store": "s", "images": []}`:                        "newer",
 		`{"schema_version": 1, "node": "n1", "files": {}, "interfaces": [], "static_pods": []}`: "node facts go to --node-facts-dir",
-		`[1]`: "not the JSON",
+		`{"schema_version": 2, "node": "n1", "files": {}, "interfaces": [], "static_pods": []}`: "these are node facts",
+		`[1]`:                          "not the JSON of 'nsscope node --images': a JSON array where an object is expected",
+		`{"node": "x", "images": "y"}`: "a JSON string where an array is expected, at images",
 		`{"schema_version": 1, "node": "n", "store": "s", "images": [{"ref": "a", "verdict": "info"}]}`: "",
 	} {
 		_, err := ParseNodeImages([]byte(in))
