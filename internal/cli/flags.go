@@ -86,6 +86,9 @@ type output struct {
 	w    io.Writer
 	path string
 	buf  bytes.Buffer
+	// tmp is the temporary file a streamed output writes (streamOutput),
+	// renamed to path by Close.
+	tmp *os.File
 }
 
 func (a *app) output(path string) *output {
@@ -105,10 +108,60 @@ func (o *output) Close() error {
 	if o.path == "" {
 		return nil
 	}
+	if o.tmp != nil {
+		return o.closeStream()
+	}
 	if err := writeFileAtomic(o.path, o.buf.Bytes(), 0o644); err != nil {
 		return inputError(fmt.Errorf("--output: %w", err))
 	}
 	o.path = ""
+	return nil
+}
+
+// streamOutput is output for a verb that writes as it goes, without end
+// (sniff): with --output FILE the report streams into a temporary file
+// beside FILE, renamed into place by Close; Discard removes it, leaving
+// FILE as it was.
+func (a *app) streamOutput(path string) (*output, error) {
+	if path == "" || path == "-" {
+		return &output{w: a.stdio.Out}, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".nsscope-*")
+	if err != nil {
+		return nil, inputError(fmt.Errorf("--output: %w", err))
+	}
+	return &output{w: tmp, path: path, tmp: tmp}, nil
+}
+
+// Discard drops a report not completed: a streamed temporary file is
+// removed. It does nothing after Close.
+func (o *output) Discard() {
+	if o.tmp != nil {
+		o.tmp.Close()
+		os.Remove(o.tmp.Name())
+		o.tmp = nil
+	}
+	o.path = ""
+}
+
+func (o *output) closeStream() error {
+	tmp, path := o.tmp, o.path
+	o.tmp, o.path = nil, ""
+	perm := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		perm = st.Mode().Perm()
+	}
+	err := tmp.Close()
+	if err == nil {
+		err = os.Chmod(tmp.Name(), perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return inputError(fmt.Errorf("--output: %w", err))
+	}
 	return nil
 }
 

@@ -44,13 +44,17 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       golden.Update(),
-		// [shared]: ../shared/data is there.
+		// [shared]: ../shared/data is there; [root]: the test runs as
+		// root (sniff's packet socket).
 		Condition: func(cond string) (bool, error) {
-			if cond != "shared" {
-				return false, fmt.Errorf("unknown condition %q", cond)
+			switch cond {
+			case "shared":
+				_, err := os.Stat(sharedDataDir())
+				return err == nil, nil
+			case "root":
+				return os.Geteuid() == 0, nil
 			}
-			_, err := os.Stat(sharedDataDir())
-			return err == nil, nil
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("SHARED", sharedDataDir())

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,10 +15,11 @@ import (
 
 // sniffFlags holds the parsed command line of "nsscope sniff".
 type sniffFlags struct {
-	iface, netns, name, comm, format string
-	pid, maxPending                  int
-	duration                         time.Duration
-	explain                          bool
+	iface, netns, name, comm string
+	report                   reportFlags
+	pid, maxPending          int
+	duration                 time.Duration
+	explain                  bool
 }
 
 func newSniffCmd(a *app) *cobra.Command {
@@ -57,7 +59,9 @@ nsscope sniff --netns /proc/$(pidof coredns)/ns/net --explain`,
 		fs.StringVar(&f.comm, "comm", "", "only queries of processes named `NAME` (/proc/PID/comm)")
 	})
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) {
-		fs.StringVar(&f.format, "format", "text", "output `FORMAT`: text, json (JSON lines, then the summary) or html (waterfalls per process, written at the end)")
+		f.report.register(fs, []string{"text", "json", "html"}, false)
+		fs.Lookup("format").Usage = "output `FORMAT`: text, json (JSON lines, then the summary) or html (waterfalls per process, written at the end)"
+		fs.Lookup("output").Usage = "write the output to `FILE` instead of stdout (streamed into a temporary file beside it, renamed into place at the end; a capture that fails leaves FILE as it was)"
 		fs.BoolVar(&f.explain, "explain", false, "for each process seen: the files it sees, its binary, and the model's prediction beside what was captured")
 	})
 	completeValues(cmd, "format", "text", "json", "html")
@@ -68,9 +72,10 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 	if len(args) > 0 {
 		return usageErrorf("unexpected argument %q", args[0])
 	}
-	if f.format != "text" && f.format != "json" && f.format != "html" {
-		return usageErrorf("--format %q: want text, json or html", f.format)
+	if err := f.report.check(); err != nil {
+		return err
 	}
+	format := f.report.format
 	if f.pid != 0 && f.comm != "" {
 		return usageErrorf("--pid and --comm exclude each other")
 	}
@@ -82,7 +87,11 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	out := a.stdio.Out
+	out, err := a.streamOutput(f.report.output)
+	if err != nil {
+		return err
+	}
+	defer out.Discard()
 	ver := toolVersion()
 	var werr error
 	var seen []sniff.Exchange
@@ -90,13 +99,13 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 		if werr != nil {
 			return
 		}
-		if f.format == "html" {
+		if format == "html" {
 			if len(seen) <= sniff.MaxPageExchanges {
 				seen = append(seen, x)
 			}
 			return
 		}
-		if f.format == "json" {
+		if format == "json" {
 			werr = sniff.WriteExchangeJSON(out, x, ver)
 		} else {
 			sniff.WriteExchange(out, x)
@@ -104,12 +113,15 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 	}
 	opts := sniff.Options{Interface: f.iface, Netns: f.netns, Name: f.name, PID: f.pid, Comm: f.comm,
 		MaxPending: f.maxPending, Explain: f.explain}
-	if f.format == "text" {
+	if format == "text" {
 		opts.Ready = func() {
 			fmt.Fprintf(a.stdio.Err, "nsscope sniff: capturing DNS on %s%s; Ctrl-C ends with a summary\n", f.iface, map[bool]string{true: " in " + f.netns}[f.netns != ""])
 		}
 	}
 	sum, err := sniff.Run(ctx, opts, emit)
+	if err == nil && werr == nil {
+		werr = writeSniffEnd(out, format, seen, sum, f.explain, ver)
+	}
 	switch {
 	case sniff.IsInputError(err):
 		return inputError(err)
@@ -119,14 +131,20 @@ func runSniff(ctx context.Context, a *app, f *sniffFlags, args []string) error {
 	if werr != nil {
 		return werr
 	}
-	if f.format == "json" {
+	return out.Close()
+}
+
+// writeSniffEnd writes what follows the capture: the summary (and the
+// explanations), or the whole HTML page.
+func writeSniffEnd(out io.Writer, format string, seen []sniff.Exchange, sum *sniff.Summary, explain bool, ver string) error {
+	switch format {
+	case "json":
 		return sniff.WriteSummaryJSON(out, sum, ver)
-	}
-	if f.format == "html" {
+	case "html":
 		return waterfall.WritePage(out, sniff.Page(seen, sum))
 	}
 	sniff.WriteSummary(out, sum)
-	if f.explain {
+	if explain {
 		sniff.WriteExplanations(out, sum.Explanations)
 	}
 	return nil
