@@ -148,10 +148,39 @@ func newRoot(a *app) *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
-			c.Short = "print a shell completion script: bash, zsh, fish or powershell"
+			completionCmd(c)
 		}
 	}
 	return root
+}
+
+// completionShells are the shells cobra writes completion scripts for.
+var completionShells = []string{"bash", "zsh", "fish", "powershell"}
+
+// completionCmd gives cobra's completion command nsscope's help (the
+// shells, the exit codes) and refuses a shell it has no script for.
+func completionCmd(c *cobra.Command) {
+	c.Use = "completion " + strings.Join(completionShells, "|")
+	c.Short = "print a shell completion script: " + orList(completionShells)
+	c.Long = `Prints the completion script for SHELL to stdout: ` + orList(completionShells) + `.
+Load it in the current shell, e.g.
+  source <(nsscope completion bash)
+or install it where the shell looks for completions. 'nsscope completion
+SHELL -h' says where for each shell.`
+	c.Annotations = map[string]string{annotExit: exitPlain}
+	c.Example = `nsscope completion bash > /etc/bash_completion.d/nsscope
+nsscope completion zsh > "${fpath[1]}/_nsscope"
+nsscope completion fish > ~/.config/fish/completions/nsscope.fish`
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(_ *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageErrorf("no shell given: want %s", orList(completionShells))
+		}
+		return usageErrorf("no completion for shell %q: want %s", args[0], orList(completionShells))
+	}
+	for _, sub := range c.Commands() {
+		sub.Annotations = map[string]string{annotExit: exitPlain}
+	}
 }
 
 // helpFunc prints a command's help to its output (stdout): usage line,
