@@ -80,7 +80,8 @@ func Root(ctx context.Context, spec string) (*Source, error) {
 		return target.KeepEtc(p, size) || inspect.IsLibcPath(p)
 	}})
 	if err != nil {
-		return nil, fmt.Errorf("--root %s: %w", spec, err)
+		// The target's errors name spec; the caller names its flag.
+		return nil, err
 	}
 	return FromTarget(t, filepath.Base(strings.TrimSuffix(spec, "/"))), nil
 }

@@ -181,8 +181,15 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 	if f.nodeResults == "-" {
 		return usageErrorf("--node-results cannot be read from standard input; give a file or directory")
 	}
-	if f.kubeconfig == "-" || f.factsDir == "-" {
-		return usageErrorf("--kubeconfig and --node-facts-dir cannot be read from standard input; give a file or directory (--pods-file - reads pods from it)")
+	var fromStdin []string
+	if f.kubeconfig == "-" {
+		fromStdin = append(fromStdin, "--kubeconfig -")
+	}
+	if f.factsDir == "-" {
+		fromStdin = append(fromStdin, "--node-facts-dir -")
+	}
+	if len(fromStdin) > 0 {
+		return usageErrorf("%s: cannot be read from standard input; give a file or directory (--pods-file - reads pods from it)", strings.Join(fromStdin, " and "))
 	}
 	if f.factsDir != "" {
 		if err := exclusive(cmd, "node-facts", "node-facts-dir", "--node-facts gives every node one file's facts; --node-facts-dir one file per node"); err != nil {
