@@ -529,6 +529,11 @@ func (t *Tree) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte,
 // openRemote pulls the image's manifest and configuration from a
 // registry; layers are streamed when read.
 func (t *Tree) openRemote(ctx context.Context, spec string) error {
+	// A reference never begins with "-": such a spec is a flag out of
+	// place, and no registry is asked for it.
+	if strings.HasPrefix(spec, "-") {
+		return fmt.Errorf("%s: no such file or directory, and an image reference never begins with '-'", spec)
+	}
 	var nopts []name.Option
 	if t.opts.Insecure {
 		nopts = append(nopts, name.Insecure)

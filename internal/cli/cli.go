@@ -124,6 +124,7 @@ func Main(ctx context.Context, args []string, stdio Stdio, env []string) (code i
 		return lab.InitMain(stdio.In, stdio.Out)
 	}
 	a := &app{stdio: stdio, env: env}
+	defer a.cleanup()
 	root := newRoot(a)
 	if len(args) == 0 {
 		root.SetOut(stdio.Err)

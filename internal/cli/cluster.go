@@ -61,7 +61,7 @@ kubectl get pods -A -o json > pods.json && nsscope cluster --pods-file pods.json
 	fl.BoolVarP(&f.all, "all-namespaces", "A", false, "every namespace")
 	fl.StringVar(&f.podsFile, "pods-file", "", "read 'kubectl get pods -A -o json|yaml' output from `FILE` (- for stdin) instead of the API (offline); nodes are then unknown")
 	fl.StringVar(&f.factsDir, "node-facts-dir", "", "a `DIR`ectory of the JSON files 'nsscope node' wrote (one per node, e.g. from the DaemonSet in deploy/); other nodes get the defaults")
-	fl.StringVar(&f.nodeResults, "node-results", "", "the JSON 'nsscope node --images --format json' wrote: a `FILE`, or a DIRectory of NODE.images.json files; images found there (by digest) are not read again")
+	fl.StringVar(&f.nodeResults, "node-results", "", "the JSON 'nsscope node --images --format json' wrote: a `FILE` (- for stdin: one node's), or a DIRectory of NODE.images.json files; images found there (by digest) are not read again")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on the API after this long")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and fixes")
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
@@ -114,7 +114,18 @@ func runCluster(cmd *cobra.Command, a *app, f *clusterFlags, args []string) erro
 		}
 		in.NodeFacts = facts
 	}
-	if f.nodeResults != "" {
+	if f.nodeResults == "-" {
+		data, err := a.readArg("--node-results", "-", kubeio.MaxResultsFile)
+		if err != nil {
+			return err
+		}
+		doc, err := kubeio.ParseNodeImages(data)
+		if err != nil {
+			return inputError(fmt.Errorf("--node-results -: %w", err))
+		}
+		in.NodeResults = &kube.NodeResults{}
+		in.NodeResults.Add(doc, "standard input")
+	} else if f.nodeResults != "" {
 		nr, errs := kubeio.ReadNodeResults(f.nodeResults)
 		for _, e := range errs {
 			fmt.Fprintf(a.stdio.Err, "nsscope cluster: --node-results: %v\n", e)
@@ -178,8 +189,8 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout %s: want a positive duration", f.timeout)
 	}
-	if f.nodeResults == "-" {
-		return usageErrorf("--node-results cannot be read from standard input; give a file or directory")
+	if f.nodeResults == "-" && f.podsFile == "-" {
+		return usageErrorf("--node-results - and --pods-file - both want standard input: give one of them a file")
 	}
 	var fromStdin []string
 	if f.kubeconfig == "-" {

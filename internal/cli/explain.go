@@ -24,7 +24,7 @@ type envFlags struct {
 }
 
 func (e *envFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&e.root, "root", "", "read /etc from a root filesystem or image: a `DIR`ectory, a tarball (.tar, .tar.gz, .tar.zst), a docker save archive, an OCI layout or a registry reference")
+	fs.StringVar(&e.root, "root", "", rootUsage("read /etc from a root filesystem or image", "or a registry reference (registry/repo:tag, repo@sha256:...)"))
 	fs.StringVar(&e.nsswitch, "nsswitch", "", "use `FILE` as /etc/nsswitch.conf, or \"missing\" for none")
 	fs.StringArrayVar(&e.env, "env", nil, "`KEY=VALUE` in the program's environment (GODEBUG, LOCALDOMAIN, RES_OPTIONS, ...); repeatable")
 	fs.StringVar(&e.hostname, "hostname", "", "the host `NAME` the program sees")
@@ -154,10 +154,11 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 
 	src := sysenv.Host()
 	if f.root != "" {
-		if f.root == "-" {
-			return usageErrorf("--root -: a root filesystem cannot be read from standard input; give a directory or tarball")
+		root, err := a.rootArg(f.root)
+		if err != nil {
+			return err
 		}
-		src, err = sysenv.Root(cmd.Context(), f.root)
+		src, err = sysenv.Root(cmd.Context(), root)
 		if err != nil {
 			return inputError(fmt.Errorf("--root: %w", err))
 		}

@@ -201,12 +201,8 @@ const maxConfFile = sysenv.MaxFileSize
 // (which one argument only may take). flag names the argument in errors.
 func (a *app) readArg(flag, path string, limit int64) ([]byte, error) {
 	if path == "-" {
-		if a.stdinBy != "" {
-			return nil, usageErrorf("%s -: standard input is already read by %s", flag, a.stdinBy)
-		}
-		a.stdinBy = flag
-		if a.stdio.In == nil {
-			return nil, inputError(fmt.Errorf("%s -: no standard input", flag))
+		if err := a.claimStdin(flag); err != nil {
+			return nil, err
 		}
 		data, err := io.ReadAll(io.LimitReader(a.stdio.In, limit+1))
 		if err != nil {
@@ -240,6 +236,70 @@ func (a *app) readArg(flag, path string, limit int64) ([]byte, error) {
 		return nil, inputError(fmt.Errorf("%s %s: larger than %d bytes", flag, path, limit))
 	}
 	return data, nil
+}
+
+// claimStdin gives standard input to the argument flag names: one
+// argument only may read it.
+func (a *app) claimStdin(flag string) error {
+	if a.stdinBy != "" {
+		return usageErrorf("%s -: standard input is already read by %s", flag, a.stdinBy)
+	}
+	a.stdinBy = flag
+	if a.stdio.In == nil {
+		return inputError(fmt.Errorf("%s -: no standard input", flag))
+	}
+	return nil
+}
+
+// maxStdinTarball caps a tarball read from standard input: the size a
+// root file system tarball may have (inspect/target's default
+// MaxLayerSize).
+const maxStdinTarball = 64 << 30
+
+// stdinTarball spools standard input (a root tarball, docker save archive
+// or OCI layout tar, "FLAG -") into a file of nsscope's own temporary
+// directory ($TMPDIR) and returns its path. The file, named "stdin" (how
+// reports cite it), is removed when the run ends.
+func (a *app) stdinTarball(flag string, limit int64) (string, error) {
+	if err := a.claimStdin(flag); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(envValue(a.env, "TMPDIR"), "nsscope-stdin-")
+	if err != nil {
+		return "", fmt.Errorf("%s -: %w", flag, err)
+	}
+	a.cleanups = append(a.cleanups, func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "stdin")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("%s -: %w", flag, err)
+	}
+	n, err := io.Copy(f, io.LimitReader(a.stdio.In, limit+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return "", inputError(fmt.Errorf("%s -: reading standard input: %w", flag, err))
+	case n > limit:
+		return "", inputError(fmt.Errorf("%s -: standard input is larger than %d bytes", flag, limit))
+	case n == 0:
+		return "", inputError(fmt.Errorf("%s -: standard input is empty (want a tarball)", flag))
+	}
+	return path, nil
+}
+
+// checkTargetRef refuses a target that can be neither a path nor an
+// image reference: one beginning with "-" (a flag given after "--", or a
+// typo) that names no file, before any registry is asked.
+func checkTargetRef(what, spec string) error {
+	if !strings.HasPrefix(spec, "-") || spec == "-" {
+		return nil
+	}
+	if _, err := os.Lstat(spec); err == nil {
+		return nil
+	}
+	return usageErrorf("%s %q: no such file or directory, and an image reference never begins with '-'", what, spec)
 }
 
 // confFile reads a configuration file named by a flag as the file at as
@@ -361,4 +421,31 @@ func (a *app) color(outputPath string) bool {
 		return false
 	}
 	return isTerminal(a.stdio.Out)
+}
+
+// rootKinds is what every --root takes: the one description of a root
+// file system given by a flag (explain, lab, inspect; scan's TARGET takes
+// the same and image references).
+const rootKinds = "a `DIR`ectory, a root tarball (.tar, .tar.gz, .tar.zst), a docker save archive, an OCI layout (directory or tar), or - (any of the tarballs on stdin)"
+
+// rootUsage is the help of a --root flag: what the root is for, rootKinds,
+// then what this verb adds or refuses.
+func rootUsage(purpose, more string) string {
+	u := purpose + ": " + rootKinds
+	if more != "" {
+		u += "; " + more
+	}
+	return u
+}
+
+// rootArg resolves a --root value: "-" spools standard input into a file
+// (stdinTarball); anything else is checked (checkTargetRef) and kept.
+func (a *app) rootArg(root string) (string, error) {
+	if err := checkTargetRef("--root", root); err != nil {
+		return "", err
+	}
+	if root != "-" {
+		return root, nil
+	}
+	return a.stdinTarball("--root", maxStdinTarball)
 }

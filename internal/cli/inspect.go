@@ -123,9 +123,9 @@ nsscope inspect --in registry.example/app:1.4
 nsscope inspect --all --format json --in image.tar`,
 		run: func(cmd *cobra.Command, args []string) error { return runInspect(cmd, a, &f, args) },
 	})
-	cmd.Flags().StringVar(&f.in, "in", "", "read the binaries inside `TARGET`")
+	cmd.Flags().StringVar(&f.in, "in", "", "read the binaries inside `TARGET`: what scan's TARGET is (- reads a tarball from stdin)")
 	cmd.Flags().BoolVar(&f.all, "all", false, "with --in: every executable ELF file in TARGET, one line each in text (path, Go version, cgo resolver, libc)")
-	cmd.Flags().StringVar(&f.root, "root", "", "the root whose C library is reported: a `DIR`ectory or a tarball (default /; not with --in)")
+	cmd.Flags().StringVar(&f.root, "root", "", rootUsage("the root whose C library is reported", "not an image reference (--in reads one) (default /; not with --in)"))
 	addGroup(cmd, "Image", f.image.register)
 	addGroup(cmd, cacheGroup, f.cache.register)
 	addGroup(cmd, "Output", func(fs *pflag.FlagSet) { f.report.register(fs, []string{"text", "json"}, false) })
@@ -146,10 +146,15 @@ func (f *inspectFlags) check(args []string) error {
 	if f.in == "" && len(args) == 0 {
 		return usageErrorf("want at least one BINARY, or --in TARGET")
 	}
-	if f.root == "-" || f.in == "-" {
-		return usageErrorf("--root and --in cannot read standard input; give a directory, tarball or image")
+	for _, p := range args {
+		if p == "-" && (f.root == "-" || f.in == "-") {
+			return usageErrorf("%s - and BINARY - both want standard input: give one of them a file", map[bool]string{true: "--root", false: "--in"}[f.root == "-"])
+		}
 	}
-	return nil
+	if err := checkTargetRef("--in", f.in); err != nil {
+		return err
+	}
+	return checkTargetRef("--root", f.root)
 }
 
 // runInspect implements `nsscope inspect`. Each binary that cannot be read
@@ -214,6 +219,14 @@ func inspectHostFiles(ctx context.Context, a *app, f *inspectFlags, paths []stri
 	if root == "" {
 		root = "/"
 	}
+	shown := root
+	if root == "-" {
+		var err error
+		if root, err = a.rootArg(root); err != nil {
+			return nil, nil, err
+		}
+		shown = "standard input"
+	}
 	if _, err := os.Stat(root); err != nil {
 		return nil, nil, inputError(fmt.Errorf("--root: %w", err))
 	}
@@ -245,7 +258,7 @@ func inspectHostFiles(ctx context.Context, a *app, f *inspectFlags, paths []stri
 		if p == "-" {
 			name = "standard input"
 		}
-		out = append(out, inspectResult{Path: name, Root: root, Binary: b, RootLibc: rootLibc, Libc: inspect.LibcFor(b, rootLibc)})
+		out = append(out, inspectResult{Path: name, Root: shown, Binary: b, RootLibc: rootLibc, Libc: inspect.LibcFor(b, rootLibc)})
 	}
 	return out, failed, nil
 }
@@ -282,7 +295,14 @@ func inspectInTarget(ctx context.Context, a *app, f *inspectFlags, paths []strin
 		Cache: f.cache.layers(a.env, a.stdio.Err, "inspect")}
 	// Only the files asked for need to be looked at; the reader inspects
 	// every executable anyway, which costs little more.
-	tg, err := target.Open(ctx, f.in, opts)
+	spec := f.in
+	if spec == "-" {
+		var err error
+		if spec, err = a.stdinTarball("--in", maxStdinTarball); err != nil {
+			return nil, nil, err
+		}
+	}
+	tg, err := target.Open(ctx, spec, opts)
 	if err != nil {
 		return nil, nil, targetError(err)
 	}

@@ -211,9 +211,12 @@ func (f *labFlags) spec(a *app, argv []string) (lab.Spec, error) {
 	if f.timeout <= 0 {
 		return spec, usageErrorf("--timeout %s: want a positive duration", f.timeout)
 	}
-	switch {
-	case f.root == "-":
-		return spec, usageErrorf("--root -: a root cannot be read from standard input; give a directory or tarball")
+	if f.root != "" {
+		root, err := a.rootArg(f.root)
+		if err != nil {
+			return spec, err
+		}
+		spec.Root = root
 	}
 	if f.ipv6 != "" {
 		v, err := lab.ParseIPv6(f.ipv6)

@@ -17,7 +17,7 @@ import (
 
 // registerRoot adds the flags that build the program's root.
 func (f *labFlags) registerRoot(fs *pflag.FlagSet) {
-	fs.StringVar(&f.root, "root", "", "the program's root: a `DIR`ectory, a root tarball (.tar, .tar.gz, .tar.zst), a docker save archive or an OCI layout (directory or tar), never modified (default: the host's root, read-only)")
+	fs.StringVar(&f.root, "root", "", rootUsage("the program's root", "never modified; not a registry reference: the lab runs files it has (default: the host's root, read-only)"))
 	fs.StringVar(&f.hosts, "hosts", "", "the program's /etc/hosts `FILE`, or \"missing\" (default: the root's own)")
 	fs.StringVar(&f.nsswitch, "nsswitch", "", "the program's /etc/nsswitch.conf `FILE`, or \"missing\" (default: the root's own)")
 	fs.StringArrayVar(&f.add, "add", nil, "`HOSTFILE[:PATH]` makes a host file visible in the --root at PATH (default /BASENAME); repeatable")

@@ -18,6 +18,17 @@ type app struct {
 	// stdinBy names the argument that read standard input ("-"), which
 	// can be read once.
 	stdinBy string
+	// cleanups remove what the run made (a tarball spooled from standard
+	// input) when it ends.
+	cleanups []func()
+}
+
+// cleanup undoes what the run made, last first.
+func (a *app) cleanup() {
+	for i := len(a.cleanups) - 1; i >= 0; i-- {
+		a.cleanups[i]()
+	}
+	a.cleanups = nil
 }
 
 // verbSpec is what a verb's command is made of, besides its flags.

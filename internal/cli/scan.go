@@ -147,7 +147,8 @@ the outcome depends on something unknown), info (safe).
 
 TARGET is a directory (/ for this host), a root filesystem tarball (.tar,
 .tar.gz, .tar.zst), a docker save archive, an OCI image layout (directory
-or tar), or a registry reference (registry/repo:tag, repo@sha256:...).`,
+or tar), - (any of the tarballs on standard input), or a registry reference
+(registry/repo:tag, repo@sha256:...). A reference never begins with '-'.`,
 		exit: exitReport,
 		examples: `nsscope scan alpine-app.tar --runtime kubernetes
 nsscope scan registry.example/app:1.4 --format sarif --fail-on warning --output scan.sarif
@@ -187,8 +188,16 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 			return err
 		}
 	}
-	if args[0] == "-" {
-		return usageErrorf("TARGET -: a target cannot be read from standard input; save it to a file first")
+	spec, label := args[0], args[0]
+	if err := checkTargetRef("TARGET", spec); err != nil {
+		return err
+	}
+	if spec == "-" {
+		var err error
+		if spec, err = a.stdinTarball("TARGET", maxStdinTarball); err != nil {
+			return err
+		}
+		label = "standard input"
 	}
 	rt, err := f.rt.assumption(a)
 	if err != nil {
@@ -199,7 +208,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	counts := &target.Counts{}
 	prog := newProgress(a.stdio.Err, f.progress, counts)
 	defer prog.done()
-	t, err := target.Open(ctx, args[0], target.Options{
+	t, err := target.Open(ctx, spec, target.Options{
 		Platform: f.image.platform,
 		Insecure: f.image.insecure,
 		Counts:   counts,
@@ -210,7 +219,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 		return targetError(err)
 	}
 	defer t.Close()
-	in, err := scanInput(ctx, t, args[0])
+	in, err := scanInput(ctx, t, label)
 	if err != nil {
 		return targetError(err)
 	}
@@ -225,7 +234,7 @@ func runScan(cmd *cobra.Command, a *app, f *scanFlags, args []string) error {
 	rep.Version = toolVersion()
 	none := grade.NoneFound(rep)
 	if none {
-		fmt.Fprintf(a.stdio.Err, "nsscope scan: %s\n", grade.NoneFoundMessage(args[0]))
+		fmt.Fprintf(a.stdio.Err, "nsscope scan: %s\n", grade.NoneFoundMessage(label))
 	}
 	err = writeReport(a.output(f.report.output), rep, format, report.TextOptions{Verbose: f.verbose, Color: a.color(f.report.output)}, f.report.threshold())
 	if err == nil && none && f.failOnNone {

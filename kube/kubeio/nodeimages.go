@@ -142,7 +142,11 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 const NodeImagesSuffix = ".images.json"
 
 // maxResultsFile caps one results file.
-const maxResultsFile = 64 << 20
+const maxResultsFile = MaxResultsFile
+
+// MaxResultsFile caps one `node --images` results document, read from a
+// file or from standard input.
+const MaxResultsFile = 64 << 20
 
 // ParseNodeImages reads one `node --images --format json` document.
 func ParseNodeImages(data []byte) (*kube.NodeImages, error) {
