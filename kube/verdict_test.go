@@ -107,7 +107,7 @@ func TestChecksTableScenarios(t *testing.T) {
 		t.Fatalf("the scenarios agree (%d queries): the test cannot tell the columns apart", ch.Cost.Queries)
 	}
 	var b strings.Builder
-	if err := WriteChecks(&b, c); err != nil {
+	if err := WriteChecks(&b, c, false); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(b.String(), "\n")

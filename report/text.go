@@ -24,8 +24,18 @@ func (o TextOptions) paintSeverity(s Severity) string {
 	if !o.Color {
 		return word
 	}
+	return Paint(s, strings.TrimRight(word, " ")) + word[len(strings.TrimRight(word, " ")):]
+}
+
+// Paint colours text as findings of severity s are coloured on a terminal
+// (critical bold red, warning bold yellow, info green): the one palette
+// of every verb's verdicts.
+func Paint(s Severity, text string) string {
 	code := map[Severity]string{Critical: "1;31", Warning: "1;33", Info: "32"}[s]
-	return "\x1b[" + code + "m" + strings.TrimRight(word, " ") + "\x1b[0m" + word[len(strings.TrimRight(word, " ")):]
+	if code == "" {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
 }
 
 // WriteText renders r for a terminal: the assumptions as "#" lines, then

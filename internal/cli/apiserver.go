@@ -192,7 +192,7 @@ func writeAPIServerText(w io.Writer, cs []*kube.Container, fixes map[string][]ku
 		if err := kube.WriteDerivation(&b, c); err != nil {
 			return err
 		}
-		if err := kube.WriteChecks(&b, c); err != nil {
+		if err := kube.WriteChecks(&b, c, wo.Color); err != nil {
 			return err
 		}
 		if c.Startup != nil {

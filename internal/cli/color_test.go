@@ -93,3 +93,28 @@ func TestColor(t *testing.T) {
 		t.Errorf("report: %q", b.String())
 	}
 }
+
+// pod and apiserver colour their verdicts on a terminal as the other
+// verbs do, and never when NO_COLOR is set or stdout is a file.
+func TestColorPodAPIServer(t *testing.T) {
+	dir := t.TempDir()
+	pod := filepath.Join(dir, "pod.yaml")
+	os.WriteFile(pod, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: alpine:3.16}\n"), 0o644)
+	for _, c := range []struct {
+		args  []string
+		paint string
+	}{
+		{[]string{"pod", pod, "--go", "1.15"}, "\x1b[1;31mcritical\x1b[0m: Go 1.15 static"},
+		{[]string{"apiserver", "--go", "1.21"}, "kube-apiserver start-up: \x1b[32msafe\x1b[0m: "},
+	} {
+		if out := runOnTerminal(t, nil, c.args...); !strings.Contains(out, c.paint) {
+			t.Errorf("%v on a terminal: no %q in\n%q", c.args, c.paint, out)
+		}
+		if out := runOnTerminal(t, []string{"NO_COLOR=1"}, c.args...); strings.Contains(out, "\x1b[") {
+			t.Errorf("%v NO_COLOR: escapes in\n%q", c.args, out)
+		}
+		if out, _, _ := runCLI(t, c.args...); strings.Contains(out, "\x1b[") {
+			t.Errorf("%v not a terminal: escapes in\n%q", c.args, out)
+		}
+	}
+}

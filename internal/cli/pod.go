@@ -107,7 +107,7 @@ func runPod(cmd *cobra.Command, a *app, f *podFlags, args []string) error {
 		opts.Names = f.lookup.names
 	}
 	out := a.output(f.report.output)
-	run := &podChecker{format: f.report.format, out: out, maxReport: maxReportPods}
+	run := &podChecker{format: f.report.format, out: out, maxReport: maxReportPods, color: a.color(f.report.output)}
 	var dec *kube.Decoded
 	var scanNotes []string
 	if f.scan.enabled() {
@@ -207,6 +207,8 @@ type podChecker struct {
 	inputErrs  []string
 	// maxReport caps the workloads of a report format (see maxReportPods).
 	maxReport int
+	// color paints the text verdicts for a terminal.
+	color bool
 	err       error
 }
 
@@ -246,7 +248,7 @@ func (r *podChecker) check(w *kube.Workload, node kube.Node) {
 			r.err = kube.WriteHosts(&b, []*kube.Container{c})
 		case "text":
 			if r.err = kube.WriteDerivation(&b, c); r.err == nil {
-				r.err = kube.WriteChecks(&b, c)
+				r.err = kube.WriteChecks(&b, c, r.color)
 			}
 			writeRemedies(&b, c, fixes)
 		}
