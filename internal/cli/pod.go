@@ -209,7 +209,7 @@ type podChecker struct {
 	maxReport int
 	// color paints the text verdicts for a terminal.
 	color bool
-	err       error
+	err   error
 }
 
 func (r *podChecker) check(w *kube.Workload, node kube.Node) {
