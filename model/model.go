@@ -32,7 +32,8 @@ const (
 
 // Program describes the program whose lookups are predicted.
 type Program struct {
-	// Label is a short human description ("Go 1.15 static"); optional.
+	// Label is a short human description ("Go 1.15 static"); optional:
+	// Describe builds the one label from the build when it is empty.
 	Label string `json:"label,omitempty"`
 	Impl  Impl   `json:"impl"`
 	// Go describes the Go build when Impl is ImplGo.
