@@ -30,40 +30,18 @@ type goDebug struct {
 
 // parseGODEBUG merges the build's DefaultGODEBUG (Go 1.21+) with the
 // environment's GODEBUG; the environment wins key by key, later keys win.
+// Only netdns and netedns0 matter here.
 func parseGODEBUG(defaults, env string, envSet bool, v Version) goDebug {
 	var d goDebug
 	apply := func(s, src string) {
 		for _, kv := range strings.Split(s, ",") {
-			k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
-			if !ok {
-				continue
-			}
-			switch k {
-			case "netdns":
-				d.mode, d.level, d.invalid = "", 0, false
-				part := func(p string) {
-					if p == "" {
-						return
-					}
-					if p[0] >= '0' && p[0] <= '9' {
-						n := 0
-						for i := 0; i < len(p) && p[i] >= '0' && p[i] <= '9' && n < 1e6; i++ {
-							n = n*10 + int(p[i]-'0')
-						}
-						d.level = n
-						return
-					}
-					d.mode = p
-					d.invalid = p != "go" && p != "cgo"
-				}
-				if a, b, ok := strings.Cut(val, "+"); ok {
-					part(a)
-					part(b)
-				} else {
-					part(val)
-				}
+			switch k, val, ok := strings.Cut(strings.TrimSpace(kv), "="); {
+			case !ok:
+			case k == "netdns":
+				d.mode, d.level = goNetDNS(val)
+				d.invalid = d.mode != "" && d.mode != "go" && d.mode != "cgo"
 				d.source = src
-			case "netedns0":
+			case k == "netedns0":
 				d.edns0 = val
 			}
 		}
@@ -75,6 +53,34 @@ func parseGODEBUG(defaults, env string, envSet bool, v Version) goDebug {
 		apply(env, "GODEBUG="+env)
 	}
 	return d
+}
+
+// goNetDNS reads a netdns value (go-resolver.md §b.2): at most two
+// parts around the first '+'; a part starting with a digit is the debug
+// level (its leading digits), any other non-empty part the mode; the
+// second part wins over the first of its kind.
+func goNetDNS(val string) (mode string, level int) {
+	first, second, _ := strings.Cut(val, "+")
+	for _, part := range []string{first, second} {
+		switch {
+		case part == "":
+		case '0' <= part[0] && part[0] <= '9':
+			level = goDebugLevel(part)
+		default:
+			mode = part
+		}
+	}
+	return mode, level
+}
+
+// goDebugLevel is the number the leading digits of s spell, read until it
+// reaches a million (more than any level means).
+func goDebugLevel(s string) int {
+	n := 0
+	for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9' && n < 1e6; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }
 
 // goConf is what Go's initConfVal computes once per process.
