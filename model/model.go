@@ -16,9 +16,10 @@ package model
 
 import (
 	"fmt"
-	"github.com/nsscope/nsscope/version"
 	"net/netip"
 	"slices"
+
+	"github.com/nsscope/nsscope/version"
 )
 
 // Impl names a resolver implementation.
