@@ -594,4 +594,3 @@ func (t *Tree) useImage(ref fmt.Stringer, img v1.Image, uncompressed bool) error
 	t.assignCacheKeys()
 	return nil
 }
-
