@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/report"
 	"github.com/nsscope/nsscope/report/sarifcheck"
 )
@@ -152,5 +155,20 @@ func TestKubeSARIF(t *testing.T) {
 		if err := sarifcheck.Validate(sch, []byte(out)); err != nil {
 			t.Errorf("%s: %v", args[0], err)
 		}
+	}
+}
+
+// cluster --node-results - reads one node's `node --images` document from
+// standard input, as it reads a file.
+func TestClusterNodeResultsStdin(t *testing.T) {
+	dir := t.TempDir()
+	pods := filepath.Join(dir, "pods.json")
+	os.WriteFile(pods, []byte(`{"apiVersion": "v1", "kind": "List", "items": []}`), 0o644)
+	doc := fmt.Sprintf(`{"schema_version": %d, "tool": "nsscope", "version": "test", "node": "n1", "store": "containerd", "images": []}`, kube.NodeImagesSchemaVersion)
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"cluster", "--pods-file", pods, "--node-results", "-", "--format", "json"},
+		Stdio{In: strings.NewReader(doc), Out: &out, Err: &errb}, nil)
+	if code != 0 || !strings.Contains(out.String(), `"schema_version"`) {
+		t.Errorf("exit %d, stderr %q, stdout %.200q", code, errb.String(), out.String())
 	}
 }
