@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -64,6 +66,11 @@ func Open(ctx context.Context, spec string, opts Options) (*Tree, error) {
 			return nil, err
 		}
 	case looksLikePath(spec):
+		// The path once: "x.tar: no such file or directory".
+		var pe *fs.PathError
+		if errors.As(statErr, &pe) {
+			return nil, fmt.Errorf("%s: %w", spec, pe.Err)
+		}
 		return nil, fmt.Errorf("%s: %w", spec, statErr)
 	default:
 		if err := t.openRemote(ctx, spec); err != nil {
