@@ -117,7 +117,7 @@ func WriteCheck(w io.Writer, prog model.Program, req model.Request, p *model.Pre
 	if req.Op != "" {
 		how += ", " + req.Op
 	}
-	fmt.Fprintf(w, "\ncheck: %s resolving %q (%s)\n", prog.Label, req.Name, how)
+	fmt.Fprintf(w, "\ncheck: %s resolving %q (%s)\n", prog.Describe(), req.Name, how)
 	answered := p.AnsweredFrom
 	if p.Error != "" {
 		answered += "; error: " + p.Error
