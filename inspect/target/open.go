@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nsscope/nsscope/inspect"
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 )
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -236,7 +237,7 @@ func (t *Tree) openDockerSave(a *archive) error {
 	var ms []dockerManifest
 	if err := json.Unmarshal(data, &ms); err != nil {
 		a.close()
-		return fmt.Errorf("manifest.json: %w", err)
+		return fmt.Errorf("manifest.json: %w", jsonstyle.Describe(err))
 	}
 	if len(ms) == 0 {
 		a.close()
@@ -320,7 +321,7 @@ func layerInfos(ls []layerSource) []Layer {
 func (t *Tree) setConfig(data []byte) error {
 	cf, err := v1.ParseConfigFile(strings.NewReader(string(data)))
 	if err != nil {
-		return fmt.Errorf("image config: %w", err)
+		return fmt.Errorf("image config: %w", jsonstyle.Describe(err))
 	}
 	t.setConfigFile(cf)
 	return nil
@@ -443,7 +444,7 @@ func (t *Tree) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte,
 		}
 		im, err := v1.ParseIndexManifest(strings.NewReader(string(data)))
 		if err != nil {
-			return fmt.Errorf("image index: %w", err)
+			return fmt.Errorf("image index: %w", jsonstyle.Describe(err))
 		}
 		for _, d := range im.Manifests {
 			switch {
@@ -496,7 +497,7 @@ func (t *Tree) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte,
 	}
 	m, err := v1.ParseManifest(strings.NewReader(string(data)))
 	if err != nil {
-		return fail(fmt.Errorf("image manifest: %w", err))
+		return fail(fmt.Errorf("image manifest: %w", jsonstyle.Describe(err)))
 	}
 	cfg, err := readBlob(bs, m.Config.Digest, t.limits.MaxMetadata)
 	if err != nil {

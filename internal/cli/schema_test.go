@@ -169,6 +169,25 @@ func TestTraceJSONSchema(t *testing.T) {
 	validate(t, c, "trace.json", "trace", out)
 }
 
+// node --ip-addr with an empty list writes no interfaces, not this
+// host's: [] is an answer, not "unknown".
+func TestNodeEmptyIPAddr(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "root", "etc"), 0o755) //nolint:errcheck
+	ip := filepath.Join(dir, "ip.json")
+	os.WriteFile(ip, []byte("[]\n"), 0o644) //nolint:errcheck
+	out, stderr, code := runCLI(t, "node", "--root", filepath.Join(dir, "root"), "--node-name", "n1", "--ip-addr", ip)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Interfaces []any `json:"interfaces"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Interfaces == nil || len(doc.Interfaces) != 0 {
+		t.Errorf("interfaces %v (%v), want []:\n%s", doc.Interfaces, err, out)
+	}
+}
+
 // The schemas refuse what the JSON style rules out: a null list, a libc
 // as a bare string, a missing tool.
 func TestJSONSchemasRefuse(t *testing.T) {
