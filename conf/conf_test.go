@@ -330,3 +330,38 @@ func FuzzAPKInstalled(f *testing.F) {
 		}
 	})
 }
+
+// TestGoCriteria holds each of Go's criterion rules (go-resolver.md §b.4).
+func TestGoCriteria(t *testing.T) {
+	cases := []struct {
+		in   string
+		want string // the criteria as read, or the error
+	}{
+		{"", ""},
+		{"NOTFOUND=return", "notfound=return"},
+		{"!UNAVAIL=Return  success=continue", "!unavail=return success=continue"},
+		{"a=b", "a=b"},
+		{"!a=b", "!a=b"},
+		{"=b", "error: " + goNSSShort},
+		{"!=b", "error: " + goNSSShort},
+		{"abc", "error: " + goNSSNoEqualsSign},
+		{"!abc", "error: " + goNSSNoEqualsSign},
+		{"a=b abc", "error: " + goNSSNoEqualsSign},
+		{"abc =b", "error: " + goNSSNoEqualsSign},
+		{"x==", "x=="},
+	}
+	for _, c := range cases {
+		crit, err := parseGoCriteria(c.in)
+		got := "error: " + err
+		if err == "" {
+			parts := make([]string, len(crit))
+			for i, cr := range crit {
+				parts[i] = cr.String()
+			}
+			got = strings.Join(parts, " ")
+		}
+		if got != c.want {
+			t.Errorf("parseGoCriteria(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -154,21 +154,32 @@ func goNSSSource(s string, p Pos) (Source, string, string) {
 	return src, after, ""
 }
 
-// parseGoCriteria reads the criteria between brackets.
+// goCriterionRules are the checks Go's reader makes of one criterion (the
+// text after an optional '!'), in order; the first one broken makes the
+// whole file unusable (go-resolver.md §b.4: "malformed criterion ⇒ parse
+// error"). Status and action are not checked here: an unknown one only
+// makes the criteria non-standard (StandardCriteria).
+var goCriterionRules = []struct {
+	broken func(body string) bool
+	err    string
+}{
+	{func(body string) bool { return len(body) < 3 }, goNSSShort},
+	{func(body string) bool { return !strings.Contains(body, "=") }, goNSSNoEqualsSign},
+}
+
+// parseGoCriteria reads the criteria between brackets: white-space
+// separated "[!]STATUS=ACTION" items, lowercased (§b.4).
 func parseGoCriteria(x string) ([]Criterion, string) {
 	var out []Criterion
 	for _, f := range fieldsFunc([]byte(x), isGoSpace) {
-		c := Criterion{}
-		f, c.Negate = strings.CutPrefix(f, "!")
-		if len(f) < 3 {
-			return nil, goNSSShort
+		body, negate := strings.CutPrefix(f, "!")
+		for _, r := range goCriterionRules {
+			if r.broken(body) {
+				return nil, r.err
+			}
 		}
-		status, action, ok := strings.Cut(lowerASCII(f), "=")
-		if !ok {
-			return nil, goNSSNoEqualsSign
-		}
-		c.Status, c.Action = status, action
-		out = append(out, c)
+		status, action, _ := strings.Cut(lowerASCII(body), "=")
+		out = append(out, Criterion{Negate: negate, Status: status, Action: action})
 	}
 	return out, ""
 }

@@ -1,7 +1,9 @@
 package conf
 
 import (
+	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/nsscope/nsscope/version"
@@ -132,80 +134,107 @@ func EnsureRooted(s string) string {
 	return s + "."
 }
 
-// parseResolvGo follows Go's dnsReadConfig (go-resolver.md §b.8).
+// Go's reading of resolv.conf (go-resolver.md §b.8) as tables: a line
+// is its white-space separated words, the first of them the keyword; a
+// line starting with ';' or '#' is a comment. goResolvKeywords says what
+// each keyword does with the words after it; any other keyword is noted in
+// Unknown (it makes Go's unknownOpt true).
+var goResolvKeywords = map[string]func(rc *ResolvConf, args []string, p Pos, o ResolvOptions){
+	"nameserver": func(rc *ResolvConf, args []string, p Pos, _ ResolvOptions) {
+		if len(args) > 0 {
+			rc.addNameserver(args[0], p)
+		}
+	},
+	// domain: the search list is that one domain.
+	"domain": func(rc *ResolvConf, args []string, p Pos, _ ResolvOptions) {
+		if len(args) > 0 {
+			rc.Search = []string{EnsureRooted(args[0])}
+			rc.SearchPos, rc.SearchSet = p, true
+		}
+	},
+	// search: the list is every word, rooted; even an empty line empties
+	// it; from Go 1.20 "." is dropped.
+	"search": func(rc *ResolvConf, args []string, p Pos, o ResolvOptions) {
+		rc.Search = []string{}
+		rc.SearchPos, rc.SearchSet = p, true
+		for _, s := range args {
+			if s == "." && o.atLeast(1, 20, 0) {
+				rc.Ignored = append(rc.Ignored, Note{p, `search entry "." dropped (Go 1.20+)`})
+				continue
+			}
+			rc.Search = append(rc.Search, EnsureRooted(s))
+		}
+	},
+	"options": func(rc *ResolvConf, args []string, p Pos, o ResolvOptions) {
+		for _, s := range args {
+			parseGoOption(rc, s, p, o)
+		}
+	},
+	// lookup: OpenBSD's keyword; accepted (and ignored) everywhere.
+	"lookup": func(*ResolvConf, []string, Pos, ResolvOptions) {},
+}
+
+// parseResolvGo reads the file with goResolvKeywords.
 func parseResolvGo(file string, data []byte, o ResolvOptions) *ResolvConf {
 	rc := newResolv(Go, file)
 	for _, l := range splitLines(data) {
 		if len(l.text) > 0 && (l.text[0] == ';' || l.text[0] == '#') {
 			continue
 		}
-		f := fieldsFunc(l.text, isGoSpace)
-		if len(f) < 1 {
+		words := fieldsFunc(l.text, isGoSpace)
+		if len(words) == 0 {
 			continue
 		}
 		p := pos(file, l)
-		switch f[0] {
-		case "nameserver":
-			if len(f) > 1 {
-				rc.addNameserver(f[1], p)
-			}
-		case "domain":
-			if len(f) > 1 {
-				rc.Search = []string{EnsureRooted(f[1])}
-				rc.SearchPos, rc.SearchSet = p, true
-			}
-		case "search":
-			rc.Search = []string{}
-			rc.SearchPos, rc.SearchSet = p, true
-			for _, s := range f[1:] {
-				if s == "." && o.atLeast(1, 20, 0) {
-					rc.Ignored = append(rc.Ignored, Note{p, `search entry "." dropped (Go 1.20+)`})
-					continue
-				}
-				rc.Search = append(rc.Search, EnsureRooted(s))
-			}
-		case "options":
-			for _, s := range f[1:] {
-				parseGoOption(rc, s, p, o)
-			}
-		case "lookup":
-			// OpenBSD's keyword; accepted (and ignored) everywhere.
-		default:
-			rc.Unknown = append(rc.Unknown, Note{p, "unknown keyword " + quote(f[0])})
+		if apply, ok := goResolvKeywords[words[0]]; ok {
+			apply(rc, words[1:], p, o)
+		} else {
+			rc.Unknown = append(rc.Unknown, Note{p, "unknown keyword " + quote(words[0])})
 		}
 	}
 	return rc
 }
 
+// goValueOptions are Go's "NAME:N" options (§b.8): N is read as Go's
+// decimal prefix (what does not parse counts as 0) and held to a range.
+var goValueOptions = map[string]func(rc *ResolvConf, n int, p Pos){
+	"ndots":    func(rc *ResolvConf, n int, p Pos) { rc.Ndots = IntOption{min(max(n, 0), 15), p} },
+	"timeout":  func(rc *ResolvConf, n int, p Pos) { rc.Timeout = IntOption{max(n, 1), p} },
+	"attempts": func(rc *ResolvConf, n int, p Pos) { rc.Attempts = IntOption{max(n, 1), p} },
+}
+
+// goFlagOptions are Go's on/off options (§b.8), each with the first Go
+// release that knows it (a release before it counts it as unknown).
+var goFlagOptions = map[string]struct {
+	since [3]int
+	set   func(rc *ResolvConf, p Pos)
+}{
+	"rotate":                {[3]int{}, func(rc *ResolvConf, p Pos) { rc.Rotate = Flag{true, p} }},
+	"single-request":        {[3]int{1, 13, 0}, func(rc *ResolvConf, p Pos) { rc.SingleRequest = Flag{true, p} }},
+	"single-request-reopen": {[3]int{1, 13, 0}, func(rc *ResolvConf, p Pos) { rc.SingleRequest, rc.SingleRequestReopen = Flag{true, p}, Flag{true, p} }},
+	"use-vc":                {[3]int{1, 13, 0}, func(rc *ResolvConf, p Pos) { rc.UseVC = Flag{true, p} }},
+	"usevc":                 {[3]int{1, 13, 0}, func(rc *ResolvConf, p Pos) { rc.UseVC = Flag{true, p} }},
+	"tcp":                   {[3]int{1, 13, 0}, func(rc *ResolvConf, p Pos) { rc.UseVC = Flag{true, p} }},
+	"trust-ad":              {[3]int{1, 20, 0}, func(rc *ResolvConf, p Pos) { rc.TrustAD = Flag{true, p} }},
+	"edns0":                 {[3]int{1, 20, 0}, func(rc *ResolvConf, p Pos) { rc.EDNS0 = Flag{true, p} }},
+	"no-reload":             {[3]int{1, 20, 0}, func(rc *ResolvConf, p Pos) { rc.NoReload = Flag{true, p} }},
+}
+
+// parseGoOption applies one word of an options line: a value option, a
+// flag the release knows, or an unknown option.
 func parseGoOption(rc *ResolvConf, s string, p Pos, o ResolvOptions) {
-	switch {
-	case strings.HasPrefix(s, "ndots:"):
-		n, _ := goDtoi(s[6:])
-		rc.Ndots = IntOption{min(max(n, 0), 15), p}
-	case strings.HasPrefix(s, "timeout:"):
-		n, _ := goDtoi(s[8:])
-		rc.Timeout = IntOption{max(n, 1), p}
-	case strings.HasPrefix(s, "attempts:"):
-		n, _ := goDtoi(s[9:])
-		rc.Attempts = IntOption{max(n, 1), p}
-	case s == "rotate":
-		rc.Rotate = Flag{true, p}
-	case (s == "single-request" || s == "single-request-reopen") && o.atLeast(1, 13, 0):
-		rc.SingleRequest = Flag{true, p}
-		if s == "single-request-reopen" {
-			rc.SingleRequestReopen = Flag{true, p}
+	if name, value, ok := strings.Cut(s, ":"); ok {
+		if apply, known := goValueOptions[name]; known {
+			n, _ := goDtoi(value)
+			apply(rc, n, p)
+			return
 		}
-	case (s == "use-vc" || s == "usevc" || s == "tcp") && o.atLeast(1, 13, 0):
-		rc.UseVC = Flag{true, p}
-	case s == "trust-ad" && o.atLeast(1, 20, 0):
-		rc.TrustAD = Flag{true, p}
-	case s == "edns0" && o.atLeast(1, 20, 0):
-		rc.EDNS0 = Flag{true, p}
-	case s == "no-reload" && o.atLeast(1, 20, 0):
-		rc.NoReload = Flag{true, p}
-	default:
-		rc.Unknown = append(rc.Unknown, Note{p, "unknown option " + quote(s)})
 	}
+	if f, known := goFlagOptions[s]; known && o.atLeast(f.since[0], f.since[1], f.since[2]) {
+		f.set(rc, p)
+		return
+	}
+	rc.Unknown = append(rc.Unknown, Note{p, "unknown option " + quote(s)})
 }
 
 // glibc's caps (resolv.h): RES_MAXNDOTS, RES_MAXRETRANS, RES_MAXRETRY, and
@@ -217,13 +246,46 @@ const (
 	glibcOldMaxSrch  = 6
 )
 
-// glibcKeyword reports whether line starts with kw followed by space or tab
-// (res_init.c's MATCH).
-func glibcKeyword(line []byte, kw string) bool {
-	return len(line) > len(kw) && string(line[:len(kw)]) == kw && (line[len(kw)] == ' ' || line[len(kw)] == '\t')
+// glibc's reading of resolv.conf (libc-k8s-resolver.md §D.2) as tables: a
+// line starting with ';' or '#' is a comment; a keyword counts only when a
+// space or tab follows it at the very start of the line (no leading white
+// space, no other separator); glibcResolvKeywords says what each does with
+// the rest of the line. Any other non-blank line is ignored, and noted.
+var glibcResolvKeywords = map[string]func(rc *ResolvConf, rest []byte, p Pos, o ResolvOptions){
+	// domain: the search list is its first word.
+	"domain": func(rc *ResolvConf, rest []byte, p Pos, _ ResolvOptions) {
+		if f := fieldsFunc(rest, isCSpace); len(f) > 0 {
+			rc.Search = []string{f[0]}
+			rc.SearchPos, rc.SearchSet = p, true
+		}
+	},
+	// search: every word, as written; an empty line changes nothing;
+	// before 2.26 only the first MAXDNSRCH are kept.
+	"search": func(rc *ResolvConf, rest []byte, p Pos, o ResolvOptions) {
+		f := fieldsFunc(rest, isCSpace)
+		if len(f) == 0 {
+			return
+		}
+		rc.Search = f
+		rc.SearchPos, rc.SearchSet = p, true
+		if !o.atLeast(2, 26, 0) && len(rc.Search) > glibcOldMaxSrch {
+			rc.Ignored = append(rc.Ignored, Note{p, "glibc before 2.26 keeps 6 search domains"})
+			rc.Search = rc.Search[:glibcOldMaxSrch]
+		}
+	},
+	"nameserver": func(rc *ResolvConf, rest []byte, p Pos, _ ResolvOptions) {
+		if f := fieldsFunc(rest, isCSpace); len(f) > 0 {
+			rc.addNameserver(f[0], p)
+		}
+	},
+	"options": func(rc *ResolvConf, rest []byte, p Pos, _ ResolvOptions) {
+		applyGlibcOptions(rc, string(rest), p)
+	},
+	// sortlist: address sorting; no effect on what is asked.
+	"sortlist": func(*ResolvConf, []byte, Pos, ResolvOptions) {},
 }
 
-// parseResolvGlibc follows glibc's res_init (libc-k8s-resolver.md §D.2).
+// parseResolvGlibc reads the file with glibcResolvKeywords.
 func parseResolvGlibc(file string, data []byte, o ResolvOptions) *ResolvConf {
 	rc := newResolv(Glibc, file)
 	for _, l := range splitLines(data) {
@@ -232,76 +294,57 @@ func parseResolvGlibc(file string, data []byte, o ResolvOptions) *ResolvConf {
 			continue
 		}
 		p := pos(file, l)
-		switch {
-		case glibcKeyword(t, "domain"):
-			f := fieldsFunc(t[6:], isCSpace)
-			if len(f) == 0 {
+		if i := bytes.IndexAny(t, " \t"); i >= 0 {
+			if apply, ok := glibcResolvKeywords[string(t[:i])]; ok {
+				apply(rc, t[i+1:], p, o)
 				continue
 			}
-			rc.Search = []string{f[0]}
-			rc.SearchPos, rc.SearchSet = p, true
-		case glibcKeyword(t, "search"):
-			f := fieldsFunc(t[6:], isCSpace)
-			if len(f) == 0 {
-				continue
-			}
-			rc.Search = f
-			rc.SearchPos, rc.SearchSet = p, true
-			if o.Version.IsZero() || o.Version.AtLeast(2, 26, 0) {
-				continue
-			}
-			if len(rc.Search) > glibcOldMaxSrch {
-				rc.Ignored = append(rc.Ignored, Note{p, "glibc before 2.26 keeps 6 search domains"})
-				rc.Search = rc.Search[:glibcOldMaxSrch]
-			}
-		case glibcKeyword(t, "nameserver"):
-			if f := fieldsFunc(t[10:], isCSpace); len(f) > 0 {
-				rc.addNameserver(f[0], p)
-			}
-		case glibcKeyword(t, "options"):
-			applyGlibcOptions(rc, string(t[7:]), p)
-		case glibcKeyword(t, "sortlist"):
-			// Address sorting; no effect on what is asked.
-		default:
-			if len(fieldsFunc(t, isCSpace)) > 0 {
-				rc.Ignored = append(rc.Ignored, Note{p, "not a keyword glibc reads: ignored"})
-			}
+		}
+		if len(fieldsFunc(t, isCSpace)) > 0 {
+			rc.Ignored = append(rc.Ignored, Note{p, "not a keyword glibc reads: ignored"})
 		}
 	}
 	return rc
 }
 
+// glibcValueOptions are glibc's "NAME:N" options: N read as atoi, held to
+// 0 and to resolv.h's cap.
+var glibcValueOptions = map[string]func(rc *ResolvConf, n int, p Pos){
+	"ndots":    func(rc *ResolvConf, n int, p Pos) { rc.Ndots = IntOption{min(max(n, 0), glibcMaxNdots), p} },
+	"timeout":  func(rc *ResolvConf, n int, p Pos) { rc.Timeout = IntOption{min(max(n, 0), glibcMaxTimeout), p} },
+	"attempts": func(rc *ResolvConf, n int, p Pos) { rc.Attempts = IntOption{min(max(n, 0), glibcMaxAttempts), p} },
+}
+
+// glibcFlagOptions are glibc's on/off options the model uses.
+var glibcFlagOptions = map[string]func(rc *ResolvConf, p Pos){
+	"rotate":                func(rc *ResolvConf, p Pos) { rc.Rotate = Flag{true, p} },
+	"single-request":        func(rc *ResolvConf, p Pos) { rc.SingleRequest = Flag{true, p} },
+	"single-request-reopen": func(rc *ResolvConf, p Pos) { rc.SingleRequest, rc.SingleRequestReopen = Flag{true, p}, Flag{true, p} },
+	"use-vc":                func(rc *ResolvConf, p Pos) { rc.UseVC = Flag{true, p} },
+	"trust-ad":              func(rc *ResolvConf, p Pos) { rc.TrustAD = Flag{true, p} },
+	"edns0":                 func(rc *ResolvConf, p Pos) { rc.EDNS0 = Flag{true, p} },
+	"no-reload":             func(rc *ResolvConf, p Pos) { rc.NoReload = Flag{true, p} },
+	"no-tld-query":          func(rc *ResolvConf, p Pos) { rc.NoTLDQuery = Flag{true, p} },
+}
+
+// glibcUnmodelledOptions are options glibc knows that change nothing the
+// model predicts.
+var glibcUnmodelledOptions = []string{"debug", "no-check-names", "inet6", "no-aaaa", "ip6-bytestring", "ip6-dotint", "no-ip6-dotint"}
+
 // applyGlibcOptions applies an options string (a resolv.conf options line
-// or RES_OPTIONS).
+// or RES_OPTIONS), word by word.
 func applyGlibcOptions(rc *ResolvConf, s string, p Pos) {
 	for _, opt := range fieldsFunc([]byte(s), isCSpace) {
-		switch {
-		case strings.HasPrefix(opt, "ndots:"):
-			rc.Ndots = IntOption{min(max(cAtoi(opt[6:]), 0), glibcMaxNdots), p}
-		case strings.HasPrefix(opt, "timeout:"):
-			rc.Timeout = IntOption{min(max(cAtoi(opt[8:]), 0), glibcMaxTimeout), p}
-		case strings.HasPrefix(opt, "attempts:"):
-			rc.Attempts = IntOption{min(max(cAtoi(opt[9:]), 0), glibcMaxAttempts), p}
-		case opt == "rotate":
-			rc.Rotate = Flag{true, p}
-		case opt == "single-request":
-			rc.SingleRequest = Flag{true, p}
-		case opt == "single-request-reopen":
-			rc.SingleRequest = Flag{true, p}
-			rc.SingleRequestReopen = Flag{true, p}
-		case opt == "use-vc":
-			rc.UseVC = Flag{true, p}
-		case opt == "trust-ad":
-			rc.TrustAD = Flag{true, p}
-		case opt == "edns0":
-			rc.EDNS0 = Flag{true, p}
-		case opt == "no-reload":
-			rc.NoReload = Flag{true, p}
-		case opt == "no-tld-query":
-			rc.NoTLDQuery = Flag{true, p}
-		case opt == "debug", opt == "no-check-names", opt == "inet6", opt == "no-aaaa",
-			opt == "ip6-bytestring", opt == "ip6-dotint", opt == "no-ip6-dotint":
-			// Known to glibc; no effect modelled here.
+		if name, value, ok := strings.Cut(opt, ":"); ok {
+			if apply, known := glibcValueOptions[name]; known {
+				apply(rc, cAtoi(value), p)
+				continue
+			}
+		}
+		switch set, known := glibcFlagOptions[opt]; {
+		case known:
+			set(rc, p)
+		case slices.Contains(glibcUnmodelledOptions, opt):
 			rc.Ignored = append(rc.Ignored, Note{p, "option " + quote(opt) + " not modelled"})
 		default:
 			rc.Ignored = append(rc.Ignored, Note{p, "unknown option " + quote(opt) + ": ignored by glibc"})
@@ -327,61 +370,92 @@ func ApplyGlibcEnv(rc *ResolvConf, localdomain *string, resOptions string) {
 // bytes including its newline is skipped whole.
 const muslLineBuf = 256
 
-// parseResolvMusl follows musl's __get_resolv_conf (libc-k8s-resolver.md
-// §C.2): keyword matching by prefix, options found with strstr anywhere on
-// the line, no comment syntax, long lines skipped.
+// musl's reading of resolv.conf (libc-k8s-resolver.md §C.2), as rules:
+//   - a line of 256 bytes or more (with its newline) is skipped whole;
+//   - there is no comment syntax;
+//   - a keyword counts when any C white space follows it at the start of
+//     the line; the others are not read at all;
+//   - options are found anywhere on an options line (muslOpt), each taken
+//     as musl's release caps it;
+//   - nameserver takes the line's next word; domain and search both set
+//     the list to every word after the keyword (from 1.1.13; before, musl
+//     has no search support).
 func parseResolvMusl(file string, data []byte, o ResolvOptions) *ResolvConf {
 	rc := newResolv(Musl, file)
-	searchSupported := o.atLeast(1, 1, 13)
-	oldCaps := !o.Version.IsZero() && !o.Version.AtLeast(1, 1, 13)
-	brokenAttempts := !o.Version.IsZero() && o.Version.AtLeast(1, 1, 13) && !o.Version.AtLeast(1, 1, 17)
+	r := muslResolvRulesFor(o)
 	for _, l := range splitLines(data) {
-		t := l.text
 		p := pos(file, l)
 		// fgets into a 256-byte buffer: a line of 255 bytes or more (256
 		// with its newline) does not fit, and musl discards all of it.
-		if len(t) >= muslLineBuf-1 {
+		if len(l.text) >= muslLineBuf-1 {
 			rc.Skipped = append(rc.Skipped, Note{p, "line of 256 bytes or more: musl skips it"})
 			continue
 		}
-		s := string(t)
-		switch {
-		case strings.HasPrefix(s, "options") && len(s) > 7 && isCSpace(s[7]):
-			if v, ok := muslOpt(s, "ndots:"); ok {
-				rc.Ndots = IntOption{int(min(v, 15)), p}
-			}
-			if v, ok := muslOpt(s, "attempts:"); ok {
-				if brokenAttempts {
-					rc.Ignored = append(rc.Ignored, Note{p, "musl 1.1.13–1.1.16 ignore attempts:"})
-				} else if oldCaps {
-					rc.Attempts = IntOption{int(max(min(v, 10), 1)), p}
-				} else {
-					rc.Attempts = IntOption{int(min(v, 10)), p}
-				}
-			}
-			if v, ok := muslOpt(s, "timeout:"); ok {
-				if oldCaps {
-					rc.Timeout = IntOption{int(min(v, 30)), p}
-				} else {
-					rc.Timeout = IntOption{int(min(v, 60)), p}
-				}
-			}
-		case strings.HasPrefix(s, "nameserver") && len(s) > 10 && isCSpace(s[10]):
-			if f := fieldsFunc(t[11:], isCSpace); len(f) > 0 {
+		i := bytes.IndexFunc(l.text, func(c rune) bool { return c < 0x80 && isCSpace(byte(c)) })
+		if i < 0 {
+			continue
+		}
+		rest := l.text[i+1:]
+		switch string(l.text[:i]) {
+		case "options":
+			r.options(rc, string(l.text), p)
+		case "nameserver":
+			if f := fieldsFunc(rest, isCSpace); len(f) > 0 {
 				rc.addNameserver(f[0], p)
 			}
-		case (strings.HasPrefix(s, "domain") || strings.HasPrefix(s, "search")) && len(s) > 6 && isCSpace(s[6]):
-			if !searchSupported {
+		case "domain", "search":
+			if !r.search {
 				rc.Ignored = append(rc.Ignored, Note{p, "musl before 1.1.13 has no search support"})
 				continue
 			}
-			// The rest of the line is the list, every word of it (musl has
-			// no comment syntax).
-			rc.Search = fieldsFunc(t[7:], isCSpace)
+			rc.Search = fieldsFunc(rest, isCSpace)
 			rc.SearchPos, rc.SearchSet = p, true
 		}
 	}
 	return rc
+}
+
+// muslResolvRules are the release-dependent parts of musl's reading.
+type muslResolvRules struct {
+	search bool // domain/search lines are read (1.1.13+)
+	// oldCaps: before 1.1.13, attempts is 1..10 and timeout at most 30;
+	// later releases cap attempts at 10 and timeout at 60.
+	oldCaps bool
+	// attemptsIgnored: 1.1.13–1.1.16 never apply attempts:.
+	attemptsIgnored bool
+}
+
+func muslResolvRulesFor(o ResolvOptions) muslResolvRules {
+	known := !o.Version.IsZero()
+	return muslResolvRules{
+		search:          o.atLeast(1, 1, 13),
+		oldCaps:         known && !o.Version.AtLeast(1, 1, 13),
+		attemptsIgnored: known && o.Version.AtLeast(1, 1, 13) && !o.Version.AtLeast(1, 1, 17),
+	}
+}
+
+// options applies an options line under the release's caps.
+func (r muslResolvRules) options(rc *ResolvConf, line string, p Pos) {
+	if v, ok := muslOpt(line, "ndots:"); ok {
+		rc.Ndots = IntOption{int(min(v, 15)), p}
+	}
+	if v, ok := muslOpt(line, "attempts:"); ok {
+		switch {
+		case r.attemptsIgnored:
+			rc.Ignored = append(rc.Ignored, Note{p, "musl 1.1.13–1.1.16 ignore attempts:"})
+		case r.oldCaps:
+			rc.Attempts = IntOption{int(max(min(v, 10), 1)), p}
+		default:
+			rc.Attempts = IntOption{int(min(v, 10)), p}
+		}
+	}
+	if v, ok := muslOpt(line, "timeout:"); ok {
+		maxTimeout := uint64(60)
+		if r.oldCaps {
+			maxTimeout = 30
+		}
+		rc.Timeout = IntOption{int(min(v, maxTimeout)), p}
+	}
 }
 
 // muslOpt finds key anywhere on the line (strstr) followed by a digit.

@@ -46,6 +46,7 @@ func Run(in Input) (*Result, error) {
 	}
 	r := &Result{Input: in}
 	for _, p := range in.Programs {
+		p.Label = p.Describe() // the one label, in text, HTML and JSON alike
 		pr, err := model.Predict(in.Env, p, in.Request, in.Scenario)
 		if err != nil {
 			return nil, err

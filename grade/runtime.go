@@ -121,7 +121,7 @@ func (rt Runtime) apply(targetResolv, targetHosts model.File) (files, error) {
 // hostNetwork pod, the node's files.
 func (rt Runtime) kubelet() (files, error) {
 	var out files
-	node := kube.UnknownNode("node", "give --resolv-conf and --hosts: the node's files")
+	node := kube.UnknownNode(kube.DefaultNodeName, "give --resolv-conf and --hosts: the node's files")
 	if rt.ClusterDomain != "" {
 		node.Kubelet.ClusterDomain = rt.ClusterDomain
 	}

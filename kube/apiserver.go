@@ -228,79 +228,73 @@ func LoopbackHost(v model.Version, f APIServerFlags, addrs []IfAddr, st IPv6Stat
 	addrs = WithIPv6(addrs, st)
 	step("interfaces", FormatAddrs(addrs), fmt.Sprintf("interface addresses with IPv6 %s", st))
 
-	bind := net.ParseIP(f.BindAddress)
-	unspecified := bind != nil && bind.IsUnspecified()
-	isV6 := bind != nil && bind.To4() == nil
-	atLeast := func(minor int) bool { return v.IsZero() || v.AtLeast(1, minor, 0) }
-
-	host := f.BindAddress
-	if atLeast(9) {
-		// The listener is opened with network "tcp".
-		switch {
-		case unspecified && st == IPv6Absent:
-			host = "0.0.0.0"
-			step("listener", "0.0.0.0", "no IPv6 sockets (ipv6.disable=1): Go's tcp listener on the unspecified address is IPv4 only")
-		case unspecified:
-			host = "::"
-			step("listener", "[::]", "Go's tcp listener on "+f.BindAddress+" is dual-stack and reports [::], even with disable_ipv6=1 (kubernetes#95706)")
-		default:
-			step("listener", f.BindAddress, "listening on the bind address itself")
-		}
-		isV6 = net.ParseIP(host) != nil && net.ParseIP(host).To4() == nil
-	} else {
-		step("listener", f.BindAddress, "before 1.9 the host comes from --bind-address, not the listener")
-	}
+	host, why := listenerHost(v, f.BindAddress, st)
+	shown := host
 	if host == "::" {
-		lb.Listener = net.JoinHostPort("::", strconv.Itoa(f.SecurePort))
-	} else {
-		lb.Listener = net.JoinHostPort(host, strconv.Itoa(f.SecurePort))
+		shown = "[::]"
 	}
+	step("listener", shown, why)
+	lb.Listener = net.JoinHostPort(host, strconv.Itoa(f.SecurePort))
+	lb.Host, why = dialHost(v, host, addrs)
+	step("host", lb.Host, why)
+	lb.Lookup = net.ParseIP(lb.Host) == nil
+	return lb
+}
 
+// apiserverAtLeast reports whether v (zero: a current apiserver) is 1.minor
+// or later.
+func apiserverAtLeast(v model.Version, minor int) bool { return v.IsZero() || v.AtLeast(1, minor, 0) }
+
+// listenerHost is the address the loopback host is derived from, and why:
+// the bind address before 1.9; from 1.9 the address the "tcp" listener
+// reports, which for an unspecified bind address is [::] (dual-stack)
+// unless the kernel has no IPv6 sockets.
+func listenerHost(v model.Version, bind string, st IPv6State) (string, string) {
+	ip := net.ParseIP(bind)
+	switch {
+	case !apiserverAtLeast(v, 9):
+		return bind, "before 1.9 the host comes from --bind-address, not the listener"
+	case ip == nil || !ip.IsUnspecified():
+		return bind, "listening on the bind address itself"
+	case st == IPv6Absent:
+		return "0.0.0.0", "no IPv6 sockets (ipv6.disable=1): Go's tcp listener on the unspecified address is IPv4 only"
+	}
+	return "::", "Go's tcp listener on " + bind + " is dual-stack and reports [::], even with disable_ipv6=1 (kubernetes#95706)"
+}
+
+// dialHost is the host the loopback client dials for the listener host,
+// and why. Only an unspecified address is replaced, by a rule of the
+// apiserver's era (§A.2): before 1.7 0.0.0.0 becomes "localhost"; 1.7-1.8
+// take the first loopback address of any family for 0.0.0.0 (:: is not
+// special yet); 1.9-1.11 do so for 0.0.0.0 and ::; from 1.12 the loopback
+// must be of the listener's family, else "localhost".
+func dialHost(v model.Version, host string, addrs []IfAddr) (string, string) {
+	given := "a concrete bind address is dialled as given"
 	switch {
 	case !v.IsZero() && v.Less(model.V(1, 7, 0)):
 		if host == "0.0.0.0" {
-			lb.Host = "localhost"
-			step("host", lb.Host, "before 1.7 the apiserver replaces 0.0.0.0 with \"localhost\"")
-		} else {
-			lb.Host = host
-			step("host", lb.Host, "a concrete bind address is dialled as given")
+			return "localhost", "before 1.7 the apiserver replaces 0.0.0.0 with \"localhost\""
 		}
-	case !atLeast(9):
+		return host, given
+	case !apiserverAtLeast(v, 9):
 		if host == "0.0.0.0" {
-			lb.Host = firstLoopback(addrs, nil)
-			step("host", lb.Host, "1.7-1.8: 0.0.0.0 becomes the first loopback address of any family, else \"localhost\" (kubernetes#46772)")
-		} else {
-			lb.Host = host
-			step("host", lb.Host, "a bind address other than 0.0.0.0 is dialled as given (before 1.9 :: is not special)")
+			return firstLoopback(addrs, nil), "1.7-1.8: 0.0.0.0 becomes the first loopback address of any family, else \"localhost\" (kubernetes#46772)"
 		}
-	case !atLeast(12):
-		if host == "0.0.0.0" || host == "::" {
-			lb.Host = firstLoopback(addrs, nil)
-			step("host", lb.Host, "1.9-1.11: 0.0.0.0 and :: become the first loopback address of any family, else \"localhost\"")
-		} else {
-			lb.Host = host
-			step("host", lb.Host, "a concrete bind address is dialled as given")
-		}
-	default:
-		if host == "0.0.0.0" || host == "::" {
-			want := isV6
-			lb.Host = firstLoopback(addrs, &want)
-			fam := "IPv4"
-			if want {
-				fam = "IPv6"
-			}
-			if lb.Host == "localhost" {
-				step("host", lb.Host, fmt.Sprintf("1.12+: the loopback must match the listener's family (%s) and no interface has an %s loopback: getLoopbackAddress falls back to \"localhost\" (kubernetes#64163)", fam, fam))
-			} else {
-				step("host", lb.Host, fmt.Sprintf("1.12+: the first %s loopback address (the listener's family)", fam))
-			}
-		} else {
-			lb.Host = host
-			step("host", lb.Host, "a concrete bind address is dialled as given")
-		}
+		return host, "a bind address other than 0.0.0.0 is dialled as given (before 1.9 :: is not special)"
+	case host != "0.0.0.0" && host != "::":
+		return host, given
+	case !apiserverAtLeast(v, 12):
+		return firstLoopback(addrs, nil), "1.9-1.11: 0.0.0.0 and :: become the first loopback address of any family, else \"localhost\""
 	}
-	lb.Lookup = net.ParseIP(lb.Host) == nil
-	return lb
+	v6 := host == "::"
+	fam := "IPv4"
+	if v6 {
+		fam = "IPv6"
+	}
+	if lb := firstLoopback(addrs, &v6); lb != "localhost" {
+		return lb, fmt.Sprintf("1.12+: the first %s loopback address (the listener's family)", fam)
+	}
+	return "localhost", fmt.Sprintf("1.12+: the loopback must match the listener's family (%s) and no interface has an %s loopback: getLoopbackAddress falls back to \"localhost\" (kubernetes#64163)", fam, fam)
 }
 
 // firstLoopback returns the first loopback address (of the wanted family

@@ -26,6 +26,9 @@ const (
 	// kubernetes): it fills the pod's own line of /etc/hosts and decides
 	// nothing about the names checked unless a name is the pod's own.
 	AssumedPodName = "pod"
+	// DefaultNodeName names a node that is only assumed (its facts not
+	// given): the node an assumed or manifest pod runs on.
+	DefaultNodeName = "node"
 	// DefaultDeadline is the caller deadline assumed for lookups: client-go's
 	// dial timeout, the most common one in a cluster.
 	DefaultDeadline = 30 * time.Second

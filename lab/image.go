@@ -1,104 +1,39 @@
 package lab
 
 import (
-	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nsscope/nsscope/inspect/target"
 )
 
-// The lab's --root takes what explain --root and scan take: a directory,
-// a root file system tarball (.tar, .tar.gz, .tar.zst), a `docker save`
-// archive, or an OCI image layout (a directory or a tarball of one). An
-// image's layers are merged, whiteouts applied, by go-containerregistry
-// (mutate.Extract) and unpacked like a root tarball.
-
-// Root kinds the lab unpacks.
-const (
-	rootKindDir        = "directory"
-	rootKindOCIDir     = "OCI image layout"
-	rootKindTar        = "root file system tarball"
-	rootKindDockerSave = "docker save archive"
-	rootKindOCITar     = "OCI image layout tarball"
-)
-
-// rootKind says what the --root at p is. For a tar file it reads the
-// member names only (an uncompressed image archive is skipped through,
-// not read).
-func rootKind(p string) (string, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return "", err
-	}
-	if st.IsDir() {
-		if isFile(filepath.Join(p, "oci-layout")) && isFile(filepath.Join(p, "index.json")) {
-			return rootKindOCIDir, nil
-		}
-		return rootKindDir, nil
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	_, compressed, closeFn, err := decompressRoot(f)
-	if err != nil {
-		return "", err
-	}
-	closeFn()
-	if compressed {
-		return rootKindTar, nil // image archives are plain tar
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", err
-	}
-	tr := tar.NewReader(f)
-	members := map[string]bool{}
-	for n := 0; n < maxTarEntries; n++ {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		if name := path.Clean(h.Name); !strings.Contains(name, "/") {
-			members[name] = true
-		}
-	}
-	switch {
-	case members["oci-layout"] && members["index.json"]:
-		return rootKindOCITar, nil
-	case members["manifest.json"]:
-		return rootKindDockerSave, nil
-	}
-	return rootKindTar, nil
-}
-
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
-}
+// The lab's --root takes what explain --root and scan take, told apart by
+// the same rule (target.ClassifyPath): a directory, a root file system
+// tarball (.tar, .tar.gz, .tar.zst), a `docker save` archive, or an OCI
+// image layout (a directory or a tarball of one). An image's layers are
+// merged, whiteouts applied, by go-containerregistry (mutate.Extract) and
+// unpacked like a root tarball.
 
 // imageFS returns the merged file system of the image at p (of kind), as
 // a tar stream. scratch is a directory in the run's tmpfs where an OCI
 // layout tarball is unpacked to be read.
-func imageFS(p, kind, scratch string, limit int64) (io.ReadCloser, error) {
+func imageFS(p string, kind target.Kind, scratch string, limit int64) (io.ReadCloser, error) {
 	var img v1.Image
 	var err error
 	switch kind {
-	case rootKindDockerSave:
+	case target.KindDockerSave:
 		img, err = tarball.ImageFromPath(p, nil)
-	case rootKindOCIDir:
+	case target.KindOCILayout:
 		img, err = layoutImage(p)
-	case rootKindOCITar:
+	case target.KindOCIArchive:
 		if err := os.Mkdir(scratch, 0o700); err != nil {
 			return nil, err
 		}
@@ -150,7 +85,7 @@ func layoutImage(dir string) (v1.Image, error) {
 
 // unpackImage unpacks the merged file system of the image at src into
 // dir, within limit bytes of the run's tmpfs.
-func unpackImage(dir, src, kind, scratch string, limit int64) error {
+func unpackImage(dir, src string, kind target.Kind, scratch string, limit int64) error {
 	rc, err := imageFS(src, kind, scratch, limit)
 	if err != nil {
 		return inputErrorf("root %s: %v", src, err)
@@ -173,4 +108,18 @@ func unpackImage(dir, src, kind, scratch string, limit int64) error {
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+// refuseImageArchive fails when the compressed tarball src, unpacked into
+// dir as a root file system, was an image archive (target.IsImageArchiveTop):
+// explain and scan refuse it the same way.
+func refuseImageArchive(dir, src, compression string) error {
+	has := func(name string) bool {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		return err == nil
+	}
+	if target.IsImageArchiveTop(has) {
+		return inputErrorf("root %v", target.CompressedImageError(src, compression))
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/netip"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/nsscope/nsscope/inspect/target"
 	ti "github.com/nsscope/nsscope/internal/testimage"
 	"github.com/nsscope/nsscope/model"
 )
@@ -29,15 +32,18 @@ func TestImageRoots(t *testing.T) {
 	base := ti.RootfsLayer(t, sharedData(t, "rootfs/alpine-minirootfs-3.19.4-x86_64.tar.gz"))
 	top := ti.FileLayer(t, map[string]ti.File{"etc/marker": {Data: []byte("from the top layer\n")}, "etc/.wh.motd": {}})
 	img := ti.Image(t, ti.Config{}, base, top)
-	for _, tc := range []struct{ kind, path string }{
-		{rootKindDockerSave, ti.DockerSave(t, img, t.TempDir(), "example.com/app:1")},
-		{rootKindOCIDir, ti.OCILayout(t, t.TempDir(), img)},
-		{rootKindOCITar, ti.OCIArchive(t, t.TempDir(), img)},
-		{rootKindTar, zstdRoot(t, img)},
+	for _, tc := range []struct {
+		kind target.Kind
+		path string
+	}{
+		{target.KindDockerSave, ti.DockerSave(t, img, t.TempDir(), "example.com/app:1")},
+		{target.KindOCILayout, ti.OCILayout(t, t.TempDir(), img)},
+		{target.KindOCIArchive, ti.OCIArchive(t, t.TempDir(), img)},
+		{target.KindRootfsTar, zstdRoot(t, img)},
 	} {
-		t.Run(tc.kind, func(t *testing.T) {
-			if k, err := rootKind(tc.path); err != nil || k != tc.kind {
-				t.Fatalf("rootKind = %q, %v; want %q", k, err, tc.kind)
+		t.Run(string(tc.kind), func(t *testing.T) {
+			if k, _, err := target.ClassifyPath(tc.path, target.Limits{}); err != nil || k != tc.kind {
+				t.Fatalf("ClassifyPath = %q, %v; want %q", k, err, tc.kind)
 			}
 			addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
 			res, err := Runner{}.Run(context.Background(), Spec{
@@ -58,6 +64,40 @@ func TestImageRoots(t *testing.T) {
 				t.Errorf("output %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestCompressedImageArchiveRoot gives a gzipped OCI layout tarball as the
+// root: the lab refuses it as explain and scan do (its blobs are not a
+// root file system), instead of running the program in them.
+func TestCompressedImageArchiveRoot(t *testing.T) {
+	requireRoot(t)
+	img := ti.Image(t, ti.Config{}, ti.FileLayer(t, map[string]ti.File{"etc/hosts": {Data: []byte("127.0.0.1 localhost\n")}}))
+	plain := ti.OCIArchive(t, t.TempDir(), img)
+	gz := filepath.Join(t.TempDir(), "oci.tar.gz")
+	in, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(in)
+	zw.Close()
+	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addrs := []netip.Addr{netip.MustParseAddr("127.0.0.53")}
+	_, err = Runner{}.Run(context.Background(), Spec{
+		Root: gz, Nameservers: addrs, Scenario: model.Scenario{Servers: []model.Behavior{{Kind: model.NXDomain}}},
+		ResolvConf: &model.File{Data: ResolvConf(addrs, "", "")},
+		Argv:       []string{"/bin/true"}, Timeout: time.Minute,
+	})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "gzip-compressed image archive (docker save or OCI layout); decompress it first") {
+		t.Fatalf("Run = %v, want the input error explain gives", err)
+	}
+	_, terr := target.Open(context.Background(), gz, target.Options{TempDir: t.TempDir()})
+	if terr == nil || !strings.HasSuffix(err.Error(), terr.Error()) {
+		t.Errorf("lab says %q, target.Open %v", err, terr)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/model"
 )
 
@@ -377,25 +378,29 @@ func prepareRoot(spec Spec, work string) (string, error) {
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return "", err
 	}
-	kind := ""
+	var kind target.Kind
+	comp := ""
 	if spec.Root != "" {
-		k, err := rootKind(spec.Root)
+		k, c, err := target.ClassifyPath(spec.Root, target.Limits{MaxEntries: maxTarEntries})
 		if err != nil {
-			return "", inputErrorf("root %s: %v", spec.Root, err)
+			return "", inputErrorf("root %s: %v", spec.Root, unwrapPathError(err))
 		}
-		kind = k
+		kind, comp = k, c
 	}
 	var err error
 	switch kind {
 	case "":
 		err = hostView(root, work, spec.Rootless)
-	case rootKindDir:
+	case target.KindDir:
 		err = overlay(root, spec.Root, filepath.Join(work, "upper"), filepath.Join(work, "ovl-work"), spec.Rootless)
 		if err != nil {
 			err = fmt.Errorf("overlay over root %s: %w", spec.Root, err)
 		}
-	case rootKindTar:
+	case target.KindRootfsTar:
 		err = unpackRoot(root, spec.Root, spec.tmpfsSize())
+		if err == nil && comp != "none" {
+			err = refuseImageArchive(root, spec.Root, comp)
+		}
 	default:
 		err = unpackImage(root, spec.Root, kind, filepath.Join(work, "image"), spec.tmpfsSize())
 	}

@@ -15,13 +15,17 @@ import (
 const envRunSpec = "NSSCOPE_LAB_TEST_RUN_SPEC"
 
 // TestMain lets the test binary serve as the lab's namespace init (Run
-// re-executes /proc/self/exe with InitArg) and as a lab parent.
+// re-executes /proc/self/exe with InitArg), as a lab parent, and as
+// FuzzExtractTar's extractor in a read-only world.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == InitArg {
 		os.Exit(InitMain(os.Stdin, os.Stdout))
 	}
 	if s := os.Getenv(envRunSpec); s != "" {
 		os.Exit(runSpecFromEnv(s))
+	}
+	if root := os.Getenv(envExtractReadOnly); root != "" {
+		os.Exit(extractInReadOnlyWorld(root, os.Stdin, os.Stdout))
 	}
 	os.Exit(m.Run())
 }

@@ -109,7 +109,7 @@ func interpreter(r *rootFS, p string) (string, error) {
 	return interp, nil
 }
 
-// errString renders an error for a SeenFile.
+// errString renders an error for a model.File's ReadErr.
 func errString(err error) string { return fmt.Sprint(err) }
 
 // HostPath is where the host sees the program spec.Argv[0] names, to read

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/nsscope/nsscope/inspect/target"
@@ -259,28 +256,6 @@ func extractTar(r *rootFS, in io.Reader, limit int64) error {
 			return fmt.Errorf("tar %s: %w", h.Name, err)
 		}
 	}
-}
-
-// decompressRoot recognises the archive's compression from its first
-// bytes and says whether there was one.
-func decompressRoot(in io.Reader) (io.Reader, bool, func(), error) {
-	br := bufio.NewReaderSize(in, 1<<16)
-	head, _ := br.Peek(4)
-	switch {
-	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, true, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return gz, true, func() { gz.Close() }, nil
-	case bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
-		if err != nil {
-			return nil, true, nil, fmt.Errorf("zstd: %w", err)
-		}
-		return zr, true, zr.Close, nil
-	}
-	return br, false, func() {}, nil
 }
 
 // extractEntry creates one archive entry in r; budget is what the tmpfs

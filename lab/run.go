@@ -172,10 +172,35 @@ func (c *execCmd) run(ctx context.Context) error {
 	return o.err
 }
 
+// validate checks spec and completes it (the default hostname, paths
+// made absolute) before it crosses to the init.
 func validate(spec *Spec) error {
 	if len(spec.Argv) == 0 {
 		return inputErrorf("no program to run")
 	}
+	if err := checkNameservers(*spec); err != nil {
+		return err
+	}
+	if _, err := untilPatterns(*spec); err != nil {
+		return err
+	}
+	if err := checkProbes(*spec); err != nil {
+		return err
+	}
+	if err := checkContainment(*spec); err != nil {
+		return err
+	}
+	if err := checkIPv6(spec.IPv6, spec.Nameservers); err != nil {
+		return err
+	}
+	if spec.Hostname == "" {
+		spec.Hostname = DefaultHostname
+	}
+	return absolutePaths(spec)
+}
+
+// checkNameservers checks the servers the lab fakes and their behaviours.
+func checkNameservers(spec Spec) error {
 	n := len(spec.Nameservers)
 	if n == 0 {
 		return inputErrorf("resolv.conf lists no nameserver: the lab needs 1 to %d to stand in for", model.MaxNameservers)
@@ -199,21 +224,13 @@ func validate(spec *Spec) error {
 	if len(spec.Scenario.Servers) > 1 && len(spec.Scenario.Servers) != n {
 		return inputErrorf("%d server behaviours for %d nameservers: give one for all, or one per nameserver", len(spec.Scenario.Servers), n)
 	}
-	if _, err := untilPatterns(*spec); err != nil {
-		return err
-	}
-	if err := checkProbes(*spec); err != nil {
-		return err
-	}
-	if err := checkContainment(*spec); err != nil {
-		return err
-	}
-	if err := checkIPv6(spec.IPv6, spec.Nameservers); err != nil {
-		return err
-	}
-	if spec.Hostname == "" {
-		spec.Hostname = DefaultHostname
-	}
+	return nil
+}
+
+// absolutePaths makes the spec's host paths (the program on the host's
+// root, --add sources, shared directories, the root) absolute, checking
+// each: the init runs in another working directory.
+func absolutePaths(spec *Spec) error {
 	if spec.Root == "" && strings.Contains(spec.Argv[0], "/") && !filepath.IsAbs(spec.Argv[0]) {
 		// On the host's root a relative program path means what it means
 		// in the caller's shell.

@@ -30,40 +30,18 @@ type goDebug struct {
 
 // parseGODEBUG merges the build's DefaultGODEBUG (Go 1.21+) with the
 // environment's GODEBUG; the environment wins key by key, later keys win.
+// Only netdns and netedns0 matter here.
 func parseGODEBUG(defaults, env string, envSet bool, v Version) goDebug {
 	var d goDebug
 	apply := func(s, src string) {
 		for _, kv := range strings.Split(s, ",") {
-			k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
-			if !ok {
-				continue
-			}
-			switch k {
-			case "netdns":
-				d.mode, d.level, d.invalid = "", 0, false
-				part := func(p string) {
-					if p == "" {
-						return
-					}
-					if p[0] >= '0' && p[0] <= '9' {
-						n := 0
-						for i := 0; i < len(p) && p[i] >= '0' && p[i] <= '9' && n < 1e6; i++ {
-							n = n*10 + int(p[i]-'0')
-						}
-						d.level = n
-						return
-					}
-					d.mode = p
-					d.invalid = p != "go" && p != "cgo"
-				}
-				if a, b, ok := strings.Cut(val, "+"); ok {
-					part(a)
-					part(b)
-				} else {
-					part(val)
-				}
+			switch k, val, ok := strings.Cut(strings.TrimSpace(kv), "="); {
+			case !ok:
+			case k == "netdns":
+				d.mode, d.level = goNetDNS(val)
+				d.invalid = d.mode != "" && d.mode != "go" && d.mode != "cgo"
 				d.source = src
-			case "netedns0":
+			case k == "netedns0":
 				d.edns0 = val
 			}
 		}
@@ -75,6 +53,34 @@ func parseGODEBUG(defaults, env string, envSet bool, v Version) goDebug {
 		apply(env, "GODEBUG="+env)
 	}
 	return d
+}
+
+// goNetDNS reads a netdns value (go-resolver.md §b.2): at most two
+// parts around the first '+'; a part starting with a digit is the debug
+// level (its leading digits), any other non-empty part the mode; the
+// second part wins over the first of its kind.
+func goNetDNS(val string) (mode string, level int) {
+	first, second, _ := strings.Cut(val, "+")
+	for _, part := range []string{first, second} {
+		switch {
+		case part == "":
+		case '0' <= part[0] && part[0] <= '9':
+			level = goDebugLevel(part)
+		default:
+			mode = part
+		}
+	}
+	return mode, level
+}
+
+// goDebugLevel is the number the leading digits of s spell, read until it
+// reaches a million (more than any level means).
+func goDebugLevel(s string) int {
+	n := 0
+	for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9' && n < 1e6; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }
 
 // goConf is what Go's initConfVal computes once per process.
@@ -274,84 +280,133 @@ func hostsLinePos(ns *conf.NSSwitch) *Pos {
 	return confPos(ns.HostsLines[0])
 }
 
-// goOrderEra1 is hostLookupOrder for Go 1.10–1.20 (go-resolver.md §b.3).
+// goOrderEra1 is hostLookupOrder for Go 1.10–1.20 (go-resolver.md §b.3):
+// the fallback the build gives (goEra1Fallback); the reasons to take it
+// before the name is canonicalised (goEra1Early); then, for the name
+// without its final dot, .local, the era's default when nsswitch.conf has
+// no hosts line, an unusable file, and the hosts line source by source
+// (goEra1Sources). Every reason to take the fallback says so the same way.
 func goOrderEra1(c goConf, env Env, rc *conf.ResolvConf, name string) orderDecision {
 	d := orderDecision{shown: name}
-	fallback, fbWhy := OrderCgo, "the cgo resolver is compiled in and may be used"
-	if c.netGo {
-		fallback, fbWhy = OrderFilesDNS, "Go's resolver is forced (netgo build or GODEBUG), so the fallback is files,dns"
-	} else if c.preferGo && c.v.AtLeast(1, 11, 0) {
-		fallback, fbWhy = OrderFilesDNS, "Resolver.PreferGo is set, so the fallback is files,dns"
+	fb := goEra1Fallback(c)
+	fallback := func(r fallbackReason) orderDecision {
+		return d.decide(fb.order, r.why+": Go defers to its fallback ("+fb.why+")", r.pos)
 	}
-	ret := func(o Order, why string, p *Pos) orderDecision {
-		d.order = o
-		d.step("order", string(o), why, p)
-		return d
-	}
-	if c.forceCgo {
-		return ret(fallback, c.forceWhy+": Go defers to its fallback ("+fbWhy+")", c.forcePos)
-	}
-	if env.ResolvConf.ReadErr != "" && !env.ResolvConf.PermissionDenied {
-		return ret(fallback, "resolv.conf cannot be read ("+env.ResolvConf.ReadErr+"): Go defers to its fallback ("+fbWhy+")", filePos(env.ResolvConf))
-	}
-	if len(rc.Unknown) > 0 {
-		u := rc.Unknown[0]
-		return ret(fallback, u.What+" in resolv.conf sets unknownOpt: Go defers to its fallback ("+fbWhy+")", confPos(u.Pos))
-	}
-	if strings.ContainsAny(name, `\%`) {
-		return ret(fallback, `the name contains '\' or '%': Go defers to its fallback (`+fbWhy+")", nil)
+	if r := goEra1Early(c, env, rc, name); r != nil {
+		return fallback(*r)
 	}
 	name = strings.TrimSuffix(name, ".")
 	d.shown = name
 	if hasSuffixFold(name, ".local") {
-		return ret(fallback, "the name ends in .local (mDNS): Go defers to its fallback ("+fbWhy+")", nil)
+		return fallback(fallbackReason{"the name ends in .local (mDNS)", nil})
 	}
 	nss := readNSS(env.NSSwitch)
-	if nss.missing || (nss.err == "" && len(nss.ns.Hosts) == 0) {
-		why := "/etc/nsswitch.conf is missing"
-		p := filePos(env.NSSwitch)
-		if !nss.missing {
-			why = "/etc/nsswitch.conf has no hosts: sources"
-		}
-		if c.v.AtLeast(1, 16, 0) {
-			return ret(OrderFilesDNS, why+": Go 1.16+ uses files,dns (golang/go#35305)", p)
-		}
-		return ret(OrderDNSFiles, why+": Go 1.10–1.15 use dns,files on Linux, after glibc's old default \"dns [!UNAVAIL=return] files\" (changed in Go 1.16, golang/go#35305)", p)
+	switch {
+	case nss.missing || (nss.err == "" && len(nss.ns.Hosts) == 0):
+		o, why := goEra1Default(c.v, nss.missing)
+		return d.decide(o, why, filePos(env.NSSwitch))
+	case nss.err != "":
+		return fallback(fallbackReason{"/etc/nsswitch.conf is unusable (" + nss.err + ")", nss.errPos})
 	}
-	if nss.err != "" {
-		return ret(fallback, "/etc/nsswitch.conf is unusable ("+nss.err+"): Go defers to its fallback ("+fbWhy+")", nss.errPos)
+	sum, r := goEra1Sources(c, env, nss.ns.Hosts, name)
+	if r != nil {
+		return fallback(*r)
 	}
+	hp := hostsLinePos(nss.ns)
+	if o, ok := sum.order(); ok {
+		return d.decide(o, era1OrderWhy(o), hp)
+	}
+	return fallback(fallbackReason{"the hosts line lists neither files nor dns", hp})
+}
+
+// fallbackReason is why Go 1.10–1.20 take the fallback order.
+type fallbackReason struct {
+	why string
+	pos *Pos
+}
+
+// goFallback is an order to defer to, and why it is that one.
+type goFallback struct {
+	order Order
+	why   string
+}
+
+// goEra1Fallback is the order Go 1.10–1.20 defer to: cgo, unless Go's
+// resolver is forced (netgo, GODEBUG) or, from Go 1.11, PreferGo is set.
+func goEra1Fallback(c goConf) goFallback {
+	type fb = goFallback
+	switch {
+	case c.netGo:
+		return fb{OrderFilesDNS, "Go's resolver is forced (netgo build or GODEBUG), so the fallback is files,dns"}
+	case c.preferGo && c.v.AtLeast(1, 11, 0):
+		return fb{OrderFilesDNS, "Resolver.PreferGo is set, so the fallback is files,dns"}
+	}
+	return fb{OrderCgo, "the cgo resolver is compiled in and may be used"}
+}
+
+// goEra1Early are the reasons to take the fallback whatever nsswitch.conf
+// says: a cgo-forcing setting, an unreadable resolv.conf (other than
+// EACCES), an unknown resolv.conf keyword or option, a name with '\' or
+// '%'.
+func goEra1Early(c goConf, env Env, rc *conf.ResolvConf, name string) *fallbackReason {
+	switch {
+	case c.forceCgo:
+		return &fallbackReason{c.forceWhy, c.forcePos}
+	case env.ResolvConf.ReadErr != "" && !env.ResolvConf.PermissionDenied:
+		return &fallbackReason{"resolv.conf cannot be read (" + env.ResolvConf.ReadErr + ")", filePos(env.ResolvConf)}
+	case len(rc.Unknown) > 0:
+		return &fallbackReason{rc.Unknown[0].What + " in resolv.conf sets unknownOpt", confPos(rc.Unknown[0].Pos)}
+	case strings.ContainsAny(name, `\%`):
+		return &fallbackReason{`the name contains '\' or '%'`, nil}
+	}
+	return nil
+}
+
+// goEra1Default is the order without a hosts line (golang/go#35305): on
+// Linux dns,files before Go 1.16, files,dns from it.
+func goEra1Default(v Version, missing bool) (Order, string) {
+	why := "/etc/nsswitch.conf is missing"
+	if !missing {
+		why = "/etc/nsswitch.conf has no hosts: sources"
+	}
+	if v.AtLeast(1, 16, 0) {
+		return OrderFilesDNS, why + ": Go 1.16+ uses files,dns (golang/go#35305)"
+	}
+	return OrderDNSFiles, why + ": Go 1.10–1.15 use dns,files on Linux, after glibc's old default \"dns [!UNAVAIL=return] files\" (changed in Go 1.16, golang/go#35305)"
+}
+
+// goEra1Sources reads the hosts line for Go 1.10–1.20: files and dns count
+// when their criteria are standard; myhostname is passed over unless it
+// answers the name (localhost, the gateway names, this host's name); an
+// mdns source is passed over unless /etc/mdns.allow exists; any other
+// source takes the fallback.
+func goEra1Sources(c goConf, env Env, srcs []conf.Source, name string) (sourceSummary, *fallbackReason) {
 	var sum sourceSummary
 	mdns := false
-	for _, src := range nss.ns.Hosts {
+	for _, src := range srcs {
 		sp := confPos(src.Pos)
+		known := src.Name == "files" || src.Name == "dns"
+		myhostname := src.Name == "myhostname"
 		switch {
-		case src.Name == "myhostname":
-			if isLocalhostName(name) || isGatewayName(name, c.v) {
-				return ret(fallback, "nsswitch lists myhostname and the name is one it answers: Go defers to its fallback ("+fbWhy+")", sp)
-			}
-			if env.HostnameErr || strings.EqualFold(name, env.Hostname) {
-				return ret(fallback, "nsswitch lists myhostname and the name is this host's name: Go defers to its fallback ("+fbWhy+")", sp)
-			}
-		case src.Name == "files" || src.Name == "dns":
-			if !src.StandardCriteria() {
-				return ret(fallback, fmt.Sprintf("source %q has non-standard criteria: Go defers to its fallback (%s)", src.String(), fbWhy), sp)
-			}
+		case myhostname && (isLocalhostName(name) || isGatewayName(name, c.v)):
+			return sum, &fallbackReason{"nsswitch lists myhostname and the name is one it answers", sp}
+		case myhostname && (env.HostnameErr || strings.EqualFold(name, env.Hostname)):
+			return sum, &fallbackReason{"nsswitch lists myhostname and the name is this host's name", sp}
+		case myhostname:
+		case known && !src.StandardCriteria():
+			return sum, &fallbackReason{fmt.Sprintf("source %q has non-standard criteria", src.String()), sp}
+		case known:
 			sum.add(src.Name)
 		case strings.HasPrefix(src.Name, "mdns"):
 			mdns = true
 		default:
-			return ret(fallback, fmt.Sprintf("unknown source %q in the hosts line: Go defers to its fallback (%s)", src.Name, fbWhy), sp)
+			return sum, &fallbackReason{fmt.Sprintf("unknown source %q in the hosts line", src.Name), sp}
 		}
 	}
-	hp := hostsLinePos(nss.ns)
 	if mdns && !env.MDNSAllow.Missing && env.MDNSAllow.ReadErr == "" && env.MDNSAllow.Path != "" {
-		return ret(fallback, "an mdns source is listed and /etc/mdns.allow exists: Go defers to its fallback ("+fbWhy+")", filePos(env.MDNSAllow))
+		return sum, &fallbackReason{"an mdns source is listed and /etc/mdns.allow exists", filePos(env.MDNSAllow)}
 	}
-	if o, ok := sum.order(); ok {
-		return ret(o, era1OrderWhy(o), hp)
-	}
-	return ret(fallback, "the hosts line lists neither files nor dns: Go defers to its fallback ("+fbWhy+")", hp)
+	return sum, nil
 }
 
 // era1OrderWhy says why the hosts line gives order o (Go 1.10–1.20).

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -170,38 +171,65 @@ func isOnion(s string) bool {
 	return hasSuffixFold(strings.TrimSuffix(s, "."), ".onion")
 }
 
-// goNameList is Go's candidate expansion (§b.9).
+// Go's DNS candidate names (go-resolver.md §b.9 "Candidate list"), as
+// named rules:
+//
+//   - goNameFits: a name Go will send is at most 254 bytes with the final
+//     dot, so an unrooted name of 254 bytes does not fit either;
+//   - goOnionRefused: a rooted .onion name is never asked, and before
+//     Go 1.22 neither is an unrooted one;
+//   - a rooted name is its own only candidate (no search list);
+//   - otherwise the bare name (with its final dot) comes first when it has
+//     at least ndots dots and last when it has fewer, around the search
+//     list in file order; a search candidate is kept when it fits in 254
+//     bytes and, from Go 1.22, is not a .onion name (the bare name is
+//     held to the same .onion rule).
 func goNameList(name string, c goDNSConf, v Version) []string {
-	l := len(name)
-	if l > 254 || l == 254 && name[l-1] != '.' {
+	rooted := strings.HasSuffix(name, ".")
+	if !goNameFits(name) || goOnionRefused(name, rooted, v) {
 		return nil
 	}
-	if strings.HasSuffix(name, ".") {
-		if isOnion(name) {
-			return nil
-		}
+	if rooted {
 		return []string{name}
 	}
-	if !v.AtLeast(1, 22, 0) && isOnion(name) {
-		return nil
-	}
-	hasNdots := strings.Count(name, ".") >= c.ndots
-	fq := name + "."
-	var out []string
-	if hasNdots && !isOnion(fq) {
-		out = append(out, fq)
-	}
+	bare := name + "."
+	var searched []string
 	for _, s := range c.search {
-		n := fq + s
-		if len(n) > 254 || (v.AtLeast(1, 22, 0) && isOnion(n)) {
-			continue
+		if cand := bare + s; len(cand) <= goMaxName && !goOnionSkipped(cand, v) {
+			searched = append(searched, cand)
 		}
-		out = append(out, n)
 	}
-	if !hasNdots && !isOnion(fq) {
-		out = append(out, fq)
+	var head, tail []string
+	if !isOnion(bare) { // reached only from Go 1.22: goOnionRefused took the rest
+		if strings.Count(name, ".") >= c.ndots {
+			head = []string{bare}
+		} else {
+			tail = []string{bare}
+		}
 	}
-	return out
+	return slices.Concat(head, searched, tail)
+}
+
+// goMaxName is the longest name Go's DNS client asks for, counting the
+// final dot (§b.9).
+const goMaxName = 254
+
+// goNameFits: at most goMaxName bytes, and an unrooted name one byte
+// shorter, since Go adds the final dot (§b.9).
+func goNameFits(name string) bool {
+	return len(name) < goMaxName || len(name) == goMaxName && strings.HasSuffix(name, ".")
+}
+
+// goOnionRefused: a rooted .onion name yields no candidate in any version;
+// before Go 1.22 an unrooted one yields none either (§b.9).
+func goOnionRefused(name string, rooted bool, v Version) bool {
+	return isOnion(name) && (rooted || !v.AtLeast(1, 22, 0))
+}
+
+// goOnionSkipped: from Go 1.22 a .onion candidate is left out of the list
+// while the others are kept (§b.9).
+func goOnionSkipped(cand string, v Version) bool {
+	return v.AtLeast(1, 22, 0) && isOnion(cand)
 }
 
 // dnsErr is Go's *DNSError, enough to print it.

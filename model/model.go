@@ -16,9 +16,10 @@ package model
 
 import (
 	"fmt"
-	"github.com/nsscope/nsscope/version"
 	"net/netip"
 	"slices"
+
+	"github.com/nsscope/nsscope/version"
 )
 
 // Impl names a resolver implementation.
@@ -32,7 +33,8 @@ const (
 
 // Program describes the program whose lookups are predicted.
 type Program struct {
-	// Label is a short human description ("Go 1.15 static"); optional.
+	// Label is a short human description ("Go 1.15 static"); optional:
+	// Describe builds the one label from the build when it is empty.
 	Label string `json:"label,omitempty"`
 	Impl  Impl   `json:"impl"`
 	// Go describes the Go build when Impl is ImplGo.

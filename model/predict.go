@@ -201,15 +201,15 @@ func validateGo(b GoBuild) error {
 	return nil
 }
 
-func describeBuild(b GoBuild) string {
-	parts := []string{"Go " + b.Version.String()}
+// describeBuild is the program step's value: the program's one label
+// (Describe), then what of its build matters.
+func describeBuild(prog Program) string {
+	b := prog.Go
+	parts := []string{prog.Describe()}
 	if b.Cgo {
 		parts = append(parts, "cgo resolver compiled in")
 	} else {
 		parts = append(parts, "no cgo resolver (CGO_ENABLED=0 or netgo)")
-	}
-	if b.NetgoTag {
-		parts = append(parts, "-tags netgo")
 	}
 	if b.NetcgoTag {
 		parts = append(parts, "-tags netcgo")
@@ -251,7 +251,7 @@ func predictGo(p *Prediction, env Env, prog Program, req Request, sc Scenario) e
 	}
 	v := b.Version
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
-	add(Step{Key: "program", Value: describeBuild(b), Reason: era(v, env.NSSwitch.Missing)})
+	add(Step{Key: "program", Value: describeBuild(prog), Reason: era(v, env.NSSwitch.Missing)})
 	c := newGoConf(env, b)
 	rc := parseFile(conf.Go, env.ResolvConf, conf.ResolvOptions{Version: v})
 	var d orderDecision
@@ -549,7 +549,7 @@ func predictC(p *Prediction, env Env, prog Program, req Request, sc Scenario) er
 		return fmt.Errorf("glibc %s is older than the modelled 2.17+", l.Version)
 	}
 	p.Resolver = l.Kind
-	add(Step{Key: "program", Value: "C program using " + l.String(), Reason: "getaddrinfo does the lookup"})
+	add(Step{Key: "program", Value: Program{Label: prog.Label, Impl: prog.Impl, Libc: l}.Describe(), Reason: "getaddrinfo does the lookup"})
 	if l.Version.IsZero() {
 		p.Notes = append(p.Notes, l.Kind+" version unknown: newest behaviour assumed")
 	}

@@ -5,24 +5,28 @@ package model
 // binary, a current cgo Go binary calling the environment's C library, and
 // C programs on musl and (when the environment's libc is glibc) glibc.
 // libc is the environment's C library; zero means unknown (glibc 2.36 is
-// then assumed for the cgo binary).
+// then assumed for the cgo binary). Each program's Label is its one label,
+// Describe.
 func Typical(libc Libc) []Program {
 	cgoLibc := libc
 	if !cgoLibc.Known() {
 		cgoLibc = Libc{Kind: "glibc", Version: V(2, 36, 0), Distro: "debian"}
 	}
 	out := []Program{
-		{Label: "Go 1.15 static (CGO_ENABLED=0)", Impl: ImplGo, Go: GoBuild{Version: V(1, 15, 15)}},
-		{Label: "Go 1.26 static (CGO_ENABLED=0)", Impl: ImplGo, Go: GoBuild{Version: V(1, 26, 8)}},
-		{Label: "Go 1.26 cgo (" + cgoLibc.String() + ")", Impl: ImplGo, Go: GoBuild{Version: V(1, 26, 8), Cgo: true}, Libc: cgoLibc},
+		{Impl: ImplGo, Go: GoBuild{Version: V(1, 15, 15)}},
+		{Impl: ImplGo, Go: GoBuild{Version: V(1, 26, 8)}},
+		{Impl: ImplGo, Go: GoBuild{Version: V(1, 26, 8), Cgo: true}, Libc: cgoLibc},
 	}
 	musl := Libc{Kind: "musl", Version: V(1, 2, 3)}
 	if libc.Kind == "musl" {
 		musl = libc
 	}
-	out = append(out, Program{Label: "C program (" + musl.String() + ")", Impl: ImplMusl, Libc: musl})
+	out = append(out, Program{Impl: ImplMusl, Libc: musl})
 	if libc.Kind == "glibc" {
-		out = append(out, Program{Label: "C program (" + libc.String() + ")", Impl: ImplGlibc, Libc: libc})
+		out = append(out, Program{Impl: ImplGlibc, Libc: libc})
+	}
+	for i := range out {
+		out[i].Label = out[i].Describe()
 	}
 	return out
 }

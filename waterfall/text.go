@@ -74,100 +74,19 @@ const ansiReset = "\x1b[0m"
 // a │ column, and a line per series for how the lookup ended (◆). A legend
 // of the glyphs closes it.
 func WriteText(w io.Writer, c Chart, o TextOptions) error {
-	width := o.Width
-	if width < 60 {
-		width = 80
-	}
-	span := c.Span()
-	labelW := 12
-	for _, s := range c.Series {
-		for _, r := range s.Rows {
-			labelW = max(labelW, utf8.RuneCountInString(r.Label()))
-		}
-	}
-	labelW = min(labelW, width/2-4)
-	const outcomeW = 10
-	timeW := 0
-	if o.Times {
-		timeW = 9 // "%8.3f "
-	}
-	barW := width - 2 - timeW - labelW - 1 - 1 - outcomeW
-	if barW < 10 {
-		barW = 10
-	}
-	col := func(t time.Duration) int {
-		if t <= 0 {
-			return 0
-		}
-		x := int(int64(barW) * int64(t) / int64(span))
-		return min(x, barW-1)
-	}
-	deadlineCol := -1
-	if c.Deadline > 0 {
-		deadlineCol = col(c.Deadline)
-	}
+	l := newTextLayout(c, o)
 	var b strings.Builder
-	// Axis: 0 at the left, the span at the right, the deadline where it falls.
-	axis := []rune(strings.Repeat("─", barW))
-	axis[0] = '├'
-	axis[barW-1] = '┤'
-	if deadlineCol >= 0 {
-		axis[deadlineCol] = '┼'
-	}
-	left := "0 s"
-	right := seconds(span) + " s"
-	pad := strings.Repeat(" ", timeW)
-	head := pad
-	if o.Times {
-		head = fmt.Sprintf("%8s ", "t (s)")
-	}
-	fmt.Fprintf(&b, "  %s%-*s %s%s%s\n", pad, labelW, "", left, strings.Repeat(" ", max(1, barW-len(left)-len(right))), right)
-	fmt.Fprintf(&b, "  %s%-*s %s\n", head, labelW, "", string(axis))
+	l.writeAxis(&b)
 	for _, s := range c.Series {
 		if s.Name != "" {
 			fmt.Fprintf(&b, "  %s\n", s.Name)
 		}
 		for _, r := range s.Rows {
-			line := []rune(strings.Repeat(" ", barW))
-			if deadlineCol >= 0 {
-				line[deadlineCol] = '│'
-			}
-			end := r.End
-			if end < r.Start {
-				end = r.Start
-			}
-			a, z := col(r.Start), col(end)
-			if z <= a {
-				z = a + 1
-			}
-			g := glyph(r.Outcome)
-			for i := a; i < z && i < barW; i++ {
-				line[i] = g
-			}
-			bar := string(line)
-			if o.Color {
-				bar = string(line[:a]) + ansi(r.Outcome) + string(line[a:min(z, barW)]) + ansiReset + string(line[min(z, barW):])
-			}
-			mark := " "
-			switch {
-			case r.Diff:
-				mark = "!"
-			case r.Note != "":
-				mark = "~"
-			}
-			at := ""
-			if o.Times {
-				at = fmt.Sprintf("%8.3f ", r.Start.Seconds())
-			}
-			fmt.Fprintf(&b, "%s %s%-*s %s %s\n", mark, at, labelW, clip(r.Label(), labelW), bar, outcomeWord(r.Outcome))
+			l.writeRow(&b, r)
 		}
-		line := []rune(strings.Repeat(" ", barW))
-		if deadlineCol >= 0 {
-			line[deadlineCol] = '│'
-		}
-		line[col(s.End)] = '◆'
-		kind := s.Result.Kind
-		fmt.Fprintf(&b, "  %s%-*s %s %s s\n", pad, labelW, clip(resultWord(kind), labelW), string(line), seconds(s.End))
+		line := l.track()
+		line[l.col(s.End)] = '◆'
+		fmt.Fprintf(&b, "  %s%-*s %s %s s\n", l.pad(), l.labelW, clip(resultWord(s.Result.Kind), l.labelW), string(line), seconds(s.End))
 	}
 	for _, e := range c.Events {
 		fmt.Fprintf(&b, "  %s at %s s\n", e.Label, seconds(e.At))
@@ -175,6 +94,110 @@ func WriteText(w io.Writer, c Chart, o TextOptions) error {
 	b.WriteString(legend(c))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// textLayout is the geometry of a terminal waterfall: the columns of the
+// labels, the times and the bars, and where the deadline falls.
+type textLayout struct {
+	o           TextOptions
+	span        time.Duration
+	labelW      int
+	timeW       int
+	barW        int
+	deadlineCol int // -1: no deadline
+}
+
+// outcomeW is the width of the outcome word after a bar.
+const outcomeW = 10
+
+func newTextLayout(c Chart, o TextOptions) textLayout {
+	width := o.Width
+	if width < 60 {
+		width = 80
+	}
+	l := textLayout{o: o, span: c.Span(), labelW: 12, deadlineCol: -1}
+	for _, s := range c.Series {
+		for _, r := range s.Rows {
+			l.labelW = max(l.labelW, utf8.RuneCountInString(r.Label()))
+		}
+	}
+	l.labelW = min(l.labelW, width/2-4)
+	if o.Times {
+		l.timeW = 9 // "%8.3f "
+	}
+	l.barW = max(10, width-2-l.timeW-l.labelW-1-1-outcomeW)
+	if c.Deadline > 0 {
+		l.deadlineCol = l.col(c.Deadline)
+	}
+	return l
+}
+
+// col is the bar column of the time t.
+func (l textLayout) col(t time.Duration) int {
+	if t <= 0 {
+		return 0
+	}
+	return min(int(int64(l.barW)*int64(t)/int64(l.span)), l.barW-1)
+}
+
+// track is an empty bar with the deadline's column drawn.
+func (l textLayout) track() []rune {
+	line := []rune(strings.Repeat(" ", l.barW))
+	if l.deadlineCol >= 0 {
+		line[l.deadlineCol] = '│'
+	}
+	return line
+}
+
+// pad fills the times column on lines without a time.
+func (l textLayout) pad() string { return strings.Repeat(" ", l.timeW) }
+
+// writeAxis writes the scale (0 at the left, the span at the right) and
+// the axis, with the deadline where it falls.
+func (l textLayout) writeAxis(b *strings.Builder) {
+	axis := []rune(strings.Repeat("─", l.barW))
+	axis[0] = '├'
+	axis[l.barW-1] = '┤'
+	if l.deadlineCol >= 0 {
+		axis[l.deadlineCol] = '┼'
+	}
+	left, right := "0 s", seconds(l.span)+" s"
+	head := l.pad()
+	if l.o.Times {
+		head = fmt.Sprintf("%8s ", "t (s)")
+	}
+	fmt.Fprintf(b, "  %s%-*s %s%s%s\n", l.pad(), l.labelW, "", left, strings.Repeat(" ", max(1, l.barW-len(left)-len(right))), right)
+	fmt.Fprintf(b, "  %s%-*s %s\n", head, l.labelW, "", string(axis))
+}
+
+// writeRow writes one exchange: its mark (! a difference, ~ a note), its
+// start time, label, bar and outcome.
+func (l textLayout) writeRow(b *strings.Builder, r Row) {
+	line := l.track()
+	a, z := l.col(r.Start), l.col(max(r.End, r.Start))
+	if z <= a {
+		z = a + 1
+	}
+	g := glyph(r.Outcome)
+	for i := a; i < z && i < l.barW; i++ {
+		line[i] = g
+	}
+	bar := string(line)
+	if l.o.Color {
+		bar = string(line[:a]) + ansi(r.Outcome) + string(line[a:min(z, l.barW)]) + ansiReset + string(line[min(z, l.barW):])
+	}
+	mark := " "
+	switch {
+	case r.Diff:
+		mark = "!"
+	case r.Note != "":
+		mark = "~"
+	}
+	at := ""
+	if l.o.Times {
+		at = fmt.Sprintf("%8.3f ", r.Start.Seconds())
+	}
+	fmt.Fprintf(b, "%s %s%-*s %s %s\n", mark, at, l.labelW, clip(r.Label(), l.labelW), bar, outcomeWord(r.Outcome))
 }
 
 // legend lists the glyphs used in the chart, the deadline and the end mark.

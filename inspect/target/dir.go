@@ -147,67 +147,20 @@ func (t *Tree) dirPrograms(ctx context.Context) ([]Entry, error) {
 	if t.progsOK {
 		return slices.Clone(t.progs), nil
 	}
-	type job struct {
-		rel  string
-		mode fs.FileMode
-		size int64
-		ino  inode
-	}
-	type result struct {
-		Entry
-		ino inode
-	}
-	jobs := make(chan job, 64)
-	var (
-		mu      sync.Mutex
-		results []*result
-		byInode = map[inode]*result{} // first inspection of each file
-		waiting = map[inode][]job{}   // links seen while it runs
-		bytes   atomic.Int64
-		wg      sync.WaitGroup
-	)
-	progress := func(n int64, elf bool) {
-		if c := t.opts.Counts; c != nil {
-			c.Bytes.Add(n)
-			if elf {
-				c.Executables.Add(1)
-			}
-		}
-		if t.opts.Progress != nil {
-			t.opts.Progress(bytes.Add(n), -1)
-		}
-	}
+	sc := &dirScan{t: t, byInode: map[inode]*dirResult{}, waiting: map[inode][]dirJob{}}
+	jobs := make(chan dirJob, 64)
+	var wg sync.WaitGroup
 	for range max(2, runtimeProcs()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				b, shebang, ierr := t.inspectHostFile(j.rel, j.size)
-				progress(j.size, b != nil || ierr != "")
-				mu.Lock()
-				r := byInode[j.ino]
-				r.Binary, r.Shebang, r.InspectErr = b, shebang, ierr
-				for _, l := range waiting[j.ino] {
-					results = append(results, &result{Entry: Entry{Path: "/" + l.rel, Mode: l.mode, Size: l.size, Binary: b, Shebang: shebang, InspectErr: ierr}, ino: j.ino})
-				}
-				delete(waiting, j.ino)
-				mu.Unlock()
+				sc.inspect(j)
 			}
 		}()
 	}
-	var walkErr error
 	count := 0
 	err := fs.WalkDir(t.hostFS.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			t.addNote("%s: %v: skipped", p, err)
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
 		if count++; count%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -216,72 +169,158 @@ func (t *Tree) dirPrograms(ctx context.Context) ([]Entry, error) {
 		if count > t.limits.MaxEntries {
 			return fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
 		}
-		if d.IsDir() {
-			if t.hostDir == "/" && !strings.Contains(p, "/") && slices.Contains(skipHostDirs, p) {
-				return fs.SkipDir
-			}
-			return nil
+		j, ok, err := sc.candidate(p, d, err, count)
+		if !ok || err != nil || !sc.claim(j) {
+			return err
 		}
-		if c := t.opts.Counts; c != nil {
-			c.Files.Add(1)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil // vanished meanwhile
-		}
-		abs := "/" + p
-		if info.Mode().Perm()&0o111 == 0 || isLibrary(abs) {
-			return nil
-		}
-		j := job{rel: p, mode: info.Mode(), size: info.Size()}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			j.ino = inode{uint64(st.Dev), st.Ino}
-		} else {
-			j.ino = inode{ino: uint64(count)}
-		}
-		mu.Lock()
-		if r, seen := byInode[j.ino]; seen {
-			if r.Binary != nil || r.InspectErr != "" || r.Shebang != "" {
-				results = append(results, &result{Entry: Entry{Path: abs, Mode: j.mode, Size: j.size, Binary: r.Binary, Shebang: r.Shebang, InspectErr: r.InspectErr}, ino: j.ino})
-			} else if _, running := waiting[j.ino]; running {
-				waiting[j.ino] = append(waiting[j.ino], j)
-			}
-			mu.Unlock()
-			return nil
-		}
-		r := &result{Entry: Entry{Path: abs, Mode: j.mode, Size: j.size}, ino: j.ino}
-		results = append(results, r)
-		byInode[j.ino] = r
-		waiting[j.ino] = nil
-		mu.Unlock()
 		select {
 		case jobs <- j:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		return nil
 	})
 	close(jobs)
 	wg.Wait()
 	if err != nil {
-		walkErr = fmt.Errorf("%s: %w", t.desc.Spec, err)
-		return nil, walkErr
+		return nil, fmt.Errorf("%s: %w", t.desc.Spec, err)
 	}
+	out := sc.programs()
+	t.progs, t.progsOK = out, true
+	return slices.Clone(out), nil
+}
+
+// dirScan is one walk of a directory target: the executables found, each
+// file inspected once however many hard links name it.
+type dirScan struct {
+	t       *Tree
+	mu      sync.Mutex
+	results []*dirResult
+	byInode map[inode]*dirResult // first inspection of each file
+	waiting map[inode][]dirJob   // links seen while it runs
+	bytes   atomic.Int64
+}
+
+// dirJob is an executable regular file to inspect.
+type dirJob struct {
+	rel  string
+	mode fs.FileMode
+	size int64
+	ino  inode
+}
+
+// dirResult is an inspected (or being inspected) file.
+type dirResult struct {
+	Entry
+	ino inode
+}
+
+// candidate decides whether the walk's entry p is an executable to
+// inspect (a regular file with an execute bit that is not a shared
+// library), skipping the host's kernel file systems and noting unreadable
+// entries; err is the walk's error for p. n numbers the entry.
+func (sc *dirScan) candidate(p string, d fs.DirEntry, err error, n int) (dirJob, bool, error) {
+	t := sc.t
+	if err != nil {
+		if p == "." {
+			return dirJob{}, false, err
+		}
+		t.addNote("%s: %v: skipped", p, err)
+		if d != nil && d.IsDir() {
+			return dirJob{}, false, fs.SkipDir
+		}
+		return dirJob{}, false, nil
+	}
+	if d.IsDir() {
+		if t.hostDir == "/" && !strings.Contains(p, "/") && slices.Contains(skipHostDirs, p) {
+			return dirJob{}, false, fs.SkipDir
+		}
+		return dirJob{}, false, nil
+	}
+	if c := t.opts.Counts; c != nil {
+		c.Files.Add(1)
+	}
+	if !d.Type().IsRegular() {
+		return dirJob{}, false, nil
+	}
+	info, err := d.Info()
+	if err != nil {
+		return dirJob{}, false, nil // vanished meanwhile
+	}
+	if info.Mode().Perm()&0o111 == 0 || isLibrary("/"+p) {
+		return dirJob{}, false, nil
+	}
+	j := dirJob{rel: p, mode: info.Mode(), size: info.Size(), ino: inode{ino: uint64(n)}}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		j.ino = inode{uint64(st.Dev), st.Ino}
+	}
+	return j, true, nil
+}
+
+// claim records j and reports whether it must be inspected: a further
+// link to a file already inspected takes that inspection's result, one
+// to a file being inspected waits for it.
+func (sc *dirScan) claim(j dirJob) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if r, seen := sc.byInode[j.ino]; seen {
+		if r.Binary != nil || r.InspectErr != "" || r.Shebang != "" {
+			sc.results = append(sc.results, sc.link(j, r.Entry))
+		} else if _, running := sc.waiting[j.ino]; running {
+			sc.waiting[j.ino] = append(sc.waiting[j.ino], j)
+		}
+		return false
+	}
+	r := &dirResult{Entry: Entry{Path: "/" + j.rel, Mode: j.mode, Size: j.size}, ino: j.ino}
+	sc.results = append(sc.results, r)
+	sc.byInode[j.ino] = r
+	sc.waiting[j.ino] = nil
+	return true
+}
+
+// inspect reads j's file, counts it, and gives the result to the links
+// that waited for it.
+func (sc *dirScan) inspect(j dirJob) {
+	t := sc.t
+	b, shebang, ierr := t.inspectHostFile(j.rel, j.size)
+	if c := t.opts.Counts; c != nil {
+		c.Bytes.Add(j.size)
+		if b != nil || ierr != "" {
+			c.Executables.Add(1)
+		}
+	}
+	if t.opts.Progress != nil {
+		t.opts.Progress(sc.bytes.Add(j.size), -1)
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	r := sc.byInode[j.ino]
+	r.Binary, r.Shebang, r.InspectErr = b, shebang, ierr
+	for _, l := range sc.waiting[j.ino] {
+		sc.results = append(sc.results, sc.link(l, r.Entry))
+	}
+	delete(sc.waiting, j.ino)
+}
+
+// link is the entry of the link j to the file inspected as e.
+func (sc *dirScan) link(j dirJob, e Entry) *dirResult {
+	return &dirResult{Entry: Entry{Path: "/" + j.rel, Mode: j.mode, Size: j.size, Binary: e.Binary, Shebang: e.Shebang, InspectErr: e.InspectErr}, ino: j.ino}
+}
+
+// programs are the inspected programs (ELF files, or files that failed to
+// inspect), by path, with their interpreters' answers filled in.
+func (sc *dirScan) programs() []Entry {
 	var out []Entry
-	for _, r := range results {
+	for _, r := range sc.results {
 		if r.Binary != nil || r.InspectErr != "" {
 			out = append(out, r.Entry)
 		}
 	}
 	for i := range out {
-		t.fillVia(out[i].Binary)
+		sc.t.fillVia(out[i].Binary)
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
-	t.progs, t.progsOK = out, true
-	return slices.Clone(out), nil
+	return out
 }
 
 // openRegularIn opens name inside root for reading when it is a regular

@@ -423,31 +423,8 @@ func (t *Tree) readLayers(ctx context.Context) error {
 		workers = max(2, runtimeProcs())
 	}
 	rd := &reader{t: t, jobs: make(chan spoolJob, workers)}
-	// serve[i] is the layer whose reading serves layer i: itself, or the
-	// earlier listing of the same blob.
-	serve := make([]int, len(t.layers))
-	byKey := map[string]int{}
-	for i, l := range t.layers {
-		serve[i] = i
-		if l.key == "" {
-			continue
-		}
-		if j, ok := byKey[l.key]; ok {
-			serve[i] = j
-			continue
-		}
-		byKey[l.key] = i
-	}
-	for i, l := range t.layers {
-		if serve[i] != i {
-			continue
-		}
-		if l.info.Size <= 0 {
-			rd.total = -1
-			break
-		}
-		rd.total += l.info.Size
-	}
+	serve := t.layerServers()
+	rd.total = t.storedTotal(serve)
 	if c := t.opts.Counts; c != nil && rd.total > 0 {
 		c.Total.Add(rd.total)
 	}
@@ -455,65 +432,19 @@ func (t *Tree) readLayers(ctx context.Context) error {
 		rd.wg.Add(1)
 		go rd.inspector()
 	}
-	idx := make([]*layerIndex, len(t.layers))
-	errs := make([]error, len(t.layers))
-	sums := make([]hash.Hash, len(t.layers))
 	scope := t.cacheScope()
-	// Largest layers first: with fewer cores than layers, the longest
-	// inflate should not be the one that starts last. Layers found in the
-	// cache are not opened at all.
-	var order []int
-	for i := range t.layers {
-		if serve[i] != i {
-			continue
-		}
-		if li := t.cachedLayer(scope, i); li != nil {
-			if err := rd.useCached(li, t.layers[i].info.Size); err != nil {
-				close(rd.jobs)
-				rd.wg.Wait()
-				return err
-			}
-			idx[i] = li
-			continue
-		}
-		sums[i] = t.layerHash(scope, i)
-		order = append(order, i)
+	idx, sums, order, err := t.fromCache(rd, scope, serve)
+	var errs []error
+	if err == nil {
+		errs = t.readInParallel(ctx, cancel, rd, workers, order, idx, sums)
 	}
-	sort.SliceStable(order, func(a, b int) bool { return t.layers[order[a]].info.Size > t.layers[order[b]].info.Size })
-	queue := make(chan int, len(order))
-	for _, i := range order {
-		queue <- i
-	}
-	close(queue)
-	var lw sync.WaitGroup
-	for range min(workers, len(order)) {
-		lw.Add(1)
-		go func() {
-			defer lw.Done()
-			for i := range queue {
-				if err := ctx.Err(); err != nil {
-					errs[i] = err
-					continue
-				}
-				idx[i], errs[i] = rd.readLayer(ctx, i, t.layers[i], sums[i])
-				if errs[i] != nil {
-					cancel()
-				}
-			}
-		}()
-	}
-	lw.Wait()
 	close(rd.jobs)
 	rd.wg.Wait()
-	// Report the first real error (not a cancellation caused by it).
-	var first error
-	for _, err := range errs {
-		if err != nil && (first == nil || errors.Is(first, context.Canceled)) {
-			first = err
-		}
+	if err == nil {
+		err = firstError(errs)
 	}
-	if first != nil {
-		return first
+	if err != nil {
+		return err
 	}
 	for i, sum := range sums {
 		if sum != nil {
@@ -530,6 +461,109 @@ func (t *Tree) readLayers(ctx context.Context) error {
 	}
 	t.merge(idx)
 	return nil
+}
+
+// layerServers says, for each layer, which layer's reading serves it:
+// itself, or the earlier listing of the same blob.
+func (t *Tree) layerServers() []int {
+	serve := make([]int, len(t.layers))
+	byKey := map[string]int{}
+	for i, l := range t.layers {
+		serve[i] = i
+		if l.key == "" {
+			continue
+		}
+		if j, ok := byKey[l.key]; ok {
+			serve[i] = j
+			continue
+		}
+		byKey[l.key] = i
+	}
+	return serve
+}
+
+// storedTotal is the stored size of the layers to read, -1 when one of
+// them has no known size.
+func (t *Tree) storedTotal(serve []int) int64 {
+	var total int64
+	for i, l := range t.layers {
+		if serve[i] != i {
+			continue
+		}
+		if l.info.Size <= 0 {
+			return -1
+		}
+		total += l.info.Size
+	}
+	return total
+}
+
+// fromCache takes the layers the cache has (idx) and returns the others
+// to read, largest first (with fewer cores than layers, the longest
+// inflate should not be the one that starts last), each with the hash
+// that will key its cache entry (sums).
+func (t *Tree) fromCache(rd *reader, scope string, serve []int) (idx []*layerIndex, sums []hash.Hash, order []int, err error) {
+	idx = make([]*layerIndex, len(t.layers))
+	sums = make([]hash.Hash, len(t.layers))
+	for i := range t.layers {
+		if serve[i] != i {
+			continue
+		}
+		if li := t.cachedLayer(scope, i); li != nil {
+			if err := rd.useCached(li, t.layers[i].info.Size); err != nil {
+				return nil, nil, nil, err
+			}
+			idx[i] = li
+			continue
+		}
+		sums[i] = t.layerHash(scope, i)
+		order = append(order, i)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return t.layers[order[a]].info.Size > t.layers[order[b]].info.Size })
+	return idx, sums, order, nil
+}
+
+// readInParallel reads the layers in order with up to workers at once,
+// into idx; the first failure cancels the others. It returns each
+// layer's error.
+func (t *Tree) readInParallel(ctx context.Context, cancel func(), rd *reader, workers int, order []int, idx []*layerIndex, sums []hash.Hash) []error {
+	errs := make([]error, len(t.layers))
+	queue := make(chan int, len(order))
+	for _, i := range order {
+		queue <- i
+	}
+	close(queue)
+	var wg sync.WaitGroup
+	for range min(workers, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range queue {
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+					continue
+				}
+				idx[i], errs[i] = rd.readLayer(ctx, i, t.layers[i], sums[i])
+				if errs[i] != nil {
+					cancel()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// firstError is the first real error of errs, not a cancellation it
+// caused.
+func firstError(errs []error) error {
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
+		}
+	}
+	return first
 }
 
 // merge applies the layers in order: whiteouts and opaque markers hide

@@ -81,8 +81,8 @@ func Open(ctx context.Context, spec string, opts Options) (*Tree, error) {
 		if len(t.root.kids) == 0 {
 			return nil, fmt.Errorf("%s: no files in the root filesystem: %w", spec, ErrEmpty)
 		}
-		if t.desc.Kind == KindRootfsTar && t.desc.Compression != "none" && looksLikeImageArchive(t.root) {
-			return nil, fmt.Errorf("%s: a %s-compressed image archive (docker save or OCI layout); decompress it first", spec, t.desc.Compression)
+		if t.desc.Kind == KindRootfsTar && t.desc.Compression != "none" && IsImageArchiveTop(func(n string) bool { _, ok := t.root.kids[n]; return ok }) {
+			return nil, CompressedImageError(spec, t.desc.Compression)
 		}
 		if _, err := t.Programs(ctx); err != nil {
 			return nil, err
@@ -105,14 +105,10 @@ func (t *Tree) openFile(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	comp := sniffCompression(head)
-	isTar := n >= 262 && string(head[257:262]) == "ustar"
-	if comp == "none" && !isTar {
+	comp, err := sniffTarball(f)
+	if err != nil {
 		f.Close()
-		return fmt.Errorf("%s: not a tar archive, directory or image reference", p)
+		return fmt.Errorf("%s: %w", p, err)
 	}
 	if comp == "none" {
 		arch, err := indexArchive(f, t.limits)
@@ -120,11 +116,11 @@ func (t *Tree) openFile(ctx context.Context, p string) error {
 			f.Close()
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		switch {
-		case arch.has("index.json") && arch.has("oci-layout"):
+		switch archiveKind(arch.has) {
+		case KindOCIArchive:
 			t.desc.Kind = KindOCIArchive
 			return t.openOCI(ctx, arch, arch.close)
-		case arch.has("manifest.json"):
+		case KindDockerSave:
 			t.desc.Kind = KindDockerSave
 			return t.openDockerSave(arch)
 		}
@@ -598,15 +594,4 @@ func (t *Tree) useImage(ref fmt.Stringer, img v1.Image, uncompressed bool) error
 	t.desc.Layers = layerInfos(t.layers)
 	t.assignCacheKeys()
 	return nil
-}
-
-// looksLikeImageArchive reports a root whose top level is that of a docker
-// save archive or an OCI layout rather than a file system.
-func looksLikeImageArchive(root *node) bool {
-	_, manifest := root.kids["manifest.json"]
-	_, layout := root.kids["oci-layout"]
-	_, etc := root.kids["etc"]
-	_, usr := root.kids["usr"]
-	_, bin := root.kids["bin"]
-	return (manifest || layout) && !etc && !usr && !bin
 }

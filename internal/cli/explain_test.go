@@ -106,7 +106,7 @@ func TestExplainSideBySide(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	checkGolden(t, "side-by-side.txt", strings.ReplaceAll(out, a313, "ROOTFS"))
-	for _, want := range []string{"Go 1.15 static", "FAILS: dial tcp: i/o timeout", "Go 1.26 static", "C program (musl-1.2.2)"} {
+	for _, want := range []string{"Go 1.15.15 static", "FAILS: dial tcp: i/o timeout", "Go 1.26.8 static", "C program (musl-1.2.2)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q", want)
 		}

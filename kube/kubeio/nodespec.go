@@ -44,7 +44,7 @@ func (s NodeSpec) Node() (kube.Node, []string, error) {
 	if missing == "" {
 		missing = "give --node-facts, or --node-resolv-conf and --node-hosts"
 	}
-	n := kube.UnknownNode("node", missing)
+	n := kube.UnknownNode(kube.DefaultNodeName, missing)
 	var assumed []string
 	facts := s.Facts
 	switch {
