@@ -15,6 +15,7 @@ package inspect
 
 import (
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -143,31 +144,53 @@ func (f Fact) String() string {
 }
 
 // LibcRelease is the release of a C library read from the library itself.
+// Its JSON is the one shape of a libc everywhere, model.Libc's (kind,
+// version when known, distro) plus the evidence: see MarshalJSON.
 type LibcRelease struct {
-	Kind    string `json:"kind"`    // "glibc" or "musl"
-	Version string `json:"version"` // "2.36", "1.2.2"
+	Kind    string // "glibc" or "musl"
+	Version string // "2.36", "1.2.2"; empty when unknown
 	// Vendor is the distribution named in glibc's banner ("Debian",
-	// "Ubuntu"), empty when none.
-	Vendor string `json:"vendor,omitempty"`
+	// "Ubuntu"), empty when none. JSON writes it as the model's distro,
+	// in lower case.
+	Vendor string
 	// Evidence quotes what was read ("GNU C Library (Debian GLIBC
 	// 2.41-12) stable release version 2.41", "GLIBC_2.36 symbol version").
-	Evidence string `json:"evidence"`
+	Evidence string
 }
 
-// Model converts the release to the model's Libc.
+// libcJSON is a LibcRelease as JSON: the model's libc and the evidence.
+type libcJSON struct {
+	model.Libc
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// MarshalJSON writes the release as every nsscope document writes a libc
+// (model.Libc: kind, version, distro), with its evidence. A version that
+// is unknown, or not a release number, is left out (the evidence quotes
+// what was read).
+func (r LibcRelease) MarshalJSON() ([]byte, error) {
+	return json.Marshal(libcJSON{Libc: r.Model(), Evidence: r.Evidence})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (r *LibcRelease) UnmarshalJSON(b []byte) error {
+	var j libcJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = LibcRelease{Kind: j.Kind, Version: j.Version.String(), Vendor: j.Distro, Evidence: j.Evidence}
+	return nil
+}
+
+// Model converts the release to the model's Libc: the vendor is the
+// distro, in lower case.
 func (r *LibcRelease) Model() model.Libc {
 	if r == nil {
 		return model.Libc{}
 	}
-	l := model.Libc{Kind: r.Kind}
+	l := model.Libc{Kind: r.Kind, Distro: strings.ToLower(r.Vendor)}
 	if v, err := model.ParseVersion(r.Version); err == nil {
 		l.Version = v
-	}
-	switch strings.ToLower(r.Vendor) {
-	case "debian":
-		l.Distro = "debian"
-	case "ubuntu":
-		l.Distro = "ubuntu"
 	}
 	return l
 }

@@ -190,6 +190,21 @@ func TestParseIPJSON(t *testing.T) {
 			t.Errorf("%q: no error", bad)
 		}
 	}
+	// Errors name JSON kinds, never Go types.
+	for bad, want := range map[string]string{
+		`{}`:                "not `ip -j addr` output: a JSON object where an array is expected",
+		`[{"ifname":5}]`:    "not `ip -j addr` output: a JSON number where a string is expected, at ifname",
+		`[{"addr_info":1}]`: "not `ip -j addr` output: a JSON number where an array is expected, at addr_info",
+	} {
+		if _, err := ParseIPJSON([]byte(bad)); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", bad, err, want)
+		}
+	}
+	// An explicit empty list is no interfaces, not "unknown" (nil, which
+	// reads as this host's).
+	if got, err := ParseIPJSON([]byte("[]")); err != nil || got == nil || len(got) != 0 {
+		t.Errorf("[]: %#v, %v; want an empty, non-nil list", got, err)
+	}
 }
 
 func FuzzParseIPJSON(f *testing.F) {

@@ -397,7 +397,7 @@ func (d *Decoded) yamlList(src Source, header []byte, items []yamlItem) {
 		Kind       string `json:"kind"`
 	}
 	if err := sigsyaml.Unmarshal(header, &h); err != nil {
-		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("malformed YAML: %w", fileLineError{err, src.Line - 1})})
+		d.Errors = append(d.Errors, &ItemError{Source: src, Err: fmt.Errorf("malformed YAML: %w", fileLineError{jsonstyle.Describe(err), src.Line - 1})})
 		return
 	}
 	for i, it := range items {
@@ -568,7 +568,7 @@ func (d *Decoded) object(src Source, js []byte, listAPIVersion, listItemKind str
 			}
 			ie.Err = fmt.Errorf("unknown kind %s in %s (nsscope reads Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate and Lists of them)", h.Kind, h.APIVersion)
 		} else {
-			ie.Err = fmt.Errorf("cannot decode: %w", err)
+			ie.Err = fmt.Errorf("cannot decode: %w", jsonstyle.Describe(err))
 		}
 		d.Errors = append(d.Errors, ie)
 		return

@@ -169,14 +169,16 @@ func TestDecodeBadInput(t *testing.T) {
 		{"bad json", `{"apiVersion": "v1", "kind": "Pod",`, "bad.yaml: malformed JSON"},
 		{"container without name", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{image: i}]}\n", `Pod "p": spec.containers[0].name is missing`},
 		{"deployment without template", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n", `Deployment "d": no containers`},
+		{"field of the wrong kind", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, ports: [{containerPort: x}]}]}\n", `Pod "p": cannot decode: a JSON string where an integer is expected, at spec.containers.ports.containerPort`},
+		{"list header of the wrong kind", "apiVersion: [v1]\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n", "a JSON array where a string is expected, at apiVersion"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Decode("bad.yaml", []byte(tc.in))
 			if len(d.Errors) != 1 {
 				t.Fatalf("errors %v, want one", d.Errors)
 			}
-			if !strings.Contains(d.Errors[0].Error(), tc.want) {
-				t.Errorf("error %q, want it to contain %q", d.Errors[0], tc.want)
+			if !strings.Contains(d.Errors[0].Error(), tc.want) || strings.Contains(d.Errors[0].Error(), "Go ") {
+				t.Errorf("error %q, want it to contain %q and name no Go type", d.Errors[0], tc.want)
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 )
 
 // IfAddr is one address of a network interface.
@@ -66,13 +68,15 @@ type ipJSONIface struct {
 }
 
 // ParseIPJSON reads the JSON printed by `ip -j addr` (iproute2), in
-// interface order, the order net.InterfaceAddrs reports.
+// interface order, the order net.InterfaceAddrs reports. An empty list
+// ([]) is no interfaces: the result is empty but not nil, which callers
+// read as "this host's".
 func ParseIPJSON(data []byte) ([]IfAddr, error) {
 	var ifs []ipJSONIface
 	if err := json.Unmarshal(data, &ifs); err != nil {
-		return nil, fmt.Errorf("not `ip -j addr` output: %w", err)
+		return nil, fmt.Errorf("not `ip -j addr` output: %w", jsonstyle.Describe(err))
 	}
-	var out []IfAddr
+	out := []IfAddr{}
 	for i, ifc := range ifs {
 		for j, ai := range ifc.AddrInfo {
 			if ai.Family != "inet" && ai.Family != "inet6" {

@@ -44,20 +44,22 @@ func Hypotheses() []model.Program {
 type ImageFacts struct {
 	Key string `json:"key"`
 	Ref string `json:"ref"`
-	// NSSwitch is the image's /etc/nsswitch.conf: Missing, or its content.
-	NSSwitchMissing bool            `json:"nsswitch_missing"`
-	NSSwitch        string          `json:"nsswitch,omitempty"`
-	Programs        []model.Program `json:"programs"`
-	Source          string          `json:"source"`
+	// NSSwitch is the image's /etc/nsswitch.conf, as read (Missing when the
+	// image has none).
+	NSSwitch model.File      `json:"nsswitch"`
+	Programs []model.Program `json:"programs"`
+	Source   string          `json:"source"`
 }
 
-// Image turns the facts into what the Analyzer uses.
+// Image turns the facts into what the Analyzer uses. The nsswitch.conf is
+// cited as REF:/etc/nsswitch.conf.
 func (f *ImageFacts) Image() Image {
-	img := Image{Programs: f.Programs, Source: f.Source}
-	if f.NSSwitchMissing {
-		img.NSSwitch = model.File{Path: model.PathNSSwitch, Origin: f.Ref + ":" + model.PathNSSwitch, Missing: true}
-	} else {
-		img.NSSwitch = model.File{Path: model.PathNSSwitch, Origin: f.Ref + ":" + model.PathNSSwitch, Data: []byte(f.NSSwitch)}
+	img := Image{Programs: f.Programs, Source: f.Source, NSSwitch: f.NSSwitch}
+	if img.NSSwitch.Path == "" {
+		img.NSSwitch.Path = model.PathNSSwitch
+	}
+	if f.Ref != "" {
+		img.NSSwitch.Origin = f.Ref + ":" + img.NSSwitch.Path
 	}
 	return img
 }

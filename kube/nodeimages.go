@@ -11,8 +11,10 @@ import (
 )
 
 // NodeImagesSchemaVersion is the version of the shape of the document
-// `nsscope node --images --format json` writes.
-const NodeImagesSchemaVersion = 1
+// `nsscope node --images --format json` writes. 2: an image's
+// nsswitch.conf is a file object (facts.nsswitch), no longer
+// nsswitch_missing and a string.
+const NodeImagesSchemaVersion = 2
 
 // Verdicts of a node's image.
 const (

@@ -59,7 +59,7 @@ func TestUninspectedImage(t *testing.T) {
 	// Inspected facts win over the hypothesis: Go 1.16 in the image is
 	// then a real, known verdict (hosts first after a missing file).
 	key, _ := ImageKey(alpinePod().Pod, "app")
-	facts := map[string]*ImageFacts{key: {Key: key, Ref: "alpine:3.13", NSSwitchMissing: true,
+	facts := map[string]*ImageFacts{key: {Key: key, Ref: "alpine:3.13", NSSwitch: model.File{Path: model.PathNSSwitch, Missing: true},
 		Programs: []model.Program{{Label: "Go 1.16", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 16, 15)}}}}}
 	a = NewAnalyzer(Options{Predict: model.Predict, Image: ImageSpec{}.Images(facts, nil)})
 	for _, f := range Findings(a.Workload(alpinePod(), testNode())) {

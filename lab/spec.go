@@ -27,7 +27,7 @@ type Spec struct {
 	// file in the result. ResolvConf should list exactly Nameservers.
 	ResolvConf *model.File `json:"resolv_conf,omitempty"`
 	Hosts      *model.File `json:"hosts,omitempty"`
-	NSSwitch   *model.File `json:"nsswitch,omitempty"`
+	NSSwitch   *model.File `json:"nsswitch_conf,omitempty"`
 	// Root is the program's root: "" for the host's root (with private
 	// copies of the /etc files), a directory or a tar (or tar.gz) file.
 	// It is never modified.
@@ -162,7 +162,7 @@ type Result struct {
 	// ResolvConf, Hosts and NSSwitch are the files the program saw.
 	ResolvConf model.File `json:"resolv_conf"`
 	Hosts      model.File `json:"hosts"`
-	NSSwitch   model.File `json:"nsswitch"`
+	NSSwitch   model.File `json:"nsswitch_conf"`
 	MDNSAllow  model.File `json:"mdns_allow"`
 	// NSSModules are the glibc NSS service modules the root has
 	// (libnss_NAME.so.2 in its library directories: "files", "dns",

@@ -265,3 +265,40 @@ func TestInspectLimit(t *testing.T) {
 		t.Errorf("entry %+v notes %v", e, tg.Notes())
 	}
 }
+
+// An image archive whose JSON has a value of the wrong kind is refused
+// with the JSON kinds named, never Go types.
+func TestArchiveJSONOfWrongKind(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"docker manifest an object", map[string]string{"manifest.json": `{}`},
+			"manifest.json: a JSON object where an array is expected"},
+		{"docker layers a string", map[string]string{"manifest.json": `[{"Config":"c.json","Layers":"l.tar"}]`},
+			"manifest.json: a JSON string where an array is expected, at Layers"},
+		{"oci index manifests a number", map[string]string{"oci-layout": `{"imageLayoutVersion":"1.0.0"}`, "index.json": `{"schemaVersion":2,"manifests":5}`},
+			"image index: a JSON number where an array is expected, at manifests"},
+	} {
+		var hdrs []*tar.Header
+		bodies := map[string][]byte{}
+		for n, body := range tc.files {
+			hdrs = append(hdrs, &tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644})
+			bodies[n] = []byte(body)
+		}
+		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".tar")
+		if err := os.WriteFile(p, rawTar(t, hdrs, bodies), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tg, err := target.Open(context.Background(), p, target.Options{})
+		if err == nil {
+			tg.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "Go ") {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

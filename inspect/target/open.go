@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nsscope/nsscope/inspect"
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 )
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -239,7 +240,7 @@ func (t *Tree) openDockerSave(a *archive) error {
 	var ms []dockerManifest
 	if err := json.Unmarshal(data, &ms); err != nil {
 		a.close()
-		return fmt.Errorf("manifest.json: %w", err)
+		return fmt.Errorf("manifest.json: %w", jsonstyle.Describe(err))
 	}
 	if len(ms) == 0 {
 		a.close()
@@ -323,7 +324,7 @@ func layerInfos(ls []layerSource) []Layer {
 func (t *Tree) setConfig(data []byte) error {
 	cf, err := v1.ParseConfigFile(strings.NewReader(string(data)))
 	if err != nil {
-		return fmt.Errorf("image config: %w", err)
+		return fmt.Errorf("image config: %w", jsonstyle.Describe(err))
 	}
 	t.setConfigFile(cf)
 	return nil
@@ -446,7 +447,7 @@ func (t *Tree) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte,
 		}
 		im, err := v1.ParseIndexManifest(strings.NewReader(string(data)))
 		if err != nil {
-			return fmt.Errorf("image index: %w", err)
+			return fmt.Errorf("image index: %w", jsonstyle.Describe(err))
 		}
 		for _, d := range im.Manifests {
 			switch {
@@ -499,7 +500,7 @@ func (t *Tree) openOCIIndex(ctx context.Context, bs blobStore, indexJSON []byte,
 	}
 	m, err := v1.ParseManifest(strings.NewReader(string(data)))
 	if err != nil {
-		return fail(fmt.Errorf("image manifest: %w", err))
+		return fail(fmt.Errorf("image manifest: %w", jsonstyle.Describe(err)))
 	}
 	cfg, err := readBlob(bs, m.Config.Digest, t.limits.MaxMetadata)
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 
 // recordVersion is the layout of a record; a change of the layout or of
 // what the reader records must change it.
-const recordVersion = 1
+const recordVersion = 2
 
 // Entry kinds in a record.
 const (

@@ -10,6 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/report"
 )
 
@@ -129,6 +130,61 @@ func TestLabJSONSchema(t *testing.T) {
 		if code != ExitOK || !strings.Contains(out, "hi --format x") {
 			t.Errorf("%v: exit %d, stderr %q\n%s", args, code, stderr, out)
 		}
+	}
+}
+
+// trace's document: the writer on a lab run's result, and trace itself
+// when this machine can run it. The trace relays to 127.0.0.1 and its
+// program sends no query, so no traffic leaves loopback.
+func TestTraceJSONSchema(t *testing.T) {
+	c := schemas(t)
+	var b bytes.Buffer
+	res := &lab.Result{Argv: []string{"/bin/true"}, Ended: "exit"}
+	if err := writeTraceJSON(&b, res, nil); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, c, "trace.json", "trace writer", b.String())
+	if testing.Short() {
+		t.Skip("runs the lab")
+	}
+	out, stderr, code := runCLI(t, "lab", "--format", "json", "--nameservers", "1", "--", "/bin/true")
+	if code != ExitOK {
+		t.Skipf("the lab cannot run here: exit %d: %s", code, stderr)
+	}
+	var labDoc struct{ Run *lab.Result }
+	if err := json.Unmarshal([]byte(out), &labDoc); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := writeTraceJSON(&b, labDoc.Run, nil); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, c, "trace.json", "trace writer on a lab run", b.String())
+	rc := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(rc, []byte("nameserver 127.0.0.1\n"), 0o644) //nolint:errcheck
+	out, stderr, code = runCLI(t, "trace", "--upstream", "127.0.0.1", "--resolv-conf", rc, "--format", "json", "--", "/bin/true")
+	if code != ExitOK {
+		t.Fatalf("trace: exit %d: %s", code, stderr)
+	}
+	validate(t, c, "trace.json", "trace", out)
+}
+
+// node --ip-addr with an empty list writes no interfaces, not this
+// host's: [] is an answer, not "unknown".
+func TestNodeEmptyIPAddr(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "root", "etc"), 0o755) //nolint:errcheck
+	ip := filepath.Join(dir, "ip.json")
+	os.WriteFile(ip, []byte("[]\n"), 0o644) //nolint:errcheck
+	out, stderr, code := runCLI(t, "node", "--root", filepath.Join(dir, "root"), "--node-name", "n1", "--ip-addr", ip)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Interfaces []any `json:"interfaces"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Interfaces == nil || len(doc.Interfaces) != 0 {
+		t.Errorf("interfaces %v (%v), want []:\n%s", doc.Interfaces, err, out)
 	}
 }
 

@@ -42,7 +42,9 @@ func (c Cache) Get(key string) (*kube.ImageFacts, bool) {
 		return nil, false
 	}
 	var f kube.ImageFacts
-	if err := json.Unmarshal(data, &f); err != nil || f.Key != key {
+	// An entry of an earlier shape (nsswitch.conf as nsswitch_missing and
+	// a string, no file object with its path) is a miss: read again.
+	if err := json.Unmarshal(data, &f); err != nil || f.Key != key || f.NSSwitch.Path == "" {
 		return nil, false
 	}
 	return &f, true

@@ -120,9 +120,9 @@ func fakeInspector(calls *int64) Inspector {
 		atomic.AddInt64(calls, 1)
 		var i int
 		fmt.Sscanf(strings.TrimPrefix(key, "sha256:"), "%x", &i)
-		f := &kube.ImageFacts{Source: "fake inspection of " + ref, NSSwitchMissing: i%3 == 0}
-		if !f.NSSwitchMissing {
-			f.NSSwitch = "hosts: files dns\n"
+		f := &kube.ImageFacts{Source: "fake inspection of " + ref, NSSwitch: model.File{Path: model.PathNSSwitch, Missing: i%3 == 0}}
+		if !f.NSSwitch.Missing {
+			f.NSSwitch.Data = []byte("hosts: files dns\n")
 		}
 		v := model.V(1, 15+i%10, 0)
 		f.Programs = []model.Program{{Label: "Go " + v.String() + " static", Impl: model.ImplGo, Go: model.GoBuild{Version: v}}}
@@ -300,12 +300,12 @@ func TestCache(t *testing.T) {
 	if _, ok := c.Get(digest(1)); ok {
 		t.Fatal("hit in an empty cache")
 	}
-	f := &kube.ImageFacts{Key: digest(1), Ref: "a:1", NSSwitchMissing: true, Programs: []model.Program{{Impl: model.ImplMusl, Libc: model.Libc{Kind: "musl"}}}}
+	f := &kube.ImageFacts{Key: digest(1), Ref: "a:1", NSSwitch: model.File{Path: model.PathNSSwitch, Missing: true}, Programs: []model.Program{{Impl: model.ImplMusl, Libc: model.Libc{Kind: "musl"}}}}
 	if err := c.Put(f); err != nil {
 		t.Fatal(err)
 	}
 	got, ok := c.Get(digest(1))
-	if !ok || got.Ref != "a:1" || !got.NSSwitchMissing || len(got.Programs) != 1 {
+	if !ok || got.Ref != "a:1" || !got.NSSwitch.Missing || len(got.Programs) != 1 {
 		t.Fatalf("got %+v %v", got, ok)
 	}
 	// Tags are never cached; a corrupt entry is a miss.
@@ -320,6 +320,15 @@ func TestCache(t *testing.T) {
 	}
 	if _, ok := c.Get(digest(2)); ok {
 		t.Error("corrupt entry hit")
+	}
+	// An entry of the earlier shape (nsswitch_missing, nsswitch a string)
+	// is read again, not taken as an image with an empty nsswitch.conf.
+	old := `{"key":"` + digest(3) + `","ref":"a:3","nsswitch_missing":true,"programs":[],"source":"s"}`
+	if err := os.WriteFile(c.path(digest(3)), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.Get(digest(3)); ok {
+		t.Errorf("entry of the earlier shape hit: %+v", got)
 	}
 }
 

@@ -137,3 +137,15 @@ func TestInspectImagesCancel(t *testing.T) {
 		t.Fatal("InspectImages did not return after cancel")
 	}
 }
+
+// A kubelet config with a value of the wrong kind is a note naming the
+// JSON kinds and the field, never Go types.
+func TestKubeletConfigOfWrongKind(t *testing.T) {
+	t.Parallel()
+	root := writeTree(t, map[string]string{"var/lib/kubelet/config.yaml": "clusterDNS: 10.32.0.10\n"})
+	nf := CollectNodeFacts(os.DirFS(root), "n1", []kube.IfAddr{})
+	all := strings.Join(nf.Notes, "\n")
+	if !strings.Contains(all, "a JSON string where an array is expected, at clusterDNS") || strings.Contains(all, "Go ") {
+		t.Errorf("notes:\n%s", all)
+	}
+}

@@ -19,7 +19,7 @@ const MaxImagePrograms = 6
 // names, else up to MaxImagePrograms others, each labelled with its path
 // and what it assumes. spec names the image as it was read.
 func ImageFacts(spec string, progs []grade.Program, nsswitch model.File) *kube.ImageFacts {
-	f := &kube.ImageFacts{NSSwitchMissing: nsswitch.Missing, NSSwitch: string(nsswitch.Data)}
+	f := &kube.ImageFacts{NSSwitch: nsswitch}
 	var main, others []model.Program
 	var mainDesc string
 	for _, p := range progs {

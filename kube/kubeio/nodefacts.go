@@ -13,6 +13,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/nsscope/nsscope/inspect/target"
+	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
 )
@@ -37,7 +38,7 @@ func CollectNodeFacts(fsys fs.FS, name string, addrs []kube.IfAddr) *kube.NodeFa
 	if kc := nf.Files[kube.PathKubeletConfig]; len(kc.Data) > 0 {
 		var k kube.ConfigDNS
 		if err := sigsyaml.Unmarshal(kc.Data, &k); err != nil {
-			nf.Notes = append(nf.Notes, fmt.Sprintf("%s: %v", kube.PathKubeletConfig, err))
+			nf.Notes = append(nf.Notes, fmt.Sprintf("%s: %v", kube.PathKubeletConfig, jsonstyle.Describe(err)))
 		} else {
 			nf.Kubelet = &k
 			if k.ResolvConf != nil && *k.ResolvConf != "" {

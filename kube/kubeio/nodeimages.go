@@ -153,11 +153,18 @@ func ParseNodeImages(data []byte) (*kube.NodeImages, error) {
 	// Node facts (`nsscope node` without --images) are the likeliest wrong
 	// file here: say so before their own schema_version is judged.
 	var shape struct {
-		Files  json.RawMessage `json:"files"`
-		Images json.RawMessage `json:"images"`
+		Files         json.RawMessage `json:"files"`
+		Images        json.RawMessage `json:"images"`
+		SchemaVersion int             `json:"schema_version"`
 	}
-	if json.Unmarshal(data, &shape) == nil && shape.Files != nil && shape.Images == nil {
-		return nil, errors.New("these are node facts, not the JSON of 'nsscope node --images' (node facts go to --node-facts-dir)")
+	if json.Unmarshal(data, &shape) == nil {
+		if shape.Files != nil && shape.Images == nil {
+			return nil, errors.New("these are node facts, not the JSON of 'nsscope node --images' (node facts go to --node-facts-dir)")
+		}
+		// An older shape is named before its fields fail to decode.
+		if v := shape.SchemaVersion; v >= 1 && v < kube.NodeImagesSchemaVersion {
+			return nil, fmt.Errorf("schema_version %d is an older shape than this tool's %d: collect them again with this release's 'nsscope node --images'", v, kube.NodeImagesSchemaVersion)
+		}
 	}
 	var doc kube.NodeImages
 	if err := json.Unmarshal(data, &doc); err != nil {

@@ -117,7 +117,7 @@ func TestNodeImagesContainerd(t *testing.T) {
 		if img.Digest != img.Manifest || img.Config == "" || img.Verdict == kube.VerdictError || img.Facts == nil || len(img.Keys()) != 2 {
 			t.Errorf("%s: verdict %s, keys %v, facts %v", img.Ref, img.Verdict, img.Keys(), img.Facts != nil)
 		}
-		if img.Facts != nil && (len(img.Facts.Programs) != len(facts.Programs) || img.Facts.NSSwitchMissing != facts.NSSwitchMissing) {
+		if img.Facts != nil && (len(img.Facts.Programs) != len(facts.Programs) || img.Facts.NSSwitch.Missing != facts.NSSwitch.Missing || string(img.Facts.NSSwitch.Data) != string(facts.NSSwitch.Data)) {
 			t.Errorf("%s: facts %+v, archive %+v", img.Ref, img.Facts, facts)
 		}
 	}
@@ -243,7 +243,7 @@ var errNoSource = os.ErrNotExist
 
 func TestNodeResultsIndex(t *testing.T) {
 	d := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
-	doc := &kube.NodeImages{SchemaVersion: 1, Node: "n1", Store: "containerd's files under /host/var/lib/containerd, namespace k8s.io", Images: []kube.NodeImage{
+	doc := &kube.NodeImages{SchemaVersion: kube.NodeImagesSchemaVersion, Node: "n1", Store: "containerd's files under /host/var/lib/containerd, namespace k8s.io", Images: []kube.NodeImage{
 		{Names: []string{"a:1"}, Ref: "a:1", Digest: d("a"), Manifest: d("b"), Config: d("c"), Verdict: "critical", Facts: &kube.ImageFacts{Source: "image containerd://a:1"}},
 		{Names: []string{"e:1"}, Ref: "e:1", Digest: d("e"), Verdict: kube.VerdictError, Error: "blob missing"},
 		{Names: []string{"m:1"}, Ref: "m:1", Digest: d("a"), Verdict: "info", Facts: &kube.ImageFacts{Source: "other"}},
@@ -284,7 +284,10 @@ func TestParseNodeImages(t *testing.T) {
 		`{"schema_version": 2, "node": "n1", "files": {}, "interfaces": [], "static_pods": []}`: "these are node facts",
 		`[1]`:                          "not the JSON of 'nsscope node --images': a JSON array where an object is expected",
 		`{"node": "x", "images": "y"}`: "a JSON string where an array is expected, at images",
-		`{"schema_version": 1, "node": "n", "store": "s", "images": [{"ref": "a", "verdict": "info"}]}`: "",
+		`{"schema_version": 2, "node": "n", "store": "s", "images": [{"ref": "a", "verdict": "info"}]}`: "",
+		// The earlier shape, whose nsswitch.conf was a string, is named as
+		// such before its fields fail to decode.
+		`{"schema_version": 1, "node": "n", "store": "s", "images": [{"ref": "a", "verdict": "info", "facts": {"nsswitch": "hosts: files"}}]}`: "schema_version 1 is an older shape than this tool's 2: collect them again",
 	} {
 		_, err := ParseNodeImages([]byte(in))
 		if (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {
@@ -300,8 +303,8 @@ func TestParseNodeImages(t *testing.T) {
 // FuzzParseNodeImages: any input gives a document or an error, never a
 // panic, and an indexed document answers lookups.
 func FuzzParseNodeImages(f *testing.F) {
-	f.Add([]byte(`{"schema_version": 1, "node": "n", "store": "s", "images": [{"ref": "a", "digest": "sha256:` + strings.Repeat("a", 64) + `", "verdict": "info", "facts": {"key": "k", "programs": []}}]}`))
-	f.Add([]byte(`{"schema_version": 1}`))
+	f.Add([]byte(`{"schema_version": 2, "node": "n", "store": "s", "images": [{"ref": "a", "digest": "sha256:` + strings.Repeat("a", 64) + `", "verdict": "info", "facts": {"key": "k", "nsswitch": {"path": "/etc/nsswitch.conf", "missing": true}, "programs": []}}]}`))
+	f.Add([]byte(`{"schema_version": 2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := ParseNodeImages(data)
 		if err != nil {
