@@ -166,6 +166,26 @@ func TestTruncatedGzip(t *testing.T) {
 	}
 }
 
+// TestCorruptHeaderWording: a tar header whose checksum is wrong, plain and
+// gzipped, is called a corrupt archive, in words without Go package names.
+func TestCorruptHeaderWording(t *testing.T) {
+	t.Parallel()
+	bad := make([]byte, 1024)
+	copy(bad, "abcd")
+	copy(bad[257:], "ustar")
+	copy(bad[148:], "9999999\x00")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(bad)
+	zw.Close()
+	for name, data := range map[string][]byte{"plain": bad, "gzip": gz.Bytes()} {
+		_, err := target.Open(context.Background(), writeTar(t, data), target.Options{TempDir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), "corrupt archive: invalid tar header") || strings.Contains(err.Error(), "archive/tar") || !errors.Is(err, tar.ErrHeader) {
+			t.Errorf("%s: err = %v, want a corrupt archive, worded for people", name, err)
+		}
+	}
+}
+
 func TestEmpty(t *testing.T) {
 	t.Parallel()
 	// An image with no layers.

@@ -309,11 +309,31 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource, sum h
 
 // describeReadErr makes a truncated stream say so.
 func describeReadErr(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("truncated or corrupt archive: %w", err)
+	case errors.Is(err, tar.ErrHeader):
+		return fmt.Errorf("corrupt archive: %w", errPlain{err})
+	case errors.Is(err, tar.ErrFieldTooLong), errors.Is(err, tar.ErrInsecurePath):
+		return errPlain{err}
 	}
 	return err
 }
+
+// errPlain words a Go library error without the package prefix it
+// carries ("archive/tar: invalid tar header"): users see what went wrong,
+// not where in nsscope's dependencies.
+type errPlain struct{ err error }
+
+func (e errPlain) Error() string {
+	msg := e.err.Error()
+	if _, rest, ok := strings.Cut(msg, "archive/tar: "); ok {
+		return rest
+	}
+	return msg
+}
+
+func (e errPlain) Unwrap() error { return e.err }
 
 // regular handles the contents of a regular file entry: keep it, spool an
 // ELF binary for inspection, or read a script's interpreter line.
