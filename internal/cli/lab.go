@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,8 +17,24 @@ import (
 	"github.com/nsscope/nsscope/waterfall"
 )
 
-// labSchemaVersion is the version of lab's JSON document (run, check).
-const labSchemaVersion = 1
+// labSchemaVersion is the version of lab's and trace's JSON document (run,
+// check). Version 2: the files are model.File objects under
+// resolv_conf, hosts and nsswitch_conf (version 1 said nsswitch).
+const labSchemaVersion = 2
+
+// writeLabJSON writes lab's and trace's JSON document: the envelope, the
+// run, its --check and the apiserver check (nil: none), empty lists as []
+// (jsonstyle.Write).
+func writeLabJSON(w io.Writer, res *lab.Result, check *labCheckOut, api *realk8s.Check) error {
+	doc := struct {
+		jsonstyle.Envelope
+		Run   *lab.Result  `json:"run"`
+		Check *labCheckOut `json:"check,omitempty"`
+		// APIServer is --check of a kube-apiserver's start-up.
+		APIServer *realk8s.Check `json:"apiserver_check,omitempty"`
+	}{Envelope: jsonstyle.NewEnvelope(labSchemaVersion, toolVersion()), Run: res, Check: check, APIServer: api}
+	return jsonstyle.Write(w, &doc)
+}
 
 // labFlags holds the parsed command line of "nsscope lab".
 type labFlags struct {
@@ -144,20 +161,15 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	out := a.output(f.report.output)
 	switch f.report.format {
 	case "json":
-		doc := struct {
-			jsonstyle.Envelope
-			Run   *lab.Result  `json:"run"`
-			Check *labCheckOut `json:"check,omitempty"`
-			// APIServer is --check of a kube-apiserver's start-up.
-			APIServer *realk8s.Check `json:"apiserver_check,omitempty"`
-		}{Envelope: jsonstyle.NewEnvelope(labSchemaVersion, toolVersion()), Run: res}
+		var co *labCheckOut
 		if check != nil {
-			doc.Check = &check.out
+			co = &check.out
 		}
+		var ao *realk8s.Check
 		if api != nil {
-			doc.APIServer = api.out
+			ao = api.out
 		}
-		if err := jsonstyle.Write(out, &doc); err != nil {
+		if err := writeLabJSON(out, res, co, ao); err != nil {
 			return err
 		}
 	case "html":

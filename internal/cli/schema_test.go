@@ -140,7 +140,7 @@ func TestTraceJSONSchema(t *testing.T) {
 	c := schemas(t)
 	var b bytes.Buffer
 	res := &lab.Result{Argv: []string{"/bin/true"}, Ended: "exit"}
-	if err := writeTraceJSON(&b, res, nil); err != nil {
+	if err := writeLabJSON(&b, res, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	validate(t, c, "trace.json", "trace writer", b.String())
@@ -156,7 +156,7 @@ func TestTraceJSONSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Reset()
-	if err := writeTraceJSON(&b, labDoc.Run, nil); err != nil {
+	if err := writeLabJSON(&b, labDoc.Run, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	validate(t, c, "trace.json", "trace writer on a lab run", b.String())

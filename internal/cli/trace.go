@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"io"
 	"net/netip"
 	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/nsscope/nsscope/internal/jsonstyle"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
 )
@@ -124,7 +122,7 @@ func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
 		if check != nil {
 			co = &check.out
 		}
-		if err := writeTraceJSON(out, res, co); err != nil {
+		if err := writeLabJSON(out, res, co, nil); err != nil {
 			return err
 		}
 	} else {
@@ -140,21 +138,6 @@ func runTrace(cmd *cobra.Command, a *app, f *traceFlags, argv []string) error {
 		return errFindings
 	}
 	return nil
-}
-
-// traceSchemaVersion is the version of trace's JSON document, which is
-// lab's (run, check).
-const traceSchemaVersion = labSchemaVersion
-
-// writeTraceJSON writes trace's JSON document: the envelope, the run and
-// its --check (nil: none), empty lists as [] (jsonstyle.Write) as lab's.
-func writeTraceJSON(w io.Writer, res *lab.Result, check *labCheckOut) error {
-	doc := struct {
-		jsonstyle.Envelope
-		Run   *lab.Result  `json:"run"`
-		Check *labCheckOut `json:"check,omitempty"`
-	}{Envelope: jsonstyle.NewEnvelope(traceSchemaVersion, toolVersion()), Run: res, Check: check}
-	return jsonstyle.Write(w, &doc)
 }
 
 // traceUpstreams are the --upstream addresses, or else the resolv.conf's
