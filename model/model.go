@@ -38,7 +38,7 @@ type Program struct {
 	Label string `json:"label,omitempty"`
 	Impl  Impl   `json:"impl"`
 	// Go describes the Go build when Impl is ImplGo.
-	Go GoBuild `json:"go,omitempty"`
+	Go GoBuild `json:"go,omitzero"`
 	// Libc is the C library the program uses: the one getaddrinfo comes
 	// from for ImplGlibc/ImplMusl, and the one a cgo Go binary calls when
 	// Go hands the lookup to the system resolver. Zero means unknown.
@@ -47,7 +47,7 @@ type Program struct {
 
 // GoBuild is what matters about a Go binary's build for name resolution.
 type GoBuild struct {
-	Version Version `json:"version"`
+	Version Version `json:"version,omitzero"`
 	// Cgo reports whether the cgo resolver is compiled in: cgo enabled at
 	// build time and no netgo tag.
 	Cgo bool `json:"cgo"`
@@ -59,7 +59,7 @@ type GoBuild struct {
 	DefaultGODEBUG string `json:"default_godebug,omitempty"`
 	// GoModVersion is the go line of the main module when known (it decides
 	// defaults such as netedns0). Zero means unknown.
-	GoModVersion Version `json:"gomod_version,omitempty"`
+	GoModVersion Version `json:"gomod_version,omitzero"`
 	// PreferGo and StrictErrors mirror the net.Resolver fields the program
 	// uses (false for net.DefaultResolver).
 	PreferGo     bool `json:"prefer_go,omitempty"`
