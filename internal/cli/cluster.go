@@ -62,7 +62,7 @@ kubectl get pods -A -o json > pods.json && nsscope cluster --pods-file pods.json
 	fl.StringVar(&f.podsFile, "pods-file", "", "read 'kubectl get pods -A -o json|yaml' output from `FILE` (- for stdin) instead of the API (offline); nodes are then unknown")
 	fl.StringVar(&f.factsDir, "node-facts-dir", "", "a `DIR`ectory of the JSON files 'nsscope node' wrote (one per node, e.g. from the DaemonSet in deploy/); other nodes get the defaults")
 	fl.StringVar(&f.nodeResults, "node-results", "", "the JSON 'nsscope node --images --format json' wrote: a `FILE` (- for stdin: one node's), or a DIRectory of NODE.images.json files; images found there (by digest) are not read again")
-	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on the API after this long")
+	fl.DurationVar(&f.timeout, "request-timeout", 2*time.Minute, "give up on the API after this long (kubectl's --request-timeout; lab's --timeout kills a program)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: show the reasons and fixes")
 	addGroup(cmd, "Lookup", func(fs *pflag.FlagSet) {
 		f.lookup.register(fs, kube.DefaultDeadline, "localhost plus the Service-style names in each container's env")
@@ -187,7 +187,7 @@ func (f *clusterFlags) check(cmd *cobra.Command) error {
 		}
 	}
 	if f.timeout <= 0 {
-		return usageErrorf("--timeout %s: want a positive duration", f.timeout)
+		return usageErrorf("--request-timeout %s: want a positive duration", f.timeout)
 	}
 	if f.nodeResults == "-" && f.podsFile == "-" {
 		return usageErrorf("--node-results - and --pods-file - both want standard input: give one of them a file")
