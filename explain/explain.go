@@ -5,6 +5,7 @@ package explain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,11 +20,13 @@ type Input struct {
 	// EnvLabel describes where the environment came from ("this host").
 	EnvLabel string
 	Env      model.Env
-	// Programs to predict; several are shown side by side.
+	// Programs to predict, shown side by side; none means the typical
+	// programs for Libc (model.Typical). A cgo Go program whose libc is
+	// unknown calls the environment's (Libc).
 	Programs []model.Program
 	Request  model.Request
 	Scenario model.Scenario
-	// Libc is the environment's C library (informational).
+	// Libc is the environment's C library (zero: unknown).
 	Libc model.Libc
 	// Assumptions say what was assumed about the environment (the
 	// runtime that injects /etc/resolv.conf and /etc/hosts), in the words
@@ -42,7 +45,13 @@ type Result struct {
 // Run predicts every program.
 func Run(in Input) (*Result, error) {
 	if len(in.Programs) == 0 {
-		return nil, fmt.Errorf("no program to explain")
+		in.Programs = model.Typical(in.Libc)
+	}
+	in.Programs = slices.Clone(in.Programs)
+	for i, p := range in.Programs {
+		if p.Impl == model.ImplGo && p.Go.Cgo && !p.Libc.Known() {
+			in.Programs[i].Libc = in.Libc
+		}
 	}
 	r := &Result{Input: in}
 	for _, p := range in.Programs {

@@ -112,34 +112,18 @@ func Run(in Input) (*report.Report, error) {
 	if in.Predict == nil {
 		in.Predict = model.Predict
 	}
-	nss, err := in.Root.File(model.PathNSSwitch)
+	env, assumptions, err := in.Runtime.Env(in.Root, nil)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	mdns, err := in.Root.File(model.PathMDNSAllow)
-	if err != nil {
-		return nil, fmt.Errorf("scan: %w", err)
-	}
-	rf, err := in.Runtime.files(in.Root)
-	if err != nil {
-		return nil, fmt.Errorf("scan: %w", err)
-	}
-	env := model.Env{
-		ResolvConf: rf.resolv,
-		NSSwitch:   nss,
-		Hosts:      rf.hosts,
-		MDNSAllow:  mdns,
-		Vars:       envVars(in.Env),
-		Hostname:   rf.hostname,
-	}
+	env.Vars = envVars(in.Env)
 	rep := &report.Report{
 		Tool:        "nsscope",
 		Target:      in.Target,
-		Assumptions: rf.assumptions,
+		Assumptions: assumptions,
 		Rules:       report.LookupRules(),
 		Notes:       in.Notes,
 	}
-	rep.Assumptions = append(rep.Assumptions, NSSwitchAssumption(nss))
 	if len(env.Vars) > 0 {
 		keys := make([]string, 0, len(env.Vars))
 		for k := range env.Vars {

@@ -186,21 +186,40 @@ func or(s, def string) string {
 	return s
 }
 
-// Files is what a runtime hands a program: the /etc/resolv.conf and
-// /etc/hosts it sees, the host name it is given (empty: the target's
-// own) and the assumptions made, in words. Every verb that takes
-// --runtime (scan, dockerfile, explain) prints these same assumptions.
-type Files struct {
-	ResolvConf, Hosts model.File
-	Hostname          string
-	Assumptions       []string
-}
-
-// Files decides the files the programs of root see under the runtime,
-// reading the target's own copy only where the runtime passes it through.
-func (rt Runtime) Files(root sysenv.Reader) (Files, error) {
-	f, err := rt.files(root)
-	return Files{ResolvConf: f.resolv, Hosts: f.hosts, Hostname: f.hostname, Assumptions: f.assumptions}, err
+// Env is the environment a program of the target root sees under the
+// runtime, the one way from a target to a model.Env for every verb that
+// takes --runtime (scan, dockerfile, explain): the runtime decides
+// /etc/resolv.conf and /etc/hosts (the target's own copy is read only
+// where the runtime passes it through) and the host name when it gives
+// one (a pod's name); /etc/nsswitch.conf (unless nsswitch replaces it, as
+// explain --nsswitch does), /etc/mdns.allow and the host name otherwise
+// are the target's. The assumptions say, in words, where each file came
+// from; the program's environment variables are the caller's to add.
+func (rt Runtime) Env(root sysenv.Reader, nsswitch *model.File) (model.Env, []string, error) {
+	rf, err := rt.files(root)
+	if err != nil {
+		return model.Env{}, nil, err
+	}
+	env := model.Env{ResolvConf: rf.resolv, Hosts: rf.hosts, Hostname: rf.hostname, Vars: map[string]string{}}
+	assumptions := rf.assumptions
+	if nsswitch != nil {
+		env.NSSwitch = *nsswitch
+		assumptions = append(assumptions, GivenAssumption(model.PathNSSwitch, *nsswitch))
+	} else {
+		if env.NSSwitch, err = root.File(model.PathNSSwitch); err != nil {
+			return model.Env{}, nil, err
+		}
+		assumptions = append(assumptions, NSSwitchAssumption(env.NSSwitch))
+	}
+	if env.MDNSAllow, err = root.File(model.PathMDNSAllow); err != nil {
+		return model.Env{}, nil, err
+	}
+	if env.Hostname == "" {
+		if env.Hostname, env.HostnameErr, err = sysenv.Hostname(root); err != nil {
+			return model.Env{}, nil, err
+		}
+	}
+	return env, assumptions, nil
 }
 
 // passThrough marks, in the files handed to the runtime, the target's own

@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/nsscope/nsscope/conf"
@@ -183,17 +182,12 @@ func fileErr(f model.File, err error) (model.File, error) {
 	return f, nil
 }
 
-// ReadEnv reads the environment's files. Hostname comes from /etc/hostname
-// of a root, or from the kernel for this host. A file nsscope refuses to
-// read (see [Reader]) is an error.
-func (s *Source) ReadEnv() (model.Env, error) { return s.ReadEnvWithout() }
-
-// ReadEnvWithout is ReadEnv leaving out the files at the paths given,
-// which something else provides (a runtime injects /etc/resolv.conf and
-// /etc/hosts): they are never opened, and stay a bare model.File.
-func (s *Source) ReadEnvWithout(skip ...string) (model.Env, error) {
+// ReadEnv reads the environment's files as they are (no runtime decides
+// any: see grade.Runtime.Env for a target run by one). Hostname comes from
+// /etc/hostname of a root, or from the kernel for this host. A file
+// nsscope refuses to read (see [Reader]) is an error.
+func (s *Source) ReadEnv() (model.Env, error) {
 	env := model.Env{Vars: map[string]string{}}
-	read := s.File
 	for _, f := range []struct {
 		p   string
 		dst *model.File
@@ -203,30 +197,30 @@ func (s *Source) ReadEnvWithout(skip ...string) (model.Env, error) {
 		{model.PathHosts, &env.Hosts},
 		{model.PathMDNSAllow, &env.MDNSAllow},
 	} {
-		if slices.Contains(skip, f.p) {
-			*f.dst = model.File{Path: f.p}
-			continue
-		}
-		file, err := read(f.p)
+		file, err := s.File(f.p)
 		if err != nil {
 			return env, err
 		}
 		*f.dst = file
 	}
-	if s.host {
-		if h, err := os.Hostname(); err == nil {
-			env.Hostname = h
-		} else {
-			env.HostnameErr = true
-		}
-		return env, nil
+	var err error
+	env.Hostname, env.HostnameErr, err = Hostname(s)
+	return env, err
+}
+
+// Hostname is the host name a program of r finds: this host's, from the
+// kernel, for Host (unknown when the kernel will not say), else the
+// root's /etc/hostname (empty when it has none).
+func Hostname(r Reader) (name string, unknown bool, err error) {
+	if s, ok := r.(*Source); ok && s.host {
+		h, err := os.Hostname()
+		return h, err != nil, nil
 	}
-	hn, err := read("/etc/hostname")
+	f, err := r.File("/etc/hostname")
 	if err != nil {
-		return env, err
+		return "", false, err
 	}
-	env.Hostname = strings.TrimSpace(string(hn.Data))
-	return env, nil
+	return strings.TrimSpace(string(f.Data)), false, nil
 }
 
 // Libc returns the C library found in the source (zero if none or unknown).

@@ -166,32 +166,15 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 	defer src.Close()
 	// The runtime decides /etc/resolv.conf and /etc/hosts (--resolv-conf
 	// and --hosts replace its), as scan decides them for the same root.
-	rf, err := rt.Files(src)
-	if err != nil {
-		return inputError(err)
-	}
-	skip := []string{model.PathResolvConf, model.PathHosts}
+	var nss *model.File
 	if f.nsswitch != "" {
-		skip = append(skip, model.PathNSSwitch)
-	}
-	env, err := src.ReadEnvWithout(skip...)
-	if err != nil {
-		return inputError(err)
-	}
-	env.ResolvConf, env.Hosts = rf.ResolvConf, rf.Hosts
-	if rf.Hostname != "" {
-		env.Hostname, env.HostnameErr = rf.Hostname, false
-	}
-	assumptions := rf.Assumptions
-	if f.nsswitch != "" {
-		file, err := a.confFile("--nsswitch", f.nsswitch, model.PathNSSwitch, true)
-		if err != nil {
+		if nss, err = a.confFile("--nsswitch", f.nsswitch, model.PathNSSwitch, true); err != nil {
 			return err
 		}
-		env.NSSwitch = *file
-		assumptions = append(assumptions, grade.GivenAssumption(model.PathNSSwitch, *file))
-	} else {
-		assumptions = append(assumptions, grade.NSSwitchAssumption(env.NSSwitch))
+	}
+	env, assumptions, err := rt.Env(src, nss)
+	if err != nil {
+		return inputError(err)
 	}
 	for _, kv := range f.env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -204,14 +187,6 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		env.Hostname, env.HostnameErr = f.hostname, false
 	}
 	envLibc := src.Libc()
-	if len(progs) == 0 {
-		progs = model.Typical(envLibc)
-	}
-	for i := range progs {
-		if progs[i].Impl == model.ImplGo && progs[i].Go.Cgo && !progs[i].Libc.Known() {
-			progs[i].Libc = envLibc
-		}
-	}
 	in := explain.Input{
 		EnvLabel: src.Label,
 		Env:      env,
