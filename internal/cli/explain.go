@@ -97,61 +97,14 @@ into the exit code (FAILS is critical, SLOW a warning, OK info).`,
 }
 
 func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) error {
-	name := "localhost"
-	switch len(args) {
-	case 0:
-	case 1:
-		name = args[0]
-		if err := checkHostName(name); err != nil {
-			return usageErrorf("NAME %q: %v", name, err)
-		}
-	default:
-		return usageErrorf("one name at a time, got %d: %s", len(args), strings.Join(args, " "))
-	}
-	if err := f.report.check(); err != nil {
-		return err
-	}
-	if f.debug && f.report.format != "text" {
-		return usageErrorf("--debug-output does nothing with --format %s (it adds to the text)", f.report.format)
-	}
-	if err := checkNetwork(f.network); err != nil {
-		return err
-	}
-	deadline := f.deadline
-	if deadline < 0 {
-		return usageErrorf("--deadline %s: must not be negative", deadline)
-	}
-	var progs []model.Program
-	prog, err := f.build.program()
-	switch {
-	case err == nil:
-		progs = []model.Program{prog}
-	case err != errNoDescription:
-		return err
-	}
-	for _, n := range f.build.notes {
-		fmt.Fprintf(a.stdio.Err, "nsscope explain: note: %s\n", n)
-	}
-	sc, err := model.ParseScenario(f.servers)
-	if err != nil {
-		return usageErrorf("--servers %s: %v", f.servers, err)
-	}
-	op := defaultOp(f.op, f.network)
-	if err := checkOp(op); err != nil {
-		return err
-	}
-	f.rt.runtime = explainRuntime(cmd, f.rt.runtime, f.root)
-	if c := changed(cmd, "namespace", "cluster-domain", "cluster-dns", "host-network"); len(c) > 0 && !cmd.Flags().Changed("runtime") && f.root == "" {
-		return usageErrorf("%s: this host's files are read as they are (--runtime none, the default without --root); give --runtime kubernetes to predict a pod", strings.Join(c, ", "))
-	}
-	if err := f.rt.check(cmd); err != nil {
-		return err
-	}
-	rt, err := f.rt.assumption(a)
+	req, progs, sc, err := f.request(a, args)
 	if err != nil {
 		return err
 	}
-
+	rt, err := f.runtime(cmd, a)
+	if err != nil {
+		return err
+	}
 	src := sysenv.Host()
 	if f.root != "" {
 		root, err := a.rootArg(f.root)
@@ -164,41 +117,20 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		}
 	}
 	defer src.Close()
-	// The runtime decides /etc/resolv.conf and /etc/hosts (--resolv-conf
-	// and --hosts replace its), as scan decides them for the same root.
-	var nss *model.File
-	if f.nsswitch != "" {
-		if nss, err = a.confFile("--nsswitch", f.nsswitch, model.PathNSSwitch, true); err != nil {
-			return err
-		}
-	}
-	env, assumptions, err := rt.Env(src, nss)
+	env, assumptions, err := f.environment(a, rt, src)
 	if err != nil {
-		return inputError(err)
+		return err
 	}
-	for _, kv := range f.env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return usageErrorf("--env %q: want KEY=VALUE", kv)
-		}
-		env.Vars[k] = v
-	}
-	if f.hostname != "" {
-		env.Hostname, env.HostnameErr = f.hostname, false
-	}
-	envLibc := src.Libc()
-	in := explain.Input{
-		EnvLabel: src.Label,
-		Env:      env,
-		Programs: progs,
-		Request:  model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: model.Seconds(deadline)},
-		Scenario: sc,
-		Libc:     envLibc,
-
+	res, err := explain.Run(explain.Input{
+		EnvLabel:    src.Label,
+		Env:         env,
+		Programs:    progs,
+		Request:     req,
+		Scenario:    sc,
+		Libc:        src.Libc(),
 		Assumptions: assumptions,
 		ToolVersion: toolVersion(),
-	}
-	res, err := explain.Run(in)
+	})
 	if err != nil {
 		return inputError(err)
 	}
@@ -221,6 +153,99 @@ func runExplain(cmd *cobra.Command, a *app, f *explainFlags, args []string) erro
 		return errFindings
 	}
 	return nil
+}
+
+// request reads the lookup to explain from the arguments and flags: the
+// name (default localhost), how it is looked up, the program (none: the
+// typical ones) and how the nameservers behave.
+func (f *explainFlags) request(a *app, args []string) (model.Request, []model.Program, model.Scenario, error) {
+	var req model.Request
+	var sc model.Scenario
+	name := "localhost"
+	switch len(args) {
+	case 0:
+	case 1:
+		name = args[0]
+		if err := checkHostName(name); err != nil {
+			return req, nil, sc, usageErrorf("NAME %q: %v", name, err)
+		}
+	default:
+		return req, nil, sc, usageErrorf("one name at a time, got %d: %s", len(args), strings.Join(args, " "))
+	}
+	if err := f.report.check(); err != nil {
+		return req, nil, sc, err
+	}
+	if f.debug && f.report.format != "text" {
+		return req, nil, sc, usageErrorf("--debug-output does nothing with --format %s (it adds to the text)", f.report.format)
+	}
+	if err := checkNetwork(f.network); err != nil {
+		return req, nil, sc, err
+	}
+	if f.deadline < 0 {
+		return req, nil, sc, usageErrorf("--deadline %s: must not be negative", f.deadline)
+	}
+	var progs []model.Program
+	prog, err := f.build.program()
+	switch {
+	case err == nil:
+		progs = []model.Program{prog}
+	case err != errNoDescription:
+		return req, nil, sc, err
+	}
+	for _, n := range f.build.notes {
+		fmt.Fprintf(a.stdio.Err, "nsscope explain: note: %s\n", n)
+	}
+	sc, err = model.ParseScenario(f.servers)
+	if err != nil {
+		return req, nil, sc, usageErrorf("--servers %s: %v", f.servers, err)
+	}
+	op := defaultOp(f.op, f.network)
+	if err := checkOp(op); err != nil {
+		return req, nil, sc, err
+	}
+	req = model.Request{Name: name, Network: f.network, Op: op, Dial: op == model.OpDial, Deadline: model.Seconds(f.deadline)}
+	return req, progs, sc, nil
+}
+
+// runtime is the runtime the flags describe (see explainRuntime for the
+// default), refusing pod flags where this host's files are read as they
+// are.
+func (f *explainFlags) runtime(cmd *cobra.Command, a *app) (grade.Runtime, error) {
+	f.rt.runtime = explainRuntime(cmd, f.rt.runtime, f.root)
+	if c := changed(cmd, "namespace", "cluster-domain", "cluster-dns", "host-network"); len(c) > 0 && !cmd.Flags().Changed("runtime") && f.root == "" {
+		return grade.Runtime{}, usageErrorf("%s: this host's files are read as they are (--runtime none, the default without --root); give --runtime kubernetes to predict a pod", strings.Join(c, ", "))
+	}
+	if err := f.rt.check(cmd); err != nil {
+		return grade.Runtime{}, err
+	}
+	return f.rt.assumption(a)
+}
+
+// environment is what the program sees in src under rt (as scan decides
+// it for the same root), with --nsswitch, --env and --hostname applied.
+func (f *explainFlags) environment(a *app, rt grade.Runtime, src *sysenv.Source) (model.Env, []string, error) {
+	var nss *model.File
+	if f.nsswitch != "" {
+		var err error
+		if nss, err = a.confFile("--nsswitch", f.nsswitch, model.PathNSSwitch, true); err != nil {
+			return model.Env{}, nil, err
+		}
+	}
+	env, assumptions, err := rt.Env(src, nss)
+	if err != nil {
+		return model.Env{}, nil, inputError(err)
+	}
+	for _, kv := range f.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return model.Env{}, nil, usageErrorf("--env %q: want KEY=VALUE", kv)
+		}
+		env.Vars[k] = v
+	}
+	if f.hostname != "" {
+		env.Hostname, env.HostnameErr = f.hostname, false
+	}
+	return env, assumptions, nil
 }
 
 // explainRuntime is the runtime explain assumes: the one given, else
