@@ -9,7 +9,9 @@ import (
 )
 
 // SchemaVersion is the version of the JSON lines' shape (docs/sniff.md).
-const SchemaVersion = 1
+// Version 2 leaves out a value that is unknown (latency, retry,
+// percentiles) where version 1 wrote null.
+const SchemaVersion = 2
 
 // WriteExchange prints one exchange as one line: time, process, client,
 // server, transport, name, type, outcome (rcode and answers, or
@@ -146,10 +148,10 @@ type ExchangeDoc struct {
 	Answers []string `json:"answers"`
 	// Truncated is the response's TC bit.
 	Truncated          bool     `json:"truncated"`
-	LatencySeconds     *float64 `json:"latency_seconds"`
+	LatencySeconds     *float64 `json:"latency_seconds,omitempty"`
 	TimeoutSeconds     float64  `json:"timeout_seconds"`
 	Unanswered         bool     `json:"unanswered"`
-	RetriedSeconds     *float64 `json:"retried_after_seconds"`
+	RetriedSeconds     *float64 `json:"retried_after_seconds,omitempty"`
 	AnsweredAfterRetry bool     `json:"answered_after_retry"`
 }
 
@@ -185,8 +187,8 @@ func WriteExchangeJSON(w io.Writer, x Exchange, version string) error {
 // tallyDoc is a Tally in JSON, with its percentiles in seconds.
 type tallyDoc struct {
 	*Tally
-	P50 *float64 `json:"p50_seconds"`
-	P99 *float64 `json:"p99_seconds"`
+	P50 *float64 `json:"p50_seconds,omitempty"`
+	P99 *float64 `json:"p99_seconds,omitempty"`
 }
 
 func tallyDocs(ts []*Tally) []tallyDoc {

@@ -3,15 +3,19 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/report"
+	"github.com/nsscope/nsscope/sniff"
 )
 
 const schemaBase = "https://nsscope.example/schema/"
@@ -241,4 +245,57 @@ func validate(t *testing.T, c *jsonschema.Compiler, schema, name, out string) {
 	var v any
 	json.Unmarshal([]byte(out), &v)
 	noNull(t, name, v, "$")
+}
+
+// sniff's JSON lines, written for an answered and an unanswered
+// exchange and for summaries with and without answers, and a real
+// capture on loopback (as root; nothing is sent), each line valid against
+// sniff.json, with the envelope and no null.
+func TestSniffJSONSchema(t *testing.T) {
+	c := schemas(t)
+	at := time.Date(2026, 12, 1, 11, 11, 5, 0, time.UTC)
+	client, server := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.53:53")
+	answered := sniff.Exchange{Time: at, Process: &sniff.Process{PID: 42, Comm: "esbuild", Cmdline: []string{"esbuild", "--serve=localhost:8000"}},
+		Client: client, Server: server, Transport: "udp", ID: 7, Name: "localhost.", Type: "A",
+		Rcode: "NOERROR", Answers: []string{"A 127.0.0.1"}, Latency: 2 * time.Millisecond, Timeout: 5 * time.Second}
+	silent := sniff.Exchange{Time: at, AttrError: "the socket closed before it was looked up", Client: client, Server: server,
+		Transport: "udp", ID: 8, Name: "localhost.", Type: "AAAA", Unanswered: true, Retried: time.Second, Timeout: 5 * time.Second}
+	for name, x := range map[string]sniff.Exchange{"answered": answered, "unanswered": silent} {
+		var b bytes.Buffer
+		if err := sniff.WriteExchangeJSON(&b, x, "v1.2.3"); err != nil {
+			t.Fatal(err)
+		}
+		validate(t, c, "sniff.json", "sniff exchange "+name, b.String())
+	}
+	tally := func(key string, answered int) *sniff.Tally {
+		t := &sniff.Tally{Key: key, Queries: 2, Answered: answered, Unanswered: 2 - answered}
+		if answered > 0 {
+			t.P50, t.P99 = time.Millisecond, 2*time.Millisecond
+		}
+		return t
+	}
+	for name, s := range map[string]*sniff.Summary{
+		"empty":   {Start: at},
+		"tallies": {Start: at, Duration: time.Minute, Names: []*sniff.Tally{tally("localhost", 0), tally("example.com", 2)}, Processes: []*sniff.Tally{tally("esbuild[42]", 1)}},
+	} {
+		var b bytes.Buffer
+		if err := sniff.WriteSummaryJSON(&b, s, "v1.2.3"); err != nil {
+			t.Fatal(err)
+		}
+		validate(t, c, "sniff.json", "sniff summary "+name, b.String())
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("a capture needs CAP_NET_RAW")
+	}
+	out, stderr, code := runCLI(t, "sniff", "-i", "lo", "--duration", "1s", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("sniff: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.Contains(lines[len(lines)-1], `"kind":"summary"`) {
+		t.Errorf("the capture does not end with its summary:\n%s", out)
+	}
+	for i, l := range lines {
+		validate(t, c, "sniff.json", fmt.Sprintf("captured line %d", i+1), l)
+	}
 }
