@@ -121,6 +121,33 @@ func TestStaleTempSwept(t *testing.T) {
 	}
 }
 
+// TempDir (the CLI's spool of a tarball read from standard input) is one
+// of these swept, locked directories: another run leaves it alone while it
+// is held, remove takes it away, and a killed holder's is swept as above.
+func TestTempDir(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dir, remove, err := target.TempDir(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(filepath.Base(dir), "nsscope-"+strconv.Itoa(os.Getpid())+"-") {
+		t.Errorf("TempDir = %s, want the swept nsscope-PID- name", dir)
+	}
+	_, remove2, err := target.TempDir(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remove2()
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("a held directory was swept: %v", err)
+	}
+	remove()
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s left after remove", dir)
+	}
+}
+
 // Reading a file again from its layer stops when Open's context is
 // cancelled (issue 15.8: it used context.Background()).
 func TestRereadCancelled(t *testing.T) {

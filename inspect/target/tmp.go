@@ -23,14 +23,36 @@ const lockName = ".owner.lock"
 // makeTemp creates the private temporary directory, locked, after
 // removing the directories of runs that were killed before their Close.
 func (t *Tree) makeTemp() error {
-	base := t.opts.TempDir
+	dir, lock, err := lockedTemp(t.opts.TempDir)
+	if err != nil {
+		return fmt.Errorf("temporary directory: %w", err)
+	}
+	t.tmp, t.tmpLock = dir, lock
+	return nil
+}
+
+// TempDir creates a private temporary directory under base ("": the
+// system's), held locked until remove is called: a run killed before that
+// leaves it to be removed by the next run that makes one (the kernel drops
+// the lock with the process, however it dies). Directories of runs already
+// gone are removed first.
+func TempDir(base string) (dir string, remove func(), err error) {
+	dir, lock, err := lockedTemp(base)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir); lock.Close() }, nil
+}
+
+// lockedTemp is TempDir's directory and the lock file held open.
+func lockedTemp(base string) (string, *os.File, error) {
 	if base == "" {
 		base = os.TempDir()
 	}
 	sweepStale(base)
 	dir, err := os.MkdirTemp(base, tmpPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
-		return fmt.Errorf("temporary directory: %w", err)
+		return "", nil, err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o600)
 	if err == nil {
@@ -41,10 +63,9 @@ func (t *Tree) makeTemp() error {
 			lock.Close()
 		}
 		os.RemoveAll(dir)
-		return fmt.Errorf("temporary directory: %w", err)
+		return "", nil, err
 	}
-	t.tmp, t.tmpLock = dir, lock
-	return nil
+	return dir, lock, nil
 }
 
 // sweepStale removes the temporary directories under base left by runs

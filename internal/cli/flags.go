@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nsscope/nsscope/inspect/imagestore"
+	"github.com/nsscope/nsscope/inspect/target"
 	"golang.org/x/sys/unix"
 
 	"github.com/nsscope/nsscope/model"
@@ -258,17 +259,19 @@ const maxStdinTarball = 64 << 30
 
 // stdinTarball spools standard input (a root tarball, docker save archive
 // or OCI layout tar, "FLAG -") into a file of nsscope's own temporary
-// directory ($TMPDIR) and returns its path. The file, named "stdin" (how
-// reports cite it), is removed when the run ends.
+// directory ($TMPDIR, see target.TempDir) and returns its path. The file,
+// named "stdin" (how reports cite it), is removed when the run ends.
 func (a *app) stdinTarball(flag string, limit int64) (string, error) {
 	if err := a.claimStdin(flag); err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp(envValue(a.env, "TMPDIR"), "nsscope-stdin-")
+	// Locked as inspect/target's own directories are: a run killed before
+	// its clean-up leaves it to the next run's sweep.
+	dir, remove, err := target.TempDir(envValue(a.env, "TMPDIR"))
 	if err != nil {
-		return "", fmt.Errorf("%s -: %w", flag, err)
+		return "", fmt.Errorf("%s -: temporary directory: %w", flag, err)
 	}
-	a.cleanups = append(a.cleanups, func() { os.RemoveAll(dir) })
+	a.cleanups = append(a.cleanups, remove)
 	path := filepath.Join(dir, "stdin")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
