@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -33,6 +34,14 @@ type muslRules struct {
 	// nodata: a name with no address of the asked types is EAI_NODATA, not
 	// EAI_NONAME (85050ac5, 1.2.4). Either one ends the search.
 	nodata bool
+	// skipUnaskable: a search candidate the query builder refuses (over
+	// muslMaxQueryName bytes) is skipped like a too long one (1.2.4).
+	// Before, the refusal ends the whole lookup at once with EAI_NONAME:
+	// nothing more is asked, not even the bare name. Measured with nsscope
+	// lab on Alpine 3.10.9, 3.13.12 and 3.16.9 (musl 1.1.22, 1.2.2, 1.2.3)
+	// and Debian's musl 1.2.3, against Alpine 3.19.4 (1.2.4): see
+	// docs/difftest.md "Search candidates near the length limit".
+	skipUnaskable bool
 }
 
 // muslRulesFor picks the rules of a release; zero means the newest.
@@ -42,6 +51,7 @@ func muslRulesFor(v Version) muslRules {
 		tcpFallback:      newest || v.AtLeast(1, 2, 4),
 		judgeEveryAnswer: newest || v.AtLeast(1, 2, 1),
 		nodata:           newest || v.AtLeast(1, 2, 4),
+		skipUnaskable:    newest || v.AtLeast(1, 2, 4),
 	}
 }
 
@@ -333,23 +343,43 @@ func (s muslSearch) run(m *muslSim) (time.Duration, string, []netip.Addr, int) {
 	return t, "EAI_NONAME", nil, len(s.cands)
 }
 
-// muslCandidates are the names asked: for a name with fewer dots than
-// ndots, each search domain (skipping those that would make the name 255
-// bytes or longer), then the name itself; otherwise the name alone.
-func muslCandidates(name string, search []string, ndots int) []string {
+// muslCandidates are the names asked (§C.3): for a name with fewer dots
+// than ndots, each search domain, then the name itself; otherwise the name
+// alone. Two length rules apply to a search candidate, name + "." +
+// domain as written: at muslSkipLength bytes or more it is skipped; one
+// the query builder cannot carry (over muslMaxQueryName bytes, one final
+// dot not counted) is skipped from 1.2.4, while before it ends the list
+// there (rules.skipUnaskable): the lookup fails with EAI_NONAME once the
+// candidates before it are answered NXDOMAIN. refused is that candidate
+// ("" when none).
+func muslCandidates(name string, search []string, ndots int, rules muslRules) (cands []string, refused string) {
 	base := strings.TrimSuffix(name, ".")
 	if strings.HasSuffix(name, ".") || strings.Count(name, ".") >= ndots {
 		search = nil
 	}
-	var cands []string
 	for _, d := range search {
-		if len(base)+1+len(d) >= 255 {
+		if len(base)+1+len(d) >= muslSkipLength {
 			continue
+		}
+		cand := base + "." + d
+		if len(strings.TrimSuffix(cand, ".")) > muslMaxQueryName {
+			if rules.skipUnaskable {
+				continue
+			}
+			return cands, cand
 		}
 		cands = append(cands, conf.EnsureRooted(base+"."+strings.TrimSuffix(d, ".")))
 	}
-	return append(cands, base+".")
+	return append(cands, base+"."), ""
 }
+
+// muslSkipLength is the length of name + "." + search domain from which
+// musl's search loop skips the domain (§C.3: 256 bytes or more).
+const muslSkipLength = 256
+
+// muslMaxQueryName is the longest name musl's query builder
+// (__res_mkquery) puts in a query, one final dot not counted.
+const muslMaxQueryName = 253
 
 // muslOutcome is one simulated lookup.
 type muslOutcome struct {
@@ -451,9 +481,13 @@ func predictMusl(env Env, libc Libc, req Request, hints gaiHints, sc Scenario, a
 	}
 	m := muslSettings(env, rc, sc, add, &res)
 	m.rules = muslRulesFor(libc.Version)
-	s := muslSearch{cands: muslCandidates(req.Name, rc.Search, rc.Ndots.Value), qtypes: hints.muslTypes()}
-	if len(s.cands) > 1 {
+	cands, refused := muslCandidates(req.Name, rc.Search, rc.Ndots.Value, m.rules)
+	s := muslSearch{cands: cands, qtypes: hints.muslTypes()}
+	if len(s.cands) > 1 || refused != "" {
 		add(Step{Key: "search", Value: strings.Join(rc.Search, " "), Reason: "search list from resolv.conf; any result but NXDOMAIN ends the search", Source: confPos(rc.SearchPos)})
+	}
+	if refused != "" {
+		add(Step{Key: "refused", Value: fmt.Sprintf("%d bytes", len(strings.TrimSuffix(refused, "."))), Reason: fmt.Sprintf("the candidate %s is longer than the %d bytes a query can carry: musl before 1.2.4 ends the lookup there with EAI_NONAME, asking nothing more (not even the bare name); 1.2.4 skips it", refused, muslMaxQueryName), Source: confPos(rc.SearchPos)})
 	}
 	out, bound, racy := s.simulate(m)
 	res.cands, res.ex, res.end = s.cands[:out.asked], out.ex, out.end

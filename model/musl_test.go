@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -175,4 +177,42 @@ func FuzzAlpineMusl(f *testing.F) {
 			t.Fatalf("AlpineMusl(%q) = %+v", s, l)
 		}
 	})
+}
+
+// TestMuslCandidateLength holds the model to the lab's measurement of
+// search candidates near the length limit (docs/difftest.md): with a
+// 240-byte search domain, names of 12 to 15 bytes make candidates of 253
+// to 256 bytes.
+func TestMuslCandidateLength(t *testing.T) {
+	domain := strings.Repeat("x", 63) + "." + strings.Repeat("y", 63) + "." + strings.Repeat("z", 63) + "." + strings.Repeat("w", 48)
+	resolv := "nameserver 127.0.0.53\nsearch " + domain + "\noptions ndots:1 timeout:1 attempts:1\n"
+	// The lengths of the names asked (each asked for A and AAAA).
+	tests := []struct {
+		v         Version
+		candidate int
+		asked     []int
+	}{
+		{V(1, 2, 3), 253, []int{254, 13}},
+		{V(1, 2, 3), 254, nil},
+		{V(1, 2, 3), 255, nil},
+		{V(1, 2, 3), 256, []int{16}},
+		{V(1, 1, 22), 254, nil},
+		{V(1, 2, 4), 253, []int{254, 13}},
+		{V(1, 2, 4), 254, []int{14}},
+		{V(1, 2, 4), 255, []int{15}},
+		{V(1, 2, 4), 256, []int{16}},
+	}
+	for _, tc := range tests {
+		name := strings.Repeat("n", tc.candidate-241)
+		p := muslCase(t, tc.v, resolv, "nxdomain", name, "ip")
+		var asked []int
+		for i, x := range p.Exchanges {
+			if i%2 == 0 {
+				asked = append(asked, len(x.Name))
+			}
+		}
+		if !slices.Equal(asked, tc.asked) || !strings.Contains(p.Error, "Name does not resolve") {
+			t.Errorf("musl %s, %d-byte candidate: asked names of %v bytes, error %q; want %v, Name does not resolve", tc.v, tc.candidate, asked, p.Error, tc.asked)
+		}
+	}
 }

@@ -115,10 +115,15 @@ var alpineNames = []string{"localhost", "myhost", "foo", "foo.example.com", "api
 
 // alpineFixed are the configurations of issue 11, on every root: the
 // SERVFAIL race, every server SERVFAIL at once, SERVFAIL with a delayed
-// answer, and three truncating servers.
+// answer, and three truncating servers; and a 240-byte search domain
+// making a candidate of 253 bytes (the longest a query carries) and of 254
+// (musl before 1.2.4 then ends the lookup asking nothing; 1.2.4 skips it).
 func alpineFixed(key string) []config {
 	three := []string{"kube-system.svc.cluster.local", "svc.cluster.local", "cluster.local"}
+	long := []string{strings.Repeat("x", 63) + "." + strings.Repeat("y", 63) + "." + strings.Repeat("z", 63) + "." + strings.Repeat("w", 48)}
 	return []config{
+		{Program: key, NSSwitch: "files-dns", Search: long, Ndots: 1, Attempts: 1, Servers: []string{"nxdomain"}, Name: strings.Repeat("n", 12), Network: "ip"},
+		{Program: key, NSSwitch: "files-dns", Search: long, Ndots: 1, Attempts: 1, Servers: []string{"nxdomain"}, Name: strings.Repeat("n", 13), Network: "ip"},
 		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 1, Timeout: 2, Options: []string{"rotate"}, Servers: []string{"servfail", "nxdomain", "refuse"}, Name: "api.example.com", Network: "ip"},
 		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 2, Servers: []string{"servfail", "servfail", "servfail"}, Name: "api.example.com", Network: "ip"},
 		{Program: key, NSSwitch: "files-dns", Ndots: 1, Attempts: 2, Timeout: 2, Servers: []string{"servfail", "answer=127.0.0.9/delay=300ms"}, Name: "api.example.com", Network: "ip"},
