@@ -390,7 +390,7 @@ func SimulateStartup(v model.Version, lb Loopback, run model.LookupRun, era mode
 		return res, why
 	}
 	same := func(a, b StartupResult) bool {
-		return a.Outcome == b.Outcome && a.Time == b.Time && a.DNSQueries == b.DNSQueries && a.Log == b.Log
+		return a.Outcome == b.Outcome && a.Time == b.Time && a.DNSQueries == b.DNSQueries && a.DNSQueriesAtExit == b.DNSQueriesAtExit && a.Log == b.Log
 	}
 	for _, r := range []race{{tickFirst: true}, {failFast: true}, {tickFirst: true, failFast: true}} {
 		other, _, _ := simulateStartup(v, lb, run, era, m, r)
@@ -471,7 +471,7 @@ func simulateStartup(v model.Version, lb Loopback, run model.LookupRun, era mode
 		why = append(why, fmt.Sprintf("lookup %d of %s starts at %s for the %s, shared by %d request(s), %s at %s after %d DNS queries", i+1, lb.Host, fmtDur(l.Start), users[l.Creator].name(), l.Callers, fate, fmtDur(l.End), l.Queries))
 	}
 	if exitLine != "" {
-		return StartupResult{Outcome: OutcomeExits, Time: model.Seconds(exit), DNSQueries: sh.QueriesBefore(exit), Log: exitLine, Also: also}, why, raced(users)
+		return StartupResult{Outcome: OutcomeExits, Time: model.Seconds(exit), DNSQueries: sh.QueriesBefore(exit), DNSQueriesAtExit: sh.QueriesAt(exit), Log: exitLine, Also: also}, why, raced(users)
 	}
 	ready := m.Serving + m.ReadyAfterServing
 	if lastOK > 0 {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func TestStartupBootstrapRace(t *testing.T) {
 	prog := model.Program{Label: "kube-apiserver", Impl: model.ImplGo, Go: model.GoBuild{Version: model.V(1, 26, 8)}}
 	rbac := "rbac/bootstrap-roles"
 	repair := "start-service-ip-repair-controllers"
+	priority := "scheduling/bootstrap-system-priority-classes"
 	for _, tc := range []struct {
 		name             string
 		firstDial, serve time.Duration
@@ -41,6 +43,10 @@ func TestStartupBootstrapRace(t *testing.T) {
 		// Two real runs in CI of this work, each a different branch.
 		{"serving 1.58 s", 530 * time.Millisecond, 1580 * time.Millisecond, rbac, 24, 60590 * time.Millisecond},
 		{"serving 1.25 s", 450 * time.Millisecond, 1250 * time.Millisecond, repair, 26, 61250 * time.Millisecond},
+		// A third, in a side-by-side round: the priority-classes hook's
+		// last try took the failure as rbac's did in the first run, and
+		// printed its fatal line after the third lookup's first query.
+		{"serving 1.47 s", 400 * time.Millisecond, 1470 * time.Millisecond, priority, 25, 60490 * time.Millisecond},
 	} {
 		m := DefaultMachine()
 		m.FirstDial, m.Serving = tc.firstDial, tc.serve
@@ -51,7 +57,8 @@ func TestStartupBootstrapRace(t *testing.T) {
 		all := append([]StartupResult{s.Result}, s.Result.Races...)
 		matched := false
 		for _, r := range all {
-			if r.Outcome == OutcomeExits && strings.Contains(r.Log, tc.realLog) && r.DNSQueries == tc.realQueries &&
+			logged := slices.ContainsFunc(append([]string{r.Log}, r.Also...), func(l string) bool { return strings.Contains(l, tc.realLog) })
+			if r.Outcome == OutcomeExits && logged && tc.realQueries >= r.DNSQueries && tc.realQueries <= r.DNSQueries+r.DNSQueriesAtExit &&
 				(r.Time.Duration()-tc.realTime).Abs() < 2*time.Second {
 				matched = true
 			}

@@ -196,6 +196,20 @@ func (l SharedLookup) queriesBefore(sends []time.Duration, t time.Duration) int 
 	return n
 }
 
+// QueriesAt counts the DNS messages lookups send at the instant t itself
+// (a lookup that starts then sends its first ones at once).
+func (s Shared) QueriesAt(t time.Duration) int {
+	n := 0
+	for _, l := range s.Lookups {
+		for _, d := range s.sends {
+			if l.Start+d == t && l.Start+d < l.End {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // QueriesBefore counts the DNS messages all lookups sent before t (the
 // process's exit).
 func (s Shared) QueriesBefore(t time.Duration) int {

@@ -140,7 +140,12 @@ const (
 type Startup struct {
 	Outcome    string `json:"outcome"`
 	DNSQueries int    `json:"dns_queries"`
-	Log        string `json:"log"`
+	// DNSQueriesAtExit are the messages a lookup that starts at the exit's
+	// very instant sends at once: they may come before the fatal line or
+	// not (goroutines), so the real count is DNSQueries to
+	// DNSQueries+DNSQueriesAtExit.
+	DNSQueriesAtExit int    `json:"dns_queries_at_exit,omitempty"`
+	Log              string `json:"log"`
 	// Also are other fatal lines due at the same instant: which of them
 	// the program prints is up to its goroutines.
 	Also []string `json:"also,omitempty"`
