@@ -103,6 +103,13 @@ func TestStaleTempSwept(t *testing.T) {
 	// Not ours: the lab's own directories.
 	lab := filepath.Join(base, "nsscope-lab-1-x")
 	os.Mkdir(lab, 0o700)
+	// A live run setting its directory up: the lock file is locked under
+	// its pending name before it is renamed into place, so a sweep never
+	// finds an unlocked lock file of a live run (it did, and removed the
+	// directory of a scan in progress).
+	settingUp := filepath.Join(base, "nsscope-"+strconv.Itoa(os.Getpid())+"-setup")
+	os.Mkdir(settingUp, 0o700)
+	os.WriteFile(filepath.Join(settingUp, ".owner.lock.new"), nil, 0o600)
 
 	tg, err := target.Open(context.Background(), tarPath, target.Options{TempDir: base})
 	if err != nil {
@@ -114,7 +121,7 @@ func TestStaleTempSwept(t *testing.T) {
 			t.Errorf("%s left behind", gone)
 		}
 	}
-	for _, kept := range []string{liveDirs[0], lab} {
+	for _, kept := range []string{liveDirs[0], lab, settingUp} {
 		if _, err := os.Stat(kept); err != nil {
 			t.Errorf("%s removed: %v", kept, err)
 		}
