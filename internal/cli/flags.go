@@ -148,11 +148,23 @@ func (o *output) Discard() {
 func (o *output) closeStream() error {
 	tmp, path := o.tmp, o.path
 	o.tmp, o.path = nil, ""
-	perm := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
+	if err := replaceWith(tmp, path, 0o644, nil); err != nil {
+		return inputError(fmt.Errorf("--output: %w", err))
+	}
+	return nil
+}
+
+// replaceWith closes tmp, a temporary file beside path written with what
+// path is to hold (err: the writing's own error), and renames it over
+// path, which keeps its mode (a new file gets perm); on any failure tmp is
+// removed and path left as it was.
+func replaceWith(tmp *os.File, path string, perm os.FileMode, err error) error {
+	if st, serr := os.Stat(path); serr == nil {
 		perm = st.Mode().Perm()
 	}
-	err := tmp.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = os.Chmod(tmp.Name(), perm)
 	}
@@ -161,37 +173,20 @@ func (o *output) closeStream() error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return inputError(fmt.Errorf("--output: %w", err))
 	}
-	return nil
+	return err
 }
 
 // writeFileAtomic replaces path with data through a temporary file in the
 // same directory, so a reader sees the old file or the new one, never a
 // part. An existing file keeps its mode.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	if st, err := os.Stat(path); err == nil {
-		perm = st.Mode().Perm()
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".nsscope-*")
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), perm)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return werr
-	}
-	return nil
+	_, err = tmp.Write(data)
+	return replaceWith(tmp, path, perm, err)
 }
 
 // maxConfFile caps the configuration files read from flags: the one limit
