@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"time"
@@ -186,15 +187,44 @@ func memoKey(env model.Env, prog model.Program, req model.Request, sc model.Scen
 func (a *Analyzer) Check(w *Workload, node Node) ([]*Container, []report.Finding, map[string][]StartupFix) {
 	cs := a.Workload(w, node)
 	fixes := map[string][]StartupFix{}
-	for _, c := range cs {
-		if c.Startup != nil && c.Startup.Fails {
-			fixes = a.APIServerFixes(w, node)
-			break
+	a.addStartupFixes(fixes, w, node, cs)
+	fs := Findings(cs)
+	AttachFixes(fs, fixes)
+	return cs, fs, fixes
+}
+
+// APIServers analyses only the kube-apiserver containers of ws on node
+// (those whose start-up was predicted, or could not be): the containers,
+// their findings with the remedies of a failing start-up attached, and
+// those remedies by container subject. The apiserver verb reports these.
+func (a *Analyzer) APIServers(ws []*Workload, node Node) ([]*Container, []report.Finding, map[string][]StartupFix) {
+	var cs []*Container
+	fixes := map[string][]StartupFix{}
+	for _, w := range ws {
+		var mine []*Container
+		for _, c := range a.Workload(w, node) {
+			if c.Startup != nil || c.StartErr != "" {
+				mine = append(mine, c)
+			}
 		}
+		a.addStartupFixes(fixes, w, node, mine)
+		cs = append(cs, mine...)
 	}
 	fs := Findings(cs)
 	AttachFixes(fs, fixes)
 	return cs, fs, fixes
+}
+
+// addStartupFixes adds to fixes the remedies of w's kube-apiserver
+// start-up when one of its containers cs is predicted to fail: a start-up
+// that succeeds has nothing to remedy.
+func (a *Analyzer) addStartupFixes(fixes map[string][]StartupFix, w *Workload, node Node, cs []*Container) {
+	for _, c := range cs {
+		if c.Startup != nil && c.Startup.Fails {
+			maps.Copy(fixes, a.APIServerFixes(w, node))
+			return
+		}
+	}
 }
 
 // InputErrors are the faults in the manifests of cs (see Container.InputErr).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nsscope/nsscope/model"
 )
@@ -32,6 +33,22 @@ type APIServerFlags struct {
 	BindAddressSet   bool   `json:"bind_address_set"`
 	AdvertiseAddress string `json:"advertise_address,omitempty"`
 	SecurePort       int    `json:"secure_port"`
+}
+
+// StaticAPIServer is the workload of a kube-apiserver described by its
+// flags alone: a hostNetwork static pod in kube-system with dnsPolicy
+// ClusterFirst, as kubeadm writes it, running image (e.g.
+// "kube-apiserver:v1.20.15") with --bind-address and --secure-port.
+func StaticAPIServer(bind string, port int, image string) *Workload {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver", Namespace: "kube-system"},
+		Spec: corev1.PodSpec{HostNetwork: true, DNSPolicy: corev1.DNSClusterFirst, Containers: []corev1.Container{{
+			Name: "kube-apiserver", Image: image,
+			Command: []string{"kube-apiserver", "--bind-address=" + bind, "--secure-port=" + strconv.Itoa(port)},
+		}}},
+	}
+	return &Workload{Source: Source{File: "flags", Item: -1}, Kind: "Pod", Name: pod.Name, Namespace: pod.Namespace, Pod: pod,
+		Notes: []string{"no manifest: a hostNetwork static pod with dnsPolicy ClusterFirst, as kubeadm writes it"}}
 }
 
 // IsAPIServer reports whether a container runs kube-apiserver: its command

@@ -101,3 +101,47 @@ func TestIncident(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIServers checks what the apiserver verb reports: only the
+// kube-apiserver containers, and remedies only for a start-up that fails,
+// attached to its critical finding.
+func TestAPIServers(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("testdata", "incident", "kube-apiserver.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := Decode("kube-apiserver.yaml", data)
+	other := StaticAPIServer("0.0.0.0", DefaultSecurePort, "kube-apiserver:v1.20.15")
+	other.Pod.Spec.Containers[0] = corev1.Container{Name: "sidecar", Image: "busybox", Command: []string{"sleep", "1d"}}
+	ws := append(dec.Workloads, other)
+	for _, tc := range []struct {
+		name  string
+		node  Node
+		fails bool
+	}{
+		{"incident", incidentNode(t, "incident-3-silent.conf", "ip-addr-ipv6-off.json", IPv6Off), true},
+		{"::1 on lo", incidentNode(t, "incident-3-silent.conf", "ip-addr-ipv6-on.json", IPv6On), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := NewAnalyzer(Options{Predict: model.Predict, Image: alpineImage(""), Names: []string{}})
+			cs, fs, fixes := a.APIServers(ws, tc.node)
+			if len(cs) != 1 || cs[0].Startup == nil {
+				t.Fatalf("got %d containers, want the one kube-apiserver with a start-up", len(cs))
+			}
+			if got := cs[0].Startup.Fails; got != tc.fails {
+				t.Fatalf("fails = %v, want %v", got, tc.fails)
+			}
+			if tc.fails != (len(fixes[cs[0].Subject]) > 0) {
+				t.Errorf("fails=%v but %d remedies", tc.fails, len(fixes[cs[0].Subject]))
+			}
+			attached := 0
+			for _, f := range fs {
+				attached += len(f.Fixes)
+			}
+			if attached != len(fixes[cs[0].Subject]) {
+				t.Errorf("%d remedies attached to findings, want %d", attached, len(fixes[cs[0].Subject]))
+			}
+		})
+	}
+}

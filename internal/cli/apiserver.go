@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/model"
@@ -111,37 +108,19 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 				image += ":v" + kv.String()
 			}
 		}
-		dec = &kube.Decoded{Workloads: []*kube.Workload{syntheticAPIServer(f.bind, f.port, image)}}
+		dec = &kube.Decoded{Workloads: []*kube.Workload{kube.StaticAPIServer(f.bind, f.port, image)}}
 	}
 	for _, e := range dec.Errors {
 		fmt.Fprintf(a.stdio.Err, "nsscope apiserver: %v\n", e)
 	}
 	opts := kube.Options{Names: []string{}, Predict: model.Predict, Image: imgSpec.Images(nil, nil), APIServerVersion: kv, APIServerProgram: apiProg}
-	an := kube.NewAnalyzer(opts)
-	var cs []*kube.Container
-	fixes := map[string][]kube.StartupFix{}
-	for _, w := range dec.Workloads {
-		found := false
-		for _, c := range an.Workload(w, node) {
-			if c.Startup != nil || c.StartErr != "" {
-				cs = append(cs, c)
-				found = true
-			}
-		}
-		if found {
-			for k, v := range an.APIServerFixes(w, node) {
-				fixes[k] = v
-			}
-		}
-	}
+	cs, findings, fixes := kube.NewAnalyzer(opts).APIServers(dec.Workloads, node)
 	if len(cs) == 0 {
 		if len(dec.Errors) > 0 {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d object(s) could not be read and no kube-apiserver container was found", len(dec.Errors))}
 		}
 		return inputError(errors.New("no kube-apiserver container found (its command, or its image name, must be kube-apiserver)"))
 	}
-	findings := kube.Findings(cs)
-	kube.AttachFixes(findings, fixes)
 	rep := &report.Report{Tool: "nsscope", Version: toolVersion(), Target: strings.Join(files, ", "), Assumptions: assumed, Rules: report.KubernetesRules(), Findings: findings}
 	out := a.output(f.report.output)
 	switch f.report.format {
@@ -169,18 +148,6 @@ func runAPIServer(cmd *cobra.Command, a *app, f *apiserverFlags, args []string) 
 		return errFindings
 	}
 	return nil
-}
-
-func syntheticAPIServer(bind string, port int, image string) *kube.Workload {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver", Namespace: "kube-system"},
-		Spec: corev1.PodSpec{HostNetwork: true, DNSPolicy: corev1.DNSClusterFirst, Containers: []corev1.Container{{
-			Name: "kube-apiserver", Image: image,
-			Command: []string{"kube-apiserver", "--bind-address=" + bind, "--secure-port=" + strconv.Itoa(port)},
-		}}},
-	}
-	return &kube.Workload{Source: kube.Source{File: "flags", Item: -1}, Kind: "Pod", Name: pod.Name, Namespace: pod.Namespace, Pod: pod,
-		Notes: []string{"no manifest: a hostNetwork static pod with dnsPolicy ClusterFirst, as kubeadm writes it"}}
 }
 
 func writeAPIServerText(w io.Writer, cs []*kube.Container, fixes map[string][]kube.StartupFix, assumed []string, wo waterfall.TextOptions) error {
