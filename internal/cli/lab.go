@@ -120,26 +120,9 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 	if err := f.serve.apply(&spec); err != nil {
 		return err
 	}
-	var check *labCheck
-	var api *apiserverCheck
-	if f.check {
-		if api, err = f.serve.apiserverFor(&spec, &f.prog.buildFlags); err != nil {
-			return inputError(err)
-		}
-	}
-	if api != nil {
-		if c := changed(cmd, "name", "network", "op", "port", "deadline", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
-			return usageErrorf("--check of kube-apiserver: %s describe%s one lookup; the apiserver's start-up is predicted from its own loopback users", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
-		}
-	} else if f.check {
-		if check, err = f.prog.check(spec); err != nil {
-			return inputError(err)
-		}
-		check.spec = spec
-		check.reading = f.reading
-		for _, n := range f.prog.notes {
-			fmt.Fprintf(a.stdio.Err, "nsscope lab: note: %s\n", n)
-		}
+	check, api, err := f.checks(cmd, a, &spec)
+	if err != nil {
+		return err
 	}
 	res, err := lab.Runner{Args: []string{"lab", lab.InitArg}}.Run(cmd.Context(), spec)
 	if err != nil {
@@ -158,6 +141,50 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 			return err
 		}
 	}
+	if err := f.write(a, res, check, api); err != nil {
+		return err
+	}
+	if check != nil && !check.out.Comparison.OK() {
+		return errFindings
+	}
+	if api != nil && !api.out.OK() {
+		return errFindings
+	}
+	return nil
+}
+
+// checks prepares what --check compares the run with: the predicted
+// lookup of the program, or a kube-apiserver's predicted start-up. Both
+// are nil without --check.
+func (f *labFlags) checks(cmd *cobra.Command, a *app, spec *lab.Spec) (*labCheck, *apiserverCheck, error) {
+	if !f.check {
+		return nil, nil, nil
+	}
+	api, err := f.serve.apiserverFor(spec, &f.prog.buildFlags)
+	if err != nil {
+		return nil, nil, inputError(err)
+	}
+	if api != nil {
+		if c := changed(cmd, "name", "network", "op", "port", "deadline", "ok-if", "fail-if", "error-from", "addrs-from"); len(c) > 0 {
+			return nil, nil, usageErrorf("--check of kube-apiserver: %s describe%s one lookup; the apiserver's start-up is predicted from its own loopback users", strings.Join(c, ", "), map[bool]string{true: "", false: "s"}[len(c) > 1])
+		}
+		return nil, api, nil
+	}
+	check, err := f.prog.check(*spec)
+	if err != nil {
+		return nil, nil, inputError(err)
+	}
+	check.spec = *spec
+	check.reading = f.reading
+	for _, n := range f.prog.notes {
+		fmt.Fprintf(a.stdio.Err, "nsscope lab: note: %s\n", n)
+	}
+	return check, nil, nil
+}
+
+// write writes the run's report in the format asked for, with what
+// --check compared.
+func (f *labFlags) write(a *app, res *lab.Result, check *labCheck, api *apiserverCheck) error {
 	out := a.output(f.report.output)
 	switch f.report.format {
 	case "json":
@@ -191,16 +218,7 @@ func runLab(cmd *cobra.Command, a *app, f *labFlags, argv []string) error {
 			api.write(out)
 		}
 	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	if check != nil && !check.out.Comparison.OK() {
-		return errFindings
-	}
-	if api != nil && !api.out.OK() {
-		return errFindings
-	}
-	return nil
+	return out.Close()
 }
 
 // spec turns the flags into a lab.Spec, reading the files named.
