@@ -316,114 +316,150 @@ func (e *dnsErr) format(name string) string {
 	return s + ": " + e.text
 }
 
+// goLookup is one lookup by Go's own resolver: what it reads and the
+// prediction it fills in, phase by phase.
+type goLookup struct {
+	p     *Prediction
+	env   Env
+	req   Request
+	v     Version
+	hosts *conf.Hosts
+	add   func(Step)
+}
+
 func predictGoResolver(p *Prediction, env Env, b GoBuild, c goConf, rc *conf.ResolvConf, order Order, req Request, sc Scenario, add func(Step)) error {
-	v := b.Version
-	hosts := parseHostsFile(conf.Go, env.Hosts, conf.HostsOptions{Version: v})
+	l := &goLookup{p: p, env: env, req: req, v: b.Version, hosts: parseHostsFile(conf.Go, env.Hosts, conf.HostsOptions{Version: b.Version}), add: add}
+	// The DNS configuration and the candidate names are part of the
+	// prediction even when /etc/hosts answers first.
 	cfg := goDNSConfig(env, rc, b, c.dbg, add)
 	p.Servers, p.Timeout, p.Attempts, p.SingleRequest = cfg.servers, Seconds(cfg.timeout), cfg.attempts, cfg.single
-	cands := goNameList(req.Name, cfg, v)
+	cands := goNameList(req.Name, cfg, l.v)
 	p.Candidates = cands
-	qtypes := goQtypes(req.Network, v)
-	selectOp := req.Op != OpLookupHost
-	D := req.Deadline.Duration()
-
-	hostsLookup := func(at string) ([]netip.Addr, bool) {
-		a, lines := hosts.Lookup(req.Name)
-		if env.Hosts.Missing || env.Hosts.ReadErr != "" {
-			add(Step{Key: "hosts", Value: "unreadable", Reason: "/etc/hosts is missing or unreadable (" + at + ")", Source: filePos(env.Hosts)})
-			return nil, false
-		}
-		if len(a) == 0 {
-			why := "/etc/hosts has no line for " + strconv.Quote(req.Name)
-			if strings.HasSuffix(req.Name, ".") && len(strings.TrimSuffix(req.Name, ".")) > 0 && !strings.Contains(strings.TrimSuffix(req.Name, "."), ".") {
-				why += " (Go compares a dotted name rooted: \"" + req.Name + "\" never matches a \"" + strings.TrimSuffix(req.Name, ".") + "\" line)"
-			}
-			add(Step{Key: "hosts", Value: "no match", Reason: why + " (" + at + ")", Source: filePos(env.Hosts)})
-			return nil, false
-		}
-		add(Step{Key: "hosts", Value: joinAddrs(a), Reason: "/etc/hosts answers (" + at + ")", Source: confPos(lines[0])})
-		return a, true
-	}
-	succeed := func(addrs []netip.Addr, from string) {
-		p.AnsweredFrom = from
-		use := familyFilter(req.Network, addrs)
-		for _, a := range addrs {
-			p.Addrs = append(p.Addrs, a.String())
-		}
-		if len(use) == 0 && (req.Op == OpDial || req.Op == OpListen) {
-			p.Error = wrapGoErr(req, "address "+req.Name+": no suitable address found")
-		}
-	}
 	if order == OrderFilesDNS || order == OrderFiles {
-		if a, ok := hostsLookup("before DNS"); ok {
-			succeed(a, FromHosts)
+		if l.fromHosts("before DNS") {
 			return nil
 		}
 		if order == OrderFiles {
-			if v.AtLeast(1, 20, 0) {
-				p.Error = wrapGoErr(req, "lookup "+req.Name+": no such host")
-			} else if req.Op == OpDial || req.Op == OpListen {
-				p.Error = wrapGoErr(req, "address "+req.Name+": no suitable address found")
-			} else {
-				p.Notes = append(p.Notes, "Go before 1.20 returns no addresses and no error for a files-only miss")
-			}
+			l.filesOnlyMiss()
 			return nil
 		}
 	}
-	if !goIsDomainName(req.Name, v) {
+	if !goIsDomainName(req.Name, l.v) {
 		add(Step{Key: "dns", Value: "skipped", Reason: strconv.Quote(req.Name) + " is not a valid domain name: no DNS query, no hosts fallback"})
 		p.Error = wrapGoErr(req, "lookup "+req.Name+": no such host")
 		return nil
 	}
-	if len(cands) == 0 {
-		add(Step{Key: "candidates", Value: "none", Reason: "no candidate name (too long, or .onion)"})
-	} else {
-		add(Step{Key: "candidates", Value: strings.Join(cands, " "), Reason: candWhy(req.Name, cfg.ndots, len(cfg.search)), Source: confPos(rc.Ndots.Pos)})
+	done, dnsErr := l.dns(cfg, cands, rc, order, sc, b.StrictErrors)
+	if done {
+		return nil
 	}
+	if order == OrderDNSFiles && l.fromHosts(fmt.Sprintf("after DNS gave nothing, at %s", durS(p.DNS.Duration()))) {
+		return nil
+	}
+	p.Error = dnsErr
+	return nil
+}
+
+// fromHosts looks the name up in /etc/hosts (at says when) and, when it is
+// there, answers with it.
+func (l *goLookup) fromHosts(at string) bool {
+	a, lines := l.hosts.Lookup(l.req.Name)
+	if l.env.Hosts.Missing || l.env.Hosts.ReadErr != "" {
+		l.add(Step{Key: "hosts", Value: "unreadable", Reason: "/etc/hosts is missing or unreadable (" + at + ")", Source: filePos(l.env.Hosts)})
+		return false
+	}
+	if len(a) == 0 {
+		l.add(Step{Key: "hosts", Value: "no match", Reason: hostsMissWhy(l.req.Name) + " (" + at + ")", Source: filePos(l.env.Hosts)})
+		return false
+	}
+	l.add(Step{Key: "hosts", Value: joinAddrs(a), Reason: "/etc/hosts answers (" + at + ")", Source: confPos(lines[0])})
+	l.answer(a, FromHosts)
+	return true
+}
+
+// hostsMissWhy says why /etc/hosts has no line for name; Go compares a
+// rooted single-label name with its dot, so "localhost." never matches a
+// "localhost" line.
+func hostsMissWhy(name string) string {
+	why := "/etc/hosts has no line for " + strconv.Quote(name)
+	if bare := strings.TrimSuffix(name, "."); bare != name && bare != "" && !strings.Contains(bare, ".") {
+		why += " (Go compares a dotted name rooted: \"" + name + "\" never matches a \"" + bare + "\" line)"
+	}
+	return why
+}
+
+// answer records the addresses found and where; a dial or listen that
+// finds none of its network's family fails.
+func (l *goLookup) answer(addrs []netip.Addr, from string) {
+	l.p.AnsweredFrom = from
+	for _, a := range addrs {
+		l.p.Addrs = append(l.p.Addrs, a.String())
+	}
+	if len(familyFilter(l.req.Network, addrs)) == 0 && (l.req.Op == OpDial || l.req.Op == OpListen) {
+		l.p.Error = wrapGoErr(l.req, "address "+l.req.Name+": no suitable address found")
+	}
+}
+
+// filesOnlyMiss is the result of "hosts: files" when /etc/hosts lacks the
+// name: an error since Go 1.20; before, no addresses and, for a lookup, no
+// error either.
+func (l *goLookup) filesOnlyMiss() {
+	switch {
+	case l.v.AtLeast(1, 20, 0):
+		l.p.Error = wrapGoErr(l.req, "lookup "+l.req.Name+": no such host")
+	case l.req.Op == OpDial || l.req.Op == OpListen:
+		l.p.Error = wrapGoErr(l.req, "address "+l.req.Name+": no suitable address found")
+	default:
+		l.p.Notes = append(l.p.Notes, "Go before 1.20 returns no addresses and no error for a files-only miss")
+	}
+}
+
+// dns asks the nameservers for each candidate name, as far as the caller's
+// deadline lets it. It reports whether the lookup is over: answered, or cut
+// by the deadline. When it is not, it returns DNS's error, the lookup's
+// unless /etc/hosts is read after DNS and has the name.
+func (l *goLookup) dns(cfg goDNSConf, cands []string, rc *conf.ResolvConf, order Order, sc Scenario, strict bool) (bool, string) {
+	p, req := l.p, l.req
+	qtypes := goQtypes(req.Network, l.v)
+	if len(cands) == 0 {
+		l.add(Step{Key: "candidates", Value: "none", Reason: "no candidate name (too long, or .onion)"})
+	} else {
+		l.add(Step{Key: "candidates", Value: strings.Join(cands, " "), Reason: candWhy(req.Name, cfg.ndots, len(cfg.search)), Source: confPos(rc.Ndots.Pos)})
+	}
+	D := req.Deadline.Duration()
 	sim := &goSim{cfg: cfg, sc: sc, clk: clock{deadline: D}}
-	res := sim.run(req.Name, cands, qtypes, b.StrictErrors)
+	res := sim.run(req.Name, cands, qtypes, strict)
 	p.Exchanges = sim.ex
 	p.DNS = Seconds(res.end)
-	if D > 0 && res.end > D {
-		p.DNS = Seconds(D)
-	}
-	if len(sim.ex) > 0 && D > 0 {
+	if D > 0 {
 		p.DNS = Seconds(min(res.end, D))
 	}
-	cut := D > 0 && res.end >= D
-	if selectOp && cut {
+	if req.Op != OpLookupHost && D > 0 && res.end >= D {
 		// The caller's context ended while DNS was still being asked: the
 		// lookup returns at the deadline with a timeout (go-resolver.md §b.10).
 		p.Total = Seconds(D)
 		p.DeadlineExceeded = true
-		add(Step{Key: "deadline", Value: D.String(), Reason: fmt.Sprintf("the caller's deadline ends the lookup while DNS is still being asked (DNS alone would take %s)", durS(dnsUncut(cfg, cands, qtypes, sc, req.Name, b.StrictErrors)))})
-		if a, lines := hosts.Lookup(req.Name); order == OrderDNSFiles && len(a) > 0 {
-			add(Step{Key: "hosts", Value: joinAddrs(a), Reason: "/etc/hosts has the name, but it is read only after DNS, which the deadline never lets finish", Source: confPos(lines[0])})
+		l.add(Step{Key: "deadline", Value: D.String(), Reason: fmt.Sprintf("the caller's deadline ends the lookup while DNS is still being asked (DNS alone would take %s)", durS(dnsUncut(cfg, cands, qtypes, sc, req.Name, strict)))})
+		if a, lines := l.hosts.Lookup(req.Name); order == OrderDNSFiles && len(a) > 0 {
+			l.add(Step{Key: "hosts", Value: joinAddrs(a), Reason: "/etc/hosts has the name, but it is read only after DNS, which the deadline never lets finish", Source: confPos(lines[0])})
 		}
-		p.Error = wrapGoErr(req, goDeadlineErr(v, req.Name))
-		return nil
+		p.Error = wrapGoErr(req, goDeadlineErr(l.v, req.Name))
+		return true, ""
 	}
 	p.Total = p.DNS
 	if len(res.addrs) > 0 {
-		add(Step{Key: "dns", Value: joinAddrs(res.addrs), Reason: "answered by DNS for " + cands[res.stopped]})
-		succeed(res.addrs, FromDNS)
-		return nil
+		l.add(Step{Key: "dns", Value: joinAddrs(res.addrs), Reason: "answered by DNS for " + cands[res.stopped]})
+		l.answer(res.addrs, FromDNS)
+		return true, ""
 	}
 	if res.strict {
-		add(Step{Key: "dns", Value: "stopped", Reason: "Resolver.StrictErrors: a temporary error ends the search"})
-	}
-	if order == OrderDNSFiles {
-		if a, ok := hostsLookup(fmt.Sprintf("after DNS gave nothing, at %s", durS(p.DNS.Duration()))); ok {
-			succeed(a, FromHosts)
-			return nil
-		}
+		l.add(Step{Key: "dns", Value: "stopped", Reason: "Resolver.StrictErrors: a temporary error ends the search"})
 	}
 	e := res.err
 	if e == nil {
 		e = &dnsErr{text: "no such host", notFound: true}
 	}
-	p.Error = wrapGoErr(req, e.format(req.Name))
-	return nil
+	return false, wrapGoErr(req, e.format(req.Name))
 }
 
 // dnsUncut is the DNS time without the caller's deadline.
