@@ -217,23 +217,11 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource, sum h
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rc.Close()
-	var progress func(int64)
-	if t.opts.Progress != nil || t.opts.Counts != nil {
-		progress = func(n int64) {
-			done := rd.done.Add(n)
-			if c := t.opts.Counts; c != nil {
-				c.Bytes.Add(n)
-			}
-			if t.opts.Progress != nil {
-				t.opts.Progress(done, rd.total)
-			}
-		}
-	}
 	var stored io.Reader = rc
 	if sum != nil && src.cacheStored {
 		stored = io.TeeReader(rc, sum)
 	}
-	ts, err := NewTarStream(stored, t.limits, what, progress)
+	ts, err := NewTarStream(stored, t.limits, what, rd.progress())
 	if err != nil {
 		return nil, err
 	}
@@ -267,44 +255,72 @@ func (rd *reader) readLayer(ctx context.Context, idx int, src layerSource, sum h
 		if rd.entries.Add(1) > int64(t.limits.MaxEntries) {
 			return nil, fmt.Errorf("more than %d entries: %w", t.limits.MaxEntries, ErrLimit)
 		}
-		li.count++
-		hdr, p := te.Header, te.Path
-		if c := t.opts.Counts; c != nil && hdr.Typeflag != tar.TypeDir {
-			c.Files.Add(1)
+		if err := rd.entry(ctx, ts, &te, idx, src, head, li, what); err != nil {
+			return nil, err
 		}
-		base := path.Base(p)
-		if src.whiteouts && strings.HasPrefix(base, ".wh.") {
-			dir := path.Dir(p)
-			if base == ".wh..wh..opq" {
-				li.opaque = append(li.opaque, dir)
-			} else {
-				li.whiteouts = append(li.whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
-			}
-			continue
-		}
-		n := &node{Entry: Entry{Path: p, Mode: hdr.FileInfo().Mode(), Layer: idx}}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			n.kids = map[string]*node{}
-			n.Size = 0
-		case tar.TypeSymlink:
-			n.Link = hdr.Linkname
-		case tar.TypeLink:
-			n.hardlink = te.HardLink
-		case tar.TypeReg, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			n.Size = hdr.Size
-			if hdr.Typeflag == tar.TypeReg {
-				n.src = layerRef{layer: idx, name: hdr.Name, ord: ts.Count() - 1, ok: true}
-				if err := rd.regular(ctx, ts, hdr, n, head, li, what); err != nil {
-					return nil, err
-				}
-			}
-		default:
-			li.notes = append(li.notes, fmt.Sprintf("%s: entry %s of tar type %q: skipped", what, p, hdr.Typeflag))
-			continue
-		}
-		li.entries = append(li.entries, n)
 	}
+}
+
+// progress is the callback that counts a layer's bytes into the totals
+// and reports them, or nil when nobody asked.
+func (rd *reader) progress() func(int64) {
+	o := rd.t.opts
+	if o.Progress == nil && o.Counts == nil {
+		return nil
+	}
+	return func(n int64) {
+		done := rd.done.Add(n)
+		if o.Counts != nil {
+			o.Counts.Bytes.Add(n)
+		}
+		if o.Progress != nil {
+			o.Progress(done, rd.total)
+		}
+	}
+}
+
+// entry adds tar entry te of layer idx to li: a whiteout, or a node
+// (a regular file's head is read to classify it); other tar types are
+// noted and skipped.
+func (rd *reader) entry(ctx context.Context, ts *TarStream, te *TarEntry, idx int, src layerSource, head []byte, li *layerIndex, what string) error {
+	li.count++
+	hdr, p := te.Header, te.Path
+	if c := rd.t.opts.Counts; c != nil && hdr.Typeflag != tar.TypeDir {
+		c.Files.Add(1)
+	}
+	base := path.Base(p)
+	if src.whiteouts && strings.HasPrefix(base, ".wh.") {
+		dir := path.Dir(p)
+		if base == ".wh..wh..opq" {
+			li.opaque = append(li.opaque, dir)
+		} else {
+			li.whiteouts = append(li.whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
+		}
+		return nil
+	}
+	n := &node{Entry: Entry{Path: p, Mode: hdr.FileInfo().Mode(), Layer: idx}}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		n.kids = map[string]*node{}
+		n.Size = 0
+	case tar.TypeSymlink:
+		n.Link = hdr.Linkname
+	case tar.TypeLink:
+		n.hardlink = te.HardLink
+	case tar.TypeReg, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		n.Size = hdr.Size
+		if hdr.Typeflag == tar.TypeReg {
+			n.src = layerRef{layer: idx, name: hdr.Name, ord: ts.Count() - 1, ok: true}
+			if err := rd.regular(ctx, ts, hdr, n, head, li, what); err != nil {
+				return err
+			}
+		}
+	default:
+		li.notes = append(li.notes, fmt.Sprintf("%s: entry %s of tar type %q: skipped", what, p, hdr.Typeflag))
+		return nil
+	}
+	li.entries = append(li.entries, n)
+	return nil
 }
 
 // describeReadErr makes a truncated stream say so.
