@@ -49,16 +49,30 @@ func installsCC(w []string) bool {
 
 // goBuild records one go build/install command.
 func (s *StageState) goBuild(a *Analysis, in Instr, c simpleCmd, env func(string) (string, bool)) {
-	name := a.File.Name
 	w := c.Words
 	b := &GoBuild{Stage: s.Stage.Label(), Line: in.Line, Command: strings.Join(w, " ")}
-	// Version: goX.Y.Z build, else GOTOOLCHAIN, else the stage's toolchain.
+	s.buildVersion(a, in, b, w[0], env)
+	s.buildFlags(a.File.Name, in, b, w, env)
+	if len(b.Outputs) == 0 {
+		b.Outputs = []string{s.defaultOutput(w[1], env)}
+	}
+	s.buildCgo(a, in, b, c, env)
+	if b.Cgo && !b.Netgo {
+		b.Libc = s.Image.Libc
+	}
+	s.Builds = append(s.Builds, b)
+}
+
+// buildVersion sets the build's Go version: a goX.Y.Z command
+// (golang.org/dl), else GOTOOLCHAIN, else the stage's toolchain; and
+// where a fix would change it.
+func (s *StageState) buildVersion(a *Analysis, in Instr, b *GoBuild, goCmd string, env func(string) (string, bool)) {
 	b.Version, b.VersionFrom = s.Go, s.GoFrom
-	if m := goVersionCmd.FindStringSubmatch(path.Base(w[0])); m != nil {
+	if m := goVersionCmd.FindStringSubmatch(path.Base(goCmd)); m != nil {
 		v, _ := model.ParseVersion(m[1])
 		b.Version = v
-		b.VersionFrom = fmt.Sprintf("%s:%d: built with %s (golang.org/dl)", name, in.Line, path.Base(w[0]))
-		b.VersionEdit = &versionSite{Line: in.Line, Old: path.Base(w[0]), Kind: "toolchain"}
+		b.VersionFrom = fmt.Sprintf("%s:%d: built with %s (golang.org/dl)", a.File.Name, in.Line, path.Base(goCmd))
+		b.VersionEdit = &versionSite{Line: in.Line, Old: path.Base(goCmd), Kind: "toolchain"}
 	} else if tc, ok := firstOf(env, s.GoEnv, "GOTOOLCHAIN"); ok {
 		s.applyToolchain(a, in, b, tc)
 	} else if b.Version.IsZero() {
@@ -68,7 +82,11 @@ func (s *StageState) goBuild(a *Analysis, in Instr, c simpleCmd, env func(string
 	} else {
 		b.VersionEdit = rootFromVersionSite(a, s)
 	}
-	// Flags.
+}
+
+// buildFlags reads the outputs (-o) and the netgo tag (-tags, or GOFLAGS)
+// of the go command w.
+func (s *StageState) buildFlags(name string, in Instr, b *GoBuild, w []string, env func(string) (string, bool)) {
 	for i := 2; i < len(w); i++ {
 		arg := w[i]
 		switch {
@@ -96,53 +114,55 @@ func (s *StageState) goBuild(a *Analysis, in Instr, c simpleCmd, env func(string
 			}
 		}
 	}
-	if len(b.Outputs) == 0 {
-		if w[1] == "install" {
-			gobin, ok := env("GOBIN")
-			if !ok {
-				gp, ok := env("GOPATH")
-				if !ok {
-					gp = "/root/go"
-				}
-				gobin = path.Join(gp, "bin")
-			}
-			b.Outputs = append(b.Outputs, strings.TrimSuffix(gobin, "/")+"/")
-		} else {
-			b.Outputs = append(b.Outputs, strings.TrimSuffix(s.Workdir, "/")+"/")
-		}
+}
+
+// defaultOutput is where a go build or install without -o puts its
+// binary: $GOBIN (or $GOPATH/bin, /root/go/bin by default) for install,
+// the working directory for build.
+func (s *StageState) defaultOutput(verb string, env func(string) (string, bool)) string {
+	if verb != "install" {
+		return strings.TrimSuffix(s.Workdir, "/") + "/"
 	}
-	// cgo: CGO_ENABLED from the command, the RUN's exports, ENV/ARG, go env
-	// -w; else Go's default.
+	gobin, ok := env("GOBIN")
+	if !ok {
+		gp, ok := env("GOPATH")
+		if !ok {
+			gp = "/root/go"
+		}
+		gobin = path.Join(gp, "bin")
+	}
+	return strings.TrimSuffix(gobin, "/") + "/"
+}
+
+// buildCgo decides whether cgo is on: CGO_ENABLED from the command, the
+// RUN's exports, ENV/ARG or go env -w; else Go's default for the version
+// and whether the stage has a C compiler.
+func (s *StageState) buildCgo(a *Analysis, in Instr, b *GoBuild, c simpleCmd, env func(string) (string, bool)) {
 	if v, ok := firstOf(env, s.GoEnv, "CGO_ENABLED"); ok {
 		// The go command accepts only 0 and 1.
-		on := strings.TrimSpace(v) == "1"
 		src := "the RUN line"
 		if _, inCmd := c.Assigns["CGO_ENABLED"]; !inCmd {
 			src = s.cgoSource(a, in)
 		}
-		b.Cgo = on
+		b.Cgo = strings.TrimSpace(v) == "1"
 		b.CgoFrom = fmt.Sprintf("CGO_ENABLED=%s (%s)", v, src)
-	} else {
-		switch {
-		case s.CC:
-			b.Cgo = true
-			b.CgoFrom = "CGO_ENABLED unset and a C compiler is present, so cgo is on (" + s.CCFrom + ")"
-		case b.Version.IsZero():
-			b.Cgo = false
-			b.CgoFrom = "CGO_ENABLED unset, Go version unknown: cgo assumed off"
-			b.Assumed = append(b.Assumed, "cgo assumed off")
-		case b.Version.AtLeast(1, 20, 0):
-			b.Cgo = false
-			b.CgoFrom = fmt.Sprintf("CGO_ENABLED unset and no C compiler in the stage: Go %s (1.20+) turns cgo off", b.Version)
-		default:
-			b.Cgo = true
-			b.CgoFrom = fmt.Sprintf("CGO_ENABLED unset: Go %s (before 1.20) keeps cgo on even without a C compiler, linking net's cgo resolver from its prebuilt standard library", b.Version)
-		}
+		return
 	}
-	if b.Cgo && !b.Netgo {
-		b.Libc = s.Image.Libc
+	switch {
+	case s.CC:
+		b.Cgo = true
+		b.CgoFrom = "CGO_ENABLED unset and a C compiler is present, so cgo is on (" + s.CCFrom + ")"
+	case b.Version.IsZero():
+		b.Cgo = false
+		b.CgoFrom = "CGO_ENABLED unset, Go version unknown: cgo assumed off"
+		b.Assumed = append(b.Assumed, "cgo assumed off")
+	case b.Version.AtLeast(1, 20, 0):
+		b.Cgo = false
+		b.CgoFrom = fmt.Sprintf("CGO_ENABLED unset and no C compiler in the stage: Go %s (1.20+) turns cgo off", b.Version)
+	default:
+		b.Cgo = true
+		b.CgoFrom = fmt.Sprintf("CGO_ENABLED unset: Go %s (before 1.20) keeps cgo on even without a C compiler, linking net's cgo resolver from its prebuilt standard library", b.Version)
 	}
-	s.Builds = append(s.Builds, b)
 }
 
 // applyToolchain applies GOTOOLCHAIN (Go 1.21+ only) to b.
