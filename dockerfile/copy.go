@@ -10,8 +10,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-
-	"github.com/nsscope/nsscope/model"
 )
 
 // copy follows COPY and ADD: programs copied from build stages, and files
@@ -149,90 +147,20 @@ func (s *StageState) contextNSS(a *Analysis, in Instr, src, nssSrc, landing stri
 
 // copyFromStage follows COPY --from=<stage>.
 func (s *StageState) copyFromStage(a *Analysis, in Instr, from *StageState, src, dst string, dirDst bool, nssSrc string) {
-	name := a.File.Name
-	where := fmt.Sprintf("%s:%d", name, in.Line)
+	where := fmt.Sprintf("%s:%d", a.File.Name, in.Line)
 	srcAbs := resolvePath(from.Workdir, src)
 	if nssSrc != "" && path.Clean(resolvePath(from.Workdir, nssSrc)) == NSSwitchPath {
-		n := from.NSSwitch
-		if n.Kind == NSSMissing {
-			// Copying a missing file fails the build, unless it came with a
-			// whole directory; either way the file is not created.
-			if path.Clean(srcAbs) == NSSwitchPath {
-				a.Notes = append(a.Notes, fmt.Sprintf("%s: stage %s has no %s, so this COPY fails", where, from.Stage.Label(), NSSwitchPath))
-			}
-		} else {
-			n.Origin = fmt.Sprintf("%s: COPY --from=%s (%s)", where, from.Stage.Label(), n.Origin)
-			n.Line = in.Line
-			s.NSSwitch = n
-		}
+		s.copyNSSwitch(a, in, from, srcAbs, where)
 	}
 	landing := dst
 	if dirDst {
 		landing = path.Join(dst, path.Base(srcAbs))
 	}
-	// Programs the source stage already holds (copied there from further
-	// up), under the source path.
-	found := false
-	for _, p := range from.Programs {
-		if p.Build == nil {
-			continue
-		}
-		if rel, ok := under(p.Path, srcAbs); ok {
-			q := *p
-			q.Path = path.Join(landing, rel)
-			if rel == "" {
-				q.Path = landing
-			}
-			q.Line = in.Line
-			q.FromStage = from.Stage.Label()
-			q.Reasons = append(append([]string(nil), p.Reasons...), fmt.Sprintf("%s: COPY --from=%s %s %s", where, from.Stage.Label(), src, dst))
-			s.addProgram(&q)
-			found = true
-		}
-	}
-	if found {
+	copied := fmt.Sprintf("%s: COPY --from=%s %s %s", where, from.Stage.Label(), src, dst)
+	if s.copyPrograms(in, from, srcAbs, landing, copied) {
 		return
 	}
-	// Binaries built in the source stage.
-	var match *GoBuild
-	for _, b := range from.Builds {
-		for _, o := range b.Outputs {
-			if strings.HasSuffix(o, "/") {
-				if _, ok := under(srcAbs, strings.TrimSuffix(o, "/")); ok && path.Clean(srcAbs) != path.Clean(o) {
-					match = b
-				}
-				if _, ok := under(strings.TrimSuffix(o, "/"), srcAbs); ok {
-					match = b
-				}
-				continue
-			}
-			if _, ok := under(o, srcAbs); ok {
-				match = b
-			}
-		}
-	}
-	reason := ""
-	if match == nil && len(from.Builds) > 0 && !looksLikeData(srcAbs) {
-		match = from.Builds[len(from.Builds)-1]
-		reason = fmt.Sprintf(" (no -o path matches %s; assumed to be the binary of the go build at line %d)", src, match.Line)
-	}
-	if match == nil && len(from.Builds) == 0 && !from.Go.IsZero() && !looksLikeData(srcAbs) {
-		// A golang stage whose build runs in a script nsscope cannot see
-		// (make, build.sh): the toolchain's version is all there is.
-		match = &GoBuild{Stage: from.Stage.Label(), Line: from.Stage.From.Line, Command: "(no go build line found)",
-			Version: from.Go, VersionFrom: from.GoFrom, VersionEdit: rootFromVersionSite(a, from)}
-		match.Assumed = append(match.Assumed, "no go build line found in stage "+from.Stage.Label()+"; assuming "+src+" is a Go binary built by its toolchain")
-		if v, ok := from.Env["CGO_ENABLED"]; ok {
-			match.Cgo = strings.TrimSpace(v) == "1"
-			match.CgoFrom = "CGO_ENABLED=" + v + " (ENV)"
-		} else {
-			match.Cgo = from.CC || from.Go.Less(model.V(1, 20, 0))
-			match.CgoFrom = "CGO_ENABLED unset: cgo follows Go's default for this image"
-		}
-		if match.Cgo {
-			match.Libc = from.Image.Libc
-		}
-	}
+	match, reason := from.builtAt(a, src, srcAbs)
 	if match == nil {
 		return
 	}
@@ -240,8 +168,113 @@ func (s *StageState) copyFromStage(a *Analysis, in Instr, from *StageState, src,
 	if path.Clean(dst) != path.Clean(landing) && !dirDst {
 		p.Path = dst
 	}
-	p.Reasons = append(p.Reasons, fmt.Sprintf("%s: COPY --from=%s %s %s%s", where, from.Stage.Label(), src, dst, reason))
+	p.Reasons = append(p.Reasons, copied+reason)
 	s.addProgram(p)
+}
+
+// copyNSSwitch carries the source stage's /etc/nsswitch.conf into s, which
+// a COPY --from of it (or of a directory holding it) does.
+func (s *StageState) copyNSSwitch(a *Analysis, in Instr, from *StageState, srcAbs, where string) {
+	n := from.NSSwitch
+	if n.Kind == NSSMissing {
+		// Copying a missing file fails the build, unless it came with a
+		// whole directory; either way the file is not created.
+		if path.Clean(srcAbs) == NSSwitchPath {
+			a.Notes = append(a.Notes, fmt.Sprintf("%s: stage %s has no %s, so this COPY fails", where, from.Stage.Label(), NSSwitchPath))
+		}
+		return
+	}
+	n.Origin = fmt.Sprintf("%s: COPY --from=%s (%s)", where, from.Stage.Label(), n.Origin)
+	n.Line = in.Line
+	s.NSSwitch = n
+}
+
+// copyPrograms copies the programs the source stage already holds (copied
+// there from further up) under srcAbs to landing, and reports whether
+// there were any.
+func (s *StageState) copyPrograms(in Instr, from *StageState, srcAbs, landing, copied string) bool {
+	found := false
+	for _, p := range from.Programs {
+		if p.Build == nil {
+			continue
+		}
+		rel, ok := under(p.Path, srcAbs)
+		if !ok {
+			continue
+		}
+		q := *p
+		q.Path = path.Join(landing, rel)
+		if rel == "" {
+			q.Path = landing
+		}
+		q.Line = in.Line
+		q.FromStage = from.Stage.Label()
+		q.Reasons = append(append([]string(nil), p.Reasons...), copied)
+		s.addProgram(&q)
+		found = true
+	}
+	return found
+}
+
+// builtAt is the go build of stage s whose output srcAbs is (the last
+// one, when no -o matches and srcAbs does not look like data), or for a
+// golang stage with no go build line an assumed build by its toolchain;
+// reason says what was assumed. Nil means srcAbs is no Go binary built
+// here.
+func (s *StageState) builtAt(a *Analysis, src, srcAbs string) (*GoBuild, string) {
+	var match *GoBuild
+	for _, b := range s.Builds {
+		for _, o := range b.Outputs {
+			if outputHolds(o, srcAbs) {
+				match = b
+			}
+		}
+	}
+	if match != nil || looksLikeData(srcAbs) {
+		return match, ""
+	}
+	if len(s.Builds) > 0 {
+		match = s.Builds[len(s.Builds)-1]
+		return match, fmt.Sprintf(" (no -o path matches %s; assumed to be the binary of the go build at line %d)", src, match.Line)
+	}
+	if s.Go.IsZero() {
+		return nil, ""
+	}
+	return s.unseenBuild(a, src), ""
+}
+
+// outputHolds reports whether a COPY of srcAbs takes the output o of a
+// go build: the file itself or a directory above it, or for an output
+// directory ("dir/") a file in it or a directory above it.
+func outputHolds(o, srcAbs string) bool {
+	if dir, isDir := strings.CutSuffix(o, "/"); isDir {
+		if _, ok := under(srcAbs, dir); ok && path.Clean(srcAbs) != path.Clean(o) {
+			return true
+		}
+		_, ok := under(dir, srcAbs)
+		return ok
+	}
+	_, ok := under(o, srcAbs)
+	return ok
+}
+
+// unseenBuild is the build of a golang stage whose go build runs in a
+// script nsscope cannot see (make, build.sh): the toolchain's version is
+// all there is, and cgo is ENV's CGO_ENABLED or Go's default.
+func (s *StageState) unseenBuild(a *Analysis, src string) *GoBuild {
+	b := &GoBuild{Stage: s.Stage.Label(), Line: s.Stage.From.Line, Command: "(no go build line found)",
+		Version: s.Go, VersionFrom: s.GoFrom, VersionEdit: rootFromVersionSite(a, s)}
+	b.Assumed = append(b.Assumed, "no go build line found in stage "+s.Stage.Label()+"; assuming "+src+" is a Go binary built by its toolchain")
+	if v, ok := s.Env["CGO_ENABLED"]; ok {
+		b.Cgo = strings.TrimSpace(v) == "1"
+		b.CgoFrom = "CGO_ENABLED=" + v + " (ENV)"
+	} else {
+		s.defaultCgo(b)
+	}
+	if b.Cgo {
+		b.Libc = s.Image.Libc
+	}
+	return b
 }
 
 // addProgram records a program, replacing one copied to the same path

@@ -382,6 +382,12 @@ func TestGoFacts(t *testing.T) {
 		{"build in a subshell", "FROM golang:1.22 AS b\nRUN export CGO_ENABLED=0 && (cd /src && go build -o /x .)", "1.22", false, false},
 		{"build in an if branch", "FROM golang:1.22 AS b\nRUN if [ -n \"$X\" ]; then CGO_ENABLED=0 go build -tags netgo -o /x .; fi", "1.22", false, true},
 		{"build after ||", "FROM golang:1.22 AS b\nRUN test -d /src || exit 1; GOFLAGS=-tags=netgo go build -o /x .", "1.22", true, true},
+		// A build nsscope cannot see (make): the toolchain's version, and
+		// cgo by ENV or by the same default as a go build line.
+		{"unseen build, alpine pre-1.20", "FROM golang:1.19-alpine AS b\nRUN make", "1.19", true, false},
+		{"unseen build, alpine 1.20", "FROM golang:1.20-alpine AS b\nRUN make", "1.20", false, false},
+		{"unseen build, debian has gcc", "FROM golang:1.22 AS b\nRUN make", "1.22", true, false},
+		{"unseen build, ENV off", "FROM golang:1.22 AS b\nENV CGO_ENABLED=0\nRUN make", "1.22", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -148,6 +148,13 @@ func (s *StageState) buildCgo(a *Analysis, in Instr, b *GoBuild, c simpleCmd, en
 		b.CgoFrom = fmt.Sprintf("CGO_ENABLED=%s (%s)", v, src)
 		return
 	}
+	s.defaultCgo(b)
+}
+
+// defaultCgo applies Go's default when CGO_ENABLED is not set: on with a
+// C compiler in the stage; without one, off since Go 1.20 and on before
+// (net's cgo resolver comes prebuilt with the standard library).
+func (s *StageState) defaultCgo(b *GoBuild) {
 	switch {
 	case s.CC:
 		b.Cgo = true
