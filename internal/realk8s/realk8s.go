@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nsscope/nsscope/inspect/target"
 	"github.com/nsscope/nsscope/kube"
 	"github.com/nsscope/nsscope/lab"
 	"github.com/nsscope/nsscope/model"
@@ -199,11 +200,13 @@ func Start(ctx context.Context, bin, etcd string, c Config, o Options) (*Run, er
 	if o.Timeout == 0 {
 		o.Timeout = 150 * time.Second
 	}
-	dir, err := os.MkdirTemp(o.TempDir, "nsscope-apiserver-")
+	// The run's directory holds keys and a token: locked while it runs, and
+	// removed by the next run if this one is killed first.
+	dir, remove, err := target.TempDir(o.TempDir)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	if err := writeFiles(dir); err != nil {
 		return nil, err
 	}

@@ -636,19 +636,29 @@ func timingOnly(diffs []string) bool {
 }
 
 // deadlineCut reports a run whose only difference may be the machine's
-// lateness pushing exchanges past the caller's deadline: the observed
-// exchanges are the predicted ones, cut short, and every exchange that is
-// missing was predicted so near the deadline that the lateness the run
-// showed on the exchanges it did send carries it past. Such a run, like a
-// timing-only one, is run once more, alone, and that run must match in
-// full: the retry is the only concession.
+// lateness moving the caller's deadline across the lookup: the observed
+// exchanges are the predicted ones, perhaps cut short, and
+//   - the model cut the lookup at the deadline, and every exchange that is
+//     missing was predicted so near it that the lateness the run showed on
+//     the exchanges it did send carries it past; or
+//   - the model ended the lookup before the deadline, but the run ran into
+//     it: a reply or a retry came so late that the deadline fired first.
+//
+// Such a run, like a timing-only one, is run once more, alone, and that run
+// must match in full: the retry is the only concession.
 func deadlineCut(o outcome) bool {
 	p, obs, dl := o.Predicted, o.Obs.Exchanges, o.Config.Deadline
-	if p == nil || dl <= 0 || !p.DeadlineExceeded || len(obs) == 0 || len(obs) >= len(p.Exchanges) {
+	if p == nil || dl <= 0 || len(obs) > len(p.Exchanges) {
 		return false
 	}
 	sent := p.Exchanges[:len(obs)]
 	if ok, _, _ := lab.SameMessages(sent, obs); !ok {
+		return false
+	}
+	if !p.DeadlineExceeded {
+		return o.Obs.Total >= dl && o.Obs.Succeeded != nil && !*o.Obs.Succeeded
+	}
+	if len(obs) == 0 || len(obs) == len(p.Exchanges) {
 		return false
 	}
 	var late time.Duration

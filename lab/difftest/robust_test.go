@@ -90,9 +90,31 @@ func TestDeadlineCut(t *testing.T) {
 	if deadlineCut(o(wrong)) {
 		t.Error("a different server: never retried")
 	}
-	noDeadline := o(late)
-	noDeadline.Predicted.DeadlineExceeded = false
-	if deadlineCut(noDeadline) {
-		t.Error("the prediction is not cut by the deadline: no retry")
+	// The model ends the lookup before the deadline; the run is cut by it.
+	before := func(obs []model.Exchange, total time.Duration, ok bool) outcome {
+		c := o(obs)
+		c.Predicted.DeadlineExceeded = false
+		c.Obs.Total, c.Obs.Succeeded = total, &ok
+		return c
+	}
+	if !deadlineCut(before(observed(10, 40), 2560*time.Millisecond, false)) {
+		t.Error("predicted to end before the deadline, observed failing at it with the same messages: want a retry")
+	}
+	if !deadlineCut(before(observed(8, 40), 2510*time.Millisecond, false)) {
+		t.Error("the last burst cut by the deadline a late machine reached first: want a retry")
+	}
+	if deadlineCut(before(observed(10, 40), 2300*time.Millisecond, false)) {
+		t.Error("observed failing before the deadline: a real difference, no retry")
+	}
+	if deadlineCut(before(observed(10, 40), 2560*time.Millisecond, true)) {
+		t.Error("observed succeeding: the deadline did not cut it, no retry")
+	}
+	if deadlineCut(before(wrong, 2560*time.Millisecond, false)) {
+		t.Error("a different server: never retried")
+	}
+	noTotal := o(late)
+	noTotal.Predicted.DeadlineExceeded = false
+	if deadlineCut(noTotal) {
+		t.Error("the prediction is not cut by the deadline and the run did not reach it: no retry")
 	}
 }
