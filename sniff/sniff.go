@@ -120,16 +120,31 @@ func Run(ctx context.Context, o Options, emit func(Exchange)) (*Summary, error) 
 	return s.sum, nil
 }
 
+// drainWait is how long, after the capture is told to stop, the loop
+// still waits for blocks: the kernel hands a block that is not full over
+// ringRetire ms after it opened it, by its own timer, so by then every
+// packet that came before the stop is in user space, however late this
+// process is scheduled (a late process only waits longer).
+const drainWait = 4 * ringRetire * time.Millisecond
+
 func (s *Sniffer) loop(ctx context.Context) error {
+	// stopAt is when the stop was seen; packets up to it are still read.
+	var stopAt time.Time
 	for {
-		stopping := ctx.Err() != nil
+		if stopAt.IsZero() && ctx.Err() != nil {
+			stopAt = time.Now()
+		}
 		wait := 50 * time.Millisecond
-		if stopping {
-			wait = 0 // read what the kernel holds, then end
+		if !stopAt.IsZero() {
+			wait = max(time.Until(stopAt.Add(drainWait)), 0)
 		}
 		p, ok, err := s.cap.Next(wait)
 		if err != nil {
 			return err
+		}
+		if ok && !stopAt.IsZero() && p.Time.After(stopAt) {
+			// The ring is in order: all that came before the stop is read.
+			return nil
 		}
 		if ok {
 			s.packet(p)
@@ -141,7 +156,7 @@ func (s *Sniffer) loop(ctx context.Context) error {
 			s.gcDedup(now)
 			s.lastExp = now
 		}
-		if stopping && !ok {
+		if !ok && !stopAt.IsZero() && !now.Before(stopAt.Add(drainWait)) {
 			return nil
 		}
 	}
