@@ -2,6 +2,7 @@ package sniff
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -63,8 +64,12 @@ func TestStopReadsWhatCameBefore(t *testing.T) {
 	}
 }
 
-// answerOnce asks 127.0.0.1:53 for one A record and answers it itself.
+// answerOnce asks 127.0.0.1:53 for one A record and answers it itself,
+// once the lab has brought lo up (the lab reports its PID before).
 func answerOnce() error {
+	if err := waitLoopback(time.Minute); err != nil {
+		return err
+	}
 	srv, err := net.ListenPacket("udp", "127.0.0.1:53")
 	if err != nil {
 		return err
@@ -100,4 +105,22 @@ func answerOnce() error {
 	c.SetReadDeadline(time.Now().Add(time.Minute)) //nolint:errcheck
 	_, err = c.Read(buf)
 	return err
+}
+
+// waitLoopback waits until lo is up with 127.0.0.1 in this thread's
+// network namespace, for at most limit.
+func waitLoopback(limit time.Duration) error {
+	for end := time.Now().Add(limit); ; time.Sleep(5 * time.Millisecond) {
+		if lo, err := net.InterfaceByName("lo"); err == nil && lo.Flags&net.FlagUp != 0 {
+			addrs, _ := lo.Addrs()
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && n.IP.Equal(net.IPv4(127, 0, 0, 1)) {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("lo is not up in the lab after %s", limit)
+		}
+	}
 }
